@@ -1,0 +1,39 @@
+/* Shared conventions for every vmgate module: return codes and the error context. */
+#ifndef VG_H
+#define VG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VG_OK 0
+#define VG_ERR -1
+
+/* Stable error codes. They travel to clients as strings (vg_err_code_name) and are documented
+ * in docs/protocol.md and docs/api.md; never renumber or rename one. */
+typedef enum vg_err_code {
+    VG_E_NONE = 0,
+    VG_E_BAD_REQUEST, /* malformed frame, JSON or field */
+    VG_E_TOO_BIG,     /* message over the size limit */
+    VG_E_UNKNOWN,     /* unknown message type, opcode or method */
+    VG_E_UNAUTHORIZED,
+    VG_E_FORBIDDEN,
+    VG_E_NOT_FOUND,
+    VG_E_READ_ONLY,  /* input on a read-only attachment */
+    VG_E_NOT_WRITER, /* input from a read-write viewer that does not hold the write lock */
+    VG_E_UNAVAILABLE,
+    VG_E_INTERNAL,
+    VG_E_RATE_LIMITED,
+    VG_E_CONFLICT,
+} vg_err_code;
+
+typedef struct vg_err {
+    vg_err_code code;
+    char msg[160];
+} vg_err;
+
+const char *vg_err_code_name(vg_err_code code);
+/* Fills err (when not NULL) and returns VG_ERR, so callers can write `return vg_fail(...)`. */
+int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
