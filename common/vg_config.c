@@ -163,7 +163,8 @@ int vg_config_args(const vg_opt *opts, int argc, char **argv, vg_err *err)
             return vg_fail(err, VG_E_BAD_REQUEST, "unexpected argument \"%.60s\"", a);
         a += 2;
         if (strcmp(a, "config") == 0) {
-            i++;
+            if (++i >= argc)
+                return vg_fail(err, VG_E_BAD_REQUEST, "--config needs a value");
             continue;
         }
         if (strncmp(a, "config=", 7) == 0)

@@ -1,0 +1,16 @@
+/* The JSON API over WebSocket (`GET /ws/api`, subprotocol vmgate.api.v1) and the push of
+ * vg:events to connections that called events.subscribe. */
+#ifndef GW_APIWS_H
+#define GW_APIWS_H
+
+#include "gateway.h"
+
+#include <libwebsockets.h>
+
+#define GW_API_PROTOCOL "vmgate.api.v1"
+
+extern const struct lws_protocols gw_apiws_protocol;
+/* Subscribes g->bus to vg:events (call on every bus connection). */
+void gw_apiws_bus_connected(gw_redis *bus, void *priv);
+
+#endif

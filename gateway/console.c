@@ -1,0 +1,581 @@
+#include "console.h"
+
+#include "auth.h"
+#include "redis.h"
+#include "vg_frame.h"
+#include "vg_log.h"
+#include "vg_util.h"
+#include "wsq.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Client input waiting for the link; past this the browser's socket is no longer read. */
+#define UP_QUEUE_MAX 65536
+/* hostd frames are small (one ring read each); anything bigger means a broken peer. */
+#define LINK_MSG_MAX (4 * 1024 * 1024)
+
+/* One browser attachment and its link. Both connections point here; it lives until both have
+ * closed and no Redis reply is outstanding, so neither side ever touches a freed wsi. */
+struct gw_viewer {
+    gw *g;
+    gw_viewer *next, *prev;
+    struct lws *browser; /* NULL once closed */
+    struct lws *link;    /* NULL before connecting and once closed */
+    int link_up;         /* link handshake done */
+    int link_closing;
+    int redis_pending;
+    gw_console_query q;
+    char user[65], vm[65], dev[65], mode[3];
+    char addr[64];
+    gw_wsq down; /* to the browser */
+    gw_wsq up;   /* to hostd */
+    int link_paused, browser_paused;
+    gw_wsbuf rx_browser, rx_link;
+    int close_code; /* close the browser with this once the queue to it is empty */
+    char close_reason[64];
+    int link_close_code; /* what hostd closed the link with */
+};
+
+typedef struct browser_pss {
+    gw_viewer *v;
+} browser_pss;
+
+/* ---- query string ---- */
+
+static int copy_value(char *dst, size_t size, const char *v, size_t n)
+{
+    if (n >= size)
+        return VG_ERR;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return VG_OK;
+}
+
+static int valid_offset(const char *s)
+{
+    if (!strcmp(s, "ring") || !strcmp(s, "end"))
+        return 1;
+    size_t n = strlen(s);
+    if (n == 0 || n > 20)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    /* u64 max is 18446744073709551615 (20 digits). */
+    return n < 20 || strcmp(s, "18446744073709551615") <= 0;
+}
+
+int gw_console_parse_query(const char *query, size_t len, gw_console_query *out, vg_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    strcpy(out->offset, "ring");
+    const char *p = query, *end = query + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        const char *key = p, *val = eq ? eq + 1 : e;
+        size_t klen = (size_t)((eq ? eq : e) - p), vlen = (size_t)(e - val);
+        if (klen == 6 && !memcmp(key, "ticket", 6)) {
+            if (!gw_auth_valid_token(val, vlen))
+                return vg_fail(err, VG_E_UNAUTHORIZED, "ticket is malformed");
+            copy_value(out->ticket, sizeof(out->ticket), val, vlen);
+        } else if (klen == 6 && !memcmp(key, "offset", 6)) {
+            if (copy_value(out->offset, sizeof(out->offset), val, vlen) != VG_OK ||
+                !valid_offset(out->offset))
+                return vg_fail(err, VG_E_BAD_REQUEST,
+                               "offset must be ring, end or a decimal byte offset");
+        } else if (klen == 4 && !memcmp(key, "take", 4)) {
+            if (vlen != 1 || (val[0] != '0' && val[0] != '1'))
+                return vg_fail(err, VG_E_BAD_REQUEST, "take must be 0 or 1");
+            out->take = val[0] == '1';
+        }
+        p = e + 1;
+    }
+    if (!out->ticket[0])
+        return vg_fail(err, VG_E_UNAUTHORIZED, "a ticket is required (API method console.ticket)");
+    return VG_OK;
+}
+
+/* ---- viewer lifetime ---- */
+
+static void viewer_maybe_free(gw_viewer *v)
+{
+    if (v->browser || v->link || v->redis_pending)
+        return;
+    if (v->prev)
+        v->prev->next = v->next;
+    else
+        v->g->viewers = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    gw_wsq_clear(&v->down);
+    gw_wsq_clear(&v->up);
+    gw_wsbuf_free(&v->rx_browser);
+    gw_wsbuf_free(&v->rx_link);
+    free(v);
+}
+
+/* Queues a control message for the browser. */
+static void send_control(gw_viewer *v, cJSON *msg)
+{
+    char *text = msg ? cJSON_PrintUnformatted(msg) : NULL;
+    cJSON_Delete(msg);
+    if (text && v->browser) {
+        gw_wsq_push(&v->down, text, strlen(text), 0);
+        lws_callback_on_writable(v->browser);
+    }
+    free(text);
+}
+
+static void send_error(gw_viewer *v, vg_err_code code, const char *message)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (m) {
+        cJSON_AddStringToObject(m, "type", "error");
+        cJSON_AddStringToObject(m, "code", vg_err_code_name(code));
+        cJSON_AddStringToObject(m, "message", message);
+    }
+    send_control(v, m);
+}
+
+/* Ends the browser side once what is queued for it has been written. */
+static void close_browser(gw_viewer *v, int code, const char *reason)
+{
+    if (!v->browser || v->close_code)
+        return;
+    v->close_code = code;
+    snprintf(v->close_reason, sizeof(v->close_reason), "%s", reason);
+    if (v->browser_paused) {
+        lws_rx_flow_control(v->browser, 1);
+        v->browser_paused = 0;
+    }
+    lws_callback_on_writable(v->browser);
+}
+
+static void fail_browser(gw_viewer *v, vg_err_code code, const char *message, int close_code)
+{
+    send_error(v, code, message);
+    close_browser(v, close_code, vg_err_code_name(code));
+}
+
+static void close_link(gw_viewer *v)
+{
+    if (!v->link || v->link_closing)
+        return;
+    v->link_closing = 1;
+    if (v->link_up)
+        lws_callback_on_writable(v->link);
+    else
+        lws_set_timeout(v->link, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+/* ---- attach: ticket, registry, link ---- */
+
+static int connect_link(gw_viewer *v, const char *link_url)
+{
+    char url[256], path[400];
+    const char *proto, *host, *base;
+    int port;
+    snprintf(url, sizeof(url), "%s", link_url);
+    if (lws_parse_uri(url, &proto, &host, &port, &base))
+        return VG_ERR;
+    int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
+    if (!tls && strcmp(proto, "ws") && strcmp(proto, "http"))
+        return VG_ERR;
+    /* lws_parse_uri drops the leading '/' of the path; the link path is fixed by the contract. */
+    (void)base;
+    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->vm,
+             v->dev, v->mode, v->user, v->q.offset, v->q.take ? "&take=1" : "");
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.context = v->g->ctx;
+    ci.vhost = v->g->links;
+    ci.address = host;
+    ci.port = port;
+    ci.path = path;
+    ci.host = host;
+    ci.origin = host;
+    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+    ci.protocol = GW_CONSOLE_PROTOCOL;
+    ci.local_protocol_name = GW_LINK_PROTOCOL;
+    ci.opaque_user_data = v;
+    ci.pwsi = &v->link;
+    if (!lws_client_connect_via_info(&ci))
+        return VG_ERR;
+    return VG_OK;
+}
+
+static const char lookup_lua[] =
+    "local host = redis.call('HGET', 'vg:vm:' .. ARGV[1], 'host')\n"
+    "if not host then return {0} end\n"
+    "if redis.call('HEXISTS', 'vg:vm:' .. ARGV[1] .. ':consoles', ARGV[2]) == 0 then\n"
+    "  return {1}\n"
+    "end\n"
+    "local link = redis.call('HGET', 'vg:host:' .. host, 'link') or ''\n"
+    "return {2, host, link, redis.call('EXISTS', 'vg:host:' .. host .. ':alive')}\n";
+
+static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_viewer *v = priv;
+    v->redis_pending = 0;
+    if (!v->browser || v->close_code) {
+        viewer_maybe_free(v);
+        return;
+    }
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
+        return;
+    }
+    long long kind = reply->element[0]->integer;
+    if (kind == 0 || kind == 1 || reply->elements < 4) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), kind == 0 ? "VM %s is not known" : "VM %s has no console %s",
+                 v->vm, v->dev);
+        fail_browser(v, VG_E_NOT_FOUND, msg, 4004);
+        return;
+    }
+    const redisReply *host = reply->element[1], *link = reply->element[2],
+                     *alive = reply->element[3];
+    if (link->type != REDIS_REPLY_STRING || !link->len || alive->type != REDIS_REPLY_INTEGER ||
+        alive->integer != 1) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "host %s of VM %s is down",
+                 host->type == REDIS_REPLY_STRING ? host->str : "?", v->vm);
+        fail_browser(v, VG_E_UNAVAILABLE, msg, 4503);
+        return;
+    }
+    if (connect_link(v, link->str) != VG_OK && !v->close_code) {
+        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->vm, v->dev);
+        fail_browser(v, VG_E_UNAVAILABLE, "the VM's host cannot be reached", 4503);
+    }
+}
+
+static int ticket_field(const cJSON *t, const char *name, char *dst, size_t size)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(t, name);
+    if (!cJSON_IsString(f) || strlen(f->valuestring) >= size)
+        return VG_ERR;
+    strcpy(dst, f->valuestring);
+    return VG_OK;
+}
+
+static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    gw_viewer *v = priv;
+    v->redis_pending = 0;
+    if (!v->browser || v->close_code) {
+        viewer_maybe_free(v);
+        return;
+    }
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
+        return;
+    }
+    cJSON *t = reply->type == REDIS_REPLY_STRING ? cJSON_Parse(reply->str) : NULL;
+    int ok = t && ticket_field(t, "user", v->user, sizeof(v->user)) == VG_OK &&
+             ticket_field(t, "vm", v->vm, sizeof(v->vm)) == VG_OK &&
+             ticket_field(t, "dev", v->dev, sizeof(v->dev)) == VG_OK &&
+             ticket_field(t, "mode", v->mode, sizeof(v->mode)) == VG_OK &&
+             vg_valid_name(v->user) && vg_valid_name(v->vm) && vg_valid_name(v->dev) &&
+             (!strcmp(v->mode, "rw") || !strcmp(v->mode, "ro"));
+    cJSON_Delete(t);
+    if (!ok) {
+        vg_info("console", "refused a console from %s: ticket unknown, used or expired", v->addr);
+        fail_browser(v, VG_E_UNAUTHORIZED, "the ticket is unknown, used or expired", 4001);
+        return;
+    }
+    vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->user, v->vm, v->dev, v->mode,
+            v->addr);
+    const char *argv[] = {"EVAL", lookup_lua, "0", v->vm, v->dev};
+    if (gw_redis_argv(r, lookup_cb, v, 5, argv, NULL) != VG_OK) {
+        fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
+        return;
+    }
+    v->redis_pending = 1;
+}
+
+static void attach(gw_viewer *v, struct lws *wsi)
+{
+    char query[512] = "", frag[160];
+    size_t qlen = 0;
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
+         i++) {
+        size_t n = strlen(frag);
+        if (qlen + n + 2 > sizeof(query))
+            break;
+        if (qlen)
+            query[qlen++] = '&';
+        memcpy(query + qlen, frag, n + 1);
+        qlen += n;
+    }
+    vg_err err;
+    if (gw_console_parse_query(query, qlen, &v->q, &err) != VG_OK) {
+        fail_browser(v, err.code, err.msg, err.code == VG_E_UNAUTHORIZED ? 4001 : 1008);
+        return;
+    }
+    char hash[65];
+    gw_auth_sha256_hex(v->q.ticket, hash);
+    if (gw_redis_cmd(v->g->redis, ticket_cb, v, "GETDEL vg:ticket:%s", hash) != VG_OK) {
+        fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
+        return;
+    }
+    v->redis_pending = 1;
+}
+
+/* ---- browser side ---- */
+
+static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
+{
+    int rc = gw_wsbuf_add(&v->rx_browser, in, len, lws_is_first_fragment(wsi),
+                          lws_is_final_fragment(wsi));
+    if (rc == VG_ERR) {
+        fail_browser(v, VG_E_TOO_BIG, "message larger than 65536 bytes", 1009);
+        return;
+    }
+    if (rc == 0 || v->close_code)
+        return;
+    int binary = lws_frame_is_binary(wsi);
+    vg_msg msg;
+    vg_err err;
+    if (vg_frame_parse_client(binary, v->rx_browser.data, v->rx_browser.len, &msg, &err) !=
+        VG_OK) {
+        gw_wsbuf_reset(&v->rx_browser);
+        if (err.code == VG_E_TOO_BIG)
+            fail_browser(v, err.code, err.msg, 1009);
+        else
+            send_error(v, err.code, err.msg);
+        return;
+    }
+    gw_wsq_push(&v->up, v->rx_browser.data, v->rx_browser.len, binary);
+    gw_wsbuf_reset(&v->rx_browser);
+    if (v->up.bytes >= UP_QUEUE_MAX && !v->browser_paused) {
+        lws_rx_flow_control(wsi, 0);
+        v->browser_paused = 1;
+    }
+    if (v->link && v->link_up)
+        lws_callback_on_writable(v->link);
+}
+
+static int browser_writeable(gw_viewer *v, struct lws *wsi)
+{
+    if (v->down.head) {
+        if (gw_wsq_write(&v->down, wsi) < 0)
+            return -1;
+        if (v->link_paused && v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
+            v->link_paused = 0;
+            if (v->link)
+                lws_rx_flow_control(v->link, 1);
+        }
+        if (v->down.head || v->close_code)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (v->close_code) {
+        lws_close_reason(wsi, (enum lws_close_status)v->close_code,
+                         (unsigned char *)v->close_reason, strlen(v->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
+{
+    browser_pss *pss = user;
+    gw *g = gw_from_wsi(wsi);
+    gw_viewer *v = pss ? pss->v : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        v = calloc(1, sizeof(*v));
+        if (!v)
+            return -1;
+        v->g = g;
+        v->browser = wsi;
+        v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
+        v->rx_link.limit = LINK_MSG_MAX;
+        lws_get_peer_simple(wsi, v->addr, sizeof(v->addr));
+        v->next = g->viewers;
+        if (v->next)
+            v->next->prev = v;
+        g->viewers = v;
+        pss->v = v;
+        if (g->stopping)
+            close_browser(v, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+        else
+            attach(v, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (v)
+            browser_receive(v, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return v ? browser_writeable(v, wsi) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (!v)
+            return 0;
+        pss->v = NULL;
+        v->browser = NULL;
+        if (v->user[0])
+            vg_info("console", "user %s detached from %s/%s", v->user, v->vm, v->dev);
+        close_link(v);
+        viewer_maybe_free(v);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- link side ---- */
+
+static void link_gone(gw_viewer *v, const char *why)
+{
+    v->link = NULL;
+    v->link_up = 0;
+    if (v->browser && !v->close_code) {
+        /* hostd's own refusals (ticket, forbidden, unknown VM, laggard) reach the client as
+         * they are; any other end of the link means "host unreachable, resume later". */
+        int code = v->link_close_code;
+        if (code != 4001 && code != 4003 && code != 4004 && code != 4408)
+            code = 4503;
+        if (code == 4503)
+            send_error(v, VG_E_UNAVAILABLE, why);
+        close_browser(v, code, code == 4503 ? "unavailable" : "closed by host");
+    }
+    viewer_maybe_free(v);
+}
+
+static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
+{
+    int rc = gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi),
+                          lws_is_final_fragment(wsi));
+    if (rc == VG_ERR) {
+        vg_warn("console", "hostd sent a message over %d bytes for %s/%s; dropping the link",
+                LINK_MSG_MAX, v->vm, v->dev);
+        close_link(v);
+        return;
+    }
+    if (rc == 0)
+        return;
+    if (v->browser && !v->close_code) {
+        gw_wsq_push(&v->down, v->rx_link.data, v->rx_link.len, lws_frame_is_binary(wsi));
+        lws_callback_on_writable(v->browser);
+        /* The viewer is not keeping up: stop reading hostd, which then holds the viewer's
+         * place in its ring and skips ahead with a GAP if the ring overtakes it. */
+        if (v->down.bytes >= (size_t)v->g->cfg.viewer_queue && !v->link_paused) {
+            v->link_paused = 1;
+            lws_rx_flow_control(wsi, 0);
+        }
+    }
+    gw_wsbuf_reset(&v->rx_link);
+}
+
+static int link_writeable(gw_viewer *v, struct lws *wsi)
+{
+    if (v->link_closing) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"viewer left", 11);
+        return -1;
+    }
+    size_t len;
+    int binary;
+    const unsigned char *p = gw_wsq_peek(&v->up, &len, &binary);
+    if (!p)
+        return 0;
+    if (binary && len && p[0] == VG_OP_INPUT && !strcmp(v->mode, "ro")) {
+        /* Refused here already, so a read-only viewer's bytes never travel to hostd. */
+        gw_wsq_pop(&v->up);
+        send_error(v, VG_E_READ_ONLY, "this console is attached read-only");
+    } else if (gw_wsq_write(&v->up, wsi) < 0) {
+        return -1;
+    }
+    if (v->browser_paused && v->up.bytes < UP_QUEUE_MAX / 2 && v->browser) {
+        v->browser_paused = 0;
+        lws_rx_flow_control(v->browser, 1);
+    }
+    if (v->up.head)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    (void)user;
+    gw_viewer *v = lws_get_opaque_user_data(wsi);
+    gw *g = gw_from_wsi(wsi);
+
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        unsigned char **p = in, *end = *p + len;
+        const char *secret = g->link_secret ? g->link_secret : "";
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-vmgate-link:",
+                                        (const unsigned char *)secret, (int)strlen(secret), p,
+                                        end))
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (!v)
+            return -1;
+        v->link_up = 1;
+        if (v->link_closing || v->up.head)
+            lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (v)
+            link_receive(v, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return v ? link_writeable(v, wsi) : -1;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (v && len >= 2) {
+            const unsigned char *b = in;
+            v->link_close_code = b[0] << 8 | b[1];
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (v) {
+            vg_warn("console", "link to hostd for %s/%s failed: %s", v->vm, v->dev,
+                    in ? (const char *)in : "connection error");
+            lws_set_opaque_user_data(wsi, NULL);
+            link_gone(v, "the VM's host cannot be reached");
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (v) {
+            lws_set_opaque_user_data(wsi, NULL);
+            link_gone(v, "the link to the VM's host was lost");
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+const struct lws_protocols gw_console_protocol = {
+    GW_CONSOLE_PROTOCOL, browser_callback, sizeof(browser_pss), VG_FRAME_MAX_CLIENT, 0, NULL, 0,
+};
+
+const struct lws_protocols gw_link_protocol = {
+    GW_LINK_PROTOCOL, link_callback, 0, 65536, 0, NULL, 0,
+};
+
+void gw_console_shutdown(gw *g)
+{
+    for (gw_viewer *v = g->viewers; v; v = v->next)
+        close_browser(v, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+}
+
+size_t gw_console_queued(const gw *g)
+{
+    size_t n = 0;
+    for (const gw_viewer *v = g->viewers; v; v = v->next)
+        n += v->down.bytes;
+    return n;
+}

@@ -1,0 +1,312 @@
+/* vmgate-gateway: HTTPS, the JSON API and the console relay, on one libev loop. */
+#include "apiws.h"
+#include "auth.h"
+#include "console.h"
+#include "gateway.h"
+#include "http.h"
+#include "redis.h"
+#include "vg_config.h"
+#include "vg_log.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How long SIGTERM waits for close frames to go out before the process ends. */
+#define SHUTDOWN_GRACE_S 0.5
+
+static gw G;
+
+static const vg_opt options[] = {
+    {"http_bind", VG_OPT_STR, "0.0.0.0", "address the HTTPS server listens on", &G.cfg.http_bind},
+    {"http_port", VG_OPT_INT, "8443", "HTTPS port", &G.cfg.http_port},
+    {"tls_cert", VG_OPT_STR, NULL, "server certificate (PEM)", &G.cfg.tls_cert},
+    {"tls_key", VG_OPT_STR, NULL, "server private key (PEM)", &G.cfg.tls_key},
+    {"tls_ca", VG_OPT_STR, NULL, "CA that signed the hostd link certificates", &G.cfg.tls_ca},
+    {"ui_dir", VG_OPT_STR, NULL, "web UI directory served at /", &G.cfg.ui_dir},
+    {"redis_host", VG_OPT_STR, "127.0.0.1", "Redis host", &G.cfg.redis_host},
+    {"redis_port", VG_OPT_INT, "6390", "Redis port", &G.cfg.redis_port},
+    {"redis_password_file", VG_OPT_STR, NULL, "file holding the Redis password",
+     &G.cfg.redis_password_file},
+    {"link_secret_file", VG_OPT_STR, NULL, "file holding the gateway<->hostd shared secret",
+     &G.cfg.link_secret_file},
+    {"admin_password_file", VG_OPT_STR, NULL,
+     "file holding the password of user admin, created when Redis has no users",
+     &G.cfg.admin_password_file},
+    {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use",
+     &G.cfg.session_ttl},
+    {"ticket_ttl", VG_OPT_INT, "30", "seconds a console ticket stays valid (at most 30)",
+     &G.cfg.ticket_ttl},
+    {"ping_interval", VG_OPT_INT, "20", "seconds between WebSocket pings", &G.cfg.ping_interval},
+    {"idle_timeout", VG_OPT_INT, "60", "seconds without any answer before a WebSocket is closed",
+     &G.cfg.idle_timeout},
+    {"viewer_queue", VG_OPT_INT, "262144", "bytes queued per console viewer before its link "
+                                           "stops being read",
+     &G.cfg.viewer_queue},
+    {"allowed_origins", VG_OPT_STR, "", "extra allowed WebSocket origins, comma-separated",
+     &G.cfg.allowed_origins},
+    {"scripts_dir", VG_OPT_STR, NULL, "directory of the Redis Lua scripts", &G.cfg.scripts_dir},
+    {"log_level", VG_OPT_STR, "info", "debug, info, warn or error", &G.cfg.log_level},
+    {0},
+};
+
+/* Reads a one-line secret; the trailing newline is not part of it. */
+static char *read_secret(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        vg_error("gateway", "cannot open %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (!n) {
+        vg_error("gateway", "%s %s is empty", what, path);
+        return NULL;
+    }
+    char *s = strdup(buf);
+    memset(buf, 0, sizeof(buf));
+    return s;
+}
+
+static int check_config(const gw_config *c)
+{
+    if (!c->tls_cert || !c->tls_key) {
+        vg_error("gateway", "tls_cert and tls_key are required (the gateway only speaks HTTPS)");
+        return VG_ERR;
+    }
+    if (c->http_port < 1 || c->http_port > 65535 || c->redis_port < 1 || c->redis_port > 65535) {
+        vg_error("gateway", "http_port and redis_port must be 1-65535");
+        return VG_ERR;
+    }
+    if (c->ticket_ttl < 1 || c->ticket_ttl > 30) {
+        vg_error("gateway", "ticket_ttl must be 1-30 seconds");
+        return VG_ERR;
+    }
+    if (c->session_ttl < 60 || c->ping_interval < 1 || c->ping_interval > 20 ||
+        c->idle_timeout <= c->ping_interval || c->idle_timeout > 65535) {
+        vg_error("gateway", "need session_ttl >= 60, ping_interval 1-20 and idle_timeout "
+                            "greater than ping_interval");
+        return VG_ERR;
+    }
+    if (c->viewer_queue < 65536) {
+        vg_error("gateway", "viewer_queue must be at least 65536 bytes");
+        return VG_ERR;
+    }
+    return VG_OK;
+}
+
+static void redis_connected(gw_redis *r, void *priv)
+{
+    gw_auth_bootstrap(priv, r);
+}
+
+
+static const struct lws_protocol_vhost_options security_headers[] = {
+    {&security_headers[1], NULL, "content-security-policy:",
+     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
+    {&security_headers[3], NULL, "x-frame-options:", "DENY"},
+    {&security_headers[4], NULL, "referrer-policy:", "no-referrer"},
+    {NULL, NULL, "strict-transport-security:", "max-age=31536000"},
+};
+
+static const struct lws_protocol_vhost_options mime_types[] = {
+    {&mime_types[1], NULL, ".mjs", "text/javascript"},
+    {&mime_types[2], NULL, ".map", "application/json"},
+    {&mime_types[3], NULL, ".json", "application/json"},
+    {&mime_types[4], NULL, ".svg", "image/svg+xml"},
+    {&mime_types[5], NULL, ".woff2", "font/woff2"},
+    {NULL, NULL, ".ts", "text/plain"},
+};
+
+static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static ev_timer stop_timer;
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    gw *g = w->data;
+    if (g->stopping)
+        return;
+    g->stopping = 1;
+    vg_info("gateway", "signal %d: closing consoles and stopping", w->signum);
+    gw_console_shutdown(g);
+    ev_timer_init(&stop_timer, stop_cb, SHUTDOWN_GRACE_S, 0);
+    ev_timer_start(loop, &stop_timer);
+}
+
+int main(int argc, char **argv)
+{
+    gw *g = &G;
+    vg_err err;
+    vg_config_defaults(options);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: vmgate-gateway [--config FILE] [--name=value ...]\n");
+            vg_config_usage(options, stdout);
+            return 0;
+        }
+    if (vg_config_args(options, argc, argv, &err) != VG_OK) {
+        fprintf(stderr, "vmgate-gateway: %s\n", err.msg);
+        return 2;
+    }
+    int level = vg_log_level_parse(g->cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "vmgate-gateway: log_level must be debug, info, warn or error\n");
+        return 2;
+    }
+    vg_log_set_level((vg_log_level)level);
+    if (check_config(&g->cfg) != VG_OK)
+        return 2;
+    if (g->cfg.redis_password_file &&
+        !(g->redis_password = read_secret("redis_password_file", g->cfg.redis_password_file)))
+        return 2;
+    if (g->cfg.link_secret_file &&
+        !(g->link_secret = read_secret("link_secret_file", g->cfg.link_secret_file)))
+        return 2;
+    if (g->cfg.admin_password_file &&
+        !(g->admin_password = read_secret("admin_password_file", g->cfg.admin_password_file)))
+        return 2;
+    if (!g->link_secret)
+        vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
+
+    signal(SIGPIPE, SIG_IGN);
+    g->loop = ev_default_loop(0);
+    /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
+    lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
+
+    void *foreign[] = {g->loop};
+    struct lws_context_creation_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                 LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    ci.foreign_loops = foreign;
+    ci.user = g;
+    ci.port = CONTEXT_PORT_NO_LISTEN;
+    g->ctx = lws_create_context(&ci);
+    if (!g->ctx) {
+        vg_error("gateway", "cannot create the libwebsockets context");
+        return 1;
+    }
+
+    lws_retry_bo_t keepalive;
+    memset(&keepalive, 0, sizeof(keepalive));
+    keepalive.secs_since_valid_ping = (uint16_t)g->cfg.ping_interval;
+    keepalive.secs_since_valid_hangup = (uint16_t)g->cfg.idle_timeout;
+
+    char vendor_dir[1024];
+    struct lws_http_mount mounts[4];
+    memset(mounts, 0, sizeof(mounts));
+    mounts[0].mountpoint = "/api";
+    mounts[0].mountpoint_len = 4;
+    mounts[0].origin = GW_HTTP_PROTOCOL;
+    mounts[0].origin_protocol = LWSMPRO_CALLBACK;
+    mounts[0].mount_next = &mounts[1];
+    mounts[1] = mounts[0];
+    mounts[1].mountpoint = "/healthz";
+    mounts[1].mountpoint_len = 8;
+    mounts[1].mount_next = g->cfg.ui_dir ? &mounts[2] : NULL;
+    if (g->cfg.ui_dir) {
+        snprintf(vendor_dir, sizeof(vendor_dir), "%s/node_modules", g->cfg.ui_dir);
+        mounts[2].mountpoint = "/vendor";
+        mounts[2].mountpoint_len = 7;
+        mounts[2].origin = vendor_dir;
+        mounts[2].origin_protocol = LWSMPRO_FILE;
+        mounts[2].extra_mimetypes = mime_types;
+        mounts[2].mount_next = &mounts[3];
+        mounts[3].mountpoint = "/";
+        mounts[3].mountpoint_len = 1;
+        mounts[3].origin = g->cfg.ui_dir;
+        mounts[3].def = "index.html";
+        mounts[3].origin_protocol = LWSMPRO_FILE;
+        mounts[3].extra_mimetypes = mime_types;
+    }
+
+    /* lws wants arrays of protocols; each module owns its entry. */
+    struct lws_protocols https_protocols[] = {gw_http_protocol, gw_apiws_protocol,
+                                              gw_console_protocol, {0}};
+    struct lws_protocols link_protocols[] = {gw_link_protocol, {0}};
+
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof(vi));
+    vi.vhost_name = "https";
+    vi.iface = g->cfg.http_bind;
+    vi.port = (int)g->cfg.http_port;
+    vi.protocols = https_protocols;
+    vi.mounts = mounts;
+    vi.headers = security_headers;
+    vi.ssl_cert_filepath = g->cfg.tls_cert;
+    vi.ssl_private_key_filepath = g->cfg.tls_key;
+    vi.alpn = "http/1.1";
+    vi.retry_and_idle_policy = &keepalive;
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    g->https = lws_create_vhost(g->ctx, &vi);
+    if (!g->https) {
+        vg_error("gateway", "cannot listen on %s:%ld with %s / %s", g->cfg.http_bind,
+                 g->cfg.http_port, g->cfg.tls_cert, g->cfg.tls_key);
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+
+    struct lws_context_creation_info li;
+    memset(&li, 0, sizeof(li));
+    li.vhost_name = "links";
+    li.port = CONTEXT_PORT_NO_LISTEN;
+    li.protocols = link_protocols;
+    li.client_ssl_ca_filepath = g->cfg.tls_ca;
+    li.retry_and_idle_policy = &keepalive;
+    li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    g->links = lws_create_vhost(g->ctx, &li);
+    if (!g->links) {
+        vg_error("gateway", "cannot set up hostd links (tls_ca %s)",
+                 g->cfg.tls_ca ? g->cfg.tls_ca : "unset");
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+
+    g->redis = gw_redis_new(g->loop, "registry", g->cfg.redis_host, (int)g->cfg.redis_port,
+                            g->redis_password, redis_connected, g);
+    g->bus = gw_redis_new(g->loop, "events", g->cfg.redis_host, (int)g->cfg.redis_port,
+                          g->redis_password, gw_apiws_bus_connected, g);
+    if (!g->redis || !g->bus) {
+        vg_error("gateway", "out of memory");
+        return 1;
+    }
+
+    ev_signal sigterm, sigint;
+    ev_signal_init(&sigterm, signal_cb, SIGTERM);
+    ev_signal_init(&sigint, signal_cb, SIGINT);
+    sigterm.data = sigint.data = g;
+    ev_signal_start(g->loop, &sigterm);
+    ev_signal_start(g->loop, &sigint);
+
+    vg_info("gateway", "listening on https://%s:%ld", g->cfg.http_bind, g->cfg.http_port);
+    ev_run(g->loop, 0);
+
+    ev_signal_stop(g->loop, &sigterm);
+    ev_signal_stop(g->loop, &sigint);
+    lws_context_destroy(g->ctx);
+    gw_redis_free(g->bus);
+    gw_redis_free(g->redis);
+    free(g->redis_password);
+    free(g->link_secret);
+    free(g->admin_password);
+    vg_config_free(options);
+    vg_info("gateway", "stopped");
+    return 0;
+}

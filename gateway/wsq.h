@@ -1,0 +1,40 @@
+/* A FIFO of outgoing WebSocket messages, each stored with the LWS_PRE headroom lws_write needs,
+ * and a byte count so callers can bound it. */
+#ifndef GW_WSQ_H
+#define GW_WSQ_H
+
+#include "vg.h"
+
+struct lws;
+
+typedef struct gw_wsq_msg gw_wsq_msg;
+
+typedef struct gw_wsq {
+    gw_wsq_msg *head, *tail;
+    size_t bytes;
+    size_t count;
+} gw_wsq;
+
+int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary);
+/* The first message, or NULL when empty. */
+const unsigned char *gw_wsq_peek(const gw_wsq *q, size_t *len, int *binary);
+void gw_wsq_pop(gw_wsq *q);
+void gw_wsq_clear(gw_wsq *q);
+/* Writes the first message to wsi and drops it; returns the lws_write result. */
+int gw_wsq_write(gw_wsq *q, struct lws *wsi);
+
+/* Reassembles a WebSocket message from the fragments lws delivers, up to a limit. */
+typedef struct gw_wsbuf {
+    unsigned char *data;
+    size_t len, cap, limit;
+    int overflow; /* the current message grew past limit; its rest is being discarded */
+} gw_wsbuf;
+
+/* Adds one fragment. Returns 1 when a whole message is in data/len (consume it, then call
+ * gw_wsbuf_reset), 0 when more is needed, VG_ERR when the message is larger than limit (the
+ * caller answers too_big; fragments of that message keep being discarded until its end). */
+int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final);
+void gw_wsbuf_reset(gw_wsbuf *b);
+void gw_wsbuf_free(gw_wsbuf *b);
+
+#endif

@@ -1,0 +1,245 @@
+/* vmgate-hostd: holds every VM console of this host and serves them to gateways. */
+#include "consdir.h"
+#include "console.h"
+#include "link.h"
+#include "registry.h"
+#include "vg_config.h"
+#include "vg_log.h"
+#include "vg_util.h"
+#include "virt.h"
+#include "virt_ev.h"
+#include "vms.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SHUTDOWN_GRACE_S 2.0
+
+static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
+    *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
+    *laggard_policy, *scripts_dir, *log_level;
+static long redis_port, link_port, heartbeat_ms, ring_size;
+
+static const vg_opt opts[] = {
+    {"host_id", VG_OPT_STR, NULL, "this host's id in the registry (default: the hostname)",
+     &host_id},
+    {"redis_host", VG_OPT_STR, "127.0.0.1", "Redis address", &redis_host},
+    {"redis_port", VG_OPT_INT, "6390", "Redis port", &redis_port},
+    {"redis_password_file", VG_OPT_STR, NULL, "file holding the Redis password (AUTH)",
+     &redis_password_file},
+    {"libvirt_uri", VG_OPT_STR, "qemu:///system", "libvirt connection URI", &libvirt_uri},
+    {"console_dir", VG_OPT_STR, "/var/lib/vmgate/consoles",
+     "directory of console sockets named <prefix>-<vm>.sock", &console_dir},
+    {"state_dir", VG_OPT_STR, "/var/lib/vmgate/hostd-state", "where console offsets persist",
+     &state_dir},
+    {"link_bind", VG_OPT_STR, "127.0.0.1", "address the link endpoint listens on", &link_bind},
+    {"link_port", VG_OPT_INT, "7701", "port of the link endpoint", &link_port},
+    {"link_url", VG_OPT_STR, NULL, "URL gateways use (default: wss://<link_bind>:<link_port>)",
+     &link_url},
+    {"mgmt_addr", VG_OPT_STR, NULL, "management address published (default: link_bind)",
+     &mgmt_addr},
+    {"tls_cert", VG_OPT_STR, NULL, "TLS certificate of the link (PEM); unset: plain ws",
+     &tls_cert},
+    {"tls_key", VG_OPT_STR, NULL, "TLS private key of the link (PEM)", &tls_key},
+    {"tls_ca", VG_OPT_STR, NULL, "CA that signs gateway client certificates (PEM)", &tls_ca},
+    {"link_secret_file", VG_OPT_STR, NULL, "file holding the gateway<->hostd shared secret",
+     &link_secret_file},
+    {"heartbeat_ms", VG_OPT_INT, "2000", "registry heartbeat period", &heartbeat_ms},
+    {"ring_size", VG_OPT_INT, "262144", "bytes of recent output kept per console", &ring_size},
+    {"laggard_policy", VG_OPT_STR, "skip", "slow viewers: skip (GAP) or close (4408)",
+     &laggard_policy},
+    {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts",
+     &scripts_dir},
+    {"log_level", VG_OPT_STR, "info", "debug, info, warn or error", &log_level},
+    {0},
+};
+
+static struct ev_loop *loop;
+static ev_signal sigterm, sigint;
+static ev_timer grace;
+static double grace_left;
+
+/* Reads a one-line secret file; trailing whitespace is not part of the secret. */
+static char *read_secret(const char *path, vg_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return vg_fail(err, VG_E_INTERNAL, "%s: %s", path, strerror(errno)), NULL;
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (n == 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s is empty", path), NULL;
+    char *s = strdup(buf);
+    memset(buf, 0, sizeof(buf));
+    if (!s)
+        vg_fail(err, VG_E_INTERNAL, "out of memory");
+    return s;
+}
+
+static void finish(void)
+{
+    vms_save_all();
+    registry_stop();
+    virt_stop();
+    consdir_stop();
+    vms_free_all();
+    link_stop();
+    virt_ev_cleanup();
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_grace(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)revents;
+    grace_left -= w->repeat;
+    if (link_count() == 0 || grace_left <= 0) {
+        ev_timer_stop(loop, w);
+        finish();
+    }
+}
+
+static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
+{
+    (void)l;
+    (void)revents;
+    if (ev_is_active(&grace))
+        return;
+    vg_info("hostd", "signal %d: closing viewers and saving offsets", w->signum);
+    link_shutdown();
+    grace_left = SHUTDOWN_GRACE_S;
+    ev_timer_init(&grace, on_grace, 0.05, 0.05);
+    ev_timer_start(loop, &grace);
+}
+
+static void on_connected(const console *c, int connected)
+{
+    registry_event(connected ? "console.connected" : "console.disconnected", console_vm(c),
+                   console_dev(c));
+}
+
+static int check(vg_err *err)
+{
+    if (!link_secret_file)
+        return vg_fail(err, VG_E_BAD_REQUEST, "link_secret_file is required");
+    if (redis_port <= 0 || redis_port > 65535 || link_port <= 0 || link_port > 65535)
+        return vg_fail(err, VG_E_BAD_REQUEST, "ports must be 1..65535");
+    if (heartbeat_ms < 100 || heartbeat_ms > 600000)
+        return vg_fail(err, VG_E_BAD_REQUEST, "heartbeat_ms must be 100..600000");
+    if (ring_size < 4096 || ring_size > (1L << 30))
+        return vg_fail(err, VG_E_BAD_REQUEST, "ring_size must be 4096..1073741824");
+    if (strcmp(laggard_policy, "skip") != 0 && strcmp(laggard_policy, "close") != 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "laggard_policy must be skip or close");
+    if (vg_log_level_parse(log_level) < 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "log_level must be debug, info, warn or error");
+    if (tls_cert && !tls_key)
+        return vg_fail(err, VG_E_BAD_REQUEST, "tls_cert needs tls_key");
+    if (host_id && !vg_valid_name(host_id))
+        return vg_fail(err, VG_E_BAD_REQUEST, "host_id must be [A-Za-z0-9._-], 1..64 chars");
+    return VG_OK;
+}
+
+int main(int argc, char **argv)
+{
+    vg_err err;
+    vg_config_defaults(opts);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: vmgate-hostd [--config FILE] [--name=value ...]\n");
+            vg_config_usage(opts, stdout);
+            return 0;
+        }
+    if (vg_config_args(opts, argc, argv, &err) != VG_OK || check(&err) != VG_OK) {
+        fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
+        return 2;
+    }
+    vg_log_set_level((vg_log_level)vg_log_level_parse(log_level));
+    char hostname[65] = "";
+    if (!host_id) {
+        gethostname(hostname, sizeof(hostname) - 1);
+        host_id = strdup(hostname);
+    }
+    char url[300];
+    if (!link_url) {
+        snprintf(url, sizeof(url), "%s://%s:%ld", tls_cert ? "wss" : "ws", link_bind, link_port);
+        link_url = strdup(url);
+    }
+    if (!mgmt_addr)
+        mgmt_addr = strdup(link_bind);
+    char *secret = read_secret(link_secret_file, &err);
+    char *password = NULL;
+    if (secret && redis_password_file)
+        password = read_secret(redis_password_file, &err);
+    if (!secret || (redis_password_file && !password)) {
+        fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
+        return 2;
+    }
+    mkdir(state_dir, 0700);
+    signal(SIGPIPE, SIG_IGN);
+
+    loop = ev_default_loop(0);
+    console_config ccfg = {
+        .loop = loop,
+        .ring_size = (size_t)ring_size,
+        .laggard_close = strcmp(laggard_policy, "close") == 0,
+        .state_dir = state_dir,
+        .on_connected = on_connected,
+    };
+    console_configure(&ccfg);
+    vms_set_changed_cb(registry_changed);
+    link_config lcfg = {
+        .bind = link_bind,
+        .port = (int)link_port,
+        .tls_cert = tls_cert,
+        .tls_key = tls_key,
+        .tls_ca = tls_ca,
+        .secret = secret,
+    };
+    registry_config rcfg = {
+        .host_id = host_id,
+        .redis_host = redis_host,
+        .redis_port = (int)redis_port,
+        .password = password,
+        .scripts_dir = scripts_dir,
+        .link_url = link_url,
+        .mgmt_addr = mgmt_addr,
+        .heartbeat_ms = heartbeat_ms,
+    };
+    int rc = 1;
+    virt_ev_register(loop);
+    /* libvirt first: a socket it describes must not be adopted as a bare convention socket
+     * and lose its log. */
+    if (link_start(loop, &lcfg, &err) != VG_OK || registry_start(loop, &rcfg, &err) != VG_OK ||
+        virt_start(loop, libvirt_uri, &err) != VG_OK ||
+        consdir_start(loop, console_dir, &err) != VG_OK) {
+        vg_error("hostd", "%s", err.msg);
+        goto out;
+    }
+    ev_signal_init(&sigterm, on_signal, SIGTERM);
+    ev_signal_init(&sigint, on_signal, SIGINT);
+    ev_signal_start(loop, &sigterm);
+    ev_signal_start(loop, &sigint);
+    ev_unref(loop); /* the signal watchers alone must not keep the loop running */
+    ev_unref(loop);
+    vg_info("hostd", "host %s up (link %s, console_dir %s)", host_id, link_url, console_dir);
+    ev_run(loop, 0);
+    vg_info("hostd", "stopped");
+    rc = 0;
+out:
+    if (rc)
+        finish();
+    free(secret);
+    free(password);
+    vg_config_free(opts);
+    return rc;
+}

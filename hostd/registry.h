@@ -1,0 +1,30 @@
+/* This host's part of the Redis registry (C1, M1): host record and alive key, VM -> host and
+ * VM -> socket maps, and events on vg:events. Every heartbeat, and soon after every local
+ * change, the whole part is re-asserted atomically by redis-scripts/hostd_sync.lua, so a
+ * Redis restart or flush is repaired within one heartbeat. Connection loss is retried. */
+#ifndef REGISTRY_H
+#define REGISTRY_H
+
+#include "vg.h"
+
+#include <ev.h>
+
+typedef struct registry_config {
+    const char *host_id;
+    const char *redis_host;
+    int redis_port;
+    const char *password; /* NULL: no AUTH */
+    const char *scripts_dir;
+    const char *link_url;
+    const char *mgmt_addr;
+    long heartbeat_ms;
+} registry_config;
+
+int registry_start(struct ev_loop *loop, const registry_config *cfg, vg_err *err);
+/* Schedules a sync within a few milliseconds. */
+void registry_changed(void);
+/* Publishes {"type":type,"vm":vm,"dev":dev,"host":id,"ts":now} on vg:events. */
+void registry_event(const char *type, const char *vm, const char *dev);
+void registry_stop(void);
+
+#endif

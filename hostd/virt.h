@@ -1,0 +1,16 @@
+/* The libvirt connection: discovers every domain and its consoles (C1) and keeps vms.c in
+ * step. Lifecycle events trigger a rediscovery at once; a full resync also runs on every
+ * (re)connect and periodically. A lost connection (libvirtd restart) is retried on a timer. */
+#ifndef VIRT_H
+#define VIRT_H
+
+#include "vg.h"
+
+#include <ev.h>
+
+int virt_start(struct ev_loop *loop, const char *uri, vg_err *err);
+/* Schedules a resync soon (a console socket appeared or vanished). */
+void virt_poke(void);
+void virt_stop(void);
+
+#endif

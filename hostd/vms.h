@@ -1,0 +1,46 @@
+/* The VMs of this host and their consoles, merged from two sources: libvirt's domains
+ * (virt.c, the truth for what is defined and running) and the console directory convention
+ * (consdir.c, sockets named <prefix>-<vm>.sock that libvirt does not describe). Each source
+ * replaces its whole view at once; vms.c reconciles the console objects with the union, so a
+ * console lives as long as some source names it and keeps its viewers through VM restarts. */
+#ifndef VMS_H
+#define VMS_H
+
+#include "console.h"
+#include "domxml.h"
+#include "vg.h"
+
+typedef struct vm_entry {
+    domxml_info info;  /* from libvirt when known_virt */
+    const char *state; /* running, paused, shutoff, ... (static strings) */
+    int known_virt;
+} vm_entry;
+
+typedef struct dir_socket {
+    char vm[65];
+    char dev[32];
+    char path[DOMXML_PATH_MAX];
+} dir_socket;
+
+typedef struct vms_vm vms_vm;
+
+/* Called after any change of the VM set, a VM's state or its consoles. */
+void vms_set_changed_cb(void (*cb)(void));
+void vms_sync_virt(const vm_entry *vms, size_t n);
+void vms_sync_dir(const dir_socket *socks, size_t n);
+/* Tries every disconnected console now (a socket file appeared). */
+void vms_kick_all(void);
+void vms_save_all(void);
+void vms_free_all(void);
+
+console *vms_console(const char *vm, const char *dev);
+/* Iteration for the registry: VMs in no particular order. */
+vms_vm *vms_first(void);
+vms_vm *vms_next(const vms_vm *v);
+const char *vms_name(const vms_vm *v);
+const char *vms_uuid(const vms_vm *v);
+const char *vms_state(const vms_vm *v);
+size_t vms_nconsoles(const vms_vm *v);
+const console *vms_console_at(const vms_vm *v, size_t i);
+
+#endif

@@ -1,0 +1,80 @@
+-- hostd_sync.lua: re-asserts one host's whole part of the registry atomically (hostd, every
+-- heartbeat and on every change). A registry lost with Redis is therefore rebuilt within one
+-- heartbeat, and readers never see a half-written host.
+--
+-- ARGV[1] host id
+-- ARGV[2] JSON object: the vg:host:<id> hash fields
+-- ARGV[3] JSON array of {name, uuid, state, consoles = {dev = socket path}}
+-- ARGV[4] alive TTL in milliseconds
+-- ARGV[5] now, milliseconds since the epoch
+-- Returns the number of events published on vg:events.
+local id = ARGV[1]
+local host = cjson.decode(ARGV[2])
+local vms = cjson.decode(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local now = tonumber(ARGV[5])
+local hkey = 'vg:host:' .. id
+local published = 0
+
+local function event(kind, fields)
+  fields.type = kind
+  fields.ts = now
+  redis.call('PUBLISH', 'vg:events', cjson.encode(fields))
+  published = published + 1
+end
+
+redis.call('SADD', 'vg:hosts', id)
+local hargs = {}
+for k, v in pairs(host) do
+  hargs[#hargs + 1] = k
+  hargs[#hargs + 1] = tostring(v)
+end
+if #hargs > 0 then
+  redis.call('HSET', hkey, unpack(hargs))
+end
+local was_alive = redis.call('SET', hkey .. ':alive', '1', 'PX', ttl, 'GET')
+if not was_alive then
+  event('host.up', {host = id})
+end
+
+local previous = redis.call('SMEMBERS', hkey .. ':vms')
+local keep = {}
+for _, vm in ipairs(vms) do
+  local vkey = 'vg:vm:' .. vm.name
+  keep[vm.name] = true
+  local cur = redis.call('HMGET', vkey, 'host', 'state', 'uuid')
+  if cur[1] ~= id then
+    event('vm.added', {vm = vm.name, host = id, state = vm.state})
+  elseif cur[2] ~= vm.state then
+    event('vm.state', {vm = vm.name, host = id, state = vm.state})
+  end
+  if cur[1] ~= id or cur[2] ~= vm.state or cur[3] ~= vm.uuid then
+    redis.call('HSET', vkey, 'updated_ms', tostring(now))
+  end
+  redis.call('HSET', vkey, 'name', vm.name, 'uuid', vm.uuid, 'host', id, 'state', vm.state)
+  local ckey = vkey .. ':consoles'
+  redis.call('DEL', ckey)
+  local cargs = {}
+  for dev, path in pairs(vm.consoles) do
+    cargs[#cargs + 1] = dev
+    cargs[#cargs + 1] = path
+  end
+  if #cargs > 0 then
+    redis.call('HSET', ckey, unpack(cargs))
+  end
+  redis.call('SADD', 'vg:vms', vm.name)
+  redis.call('SADD', hkey .. ':vms', vm.name)
+end
+
+for _, name in ipairs(previous) do
+  if not keep[name] then
+    redis.call('SREM', hkey .. ':vms', name)
+    -- Only forget the VM if no other host claimed it meanwhile (migration).
+    if redis.call('HGET', 'vg:vm:' .. name, 'host') == id then
+      redis.call('DEL', 'vg:vm:' .. name, 'vg:vm:' .. name .. ':consoles')
+      redis.call('SREM', 'vg:vms', name)
+      event('vm.removed', {vm = name, host = id})
+    end
+  end
+end
+return published

@@ -1,0 +1,113 @@
+// The registry in Redis (C1, docs/redis.md): a started VM appears in vg:vms, vg:vm:<name> and
+// vg:vm:<name>:consoles within 2 s of its console socket existing, and every `redis-cli`
+// example in docs/redis.md runs as written against a live stack.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startStack, REPO } from './lib/stack.mjs';
+
+const VMS = ['vgt-reg1', 'vgt-reg2'];
+const DOC_VMS = ['demo1', 'demo2'];
+const LIMIT_MS = 2000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let stack;
+
+before(async () => {
+  stack = await startStack({ vms: [], prefix: 'vgt-registry-' });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+async function until(what, ms, pred, step = 5) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = pred();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
+    await sleep(step);
+  }
+}
+
+function registered(vm) {
+  const vmHash = stack.redis('hget', `vg:vm:${vm}`, 'host');
+  const serial = stack.redis('hget', `vg:vm:${vm}:consoles`, 'serial0');
+  return (
+    stack.redis('sismember', 'vg:vms', vm) === '1' &&
+    vmHash === stack.hostId &&
+    serial === stack.socket(vm, 'com')
+  );
+}
+
+test('a started VM is in the registry within 2 s of its console socket existing', async () => {
+  for (const vm of VMS) {
+    const sock = stack.socket(vm, 'com');
+    assert.equal(fs.existsSync(sock), false);
+    // The socket is created by libvirt while `virsh start` runs, so watch it concurrently.
+    const starting = stack.addVm(vm);
+    const seen = await until(`${sock} to exist`, 30000, () => fs.existsSync(sock) && Date.now());
+    await until(`${vm} in the registry`, 10000, () => registered(vm));
+    const ms = Date.now() - seen;
+    await starting;
+    console.log(`${vm}: registered ${ms} ms after its console socket appeared`);
+    assert.ok(ms <= LIMIT_MS, `${vm} registered ${ms} ms after its socket appeared (limit ${LIMIT_MS})`);
+    assert.equal(stack.redis('hget', `vg:vm:${vm}`, 'name'), vm);
+    assert.equal(stack.redis('sismember', `vg:host:${stack.hostId}:vms`, vm), '1');
+  }
+});
+
+// docs/redis.md's examples use port 6390, the password file under .stack/ and VMs demo1/demo2
+// (the rule is written at the top of its examples section); here they run with the test
+// stack's port, directory and VMs. redis-cli prints error replies without "(error)" and exits 0
+// when its output is not a terminal, so errors are recognised by their Redis error codes.
+const REDIS_ERROR = /\(error\)|AUTH failed|^(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOSCRIPT|NOPERM|BUSY|LOADING|READONLY|EXECABORT|OOM|MISCONF)\b/m;
+const BLOCKING = /\b(p?subscribe|monitor)\b/i; // run until the timeout, then judged by their output
+
+function docExamples() {
+  const md = fs.readFileSync(path.join(REPO, 'docs/redis.md'), 'utf8');
+  const lines = [];
+  for (const block of md.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block[1].split('\n')) if (line.startsWith('redis-cli ')) lines.push(line);
+  }
+  return lines;
+}
+
+function substitute(cmd) {
+  let out = cmd
+    .replaceAll('.stack/', `${stack.dir}/`)
+    .replace(/(-p\s+)6390\b/g, `$1${stack.redisPort}`);
+  DOC_VMS.forEach((demo, i) => {
+    out = out.replace(new RegExp(`\\b${demo}\\b`, 'g'), VMS[i]);
+  });
+  return out;
+}
+
+test('the redis-cli examples in docs/redis.md work as written', async () => {
+  const examples = docExamples();
+  assert.ok(examples.length > 0, 'docs/redis.md has no redis-cli examples in ```sh blocks');
+  for (const vm of VMS) await until(`${vm} in the registry`, 10000, () => registered(vm));
+  const failures = [];
+  for (const example of examples) {
+    const cmd = substitute(example);
+    const blocking = BLOCKING.test(cmd);
+    let code = 0;
+    let stdout = '';
+    let stderr = '';
+    try {
+      ({ stdout, stderr } = await promisify(execFile)('bash', ['-c', cmd], {
+        cwd: REPO,
+        timeout: blocking ? 1500 : 10000,
+      }));
+    } catch (e) {
+      ({ stdout = '', stderr = '' } = e);
+      code = blocking && e.killed ? 0 : (e.code ?? e.signal);
+    }
+    const output = stdout + stderr.replace(/^Warning: Using a password.*\n/m, '');
+    if (code !== 0 || REDIS_ERROR.test(output)) failures.push(`${example}\n  → exit ${code}: ${output.trim().slice(0, 300)}`);
+  }
+  assert.deepEqual(failures, [], `failing examples:\n${failures.join('\n')}`);
+});

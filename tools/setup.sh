@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# setup.sh — makes a Debian 12 machine ready to build, run and test vmgate: installs the missing
+# Debian packages, the npm dependencies of tests/ and ui/, builds build/ (Release) and the test
+# guest. Idempotent; prints nothing when there is nothing to do.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$repo/build
+
+# The guest's packages (kernel, busybox-static) are downloaded by build-guest.sh, not installed.
+packages=(
+    build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
+    libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
+    libargon2-dev libcmocka-dev
+    redis-server qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base
+    iptables openssl socat curl chromium nodejs npm
+)
+
+say() {
+    echo "setup: $*"
+}
+die() {
+    echo "setup: $*" >&2
+    exit 1
+}
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "run as root (apt-get, libvirt and the test VMs need it)"
+    sudo=sudo
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    # NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
+    [ "$p" = npm ] && command -v npm >/dev/null && continue
+    [ "$(dpkg-query -W -f="\${Status}" "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    $sudo apt-get update -qq
+    for p in "${missing[@]}"; do
+        apt-cache show "$p" >/dev/null 2>&1 || die "no Debian package named $p"
+    done
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+        die "apt-get install ${missing[*]} failed"
+fi
+
+# npm ci wipes node_modules, so it only runs when the lock file changed since the last install.
+for d in tests ui; do
+    [ -f "$repo/$d/package.json" ] || continue
+    if [ -f "$repo/$d/package-lock.json" ]; then
+        [ "$repo/$d/node_modules/.package-lock.json" -nt "$repo/$d/package-lock.json" ] && continue
+        say "npm ci in $d/"
+        (cd "$repo/$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    else
+        [ -d "$repo/$d/node_modules" ] && continue
+        say "npm install in $d/"
+        (cd "$repo/$d" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+done
+
+# Build output goes to a log so an up-to-date tree stays silent; a failure shows its tail.
+buildlog=$build/setup-build.log
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    say "configuring build/"
+    mkdir -p "$build"
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVG_WERROR=ON >"$buildlog" 2>&1 || {
+        tail -40 "$buildlog" >&2
+        die "cmake configure failed (full log: $buildlog)"
+    }
+fi
+cmake --build "$build" -j"$(nproc)" >"$buildlog" 2>&1 || {
+    grep -E 'error|Error' "$buildlog" | head -40 >&2
+    die "build failed (full log: $buildlog)"
+}
+
+"$repo/tools/build-guest.sh"

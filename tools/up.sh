@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# up.sh [--detach] — builds (via setup.sh) and starts a whole local vmgate stack: its own Redis,
+# the local libvirt, hostd, the gateway and demo VMs booted from the test guest, then prints the
+# URL and the first administrator's password. In the foreground, Ctrl-C or SIGTERM stops it all
+# again; --detach returns once the stack is up.
+# up.sh --restart hostd|gateway|redis — stops that one component by pid and starts it again
+# with the same configuration.
+# up.sh --add-vm NAME — defines and starts one more demo VM in the running stack, without
+# waiting for it to register (tests measure that).
+# up.sh --down (what tools/down.sh runs) — stops what up.sh started, by pid, and destroys and
+# undefines the demo VMs it defined.
+# Everything lives in VG_STACK_DIR; docs/operations.md lists the layout and the variables.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+stack=${VG_STACK_DIR:-$repo/.stack}
+export VG_GUEST_DIR=${VG_GUEST_DIR:-$stack/guest}
+build=${VG_BUILD_DIR:-$repo/build}
+redis_port=${VG_REDIS_PORT:-6390}
+link_port=${VG_LINK_PORT:-7701}
+http_port=${VG_HTTP_PORT:-8443}
+http_bind=${VG_HTTP_BIND:-0.0.0.0}
+host_id=${VG_HOST_ID:-$(hostname)}
+demo_vms=${VG_DEMO_VMS-demo1 demo2}
+wait_s=${VG_UP_TIMEOUT:-60}
+libvirt_uri=qemu:///system
+
+run=$stack/run
+log=$stack/log
+consoles=$stack/consoles
+
+say() {
+    echo "up: $*"
+}
+die() {
+    echo "up: $*" >&2
+    exit 1
+}
+usage() {
+    echo "usage: $0 [--detach] | --restart hostd|gateway|redis | --add-vm NAME | --down" >&2
+    exit 2
+}
+
+# A pid file names a live process only if /proc/<pid>/exe is the expected program: pids are
+# reused, and PID 1 here reaps orphans lazily, so a zombie (no exe link) must not count.
+# Programs are compared by the base name of the real file: Debian's redis-server is a symlink.
+alive() { # pidfile program-basename
+    local pid exe
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+    exe=${exe% (deleted)}
+    [ "${exe##*/}" = "$2" ]
+}
+
+redis_exe=$(basename "$(readlink -f "$(command -v redis-server || echo redis-server)")")
+
+stop_pid() { # pidfile program-basename
+    local pid
+    if ! alive "$1" "$2"; then
+        rm -f "$1"
+        return 0
+    fi
+    pid=$(cat "$1")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        alive "$1" "$2" || break
+        sleep 0.1
+    done
+    if alive "$1" "$2"; then
+        echo "up: $2 (pid $pid) ignored SIGTERM for 10 s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+wait_for() { # seconds command...
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+
+secret() { # file: a random token, created once, 0600
+    [ -s "$1" ] && return 0
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$1")
+}
+
+rcli() {
+    REDISCLI_AUTH=$(cat "$stack/redis/password") redis-cli -h 127.0.0.1 -p "$redis_port" "$@"
+}
+
+redis_up() {
+    [ "$(rcli ping 2>/dev/null)" = PONG ]
+}
+
+write_redis_conf() {
+    # The password lives in a 0600 config file, never on a command line.
+    (
+        umask 077
+        cat >"$stack/redis/redis.conf" <<EOF
+bind 127.0.0.1
+port $redis_port
+protected-mode yes
+requirepass $(cat "$stack/redis/password")
+dir $stack/redis
+appendonly yes
+appendfsync everysec
+daemonize yes
+pidfile $run/redis.pid
+logfile $log/redis.log
+EOF
+    )
+}
+
+start_redis() {
+    alive "$run/redis.pid" "$redis_exe" && return 0
+    redis-server "$stack/redis/redis.conf" >/dev/null || die "redis-server failed (see $log/redis.log)"
+    wait_for 10 redis_up || die "redis on port $redis_port does not answer (see $log/redis.log)"
+}
+
+start_libvirt() {
+    # Without udev /dev/kvm stays root-only; libvirt then finds its QEMU capability cache
+    # stale on every VM start (KVM "not available now") and spends ~5 s re-probing QEMU.
+    # Debian's udev rule makes it root:kvm 0660; the guests still run under TCG.
+    if [ -c /dev/kvm ] && getent group kvm >/dev/null &&
+        [ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
+        chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+    fi
+    if ! alive /run/virtlogd.pid virtlogd; then
+        /usr/sbin/virtlogd -d || die "virtlogd failed to start"
+        cat /run/virtlogd.pid >"$run/started-virtlogd"
+    fi
+    if ! alive /run/libvirtd.pid libvirtd; then
+        /usr/sbin/libvirtd -d || die "libvirtd failed to start"
+        cat /run/libvirtd.pid >"$run/started-libvirtd"
+    fi
+    wait_for 20 virsh -c "$libvirt_uri" uri || die "libvirtd does not answer on $libvirt_uri"
+}
+
+write_configs() {
+    cat >"$stack/hostd.conf" <<EOF
+# Written by tools/up.sh on every start; options: docs/config-hostd.md
+host_id = $host_id
+redis_host = 127.0.0.1
+redis_port = $redis_port
+redis_password_file = $stack/redis/password
+libvirt_uri = $libvirt_uri
+console_dir = $consoles
+state_dir = $stack/hostd-state
+link_bind = 127.0.0.1
+link_port = $link_port
+tls_cert = $stack/certs/hostd.pem
+tls_key = $stack/certs/hostd.key
+tls_ca = $stack/certs/ca.pem
+link_secret_file = $stack/link-secret
+scripts_dir = $repo/redis-scripts
+log_level = info
+EOF
+    cat >"$stack/gateway.conf" <<EOF
+# Written by tools/up.sh on every start; options: docs/config-gateway.md
+http_bind = $http_bind
+http_port = $http_port
+tls_cert = $stack/certs/gateway.pem
+tls_key = $stack/certs/gateway.key
+tls_ca = $stack/certs/ca.pem
+ui_dir = $repo/ui
+redis_host = 127.0.0.1
+redis_port = $redis_port
+redis_password_file = $stack/redis/password
+link_secret_file = $stack/link-secret
+admin_password_file = $stack/admin-password
+scripts_dir = $repo/redis-scripts
+log_level = info
+EOF
+}
+
+start_daemon() { # hostd|gateway [binary]
+    local name=$1 bin=${2:-$build/$1/vmgate-$1}
+    alive "$run/$name.pid" "vmgate-$name" && return 0
+    [ -x "$bin" ] || die "$bin is missing: build the tree (tools/setup.sh) or set VG_BUILD_DIR"
+    # --restart starts the very same binary again, whatever the caller's VG_BUILD_DIR.
+    echo "$bin" >"$run/$name.bin"
+    # Own session and no inherited stdio: the daemon outlives this script and never holds the
+    # caller's pipes open. Sanitizer builds stop at the first error; leaks are not errors here.
+    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        setsid "$bin" --config "$stack/$name.conf" </dev/null >>"$log/$name.log" 2>&1 &
+    echo $! >"$run/$name.pid"
+}
+
+domain_xml() { # name [uuid]
+    local name=$1 uuid=${2:-}
+    cat <<EOF
+<domain type='qemu'>
+  <name>$name</name>${uuid:+
+  <uuid>$uuid</uuid>}
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$VG_GUEST_DIR/vmlinuz</kernel>
+    <initrd>$VG_GUEST_DIR/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <controller type='usb' model='none'/>
+    <serial type='unix'>
+      <source mode='bind' path='$consoles/com-$name.sock'/>
+      <log file='$consoles/com-$name.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='unix'>
+      <source mode='bind' path='$consoles/com-$name.sock'/>
+      <target type='serial' port='0'/>
+    </console>
+    <console type='unix'>
+      <source mode='bind' path='$consoles/hvc-$name.sock'/>
+      <target type='virtio' port='1'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+start_vms() {
+    local name uuid xml
+    for name in $demo_vms; do
+        [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "bad VM name '$name'"
+        uuid=$(virsh -c "$libvirt_uri" domuuid "$name" 2>/dev/null) || uuid=
+        uuid=${uuid//[[:space:]]/}
+        if [ -n "$uuid" ] && [[ $(virsh -c "$libvirt_uri" dumpxml --inactive "$name") != \
+            *"'$consoles/com-$name.sock'"* ]]; then
+            die "a domain named $name exists but is not this stack's (its console is not in $consoles)"
+        fi
+        # Keeping the uuid makes the re-define an update instead of a name clash.
+        xml=$(mktemp "$run/$name.XXXXXX.xml")
+        domain_xml "$name" "$uuid" >"$xml"
+        virsh -q -c "$libvirt_uri" define "$xml" >/dev/null || die "virsh define $name failed"
+        rm -f "$xml"
+        grep -qx "$name" "$run/vms" 2>/dev/null || echo "$name" >>"$run/vms"
+        if [ "$(virsh -c "$libvirt_uri" domstate "$name")" != running ]; then
+            virsh -q -c "$libvirt_uri" start "$name" >/dev/null || die "virsh start $name failed"
+        fi
+    done
+}
+
+healthy() {
+    local ip=$http_bind
+    [ "$ip" = 0.0.0.0 ] && ip=127.0.0.1
+    [ "$(curl -fsS --max-time 2 --cacert "$stack/certs/ca.pem" --resolve "localhost:$http_port:$ip" \
+        "https://localhost:$http_port/healthz")" = ok ]
+}
+
+registered() {
+    local name
+    for name in $demo_vms; do
+        [ "$(rcli sismember vg:vms "$name")" = 1 ] || return 1
+    done
+}
+
+wait_up() {
+    wait_for "$wait_s" healthy || {
+        tail -20 "$log/gateway.log" >&2
+        die "the gateway does not answer https://localhost:$http_port/healthz (log: $log/gateway.log)"
+    }
+    wait_for "$wait_s" registered || {
+        tail -20 "$log/hostd.log" >&2
+        die "the VMs ($demo_vms) did not appear in Redis vg:vms (log: $log/hostd.log)"
+    }
+}
+
+prepare() {
+    mkdir -p "$stack" "$run" "$log" "$consoles" "$stack/redis" "$stack/hostd-state"
+    # qemu runs as libvirt-qemu and must reach the console directory.
+    chmod 755 "$stack" "$consoles"
+    "$repo/tools/vmgate-certs.sh" "$stack/certs"
+    secret "$stack/redis/password"
+    secret "$stack/link-secret"
+    secret "$stack/admin-password"
+    if [ ! -s "$VG_GUEST_DIR/vmlinuz" ] || [ ! -s "$VG_GUEST_DIR/initrd.gz" ]; then
+        "$repo/tools/build-guest.sh"
+    fi
+}
+
+restart() { # component
+    [ -f "$stack/hostd.conf" ] || die "no stack in $stack (start it with tools/up.sh first)"
+    case $1 in
+    hostd | gateway)
+        stop_pid "$run/$1.pid" "vmgate-$1"
+        start_daemon "$1" "$(cat "$run/$1.bin")"
+        ;;
+    redis)
+        # Same configuration as before, whatever this caller's environment says.
+        redis_port=$(awk '$1 == "port" { print $2 }' "$stack/redis/redis.conf")
+        stop_pid "$run/redis.pid" "$redis_exe"
+        start_redis
+        ;;
+    *) usage ;;
+    esac
+    say "restarted $1"
+}
+
+down() {
+    local name
+    stop_pid "$run/gateway.pid" vmgate-gateway
+    stop_pid "$run/hostd.pid" vmgate-hostd
+    if [ -f "$run/vms" ]; then
+        while read -r name; do
+            if [ "$(virsh -c "$libvirt_uri" domstate "$name" 2>/dev/null)" = running ]; then
+                virsh -q -c "$libvirt_uri" destroy "$name" >/dev/null || true
+            fi
+            virsh -q -c "$libvirt_uri" undefine "$name" >/dev/null 2>&1 || true
+        done <"$run/vms"
+        rm -f "$run/vms"
+    fi
+    stop_pid "$run/redis.pid" "$redis_exe"
+    # libvirt's daemons only if this stack started them.
+    stop_pid "$run/started-libvirtd" libvirtd
+    stop_pid "$run/started-virtlogd" virtlogd
+    say "stopped the stack in $stack"
+}
+
+detach=0
+case ${1:-} in
+"") ;;
+--detach) detach=1 ;;
+--restart)
+    [ $# -eq 2 ] || usage
+    restart "$2"
+    exit 0
+    ;;
+--add-vm)
+    [ $# -eq 2 ] || usage
+    [ -f "$stack/hostd.conf" ] || die "no stack in $stack (start it with tools/up.sh first)"
+    demo_vms=$2
+    start_vms
+    exit 0
+    ;;
+--down)
+    [ $# -eq 1 ] || usage
+    down
+    exit 0
+    ;;
+*) usage ;;
+esac
+
+[ "$(id -u)" -eq 0 ] || die "run as root (libvirt's system instance and the VMs need it)"
+[ "${VG_SKIP_SETUP:-0}" = 1 ] || "$repo/tools/setup.sh"
+prepare
+write_redis_conf
+start_redis
+start_libvirt
+write_configs
+start_daemon hostd
+start_daemon gateway
+start_vms
+wait_up
+
+url_host=$http_bind
+[ "$http_bind" = 0.0.0.0 ] && url_host=$(hostname)
+cat <<EOF
+vmgate is up: https://$url_host:$http_port/   (CA certificate: $stack/certs/ca.pem)
+  user:     admin
+  password: $(cat "$stack/admin-password")
+  logs:     $log/
+  stop:     VG_STACK_DIR=$stack $repo/tools/down.sh
+EOF
+[ $detach = 1 ] && exit 0
+
+echo "up: running in the foreground; Ctrl-C stops the stack"
+tail -n 0 -F "$log/hostd.log" "$log/gateway.log" &
+tailer=$!
+shutdown() { # exit-status
+    trap - INT TERM
+    kill "$tailer" 2>/dev/null || true
+    down
+    exit "$1"
+}
+trap 'shutdown 0' INT TERM
+while true; do
+    sleep 1 &
+    wait $! || true
+    for d in hostd gateway; do
+        alive "$run/$d.pid" "vmgate-$d" && continue
+        echo "up: $d exited (log: $log/$d.log); stopping the stack" >&2
+        shutdown 1
+    done
+done

@@ -1,0 +1,152 @@
+#include "ctl_clean.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
+
+void ctl_clean_init(ctl_clean *c, size_t max)
+{
+    memset(c, 0, sizeof(*c));
+    c->max = max;
+}
+
+void ctl_clean_free(ctl_clean *c)
+{
+    free(c->text);
+    memset(c, 0, sizeof(*c));
+}
+
+void ctl_clean_clear(ctl_clean *c)
+{
+    c->len = 0;
+    c->overflow = 0;
+    if (c->text)
+        c->text[0] = '\0';
+}
+
+static int put(ctl_clean *c, char ch, vg_err *err)
+{
+    if (c->len >= c->max) {
+        c->overflow = 1;
+        return VG_OK;
+    }
+    if (c->len + 1 >= c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        if (cap > c->max + 1)
+            cap = c->max + 1;
+        char *t = realloc(c->text, cap);
+        if (!t)
+            return vg_fail(err, VG_E_INTERNAL, "out of memory");
+        c->text = t;
+        c->cap = cap;
+    }
+    c->text[c->len++] = ch;
+    c->text[c->len] = '\0';
+    return VG_OK;
+}
+
+int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *err)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = data[i];
+        switch (c->state) {
+        case S_TEXT:
+            if (b == 0x1b) {
+                c->state = S_ESC;
+            } else if (b == '\b') {
+                /* line editors erase with "\b \b"; never reach back past a line break */
+                if (c->len && c->text[c->len - 1] != '\n')
+                    c->text[--c->len] = '\0';
+            } else if (b == '\n' || b == '\t' || (b >= 0x20 && b != 0x7f)) {
+                if (put(c, (char)b, err) != VG_OK)
+                    return VG_ERR;
+            }
+            /* \r, NUL, BEL and the other C0 controls carry no text */
+            break;
+        case S_ESC:
+            if (b == '[')
+                c->state = S_CSI;
+            else if (b == ']' || b == 'P' || b == 'X' || b == '^' || b == '_')
+                c->state = S_STRING; /* OSC, DCS, SOS, PM, APC: up to BEL or ST */
+            else if (b >= 0x20 && b <= 0x2f)
+                c->state = S_ESC_INTER; /* e.g. ESC ( B: charset selection */
+            else
+                c->state = S_TEXT; /* two-byte sequence such as ESC 7, ESC M, ESC = */
+            break;
+        case S_ESC_INTER:
+            if (b < 0x20 || b > 0x2f)
+                c->state = S_TEXT;
+            break;
+        case S_CSI:
+            /* parameters and intermediates (0x20-0x3f) until a final byte 0x40-0x7e */
+            if (b >= 0x40 && b <= 0x7e)
+                c->state = S_TEXT;
+            else if (b == 0x1b)
+                c->state = S_ESC;
+            break;
+        case S_STRING:
+            if (b == 0x07)
+                c->state = S_TEXT;
+            else if (b == 0x1b)
+                c->state = S_STRING_ESC;
+            break;
+        case S_STRING_ESC:
+            c->state = b == '\\' ? S_TEXT : b == 0x1b ? S_STRING_ESC : S_STRING;
+            break;
+        }
+    }
+    return VG_OK;
+}
+
+/* Skips the echo of cmd at the start of text. Terminals may break a long echo with line
+ * breaks, spaces and redraws, so those are tolerated between the command's characters.
+ * Returns the index just past the echo's own line break, or len when it is not complete. */
+static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done)
+{
+    size_t i = 0, j = 0, clen = strlen(cmd);
+    *done = 0;
+    while (i < len && j < clen) {
+        if (text[i] == cmd[j]) {
+            i++;
+            j++;
+        } else if (text[i] == '\n' || text[i] == ' ') {
+            i++;
+        } else {
+            break;
+        }
+    }
+    if (j < clen && i < len) {
+        /* not our echo (the shell printed something else first): fall back to the first line
+         * break, the end of whatever line the command was typed on */
+        const char *nl = memchr(text, '\n', len);
+        if (!nl)
+            return len;
+        *done = 1;
+        return (size_t)(nl - text) + 1;
+    }
+    const char *nl = memchr(text + i, '\n', len - i);
+    if (j < clen || !nl)
+        return len;
+    *done = 1;
+    return (size_t)(nl - text) + 1;
+}
+
+void ctl_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
+                         ctl_transcript *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->out_start = skip_echo(text, len, cmd, &t->echo_done);
+    t->out_end = len;
+    if (!t->echo_done)
+        return;
+    size_t line = len;
+    while (line > t->out_start && text[line - 1] != '\n')
+        line--;
+    if (line == len)
+        return; /* the prompt line has not started yet */
+    if (regexec(prompt, text + line, 0, NULL, 0) == 0) {
+        t->prompt = 1;
+        t->out_end = line;
+    }
+}

@@ -1,0 +1,104 @@
+// Entry point: hash router and session check. Routes: #/login, #/vms, #/console/<vm>[/<dev>].
+
+import { api, httpCall } from './api.js';
+import { h, replace, toast } from './dom.js';
+import { renderLogin } from './login.js';
+import { renderVmList } from './vmlist.js';
+import { renderConsole } from './console.js';
+
+const root = document.getElementById('app');
+let me = null; // {user, role} once the session cookie is known to be valid
+let teardown = () => {};
+let afterLogin = '#/vms';
+let routeSeq = 0;
+
+function navigate(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+}
+
+function parse(hash) {
+    const parts = hash.replace(/^#\/?/, '').split('/').map((p) => {
+        try {
+            return decodeURIComponent(p);
+        } catch {
+            return p;
+        }
+    });
+    if (parts[0] === 'login') return { page: 'login' };
+    if (parts[0] === 'console' && parts[1]) return { page: 'console', vm: parts[1], dev: parts[2] || '' };
+    return { page: 'vms' };
+}
+
+async function whoami() {
+    try {
+        me = await httpCall('whoami', {});
+    } catch (err) {
+        me = null;
+        if (err.code !== 'unauthorized') throw err;
+    }
+    return me;
+}
+
+// The session ended under a page (expired, logged out elsewhere): log in and come back here.
+function relogin() {
+    afterLogin = location.hash || '#/vms';
+    me = null;
+    navigate('#/login');
+}
+
+async function logout() {
+    try {
+        await api.call('logout', {});
+    } catch (err) {
+        toast(`Logout: ${err.message}`, 'warn');
+    }
+    api.stop();
+    me = null;
+    navigate('#/login');
+}
+
+async function route() {
+    teardown();
+    teardown = () => {};
+    const seq = ++routeSeq;
+    const r = parse(location.hash);
+
+    if (r.page === 'login') {
+        api.stop();
+        me = null;
+        teardown = renderLogin(root, {
+            onLogin: (who) => {
+                me = who;
+                const next = afterLogin;
+                afterLogin = '#/vms';
+                navigate(next);
+            },
+        });
+        return;
+    }
+
+    if (!me) {
+        try {
+            await whoami();
+        } catch (err) {
+            if (seq !== routeSeq) return;
+            replace(root, h('main', { class: 'login-page' }, h('p', { class: 'form-error', role: 'alert' },
+                `The gateway cannot be reached: ${err.message}`), h('button', { type: 'button', onclick: route }, 'Retry')));
+            return;
+        }
+        if (seq !== routeSeq) return;
+        if (!me) {
+            afterLogin = location.hash && location.hash !== '#/login' ? location.hash : '#/vms';
+            navigate('#/login');
+            return;
+        }
+    }
+    api.start();
+
+    if (r.page === 'console') teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
+    else teardown = renderVmList(root, { me, navigate, relogin, logout });
+}
+
+window.addEventListener('hashchange', route);
+route();
