@@ -50,17 +50,18 @@ static int parse_control(const unsigned char *buf, size_t len, vg_msg *out, vg_e
     } else if (strcmp(type->valuestring, "ping") == 0) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
         /* Range-checked before the cast: converting an out-of-range double is undefined. */
-        if (id && (!cJSON_IsNumber(id) || !(id->valuedouble >= -9007199254740992.0 &&
-                                             id->valuedouble <= 9007199254740992.0) ||
-                   (double)(int64_t)id->valuedouble != id->valuedouble)) {
+        if (id &&
+            (!cJSON_IsNumber(id) ||
+             !(id->valuedouble >= -9007199254740992.0 && id->valuedouble <= 9007199254740992.0) ||
+             (double)(int64_t)id->valuedouble != id->valuedouble)) {
             rc = vg_fail(err, VG_E_BAD_REQUEST, "ping \"id\" must be a whole number");
         } else {
             out->kind = VG_MSG_PING;
             out->id = id ? (int64_t)id->valuedouble : 0;
         }
     } else {
-        rc = vg_fail(err, VG_E_UNKNOWN, "unknown control message type \"%.64s\"",
-                     type->valuestring);
+        rc =
+            vg_fail(err, VG_E_UNKNOWN, "unknown control message type \"%.64s\"", type->valuestring);
     }
     cJSON_Delete(root);
     return rc;

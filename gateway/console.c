@@ -32,7 +32,12 @@ struct gw_viewer {
     char addr[64];
     gw_wsq down; /* to the browser */
     gw_wsq up;   /* to hostd */
-    int link_paused, browser_paused;
+    int browser_paused;
+    int link_paused;
+    /* Output dropped because the browser is not keeping up: [skip_from, skip_to) becomes one
+     * GAP frame once its queue has drained. */
+    int skipping;
+    uint64_t skip_from, skip_to;
     gw_wsbuf rx_browser, rx_link;
     int close_code; /* close the browser with this once the queue to it is empty */
     char close_reason[64];
@@ -367,10 +372,18 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
     if (v->down.head) {
         if (gw_wsq_write(&v->down, wsi) < 0)
             return -1;
-        if (v->link_paused && v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
-            v->link_paused = 0;
-            if (v->link)
-                lws_rx_flow_control(v->link, 1);
+        if (v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
+            if (v->skipping) {
+                unsigned char gap[VG_FRAME_GAP_LEN];
+                vg_frame_gap(gap, v->skip_from, v->skip_to);
+                gw_wsq_push(&v->down, gap, sizeof(gap), 1);
+                v->skipping = 0;
+            }
+            if (v->link_paused) {
+                v->link_paused = 0;
+                if (v->link)
+                    lws_rx_flow_control(v->link, 1);
+            }
         }
         if (v->down.head || v->close_code)
             lws_callback_on_writable(wsi);
@@ -451,6 +464,49 @@ static void link_gone(gw_viewer *v, const char *why)
     viewer_maybe_free(v);
 }
 
+/* Queues one hostd message for the browser. When viewer_queue bytes wait, the link stops being
+ * read, so hostd keeps the viewer's place in its ring and skips it ahead with a GAP if the ring
+ * overtakes it. Whatever lws still delivers after that is bounded too: past twice the limit
+ * the output is dropped here and replaced by one GAP once the queue has drained. */
+static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size_t len)
+{
+    size_t limit = (size_t)v->g->cfg.viewer_queue;
+    if (!binary) {
+        /* Control messages are small and rare; a viewer buried in them is closed. */
+        if (v->down.bytes > 2 * limit) {
+            fail_browser(v, VG_E_UNAVAILABLE, "viewer too slow", 4408);
+            return;
+        }
+        gw_wsq_push(&v->down, data, len, 0);
+        lws_callback_on_writable(v->browser);
+        return;
+    }
+    vg_msg m;
+    vg_err err;
+    if (vg_frame_parse_server(1, data, len, &m, &err) != VG_OK) {
+        vg_warn("console", "hostd sent a bad frame for %s/%s: %s", v->vm, v->dev, err.msg);
+        return;
+    }
+    uint64_t from = m.offset, to = m.kind == VG_MSG_GAP ? m.to : m.offset + m.len;
+    if (v->skipping) {
+        if (to > v->skip_to)
+            v->skip_to = to;
+        return;
+    }
+    if (v->down.bytes >= limit && !v->link_paused && v->link) {
+        v->link_paused = 1;
+        lws_rx_flow_control(v->link, 0);
+    }
+    if (v->down.bytes >= 2 * limit) {
+        v->skipping = 1;
+        v->skip_from = from;
+        v->skip_to = to;
+        return;
+    }
+    gw_wsq_push(&v->down, data, len, 1);
+    lws_callback_on_writable(v->browser);
+}
+
 static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
 {
     int rc = gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi),
@@ -463,16 +519,8 @@ static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t l
     }
     if (rc == 0)
         return;
-    if (v->browser && !v->close_code) {
-        gw_wsq_push(&v->down, v->rx_link.data, v->rx_link.len, lws_frame_is_binary(wsi));
-        lws_callback_on_writable(v->browser);
-        /* The viewer is not keeping up: stop reading hostd, which then holds the viewer's
-         * place in its ring and skips ahead with a GAP if the ring overtakes it. */
-        if (v->down.bytes >= (size_t)v->g->cfg.viewer_queue && !v->link_paused) {
-            v->link_paused = 1;
-            lws_rx_flow_control(wsi, 0);
-        }
-    }
+    if (v->browser && !v->close_code)
+        relay_down(v, lws_frame_is_binary(wsi), v->rx_link.data, v->rx_link.len);
     gw_wsbuf_reset(&v->rx_link);
 }
 

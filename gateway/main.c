@@ -198,6 +198,9 @@ int main(int argc, char **argv)
     ci.foreign_loops = foreign;
     ci.user = g;
     ci.port = CONTEXT_PORT_NO_LISTEN;
+    /* Larger than a TLS record, so one read empties OpenSSL's buffer: data left inside it would
+     * not wake the loop again after a link has been paused (rx flow control). */
+    ci.pt_serv_buf_size = 65536;
     g->ctx = lws_create_context(&ci);
     if (!g->ctx) {
         vg_error("gateway", "cannot create the libwebsockets context");

@@ -23,7 +23,7 @@
 
 static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
     *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
-    *laggard_policy, *scripts_dir, *log_level;
+    *laggard_policy, *scripts_dir, *log_level, *vm_filter;
 static long redis_port, link_port, heartbeat_ms, ring_size;
 
 static const vg_opt opts[] = {
@@ -50,6 +50,8 @@ static const vg_opt opts[] = {
     {"tls_ca", VG_OPT_STR, NULL, "CA that signs gateway client certificates (PEM)", &tls_ca},
     {"link_secret_file", VG_OPT_STR, NULL, "file holding the gateway<->hostd shared secret",
      &link_secret_file},
+    {"vm_filter", VG_OPT_STR, "*",
+     "comma-separated shell patterns of the domain names this hostd manages", &vm_filter},
     {"heartbeat_ms", VG_OPT_INT, "2000", "registry heartbeat period", &heartbeat_ms},
     {"ring_size", VG_OPT_INT, "262144", "bytes of recent output kept per console", &ring_size},
     {"laggard_policy", VG_OPT_STR, "skip", "slow viewers: skip (GAP) or close (4408)",
@@ -181,6 +183,10 @@ int main(int argc, char **argv)
     if (secret && redis_password_file)
         password = read_secret(redis_password_file, &err);
     if (!secret || (redis_password_file && !password)) {
+        fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
+        return 2;
+    }
+    if (vms_set_filter(vm_filter, &err) != VG_OK) {
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }

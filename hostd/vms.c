@@ -2,6 +2,7 @@
 
 #include "vg_log.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,40 @@ struct vms_vm {
 
 static vms_vm *all;
 static void (*changed)(void);
+static char *filter;
+
+int vms_set_filter(const char *patterns, vg_err *err)
+{
+    free(filter);
+    filter = NULL;
+    if (!patterns || strcmp(patterns, "*") == 0)
+        return VG_OK;
+    if (!*patterns)
+        return vg_fail(err, VG_E_BAD_REQUEST, "vm_filter is empty");
+    filter = strdup(patterns);
+    return filter ? VG_OK : vg_fail(err, VG_E_INTERNAL, "out of memory");
+}
+
+static int wanted(const char *name)
+{
+    if (!filter)
+        return 1;
+    const char *p = filter;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char pat[128];
+        if (len < sizeof(pat)) {
+            memcpy(pat, p, len);
+            pat[len] = '\0';
+            if (fnmatch(pat, name, 0) == 0)
+                return 1;
+        }
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
 
 void vms_set_changed_cb(void (*cb)(void))
 {
@@ -126,6 +161,8 @@ void vms_sync_virt(const vm_entry *vms, size_t n)
     for (vms_vm *v = all; v; v = v->next)
         v->virt = 0, v->nv = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!wanted(vms[i].info.name))
+            continue;
         vms_vm *v = get(vms[i].info.name);
         if (!v)
             continue;
@@ -152,6 +189,8 @@ void vms_sync_dir(const dir_socket *socks, size_t n)
     for (vms_vm *v = all; v; v = v->next)
         v->nd = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!wanted(socks[i].vm))
+            continue;
         vms_vm *v = get(socks[i].vm);
         if (v && v->nd < VM_MAX_DIR)
             v->dcons[v->nd++] = socks[i];
@@ -175,6 +214,8 @@ void vms_save_all(void)
 
 void vms_free_all(void)
 {
+    free(filter);
+    filter = NULL;
     while (all) {
         vms_vm *v = all;
         all = v->next;

@@ -24,6 +24,10 @@ typedef struct dir_socket {
 
 typedef struct vms_vm vms_vm;
 
+/* Restricts the VMs this hostd manages to names matching one of the comma-separated shell
+ * patterns (fnmatch), so several hostds can share one libvirt without fighting over the one
+ * client each console socket serves. NULL or "*" manages everything. */
+int vms_set_filter(const char *patterns, vg_err *err);
 /* Called after any change of the VM set, a VM's state or its consoles. */
 void vms_set_changed_cb(void (*cb)(void));
 void vms_sync_virt(const vm_entry *vms, size_t n);

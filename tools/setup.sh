@@ -7,7 +7,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$repo/build
 
-# The guest's packages (kernel, busybox-static) are downloaded by build-guest.sh, not installed.
+# The guest's packages (kernel, busybox-static) are downloaded by build-guest.sh, not installed;
+# curl is for up.sh's health check.
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -34,7 +35,8 @@ missing=()
 for p in "${packages[@]}"; do
     # NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
     [ "$p" = npm ] && command -v npm >/dev/null && continue
-    [ "$(dpkg-query -W -f="\${Status}" "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
+    [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
@@ -42,7 +44,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     for p in "${missing[@]}"; do
         apt-cache show "$p" >/dev/null 2>&1 || die "no Debian package named $p"
     done
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         die "apt-get install ${missing[*]} failed"
 fi
 
@@ -60,6 +63,10 @@ for d in tests ui; do
     fi
 done
 
+# The guest first: it does not depend on the tree, and a broken build should not leave the
+# machine without it.
+"$repo/tools/build-guest.sh"
+
 # Build output goes to a log so an up-to-date tree stays silent; a failure shows its tail.
 buildlog=$build/setup-build.log
 if [ ! -f "$build/CMakeCache.txt" ]; then
@@ -75,4 +82,3 @@ cmake --build "$build" -j"$(nproc)" >"$buildlog" 2>&1 || {
     die "build failed (full log: $buildlog)"
 }
 
-"$repo/tools/build-guest.sh"

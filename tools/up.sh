@@ -10,6 +10,8 @@
 # up.sh --down (what tools/down.sh runs) — stops what up.sh started, by pid, and destroys and
 # undefines the demo VMs it defined.
 # Everything lives in VG_STACK_DIR; docs/operations.md lists the layout and the variables.
+# VG_LIBVIRT=private gives the stack a libvirtd of its own (the test harness uses it), so its
+# VMs are invisible to any other hostd on the machine and the other way round.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,11 +25,20 @@ http_bind=${VG_HTTP_BIND:-0.0.0.0}
 host_id=${VG_HOST_ID:-$(hostname)}
 demo_vms=${VG_DEMO_VMS-demo1 demo2}
 wait_s=${VG_UP_TIMEOUT:-60}
-libvirt_uri=qemu:///system
 
 run=$stack/run
 log=$stack/log
 consoles=$stack/consoles
+
+# A stack that was started with a private libvirtd keeps it for --restart, --add-vm, --down.
+lv=$stack/libvirt
+libvirt_uri=qemu:///system
+if [ "${VG_LIBVIRT:-system}" = private ] || [ -d "$lv" ]; then
+    libvirt_uri="qemu:///system?socket=$lv/sock/libvirt-sock"
+elif [ "${VG_LIBVIRT:-system}" != system ]; then
+    echo "up: VG_LIBVIRT is system or private, not '$VG_LIBVIRT'" >&2
+    exit 2
+fi
 
 say() {
     echo "up: $*"
@@ -121,6 +132,35 @@ start_redis() {
     wait_for 10 redis_up || die "redis on port $redis_port does not answer (see $log/redis.log)"
 }
 
+# A second libvirtd (with its virtlogd) in a private mount namespace, as in
+# docs/operations.md: a copy of the system's configuration without its domains, its own socket
+# directory and host uuid. QEMU's capability cache is copied too, so it does not re-probe.
+start_private_libvirt() {
+    local d
+    if [ ! -d "$lv/etc" ]; then
+        mkdir -p "$lv"/{sock,run,log}
+        cp -a /etc/libvirt "$lv/etc"
+        cp -a /var/lib/libvirt "$lv/lib"
+        cp -a /var/cache/libvirt "$lv/cache"
+        rm -rf "$lv"/etc/qemu/*.xml "$lv"/etc/qemu/autostart "$lv"/etc/storage \
+            "$lv"/etc/qemu/networks/autostart "$lv"/lib/qemu/domain-*
+        printf 'unix_sock_dir = "%s"\nhost_uuid = "%s"\n' "$lv/sock" \
+            "$(cat /proc/sys/kernel/random/uuid)" >>"$lv/etc/libvirtd.conf"
+        # Both daemons would otherwise claim the same machine/qemu-<id>-<name> cgroups.
+        echo 'cgroup_controllers = [ ]' >>"$lv/etc/qemu.conf"
+    fi
+    alive "$lv/libvirtd.pid" libvirtd && return 0
+    local binds=""
+    for d in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt \
+        cache:/var/cache/libvirt; do
+        binds+="mount --bind '$lv/${d%%:*}' '${d#*:}' && "
+    done
+    unshare -m --propagation private sh -c "$binds
+        /usr/sbin/virtlogd -d -p '$lv/virtlogd.pid' &&
+        /usr/sbin/libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$lv/libvirtd.pid'" ||
+        die "the private libvirtd failed to start (logs: $lv/log/)"
+}
+
 start_libvirt() {
     # Without udev /dev/kvm stays root-only; libvirt then finds its QEMU capability cache
     # stale on every VM start (KVM "not available now") and spends ~5 s re-probing QEMU.
@@ -129,13 +169,17 @@ start_libvirt() {
         [ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
         chgrp kvm /dev/kvm && chmod 660 /dev/kvm
     fi
-    if ! alive /run/virtlogd.pid virtlogd; then
-        /usr/sbin/virtlogd -d || die "virtlogd failed to start"
-        cat /run/virtlogd.pid >"$run/started-virtlogd"
-    fi
-    if ! alive /run/libvirtd.pid libvirtd; then
-        /usr/sbin/libvirtd -d || die "libvirtd failed to start"
-        cat /run/libvirtd.pid >"$run/started-libvirtd"
+    if [ "$libvirt_uri" != qemu:///system ]; then
+        start_private_libvirt
+    else
+        if ! alive /run/virtlogd.pid virtlogd; then
+            /usr/sbin/virtlogd -d || die "virtlogd failed to start"
+            cat /run/virtlogd.pid >"$run/started-virtlogd"
+        fi
+        if ! alive /run/libvirtd.pid libvirtd; then
+            /usr/sbin/libvirtd -d || die "libvirtd failed to start"
+            cat /run/libvirtd.pid >"$run/started-libvirtd"
+        fi
     fi
     wait_for 20 virsh -c "$libvirt_uri" uri || die "libvirtd does not answer on $libvirt_uri"
 }
@@ -324,6 +368,8 @@ down() {
     # libvirt's daemons only if this stack started them.
     stop_pid "$run/started-libvirtd" libvirtd
     stop_pid "$run/started-virtlogd" virtlogd
+    stop_pid "$lv/libvirtd.pid" libvirtd
+    stop_pid "$lv/virtlogd.pid" virtlogd
     say "stopped the stack in $stack"
 }
 

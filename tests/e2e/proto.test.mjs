@@ -48,14 +48,20 @@ test('rejects malformed frames with a clear error', () => {
 test('splits input into INPUT frames below the message limit', () => {
     const bytes = new Uint8Array(40000).fill(0x61);
     const frames = encodeInput(bytes);
-    assert.deepEqual(frames.map((f) => f.length), [16385, 16385, 7233]);
+    assert.deepEqual(
+        frames.map((f) => f.length),
+        [16385, 16385, 7233],
+    );
     assert.ok(frames.every((f) => f[0] === OP_INPUT));
     assert.equal(encodeInput(new Uint8Array(0)).length, 0);
 });
 
 test('stream position: contiguous output, resume overlap trimmed, holes become gaps', () => {
     const pos = new StreamPosition();
-    const text = (items) => items.map((i) => (i.gap ? `[gap ${i.gap.from}-${i.gap.to}]` : new TextDecoder().decode(i.data)));
+    const text = (items) =>
+        items.map((i) =>
+            i.gap ? `[gap ${i.gap.from}-${i.gap.to}]` : new TextDecoder().decode(i.data),
+        );
     assert.deepEqual(text(pos.feed(decodeFrame(output(100, 'abc')))), ['abc']);
     assert.equal(pos.next, 103);
     // A resumed stream that starts earlier than expected shows nothing twice.
@@ -71,7 +77,16 @@ test('stream position: contiguous output, resume overlap trimmed, holes become g
 });
 
 test('terminal reports are recognised, typed text is not', () => {
-    for (const s of ['\x1b[24;9R', '\x1b[?1;2c', '\x1b[>0;276;0c', '\x1b[0n', '\x1b[I', '\x1bP1$r0m\x1b\\', '\x1b]11;rgb:0000/0000/0000\x1b\\', '\x1b[24;9R\x1b[24;9R']) {
+    for (const s of [
+        '\x1b[24;9R',
+        '\x1b[?1;2c',
+        '\x1b[>0;276;0c',
+        '\x1b[0n',
+        '\x1b[I',
+        '\x1bP1$r0m\x1b\\',
+        '\x1b]11;rgb:0000/0000/0000\x1b\\',
+        '\x1b[24;9R\x1b[24;9R',
+    ]) {
         assert.ok(isTerminalReport(s), JSON.stringify(s));
     }
     for (const s of ['a', 'ls\r', '\x1b[A', '\x1b', '\x03', '\x1b[24;9Rx', 'R']) {

@@ -46,9 +46,15 @@ test('VM list shows the registry and follows vm.state events live', async () => 
     assert.equal(await page.textContent(`tr[data-vm="${VM}"] .state`), 'running');
     assert.match(await page.textContent('#hosts'), /mockhost \(up, 2 CPUs, 4 GiB\)/);
     gw.setVmState(VM, 'paused');
-    await page.waitForFunction((vm) => document.querySelector(`tr[data-vm="${vm}"] .state`).textContent === 'paused', VM);
+    await page.waitForFunction(
+        (vm) => document.querySelector(`tr[data-vm="${vm}"] .state`).textContent === 'paused',
+        VM,
+    );
     gw.setVmState(VM, 'running');
-    await page.waitForFunction((vm) => document.querySelector(`tr[data-vm="${vm}"] .state`).textContent === 'running', VM);
+    await page.waitForFunction(
+        (vm) => document.querySelector(`tr[data-vm="${vm}"] .state`).textContent === 'running',
+        VM,
+    );
     // Keyboard: Enter opens the selected VM's console.
     await page.keyboard.press('Enter');
     await page.waitForSelector('body[data-console="connected"]');
@@ -83,7 +89,11 @@ test('replayed history sends no terminal replies; reload shows the output once',
     const lines = await waitForLine(page, /^once-6\s*$/);
     assert.equal(count(lines, /^once-6\s*$/), 1);
     await sleep(500);
-    assert.deepEqual(gw.inputs.slice(before).map((i) => i.bytes.toString()), [], 'no CPR replies for replayed prompts');
+    assert.deepEqual(
+        gw.inputs.slice(before).map((i) => i.bytes.toString()),
+        [],
+        'no CPR replies for replayed prompts',
+    );
 });
 
 test('resume after a gateway restart: nothing lost, nothing twice', async () => {
@@ -134,7 +144,8 @@ test('output overwritten while away shows a gap marker', async () => {
     gw.emit(VM, 'after-gap\r\n');
     await page.waitForSelector('body[data-console="connected"]');
     const lines = await waitForLine(page, /^after-gap\s*$/);
-    const marker = lines.findIndex((l) => /── .* of output lost \(bytes \d+–\d+\) ──/.test(l));
+    const GAP_LINE = /── .* of output lost \(bytes \d+–\d+\) ──/;
+    const marker = lines.findIndex((l) => GAP_LINE.test(l));
     assert.ok(marker >= 0, 'gap marker line');
     await page.evaluate((line) => window.vmgate.term.scrollToLine(Math.max(0, line - 3)), marker);
     await screenshot(page, 'ui-mock-gap.png');
@@ -147,7 +158,9 @@ test('second viewer: spectator, no replies, take-over notice, read-only toggle',
     await openConsole(other);
     assert.equal(await other.textContent('#st-writer'), 'admin holds the write lock');
     assert.ok(await other.isVisible('#take'));
-    await page.waitForFunction(() => /2 viewers/.test(document.querySelector('#st-viewers').textContent));
+    await page.waitForFunction(() =>
+        /2 viewers/.test(document.querySelector('#st-viewers').textContent),
+    );
 
     // The writer's prompt asks ESC[6n: only the writer answers.
     const refusedBefore = gw.refused.length;
@@ -162,9 +175,13 @@ test('second viewer: spectator, no replies, take-over notice, read-only toggle',
     await other.waitForSelector('.toast-warn:has-text("holds the write lock")');
 
     await other.click('#take');
-    await other.waitForFunction(() => document.querySelector('#st-writer').textContent === 'you are the writer');
+    await other.waitForFunction(
+        () => document.querySelector('#st-writer').textContent === 'you are the writer',
+    );
     await page.waitForSelector('.toast:has-text("took over the write lock")');
-    await page.waitForFunction(() => document.querySelector('#st-writer').textContent === 'admin holds the write lock');
+    await page.waitForFunction(
+        () => document.querySelector('#st-writer').textContent === 'admin holds the write lock',
+    );
     await screenshot(page, 'ui-mock-taken-over.png');
 
     // Read-only: a fresh ro attachment resumes without repeating output and sends nothing.
@@ -184,9 +201,13 @@ test('VM stopping is shown in the status bar', async () => {
     const { page } = browser;
     await openConsole(page);
     gw.setVmState(VM, 'shutoff');
-    await page.waitForFunction(() => /VM stopped/.test(document.querySelector('#st-conn').textContent));
+    await page.waitForFunction(() =>
+        /VM stopped/.test(document.querySelector('#st-conn').textContent),
+    );
     gw.setVmState(VM, 'running');
-    await page.waitForFunction(() => document.querySelector('#st-conn').textContent === 'connected');
+    await page.waitForFunction(
+        () => document.querySelector('#st-conn').textContent === 'connected',
+    );
 });
 
 test('search finds output and Escape returns to the terminal', async () => {
@@ -197,10 +218,55 @@ test('search finds output and Escape returns to the terminal', async () => {
     await page.keyboard.press('Control+Shift+F');
     await page.waitForSelector('#searchbar:not([hidden])');
     await page.keyboard.type('needle-9');
-    await page.waitForFunction(() => /of \d+/.test(document.querySelector('#search-count').textContent));
+    await page.waitForFunction(() =>
+        /of \d+/.test(document.querySelector('#search-count').textContent),
+    );
     await page.keyboard.press('Escape');
     await page.waitForSelector('#searchbar[hidden]', { state: 'attached' });
-    assert.ok(await page.evaluate(() => document.activeElement.classList.contains('xterm-helper-textarea')));
+    assert.ok(
+        await page.evaluate(() =>
+            document.activeElement.classList.contains('xterm-helper-textarea'),
+        ),
+    );
+});
+
+test('copy the selection, paste with the button and with Ctrl+Shift+V', async () => {
+    const { page, context } = browser;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
+    await openConsole(page);
+    await typeLine(page, 'echo clip-$((5*5))');
+    await waitForLine(page, /^clip-25\s*$/);
+    // Select the output line and copy it with the keyboard shortcut.
+    await page.evaluate(() => {
+        const term = window.vmgate.term;
+        const buf = term.buffer.active;
+        for (let y = buf.length - 1; y >= 0; y--) {
+            if (buf.getLine(y).translateToString(true) === 'clip-25') {
+                term.select(0, y, 7);
+                return;
+            }
+        }
+    });
+    await page.evaluate(() => window.vmgate.term.focus());
+    await page.keyboard.press('Control+Shift+C');
+    await page.waitForSelector('.toast:has-text("Copied 7 characters")');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'clip-25');
+
+    const before = gw.inputs.length;
+    await page.click('text=Paste');
+    await page.waitForFunction(() =>
+        window.vmgate.term.buffer.active
+            .getLine(
+                window.vmgate.term.buffer.active.cursorY + window.vmgate.term.buffer.active.baseY,
+            )
+            .translateToString(true)
+            .endsWith('clip-25'),
+    );
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.press('Enter');
+    await waitForLine(page, /clip-25clip-25$/);
+    const sent = Buffer.concat(gw.inputs.slice(before).map((i) => i.bytes)).toString();
+    assert.equal(sent.replace(/\x1b\[\d+;\d+R/g, ''), 'clip-25clip-25\r');
 });
 
 test('logout returns to the login page and the session is gone', async () => {

@@ -10,8 +10,10 @@ static long n1;
 static int b1;
 
 static const vg_opt opts[] = {
-    {"name", VG_OPT_STR, "x", "", &s1},    {"path", VG_OPT_STR, NULL, "", &s2},
-    {"port", VG_OPT_INT, "1", "", &n1},    {"flag", VG_OPT_BOOL, "false", "", &b1},
+    {"name", VG_OPT_STR, "x", "", &s1},
+    {"path", VG_OPT_STR, NULL, "", &s2},
+    {"port", VG_OPT_INT, "1", "", &n1},
+    {"flag", VG_OPT_BOOL, "false", "", &b1},
     {0},
 };
 

@@ -59,7 +59,7 @@ class Harness {
       'host_id = it-host', `redis_port = ${PORT}`, `redis_password_file = ${this.dir}/redis/password`,
       `console_dir = ${this.consoles}`, `state_dir = ${this.dir}/state`, `link_port = ${PORT + 1}`,
       `tls_cert = ${c}/hostd.pem`, `tls_key = ${c}/hostd.key`, `link_secret_file = ${this.dir}/link-secret`,
-      `scripts_dir = ${REPO}/redis-scripts`, `ring_size = ${ringSize}`, `laggard_policy = ${laggard}`, 'heartbeat_ms = 500', '',
+      `scripts_dir = ${REPO}/redis-scripts`, `ring_size = ${ringSize}`, `laggard_policy = ${laggard}`, 'heartbeat_ms = 500', `vm_filter = ${PREFIX}*`, '',
     ].join('\n'));
     this.vms = [];
     await this.startHostd();
@@ -173,14 +173,14 @@ function ticks(buf) {
   return [...buf.toString('latin1').matchAll(/tick-(\d+)\r\n/g)].map((m) => Number(m[1]));
 }
 
-test('a viewer resumes across hostd restarts (SIGTERM and SIGKILL) with no lost and no duplicated byte', { timeout: 120000 }, async () => {
+test('a viewer resumes across hostd restarts (SIGTERM and SIGKILL) with no lost and no duplicated byte', { timeout: 300000 }, async () => {
   const h = new Harness();
   await h.start();
   try {
     const vm = h.defineVm('restart');
     virsh('start', vm);
     const a = h.attach(vm);
-    await a.waitText('testvm# ', 40000);
+    await a.waitText('testvm# ', 90000);
     a.input(tickCmd);
     await a.waitText('tick-30\r\n', 20000);
 
@@ -203,7 +203,7 @@ test('a viewer resumes across hostd restarts (SIGTERM and SIGKILL) with no lost 
     await sleep(1000);
     await h.startHostd();
     const c = h.attach(vm, { offset: secondResume });
-    await c.waitText('TICK-DONE', 40000);
+    await c.waitText('TICK-DONE', 90000);
 
     for (const v of [a, b, c]) assert.deepEqual(v.errors, []);
     assert.deepEqual([...b.gaps, ...c.gaps], []);

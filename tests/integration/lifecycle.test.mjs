@@ -61,7 +61,7 @@ class Harness {
       'host_id = it-host', `redis_port = ${PORT}`, `redis_password_file = ${this.dir}/redis/password`,
       `console_dir = ${this.consoles}`, `state_dir = ${this.dir}/state`, `link_port = ${PORT + 1}`,
       `tls_cert = ${c}/hostd.pem`, `tls_key = ${c}/hostd.key`, `link_secret_file = ${this.dir}/link-secret`,
-      `scripts_dir = ${REPO}/redis-scripts`, `ring_size = ${ringSize}`, `laggard_policy = ${laggard}`, 'heartbeat_ms = 500', '',
+      `scripts_dir = ${REPO}/redis-scripts`, `ring_size = ${ringSize}`, `laggard_policy = ${laggard}`, 'heartbeat_ms = 500', `vm_filter = ${PREFIX}*`, '',
     ].join('\n'));
     this.vms = [];
     await this.startHostd();
@@ -179,29 +179,31 @@ test.after(async () => {
   await h.stop();
 });
 
-// Starts a lifecycle command and returns the time its console socket file (re)appears.
+// Runs a lifecycle command; resolves when it exits, with the time its console socket file
+// (re)appeared.
 async function socketAppears(args) {
   const sock = h.sock(vm);
   const child = spawn('virsh', ['-c', 'qemu:///system', ...args], { stdio: 'ignore' });
   const done = new Promise((r) => child.once('exit', r));
   await until(() => fs.existsSync(sock), 20000, `${sock} to appear`, 2);
-  const at = Date.now();
-  assert.equal(await done, 0, `virsh ${args.join(' ')}`);
-  return at;
+  return { at: Date.now(), done };
 }
 
 function stateMsg(c, connected, after) {
   return c.texts.find((m) => m.type === 'state' && m.connected === connected && m.at >= after);
 }
 
-test('the VM appears in Redis with host and console socket within 2 s of its socket', { timeout: 60000 }, async () => {
-  const sockAt = await socketAppears(['start', vm]);
+test('the VM appears in Redis with host and console socket within 2 s of its socket', { timeout: 180000 }, async () => {
+  const sock = await socketAppears(['start', vm]);
+  // libvirt itself takes a second or two under TCG to move the domain from paused to running.
   await until(
-    () => h.rcli('HGET', `vg:vm:${vm}:consoles`, 'serial0') === h.sock(vm) && h.rcli('HGET', `vg:vm:${vm}`, 'host') === 'it-host',
+    () => ['paused', 'running'].includes(h.rcli('HGET', `vg:vm:${vm}`, 'state')) &&
+      h.rcli('HGET', `vg:vm:${vm}`, 'host') === 'it-host' && h.rcli('HGET', `vg:vm:${vm}:consoles`, 'serial0') === h.sock(vm),
     2000, 'registry entry');
-  const took = Date.now() - sockAt;
+  const took = Date.now() - sock.at;
   assert.ok(took < 2000, `registered after ${took} ms`);
-  assert.equal(h.rcli('HGET', `vg:vm:${vm}`, 'state'), 'running');
+  assert.equal(await sock.done, 0);
+  await until(() => h.rcli('HGET', `vg:vm:${vm}`, 'state') === 'running', 10000, 'state running');
   assert.equal(h.rcli('HGET', `vg:vm:${vm}:consoles`, 'console1'), h.sock(vm, 'hvc'));
   assert.equal(h.rcli('SISMEMBER', 'vg:host:it-host:vms', vm), '1');
   assert.equal(h.rcli('EXISTS', 'vg:host:it-host:alive'), '1');
@@ -210,9 +212,9 @@ test('the VM appears in Redis with host and console socket within 2 s of its soc
   await until(() => h.rcli('HGET', `vg:vm:${vm}:consoles`, 'serial0') === h.sock(vm), 1500, 'registry rebuilt');
 });
 
-test('output printed before anyone attached is replayed; every byte value and a split UTF-8 character arrive unchanged', { timeout: 60000 }, async () => {
+test('output printed before anyone attached is replayed; every byte value and a split UTF-8 character arrive unchanged', { timeout: 180000 }, async () => {
   const log = path.join(h.consoles, `com-${vm}.log`);
-  await until(() => fs.existsSync(log) && fs.readFileSync(log).includes('testvm# '), 40000, 'boot to a prompt');
+  await until(() => fs.existsSync(log) && fs.readFileSync(log).includes('testvm# '), 90000, 'boot to a prompt');
   const c = h.attach(vm);
   await c.waitText('testvm# ', 5000);
   assert.equal(c.first, 0);
@@ -227,7 +229,7 @@ test('output printed before anyone attached is replayed; every byte value and a 
 
   // The euro sign written in two pieces, 300 ms apart, so they are read separately.
   const before = c.chunks.length;
-  c.input("printf 'EU-\\342\\202'; sleep 0.3; printf '\\254-RO\\n'\n");
+  c.input("printf 'EU-\\342\\202'; sleep 0.3; printf '\\254-R''O\\n'\n");
   await c.waitText('-RO', 10000);
   assert.ok(c.out().includes(Buffer.from('EU-\u20ac-RO')), 'euro sign whole');
   const split = c.chunks.slice(before).some((ch) => ch.length && ch[ch.length - 1] === 0x82);
@@ -236,14 +238,15 @@ test('output printed before anyone attached is replayed; every byte value and a 
   await c.close();
 });
 
-test('after destroy+start, save+restore and reboot the console is back within 1 s of its socket', { timeout: 120000 }, async () => {
+test('after destroy+start, save+restore and reboot the console is back within 1 s of its socket', { timeout: 300000 }, async () => {
   const c = h.attach(vm);
   await c.waitMsg((m) => m.type === 'hello', 5000, 'hello');
   const measure = async (what, args) => {
     const t0 = Date.now();
-    const sockAt = await socketAppears(args);
+    const sock = await socketAppears(args);
     await c.waitMsg((m) => m.type === 'state' && m.connected && m.at >= t0, 5000, `${what}: connected`);
-    const took = stateMsg(c, true, t0).at - sockAt;
+    const took = stateMsg(c, true, t0).at - sock.at;
+    assert.equal(await sock.done, 0, `virsh ${args.join(' ')}`);
     assert.ok(took < 1000, `${what}: console back ${took} ms after the socket appeared`);
     return took;
   };
@@ -252,40 +255,41 @@ test('after destroy+start, save+restore and reboot the console is back within 1 
   await c.waitMsg((m) => m.type === 'state' && !m.connected, 5000, 'disconnected on destroy');
   await measure('destroy+start', ['start', vm]);
   const bootFrom = c.text().length;
-  await c.waitText('testvm# ', 40000, bootFrom);
+  await c.waitText('testvm# ', 90000, bootFrom);
   c.input('echo up-$((20+1))\n');
   await c.waitText('up-21', 10000);
 
+  // A reboot keeps the socket: the holder connection must simply carry on.
+  const readyBefore = c.text().split('GUEST-READY').length;
+  virsh('reboot', vm);
+  await c.wait(() => c.text().split('GUEST-READY').length > readyBefore, 90000, 'reboot');
+  await c.waitText('testvm# ', 20000, c.text().lastIndexOf('GUEST-READY'));
+  c.input('echo rebooted-$((3*3))\n');
+  await c.waitText('rebooted-9', 10000);
   const img = path.join(h.dir, 'save.img');
+  const saveAt = Date.now();
   virsh('save', vm, img);
-  await c.waitMsg((m) => m.type === 'state' && !m.connected && m.at > 0, 5000, 'disconnected on save');
+  await c.waitMsg((m) => m.type === 'state' && !m.connected && m.at >= saveAt, 5000, 'disconnected on save');
   await measure('save+restore', ['restore', img]);
   fs.rmSync(img, { force: true });
   c.input('echo restored-$((40+2))\n');
   await c.waitText('restored-42', 10000);
 
-  // A reboot keeps the socket: the holder connection must simply carry on.
-  const readyBefore = c.text().split('GUEST-READY').length;
-  virsh('reboot', vm);
-  await c.wait(() => c.text().split('GUEST-READY').length > readyBefore, 40000, 'reboot');
-  await c.waitText('testvm# ', 20000, c.text().lastIndexOf('GUEST-READY'));
-  c.input('echo rebooted-$((3*3))\n');
-  await c.waitText('rebooted-9', 10000);
   assert.deepEqual(c.errors, []);
   assert.deepEqual(c.gaps, []);
   await c.close();
 });
 
-test('a viewer that stops reading leaves hostd memory bounded and other viewers unaffected', { timeout: 90000 }, async () => {
+test('a viewer that stops reading leaves hostd memory bounded and other viewers unaffected', { timeout: 240000 }, async () => {
   const slow = h.attach(vm, { mode: 'ro', offset: 'end' });
   const fast = h.attach(vm, { offset: 'end', take: true });
   await slow.waitMsg((m) => m.type === 'hello', 5000, 'hello');
   await fast.waitMsg((m) => m.type === 'hello', 5000, 'hello');
   slow.ws._socket.pause(); // stop reading: TCP fills up, hostd must not buffer for it
   const rss0 = await h.hostdRss();
-  const total = 1500000;
+  const total = 600000; // more than twice the 256 KiB ring
   fast.input(`head -c ${total} /dev/zero | tr '\\0' x; echo; echo BIG-D""ONE\n`);
-  await fast.waitText('BIG-DONE', 60000);
+  await fast.waitText('BIG-DONE', 150000);
   const rss1 = await h.hostdRss();
   assert.ok(fast.out().length > total, 'fast viewer got everything');
   assert.deepEqual(fast.gaps, []);

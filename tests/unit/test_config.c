@@ -62,8 +62,8 @@ static void test_parse_text(void **state)
 {
     (void)state;
     vg_err err = {0};
-    assert_int_equal(parse("# c\n\n  name =  spaced value  \r\nport=-5\nverbose = on\ncolor=0", &err),
-                     VG_OK);
+    assert_int_equal(
+        parse("# c\n\n  name =  spaced value  \r\nport=-5\nverbose = on\ncolor=0", &err), VG_OK);
     assert_string_equal(name_opt, "spaced value");
     assert_int_equal(port_opt, -5);
     assert_int_equal(verbose_opt, 1);
@@ -160,8 +160,8 @@ static void test_flags(void **state)
 {
     (void)state;
     vg_err err = {0};
-    char *argv[] = {"prog", "--name=flag", "--port", "8080", "--verbose", "--no-color",
-                    "--path=/x"};
+    char *argv[] = {"prog",      "--name=flag", "--port",   "8080",
+                    "--verbose", "--no-color",  "--path=/x"};
     assert_int_equal(args(7, argv, &err), VG_OK);
     assert_string_equal(name_opt, "flag");
     assert_int_equal(port_opt, 8080);

@@ -34,9 +34,9 @@ static void test_list_with_flags(void **state)
     fake_env = no_env;
     ctl_opts o;
     vg_err err = {0};
-    assert_int_equal(PARSE(&o, &err, "--url", "http://gw:8080", "--user=u", "--password", "p",
-                           "--json", "list"),
-                     VG_OK);
+    assert_int_equal(
+        PARSE(&o, &err, "--url", "http://gw:8080", "--user=u", "--password", "p", "--json", "list"),
+        VG_OK);
     assert_int_equal(o.cmd, CTL_CMD_LIST);
     assert_string_equal(o.url, "http://gw:8080");
     assert_string_equal(o.user, "u");
@@ -109,8 +109,8 @@ static void test_exec(void **state)
     assert_string_equal(o.prompt, CTL_DEFAULT_PROMPT);
     ctl_args_free(&o);
     /* options after -- belong to the command */
-    assert_int_equal(PARSE(&o, &err, "exec", "vm1", "--timeout=2.5", "--prompt", "> $", "--",
-                           "ls", "--help", "-l"),
+    assert_int_equal(PARSE(&o, &err, "exec", "vm1", "--timeout=2.5", "--prompt", "> $", "--", "ls",
+                           "--help", "-l"),
                      VG_OK);
     assert_true(o.timeout == 2.5);
     assert_string_equal(o.prompt, "> $");
@@ -220,10 +220,21 @@ static void test_url(void **state)
     assert_int_equal(u.port, 9);
     assert_string_equal(u.prefix, "");
 
-    const char *bad[] = {"",          "gw:80",           "ftp://gw",       "https://",
-                         "https://:1", "https://gw:0",    "https://gw:65536", "https://gw:x",
-                         "https://gw:99999999999999", "https://[::1", "https://[]:1",
-                         "https://gw/a b", "https://gw/?q=1", "https://gw#f", "https://g w",
+    const char *bad[] = {"",
+                         "gw:80",
+                         "ftp://gw",
+                         "https://",
+                         "https://:1",
+                         "https://gw:0",
+                         "https://gw:65536",
+                         "https://gw:x",
+                         "https://gw:99999999999999",
+                         "https://[::1",
+                         "https://[]:1",
+                         "https://gw/a b",
+                         "https://gw/?q=1",
+                         "https://gw#f",
+                         "https://g w",
                          "https://gw:80x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (ctl_url_parse(bad[i], &u, &err) != VG_ERR)
@@ -235,10 +246,14 @@ static void test_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_with_flags),  cmocka_unit_test(test_environment_and_defaults),
-        cmocka_unit_test(test_console),          cmocka_unit_test(test_exec),
-        cmocka_unit_test(test_usage_errors),     cmocka_unit_test(test_command_limits),
-        cmocka_unit_test(test_help),             cmocka_unit_test(test_url),
+        cmocka_unit_test(test_list_with_flags),
+        cmocka_unit_test(test_environment_and_defaults),
+        cmocka_unit_test(test_console),
+        cmocka_unit_test(test_exec),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_command_limits),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

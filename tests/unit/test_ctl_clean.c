@@ -51,14 +51,21 @@ static void test_strip_sequences(void **state)
     expect_clean("testvm# \x1b[6n", "testvm# ");
     expect_clean("\x1b[1;32mgreen\x1b[0m\x1b[K", "green");
     expect_clean("\x1b[?2004h\x1b[?25lx", "x");
-    expect_clean("\x1b]0;title\x07" "after", "after");
+    expect_clean("\x1b]0;title\x07"
+                 "after",
+                 "after");
     expect_clean("\x1b]2;title\x1b\\after", "after");
-    expect_clean("\x1b" "Pdcs data\x1b\\ok", "ok");
+    expect_clean("\x1b"
+                 "Pdcs data\x1b\\ok",
+                 "ok");
     expect_clean("\x1b(Bcharset\x1b)0", "charset");
-    expect_clean("\x1b" "7saved\x1b" "8", "saved");
+    expect_clean("\x1b"
+                 "7saved\x1b"
+                 "8",
+                 "saved");
     expect_clean("tab\there\a\x01\x7f\r", "tab\there");
     expect_clean("caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"); /* UTF-8 kept */
-    expect_clean("\x1b[", "");                                             /* cut short */
+    expect_clean("\x1b[", "");                                            /* cut short */
 }
 
 static void test_backspace(void **state)
@@ -85,6 +92,26 @@ static void test_max_and_clear(void **state)
     ctl_clean_clear(&c);
     feed(&c, "6nok");
     assert_string_equal(c.text, "ok");
+    ctl_clean_free(&c);
+}
+
+static void test_at_prompt(void **state)
+{
+    (void)state;
+    ctl_clean c;
+    ctl_clean_init(&c, 1 << 20);
+    assert_false(ctl_clean_at_prompt(&c, &prompt)); /* nothing yet */
+    feed(&c, "booting...\r\n");
+    assert_false(ctl_clean_at_prompt(&c, &prompt)); /* empty last line */
+    feed(&c, "testvm# ");
+    assert_true(ctl_clean_at_prompt(&c, &prompt));
+    feed(&c, "\x1b[6n");
+    assert_true(ctl_clean_at_prompt(&c, &prompt)); /* the cursor query changes nothing */
+    feed(&c, "x");
+    assert_false(ctl_clean_at_prompt(&c, &prompt));
+    ctl_clean_clear(&c);
+    feed(&c, "$ ");
+    assert_true(ctl_clean_at_prompt(&c, &prompt)); /* a prompt with no line before it */
     ctl_clean_free(&c);
 }
 
@@ -168,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_strip_sequences),
         cmocka_unit_test(test_backspace),
         cmocka_unit_test(test_max_and_clear),
+        cmocka_unit_test(test_at_prompt),
         cmocka_unit_test(test_transcript),
         cmocka_unit_test(test_transcript_incomplete),
         cmocka_unit_test(test_transcript_foreign_echo),

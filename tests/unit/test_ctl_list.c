@@ -56,10 +56,10 @@ static void test_json(void **state)
     print("{\"vms\":[{\"name\":\"a\"}]}", 1, buf, sizeof(buf), VG_OK, &err);
     cJSON *back = cJSON_Parse(buf);
     assert_non_null(back);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(back, "vms"), 0),
-                                            "name")
-                            ->valuestring,
-                        "a");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(back, "vms"), 0), "name")
+            ->valuestring,
+        "a");
     cJSON_Delete(back);
 }
 

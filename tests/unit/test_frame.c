@@ -37,7 +37,8 @@ static void test_output_header_layout(void **state)
     unsigned char f[VG_FRAME_OUTPUT_HDR + 3];
     vg_frame_output_hdr(f, UINT64_C(0xa1b2c3d4e5f60718));
     memcpy(f + VG_FRAME_OUTPUT_HDR, "hi!", 3);
-    const unsigned char want[] = {0x01, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 'h', 'i', '!'};
+    const unsigned char want[] = {0x01, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5,
+                                  0xf6, 0x07, 0x18, 'h',  'i',  '!'};
     assert_int_equal(VG_FRAME_OUTPUT_HDR, 9);
     assert_memory_equal(f, want, sizeof(want));
 
@@ -81,8 +82,7 @@ static void test_gap_layout(void **state)
     (void)state;
     unsigned char f[VG_FRAME_GAP_LEN];
     vg_frame_gap(f, 0x10, UINT64_C(0x0100000000000020));
-    const unsigned char want[17] = {0x02, 0, 0, 0, 0, 0, 0, 0, 0x10,
-                                    0x01, 0, 0, 0, 0, 0, 0, 0x20};
+    const unsigned char want[17] = {0x02, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x01, 0, 0, 0, 0, 0, 0, 0x20};
     assert_memory_equal(f, want, 17);
     vg_msg m;
     assert_int_equal(vg_frame_parse_server(1, f, sizeof(f), &m, NULL), VG_OK);
@@ -185,7 +185,8 @@ static void test_client_malformed(void **state)
     (void)state;
     vg_msg m;
     expect_client(1, "", 0, VG_ERR, VG_E_BAD_REQUEST, &m);
-    expect_client(1, "\x01\0\0\0\0\0\0\0\0", 9, VG_ERR, VG_E_UNKNOWN, &m); /* OUTPUT from a client */
+    expect_client(1, "\x01\0\0\0\0\0\0\0\0", 9, VG_ERR, VG_E_UNKNOWN,
+                  &m); /* OUTPUT from a client */
     expect_client(1, "\x02", 1, VG_ERR, VG_E_UNKNOWN, &m);
     expect_client(1, "\x7f", 1, VG_ERR, VG_E_UNKNOWN, &m);
     expect_client(0, "", 0, VG_ERR, VG_E_BAD_REQUEST, &m);

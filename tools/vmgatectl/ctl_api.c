@@ -91,6 +91,11 @@ static void on_close(ctl_ws *ws, int code, const char *reason, void *ud)
     if (strstr(reason, "unauthorized") || code == 4001)
         vg_fail(&err, VG_E_UNAUTHORIZED, "unauthorized: the gateway refused the credentials (%s)",
                 reason);
+    else if (strstr(reason, "SSL"))
+        vg_fail(&err, VG_E_UNAVAILABLE,
+                "unavailable: TLS with the gateway failed; is --ca (VMGATE_CA) the CA that "
+                "signed its certificate? (%s)",
+                reason);
     else
         vg_fail(&err, VG_E_UNAVAILABLE, "unavailable: connection to the gateway closed (%d%s%s)",
                 code, reason[0] ? ", " : "", reason);
@@ -181,8 +186,8 @@ int ctl_api_call(ctl_api *api, const char *method, cJSON *params, ctl_api_cb cb,
         return vg_fail(err, VG_E_INTERNAL, "out of memory");
     }
     if (!api->ws)
-        api->ws = ctl_ws_open(api->net, "/ws/api", "vmgate.api.v1", api->token, &api_handler, api,
-                              err);
+        api->ws =
+            ctl_ws_open(api->net, "/ws/api", "vmgate.api.v1", api->token, &api_handler, api, err);
     int rc = api->ws ? ctl_ws_send(api->ws, 0, text, strlen(text), err) : VG_ERR;
     free(text);
     if (rc != VG_OK) {

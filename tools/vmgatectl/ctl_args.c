@@ -27,8 +27,8 @@ const char ctl_usage_text[] =
     "  --dev DEV         console device (default: serial0, else the VM's first console)\n"
     "  --ro              console: attach read-only (default: take the write lock)\n"
     "  --timeout S       exec: seconds to wait for the prompt (default 30)\n"
-    "  --prompt REGEX    exec: extended regex the last output line must match (default '"
-    CTL_DEFAULT_PROMPT "')\n"
+    "  --prompt REGEX    exec: extended regex the last output line must match (default "
+    "'" CTL_DEFAULT_PROMPT "')\n"
     "  -h, --help        this text\n"
     "\n"
     "console: Ctrl-] detaches. exec: prints the command's output up to the next prompt; on\n"
@@ -37,18 +37,30 @@ const char ctl_usage_text[] =
     "exit status: 0 ok, 1 API or connection error (the message names the error code),\n"
     "2 usage error, 124 exec timed out.\n";
 
-enum { O_URL, O_USER, O_PASSWORD, O_TOKEN, O_CA, O_INSECURE, O_JSON, O_DEV, O_RO, O_TIMEOUT,
-       O_PROMPT, O_HELP };
+enum {
+    O_URL,
+    O_USER,
+    O_PASSWORD,
+    O_TOKEN,
+    O_CA,
+    O_INSECURE,
+    O_JSON,
+    O_DEV,
+    O_RO,
+    O_TIMEOUT,
+    O_PROMPT,
+    O_HELP
+};
 
 static const struct {
     const char *name;
     int id;
     int has_value;
 } options[] = {
-    {"url", O_URL, 1},         {"user", O_USER, 1},       {"password", O_PASSWORD, 1},
-    {"token", O_TOKEN, 1},     {"ca", O_CA, 1},           {"insecure", O_INSECURE, 0},
-    {"json", O_JSON, 0},       {"dev", O_DEV, 1},         {"ro", O_RO, 0},
-    {"timeout", O_TIMEOUT, 1}, {"prompt", O_PROMPT, 1},   {"help", O_HELP, 0},
+    {"url", O_URL, 1},         {"user", O_USER, 1},     {"password", O_PASSWORD, 1},
+    {"token", O_TOKEN, 1},     {"ca", O_CA, 1},         {"insecure", O_INSECURE, 0},
+    {"json", O_JSON, 0},       {"dev", O_DEV, 1},       {"ro", O_RO, 0},
+    {"timeout", O_TIMEOUT, 1}, {"prompt", O_PROMPT, 1}, {"help", O_HELP, 0},
 };
 
 static int append_word(ctl_opts *o, const char *w, vg_err *err)
@@ -281,8 +293,10 @@ int ctl_url_parse(const char *s, ctl_url *u, vg_err *err)
         }
     }
     if (!p)
-        return vg_fail(err, VG_E_BAD_REQUEST, "URL \"%.80s\" must start with https://, http://, "
-                       "wss:// or ws://", s);
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "URL \"%.80s\" must start with https://, http://, "
+                       "wss:// or ws://",
+                       s);
     const char *h = p, *he;
     if (*p == '[') { /* IPv6 literal */
         h = ++p;

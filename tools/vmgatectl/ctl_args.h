@@ -6,8 +6,8 @@
 
 /* Exit codes (docs/vmgatectl.md). */
 #define CTL_EXIT_OK 0
-#define CTL_EXIT_API 1     /* the gateway refused or could not be reached */
-#define CTL_EXIT_USAGE 2   /* bad command line */
+#define CTL_EXIT_API 1       /* the gateway refused or could not be reached */
+#define CTL_EXIT_USAGE 2     /* bad command line */
 #define CTL_EXIT_TIMEOUT 124 /* exec: the prompt did not come back in time */
 
 #define CTL_DEFAULT_URL "https://127.0.0.1:8443"

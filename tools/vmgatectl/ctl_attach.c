@@ -132,12 +132,15 @@ static void on_control(ctl_attach *a, const unsigned char *data, size_t len)
         a->ops->on_hello(msg, a->ever_attached, a->ud);
         a->ever_attached = 1;
     } else {
-        if (strcmp(type->valuestring, "error") == 0) {
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(msg, "code");
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "message");
-            snprintf(a->last_error, sizeof(a->last_error), "%.40s: %.100s",
-                     cJSON_IsString(code) ? code->valuestring : "internal",
-                     cJSON_IsString(text) ? text->valuestring : "");
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "code"));
+        /* only the errors the protocol follows with a close explain that close */
+        if (strcmp(type->valuestring, "error") == 0 && code &&
+            (!strcmp(code, "unauthorized") || !strcmp(code, "forbidden") ||
+             !strcmp(code, "not_found") || !strcmp(code, "unavailable") ||
+             !strcmp(code, "too_big"))) {
+            const char *text =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "message"));
+            snprintf(a->last_error, sizeof(a->last_error), "%.40s: %.100s", code, text ? text : "");
         }
         a->ops->on_control(msg, type->valuestring, a->ud);
     }
@@ -212,7 +215,8 @@ static void ws_close(ctl_ws *ws, int code, const char *reason, void *ud)
     else
         vg_fail(&err, close_code_err(code), "%s: console closed (%d%s%s)",
                 vg_err_code_name(close_code_err(code)), code, reason[0] ? ", " : "", reason);
-    int resumable = code == 1001 || code == 4408 || code == 4503 || (code == 1006 && was_attached);
+    int resumable = code == 1001 || code == 4408 || code == 4503 ||
+                    (code == 1006 && (was_attached || a->ever_attached));
     if (!resumable) {
         end_when_idle(a, &err);
         return;
@@ -244,8 +248,8 @@ static void ticket_cb(const cJSON *result, const vg_err *err, void *ud)
     int n;
     if (cJSON_IsString(path) && path->valuestring[0] == '/')
         n = snprintf(url, sizeof(url), "%s", path->valuestring);
-    else if (cJSON_IsString(ticket) && strspn(ticket->valuestring, "0123456789abcdefABCDEF-_") ==
-                                           strlen(ticket->valuestring))
+    else if (cJSON_IsString(ticket) &&
+             strspn(ticket->valuestring, "0123456789abcdefABCDEF-_") == strlen(ticket->valuestring))
         n = snprintf(url, sizeof(url), "/ws/console?ticket=%s", ticket->valuestring);
     else
         n = -1;

@@ -99,6 +99,16 @@ int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *
     return VG_OK;
 }
 
+int ctl_clean_at_prompt(const ctl_clean *c, const regex_t *prompt)
+{
+    if (!c->len)
+        return 0;
+    const char *line = c->text + c->len;
+    while (line > c->text && line[-1] != '\n')
+        line--;
+    return *line && regexec(prompt, line, 0, NULL, 0) == 0;
+}
+
 /* Skips the echo of cmd at the start of text. Terminals may break a long echo with line
  * breaks, spaces and redraws, so those are tolerated between the command's characters.
  * Returns the index just past the echo's own line break, or len when it is not complete. */

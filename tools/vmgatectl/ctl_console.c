@@ -46,8 +46,8 @@ static void enter_raw_mode(void)
 {
     if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) != 0)
         return;
-    static const int sigs[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT,
-                               SIGFPE, SIGILL};
+    static const int sigs[] = {SIGTERM, SIGHUP,  SIGINT, SIGQUIT, SIGSEGV,
+                               SIGBUS,  SIGABRT, SIGFPE, SIGILL};
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = fatal_signal;
@@ -140,6 +140,8 @@ static void on_hello(const cJSON *hello, int reattached, void *ud)
     }
     if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(hello, "connected")))
         say("the VM's console is not connected right now");
+    if (!c->detaching)
+        ev_io_start(c->app->loop, &c->input);
 }
 
 static void on_output(uint64_t offset, const unsigned char *data, size_t len, void *ud)
@@ -204,7 +206,7 @@ static void on_end(const vg_err *err, void *ud)
     ctl_app_quit(app, CTL_EXIT_OK);
 }
 
-static const ctl_attach_ops console_ops = {on_hello, on_output, on_gap,
+static const ctl_attach_ops console_ops = {on_hello,   on_output, on_gap,
                                            on_control, on_notice, on_end};
 
 int ctl_console_run(ctl_app *app)
@@ -230,8 +232,8 @@ int ctl_console_run(ctl_app *app)
         return VG_ERR;
     }
     enter_raw_mode();
+    /* stdin is read from the first hello on, so an early end of input cannot hide an error */
     ev_io_init(&c->input, input_cb, STDIN_FILENO, EV_READ);
     c->input.data = c;
-    ev_io_start(app->loop, &c->input);
     return VG_OK;
 }

@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUIET_S 0.4  /* no output for this long: the shell is idle and may be typed into */
+#define QUIET_S 0.4  /* no output for this long: the shell is idle */
 #define SETTLE_S 0.3 /* a prompt must stay the last line this long (output may continue) */
+#define POKE_S 1.0   /* no prompt after an Enter: press it again this often */
 #define MAX_OUTPUT (64u << 20)
 
-enum { WAIT_ATTACH, WAIT_QUIET, RUNNING, FINISHED };
+/* WAIT_QUIET: attached, waiting for the console to fall silent. WAIT_PROMPT: an Enter was
+ * pressed and a fresh prompt is awaited, so the command is never typed into a shell that is
+ * still booting or busy. RUNNING: the command was typed, waiting for the next prompt. */
+enum { WAIT_ATTACH, WAIT_QUIET, WAIT_PROMPT, RUNNING, FINISHED };
 
 typedef struct exec {
     ctl_app *app;
@@ -67,36 +71,60 @@ static void arm_quiet(exec *x)
     ev_timer_start(x->app->loop, &x->quiet);
 }
 
-static void quiet_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Types cmd and Enter. Fails the run on errors other than `unavailable` (reconnecting), which
+ * it returns to the caller to decide. */
+static int send_line(exec *x, const char *cmd)
 {
-    (void)loop;
-    (void)revents;
-    exec *x = w->data;
-    const char *cmd = x->app->opts->command;
     size_t n = strlen(cmd);
     char *line = malloc(n + 2);
-    if (!line) {
-        fail(x, "internal: out of memory");
-        return;
-    }
-    memcpy(line, cmd, n);
-    line[n] = '\r';
     vg_err err;
-    int rc = ctl_attach_input(x->att, line, n + 1, &err);
-    free(line);
-    if (rc != VG_OK) {
-        fail(x, err.msg);
-        return;
+    int rc = VG_ERR;
+    if (!line) {
+        vg_fail(&err, VG_E_INTERNAL, "internal: out of memory");
+    } else {
+        memcpy(line, cmd, n);
+        line[n] = '\r';
+        rc = ctl_attach_input(x->att, line, n + 1, &err);
+        free(line);
     }
-    ctl_clean_clear(&x->clean);
-    x->state = RUNNING;
+    if (rc != VG_OK && err.code != VG_E_UNAVAILABLE)
+        fail(x, err.msg);
+    return rc;
 }
 
+/* Quiet console: press Enter to get a fresh prompt (again, while none comes). */
+static void quiet_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    exec *x = w->data;
+    if (send_line(x, "") == VG_OK) {
+        ctl_clean_clear(&x->clean);
+        x->state = WAIT_PROMPT;
+    } else if (x->state == FINISHED) {
+        return;
+    }
+    /* also when not attached right now: the attachment is reconnecting */
+    ev_timer_set(w, POKE_S, 0);
+    ev_timer_start(loop, w);
+}
+
+/* The prompt stayed the last line for SETTLE_S: type the command, or report its output. */
 static void settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     exec *x = w->data;
+    if (x->state == WAIT_PROMPT) {
+        ev_timer_stop(loop, &x->quiet);
+        if (send_line(x, x->app->opts->command) != VG_OK) {
+            if (x->state != FINISHED)
+                fail(x, "unavailable: the console connection dropped before the command was typed");
+            return;
+        }
+        ctl_clean_clear(&x->clean);
+        x->state = RUNNING;
+        return;
+    }
     print_output(x, 1);
     end_with(x, CTL_EXIT_OK);
 }
@@ -137,17 +165,29 @@ static void on_output(uint64_t offset, const unsigned char *data, size_t len, vo
         arm_quiet(x);
         return;
     }
-    if (x->state != RUNNING)
+    if (x->state != WAIT_PROMPT && x->state != RUNNING)
         return;
     vg_err err;
     if (ctl_clean_feed(&x->clean, data, len, &err) != VG_OK) {
         fail(x, err.msg);
         return;
     }
-    ctl_transcript t;
-    ctl_transcript_scan(x->clean.text, x->clean.len, x->app->opts->command, x->prompt, &t);
+    int at_prompt;
+    if (x->state == WAIT_PROMPT) {
+        at_prompt = ctl_clean_at_prompt(&x->clean, x->prompt);
+        /* poke again only after POKE_S without output and without a prompt */
+        ev_timer_stop(x->app->loop, &x->quiet);
+        if (!at_prompt) {
+            ev_timer_set(&x->quiet, POKE_S, 0);
+            ev_timer_start(x->app->loop, &x->quiet);
+        }
+    } else {
+        ctl_transcript t;
+        ctl_transcript_scan(x->clean.text, x->clean.len, x->app->opts->command, x->prompt, &t);
+        at_prompt = t.prompt;
+    }
     ev_timer_stop(x->app->loop, &x->settle);
-    if (t.prompt) {
+    if (at_prompt) {
         ev_timer_set(&x->settle, SETTLE_S, 0);
         ev_timer_start(x->app->loop, &x->settle);
     }

@@ -41,10 +41,10 @@ struct ctl_ws {
     size_t rx_len, rx_cap;
     int rx_binary;
     int established;
-    int closing;     /* ctl_ws_close was called: close after the queue is sent */
-    int local_code;  /* the code we close with */
-    int peer_code;   /* the code the peer closed with, 0 if none */
-    int done;        /* finished: on_close is scheduled */
+    int closing;    /* ctl_ws_close was called: close after the queue is sent */
+    int local_code; /* the code we close with */
+    int peer_code;  /* the code the peer closed with, 0 if none */
+    int done;       /* finished: on_close is scheduled */
     char reason[128];
     ev_timer finish_timer; /* delivers on_close from a clean stack */
 };
@@ -142,8 +142,8 @@ static int on_writeable(ctl_ws *ws, struct lws *wsi)
         ws->head = o->next;
         if (!ws->head)
             ws->tail = NULL;
-        int n = lws_write(wsi, o->buf + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY
-                                                                  : LWS_WRITE_TEXT);
+        int n =
+            lws_write(wsi, o->buf + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         int short_write = n < 0 || (size_t)n < o->len;
         free(o);
         if (short_write) {
@@ -236,8 +236,8 @@ ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, i
     net->url = *url;
     net->insecure = insecure;
     unsigned char addr[16];
-    net->ip_host = inet_pton(AF_INET, url->host, addr) == 1 ||
-                   inet_pton(AF_INET6, url->host, addr) == 1;
+    net->ip_host =
+        inet_pton(AF_INET, url->host, addr) == 1 || inet_pton(AF_INET6, url->host, addr) == 1;
     net->loops[0] = loop;
     lws_set_log_level(LLL_ERR, vg_log_lws);
     struct lws_context_creation_info info;
@@ -252,10 +252,10 @@ ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, i
     net->ctx = lws_create_context(&info);
     if (!net->ctx) {
         free(net);
-        vg_fail(err, VG_E_INTERNAL, "cannot set up the WebSocket client%s%s",
-                ca ? " (check the CA file " : "", ca ? ca : "");
-        if (ca && err)
-            strncat(err->msg, ")", sizeof(err->msg) - strlen(err->msg) - 1);
+        if (ca)
+            vg_fail(err, VG_E_INTERNAL, "cannot set up TLS with the CA file %.100s", ca);
+        else
+            vg_fail(err, VG_E_INTERNAL, "cannot set up the WebSocket client");
         return NULL;
     }
     return net;

@@ -159,7 +159,9 @@ export class ApiSocket {
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
                 this.pending.delete(id);
-                reject(new ApiError('unavailable', `${method}: no answer in ${CALL_TIMEOUT_MS} ms`));
+                reject(
+                    new ApiError('unavailable', `${method}: no answer in ${CALL_TIMEOUT_MS} ms`),
+                );
             }, CALL_TIMEOUT_MS);
             this.pending.set(id, { resolve, reject, timer });
             this.ws.send(JSON.stringify({ id, method, params }));

@@ -49,24 +49,36 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
     const writerEl = h('span', { class: 'st-writer', id: 'st-writer' });
     const viewersEl = h('span', { class: 'st-viewers', id: 'st-viewers' });
     const offsetEl = h('span', { class: 'st-offset', id: 'st-offset' });
-    const takeBtn = h('button', {
-        type: 'button',
-        id: 'take',
-        title: 'Take the write lock (Ctrl+Shift+L)',
-        onclick: () => session.take(),
-    }, 'Take over');
-    const releaseBtn = h('button', {
-        type: 'button',
-        class: 'link',
-        id: 'release',
-        title: 'Give the write lock up',
-        onclick: () => session.release(),
-    }, 'release');
-    const retryBtn = h('button', {
-        type: 'button',
-        id: 'reconnect',
-        onclick: () => session.reconnectNow(),
-    }, 'Reconnect');
+    const takeBtn = h(
+        'button',
+        {
+            type: 'button',
+            id: 'take',
+            title: 'Take the write lock (Ctrl+Shift+L)',
+            onclick: () => session.take(),
+        },
+        'Take over',
+    );
+    const releaseBtn = h(
+        'button',
+        {
+            type: 'button',
+            class: 'link',
+            id: 'release',
+            title: 'Give the write lock up',
+            onclick: () => session.release(),
+        },
+        'release',
+    );
+    const retryBtn = h(
+        'button',
+        {
+            type: 'button',
+            id: 'reconnect',
+            onclick: () => session.reconnectNow(),
+        },
+        'Reconnect',
+    );
     const roBox = h('input', {
         type: 'checkbox',
         id: 'readonly',
@@ -76,7 +88,8 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         id: 'dev',
         title: 'Console device',
         hidden: true,
-        onchange: () => navigate(`#/console/${encodeURIComponent(vm)}/${encodeURIComponent(devSelect.value)}`),
+        onchange: () =>
+            navigate(`#/console/${encodeURIComponent(vm)}/${encodeURIComponent(devSelect.value)}`),
     });
 
     const searchInput = h('input', {
@@ -91,10 +104,18 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         'div',
         { class: 'searchbar', id: 'searchbar', hidden: true },
         searchInput,
-        h('button', { type: 'button', title: 'Previous (Shift+Enter)', onclick: () => find(false) }, '↑'),
+        h(
+            'button',
+            { type: 'button', title: 'Previous (Shift+Enter)', onclick: () => find(false) },
+            '↑',
+        ),
         h('button', { type: 'button', title: 'Next (Enter)', onclick: () => find(true) }, '↓'),
         searchCount,
-        h('button', { type: 'button', class: 'link', title: 'Close (Esc)', onclick: () => closeSearch() }, 'close'),
+        h(
+            'button',
+            { type: 'button', class: 'link', title: 'Close (Esc)', onclick: () => closeSearch() },
+            'close',
+        ),
     );
 
     const page = h(
@@ -107,10 +128,31 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
             h('strong', { class: 'vm-name', id: 'vm-name' }, vm),
             devSelect,
             h('span', { class: 'spacer' }),
-            h('button', { type: 'button', title: 'Search (Ctrl+Shift+F)', onclick: () => openSearch() }, 'Search'),
-            h('button', { type: 'button', title: 'Copy the selection (Ctrl+Shift+C)', onclick: () => copySelection(true) }, 'Copy'),
-            h('button', { type: 'button', title: 'Paste (Ctrl+Shift+V)', onclick: () => pasteClipboard() }, 'Paste'),
-            h('label', { class: 'toggle', title: 'Read-only: watch without typing (Ctrl+Shift+O)' }, roBox, ' read-only'),
+            h(
+                'button',
+                { type: 'button', title: 'Search (Ctrl+Shift+F)', onclick: () => openSearch() },
+                'Search',
+            ),
+            h(
+                'button',
+                {
+                    type: 'button',
+                    title: 'Copy the selection (Ctrl+Shift+C)',
+                    onclick: () => copySelection(true),
+                },
+                'Copy',
+            ),
+            h(
+                'button',
+                { type: 'button', title: 'Paste (Ctrl+Shift+V)', onclick: () => pasteClipboard() },
+                'Paste',
+            ),
+            h(
+                'label',
+                { class: 'toggle', title: 'Read-only: watch without typing (Ctrl+Shift+O)' },
+                roBox,
+                ' read-only',
+            ),
             h('span', { class: 'user' }, me.user),
         ),
         searchBar,
@@ -164,7 +206,12 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
     refit();
 
     // Tests and curious operators can read the terminal from the devtools console.
-    window.vmgate = { term, get session() { return session; } };
+    window.vmgate = {
+        term,
+        get session() {
+            return session;
+        },
+    };
     cleanups.push(() => delete window.vmgate);
 
     const session = new ConsoleSession({
@@ -187,7 +234,8 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
                 offsetEl.textContent = `offset ${session.nextOffset}`;
             },
             gap(from, to) {
-                term.write(`\r\n\x1b[2m── ${formatBytes(to - from)} of output lost (bytes ${from}–${to}) ──\x1b[0m\r\n`);
+                const what = `${formatBytes(to - from)} of output lost (bytes ${from}–${to})`;
+                term.write(`\r\n\x1b[2m── ${what} ──\x1b[0m\r\n`);
             },
             change: showStatus,
             notice: (text, kind) => toast(text, kind),
@@ -215,7 +263,11 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         else searchCount.textContent = `${resultIndex + 1} of ${resultCount}`;
     });
     searchInput.addEventListener('input', () => {
-        if (searchInput.value) search.findNext(searchInput.value, { incremental: true, decorations: SEARCH_DECORATIONS });
+        if (searchInput.value)
+            search.findNext(searchInput.value, {
+                incremental: true,
+                decorations: SEARCH_DECORATIONS,
+            });
         else {
             search.clearDecorations();
             searchCount.textContent = '';
@@ -325,7 +377,8 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
             conn = 'connected';
             cls = 'ok';
         } else if (st.phase === 'reconnecting') {
-            conn = `reconnecting${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}${st.detail ? `: ${st.detail}` : ''}`;
+            const attempt = st.attempt > 1 ? ` (attempt ${st.attempt})` : '';
+            conn = `reconnecting${attempt}${st.detail ? `: ${st.detail}` : ''}`;
             cls = 'warn';
         } else if (st.phase === 'stopped') {
             conn = `disconnected${st.detail ? `: ${st.detail}` : ''}`;
@@ -343,7 +396,8 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         const live = st.phase === 'connected';
         if (!live) writerEl.textContent = '';
         else if (writer) writerEl.textContent = 'you are the writer';
-        else if (st.writerViewer !== null) writerEl.textContent = `${st.writerUser || 'another viewer'} holds the write lock`;
+        else if (st.writerViewer !== null)
+            writerEl.textContent = `${st.writerUser || 'another viewer'} holds the write lock`;
         else writerEl.textContent = 'nobody holds the write lock';
         takeBtn.hidden = !live || writer || st.mode === 'ro';
         releaseBtn.hidden = !live || !writer;
@@ -355,7 +409,10 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
             if (v.viewer === st.viewer) tags.push('you');
             return `${v.user} (${tags.join(', ')})`;
         });
-        viewersEl.textContent = live && names.length ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}` : '';
+        viewersEl.textContent =
+            live && names.length
+                ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}`
+                : '';
         document.body.dataset.console = st.phase;
     }
 
@@ -368,8 +425,12 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         .then(({ vms }) => {
             const info = (vms || []).find((v) => v.name === vm);
             if (!info || !Array.isArray(info.consoles) || info.consoles.length < 2) return;
-            const current = dev || (info.consoles.includes('serial0') ? 'serial0' : info.consoles[0]);
-            replace(devSelect, info.consoles.map((c) => h('option', { value: c, selected: c === current }, c)));
+            const current =
+                dev || (info.consoles.includes('serial0') ? 'serial0' : info.consoles[0]);
+            replace(
+                devSelect,
+                info.consoles.map((c) => h('option', { value: c, selected: c === current }, c)),
+            );
             devSelect.hidden = false;
         })
         .catch(() => {});

@@ -18,15 +18,19 @@ function navigate(hash) {
 }
 
 function parse(hash) {
-    const parts = hash.replace(/^#\/?/, '').split('/').map((p) => {
-        try {
-            return decodeURIComponent(p);
-        } catch {
-            return p;
-        }
-    });
+    const parts = hash
+        .replace(/^#\/?/, '')
+        .split('/')
+        .map((p) => {
+            try {
+                return decodeURIComponent(p);
+            } catch {
+                return p;
+            }
+        });
     if (parts[0] === 'login') return { page: 'login' };
-    if (parts[0] === 'console' && parts[1]) return { page: 'console', vm: parts[1], dev: parts[2] || '' };
+    if (parts[0] === 'console' && parts[1])
+        return { page: 'console', vm: parts[1], dev: parts[2] || '' };
     return { page: 'vms' };
 }
 
@@ -83,8 +87,19 @@ async function route() {
             await whoami();
         } catch (err) {
             if (seq !== routeSeq) return;
-            replace(root, h('main', { class: 'login-page' }, h('p', { class: 'form-error', role: 'alert' },
-                `The gateway cannot be reached: ${err.message}`), h('button', { type: 'button', onclick: route }, 'Retry')));
+            replace(
+                root,
+                h(
+                    'main',
+                    { class: 'login-page' },
+                    h(
+                        'p',
+                        { class: 'form-error', role: 'alert' },
+                        `The gateway cannot be reached: ${err.message}`,
+                    ),
+                    h('button', { type: 'button', onclick: route }, 'Retry'),
+                ),
+            );
             return;
         }
         if (seq !== routeSeq) return;
@@ -96,7 +111,8 @@ async function route() {
     }
     api.start();
 
-    if (r.page === 'console') teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
+    if (r.page === 'console')
+        teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
     else teardown = renderVmList(root, { me, navigate, relogin, logout });
 }
 

@@ -25,18 +25,18 @@ export function decodeFrame(buffer) {
     if (bytes.length < 1) throw new Error('empty binary frame');
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     switch (bytes[0]) {
-    case OP_OUTPUT:
-        if (bytes.length < 9) throw new Error('short OUTPUT frame');
-        return { op: 'output', offset: u64(view, 1), data: bytes.subarray(9) };
-    case OP_GAP: {
-        if (bytes.length !== 17) throw new Error('GAP frame must be 17 bytes');
-        const from = u64(view, 1);
-        const to = u64(view, 9);
-        if (to < from) throw new Error('GAP frame ends before it starts');
-        return { op: 'gap', from, to };
-    }
-    default:
-        throw new Error(`unknown opcode 0x${bytes[0].toString(16).padStart(2, '0')}`);
+        case OP_OUTPUT:
+            if (bytes.length < 9) throw new Error('short OUTPUT frame');
+            return { op: 'output', offset: u64(view, 1), data: bytes.subarray(9) };
+        case OP_GAP: {
+            if (bytes.length !== 17) throw new Error('GAP frame must be 17 bytes');
+            const from = u64(view, 1);
+            const to = u64(view, 9);
+            if (to < from) throw new Error('GAP frame ends before it starts');
+            return { op: 'gap', from, to };
+        }
+        default:
+            throw new Error(`unknown opcode 0x${bytes[0].toString(16).padStart(2, '0')}`);
     }
 }
 
@@ -81,7 +81,8 @@ export class StreamPosition {
             }
         }
         if (data.length > 0) out.push({ data, offset });
-        if (this.next === null || offset + data.length > this.next) this.next = offset + data.length;
+        if (this.next === null || offset + data.length > this.next)
+            this.next = offset + data.length;
         return out;
     }
 }

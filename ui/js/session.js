@@ -258,68 +258,76 @@ export class ConsoleSession {
             return;
         }
         switch (msg.type) {
-        case 'hello':
-            this.replayEnd = Number(msg.end) || 0;
-            this.update({
-                phase: 'connected',
-                detail: '',
-                attempt: 0,
-                viewer: msg.viewer,
-                user: msg.user,
-                mode: msg.mode || this.mode,
-                writerViewer: msg.writer ? msg.viewer : null,
-                writerUser: msg.writer ? msg.user : null,
-                vmConnected: msg.connected !== false,
-                vmReason: '',
-            });
-            break;
-        case 'viewers': {
-            const viewers = Array.isArray(msg.viewers) ? msg.viewers : [];
-            const holder = viewers.find((v) => v.writer);
-            this.update({
-                viewers,
-                writerViewer: holder ? holder.viewer : null,
-                writerUser: holder ? holder.user : null,
-            });
-            break;
-        }
-        case 'writer': {
-            const mine = this.status.viewer;
-            if (msg.previous === mine && msg.viewer !== mine && msg.viewer !== null) {
-                this.handlers.notice(`${msg.user || 'Another viewer'} took over the write lock`, 'warn');
-            } else if (msg.viewer === mine && msg.previous !== null && msg.previous !== mine) {
-                this.handlers.notice('You hold the write lock now', 'info');
-            }
-            this.update({ writerViewer: msg.viewer ?? null, writerUser: msg.user ?? null });
-            break;
-        }
-        case 'state':
-            this.update({ vmConnected: Boolean(msg.connected), vmReason: msg.reason || '' });
-            break;
-        case 'pong':
-            break;
-        case 'error':
-            // An error the server closes after is shown by the status bar, not as a notice.
-            if (CLOSING_ERRORS.has(msg.code)) {
-                this.lastError = { code: msg.code, message: msg.message || msg.code };
+            case 'hello':
+                this.replayEnd = Number(msg.end) || 0;
+                this.update({
+                    phase: 'connected',
+                    detail: '',
+                    attempt: 0,
+                    viewer: msg.viewer,
+                    user: msg.user,
+                    mode: msg.mode || this.mode,
+                    writerViewer: msg.writer ? msg.viewer : null,
+                    writerUser: msg.writer ? msg.user : null,
+                    vmConnected: msg.connected !== false,
+                    vmReason: '',
+                });
+                break;
+            case 'viewers': {
+                const viewers = Array.isArray(msg.viewers) ? msg.viewers : [];
+                const holder = viewers.find((v) => v.writer);
+                this.update({
+                    viewers,
+                    writerViewer: holder ? holder.viewer : null,
+                    writerUser: holder ? holder.user : null,
+                });
                 break;
             }
-            this.handlers.notice(this.describeError(msg), msg.code === 'not_writer' ? 'warn' : 'error');
-            break;
-        default:
-            // Newer servers may add message types; an old UI simply ignores them.
-            break;
+            case 'writer': {
+                const mine = this.status.viewer;
+                if (msg.previous === mine && msg.viewer !== mine && msg.viewer !== null) {
+                    this.handlers.notice(
+                        `${msg.user || 'Another viewer'} took over the write lock`,
+                        'warn',
+                    );
+                } else if (msg.viewer === mine && msg.previous !== null && msg.previous !== mine) {
+                    this.handlers.notice('You hold the write lock now', 'info');
+                }
+                this.update({ writerViewer: msg.viewer ?? null, writerUser: msg.user ?? null });
+                break;
+            }
+            case 'state':
+                this.update({ vmConnected: Boolean(msg.connected), vmReason: msg.reason || '' });
+                break;
+            case 'pong':
+                break;
+            case 'error':
+                // An error the server closes after is shown by the status bar, not as a notice.
+                if (CLOSING_ERRORS.has(msg.code)) {
+                    this.lastError = { code: msg.code, message: msg.message || msg.code };
+                    break;
+                }
+                this.handlers.notice(
+                    this.describeError(msg),
+                    msg.code === 'not_writer' ? 'warn' : 'error',
+                );
+                break;
+            default:
+                // Newer servers may add message types; an old UI simply ignores them.
+                break;
         }
     }
 
     describeError(msg) {
         switch (msg.code) {
-        case 'read_only':
-            return 'Read-only console: input was not sent';
-        case 'not_writer':
-            return `${this.status.writerUser || 'Another viewer'} holds the write lock: Take over to type`;
-        default:
-            return `${msg.code}: ${msg.message || ''}`.trim();
+            case 'read_only':
+                return 'Read-only console: input was not sent';
+            case 'not_writer': {
+                const holder = this.status.writerUser || 'Another viewer';
+                return `${holder} holds the write lock: Take over to type`;
+            }
+            default:
+                return `${msg.code}: ${msg.message || ''}`.trim();
         }
     }
 }

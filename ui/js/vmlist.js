@@ -19,6 +19,13 @@ function consoleHref(vm, dev) {
     return `#/console/${encodeURIComponent(vm)}${dev ? `/${encodeURIComponent(dev)}` : ''}`;
 }
 
+function hostFacts(host) {
+    const facts = [host.up ? 'up' : 'down'];
+    if (host.cpus) facts.push(`${host.cpus} CPUs`);
+    if (host.mem_mib) facts.push(`${Math.round((host.mem_mib / 1024) * 10) / 10} GiB`);
+    return facts.join(', ');
+}
+
 export function renderVmList(root, { me, navigate, relogin, logout }) {
     document.title = 'VMs · vmgate';
     let vms = [];
@@ -36,7 +43,11 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
     });
     const tbody = h('tbody', { id: 'vm-rows' });
     const hostsEl = h('p', { class: 'hosts', id: 'hosts' });
-    const liveEl = h('span', { class: 'live', id: 'live', title: 'Live updates from the event bus' });
+    const liveEl = h('span', {
+        class: 'live',
+        id: 'live',
+        title: 'Live updates from the event bus',
+    });
     const emptyEl = h('p', { class: 'empty', id: 'vm-empty', hidden: true });
 
     replace(
@@ -63,7 +74,14 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
                     h(
                         'thead',
                         {},
-                        h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Host'), h('th', {}, 'State'), h('th', {}, 'Consoles')),
+                        h(
+                            'tr',
+                            {},
+                            h('th', {}, 'Name'),
+                            h('th', {}, 'Host'),
+                            h('th', {}, 'State'),
+                            h('th', {}, 'Consoles'),
+                        ),
                     ),
                     tbody,
                 ),
@@ -75,7 +93,12 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
 
     function visible() {
         const q = filter.value.trim().toLowerCase();
-        return q ? vms.filter((v) => v.name.toLowerCase().includes(q) || (v.host || '').toLowerCase().includes(q)) : vms;
+        return q
+            ? vms.filter(
+                  (v) =>
+                      v.name.toLowerCase().includes(q) || (v.host || '').toLowerCase().includes(q),
+              )
+            : vms;
     }
 
     function stateCell(vm) {
@@ -99,12 +122,19 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
                         },
                     },
                     h('td', {}, h('a', { href: consoleHref(vm.name), class: 'vm-link' }, vm.name)),
-                    h('td', { class: vm.host_up === false ? 'host-down' : '' }, vm.host || '—', vm.host_up === false ? ' (down)' : ''),
+                    h(
+                        'td',
+                        { class: vm.host_up === false ? 'host-down' : '' },
+                        vm.host || '—',
+                        vm.host_up === false ? ' (down)' : '',
+                    ),
                     h('td', { class: 'state-cell' }, stateCell(vm)),
                     h(
                         'td',
                         { class: 'consoles' },
-                        (vm.consoles || []).map((dev) => h('a', { href: consoleHref(vm.name, dev), class: 'dev' }, dev)),
+                        (vm.consoles || []).map((dev) =>
+                            h('a', { href: consoleHref(vm.name, dev), class: 'dev' }, dev),
+                        ),
                     ),
                 ),
             ),
@@ -117,7 +147,7 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
             hosts.map((host, i) => [
                 i ? ', ' : '',
                 h('span', { class: host.up ? 'host-up' : 'host-down' }, host.id),
-                ` (${host.up ? 'up' : 'down'}${host.cpus ? `, ${host.cpus} CPUs` : ''}${host.mem_mib ? `, ${Math.round(host.mem_mib / 1024 * 10) / 10} GiB` : ''})`,
+                ` (${hostFacts(host)})`,
             ]),
         );
     }
@@ -215,7 +245,11 @@ export function renderVmList(root, { me, navigate, relogin, logout }) {
             ev.preventDefault();
             selected = Math.max(0, selected - 1);
             draw();
-        } else if (ev.key === 'Enter' && rows[selected] && (inFilter || ev.target === document.body)) {
+        } else if (
+            ev.key === 'Enter' &&
+            rows[selected] &&
+            (inFilter || ev.target === document.body)
+        ) {
             ev.preventDefault();
             navigate(consoleHref(rows[selected].name));
         }

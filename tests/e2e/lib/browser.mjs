@@ -76,7 +76,8 @@ export async function waitForLine(page, re, timeout = 20000) {
         if (lines.some((l) => re.test(l))) return lines;
         await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`no terminal line matched ${re} within ${timeout} ms; screen:\n${lines.filter(Boolean).slice(-15).join('\n')}`);
+    const screen = lines.filter(Boolean).slice(-15).join('\n');
+    throw new Error(`no terminal line matched ${re} within ${timeout} ms; screen:\n${screen}`);
 }
 
 export async function screenshot(page, name) {

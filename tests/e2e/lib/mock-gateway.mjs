@@ -24,7 +24,8 @@ const TYPES = {
     '.map': 'application/json',
 };
 const SECURITY_HEADERS = {
-    'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    'Content-Security-Policy':
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     'Referrer-Policy': 'no-referrer',
@@ -34,10 +35,31 @@ const PROMPT = 'testvm# \x1b[6n';
 function selfSignedCert() {
     const dir = mkdtempSync(join(tmpdir(), 'ud-mockcert-'));
     try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-            '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-            '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-        return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+        execFileSync(
+            'openssl',
+            [
+                'req',
+                '-x509',
+                '-newkey',
+                'rsa:2048',
+                '-nodes',
+                '-days',
+                '1',
+                '-subj',
+                '/CN=127.0.0.1',
+                '-addext',
+                'subjectAltName=IP:127.0.0.1,DNS:localhost',
+                '-keyout',
+                join(dir, 'key.pem'),
+                '-out',
+                join(dir, 'cert.pem'),
+            ],
+            { stdio: 'ignore' },
+        );
+        return {
+            key: readFileSync(join(dir, 'key.pem')),
+            cert: readFileSync(join(dir, 'cert.pem')),
+        };
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
@@ -93,7 +115,9 @@ class FakeConsole {
                 const cmd = this.line;
                 this.line = '';
                 const m = /^echo (.*)$/.exec(cmd);
-                const out = m ? `${m[1].replace(/\$\(\((\d+)\*(\d+)\)\)/g, (_, a, b) => a * b)}\r\n` : '';
+                const out = m
+                    ? `${m[1].replace(/\$\(\((\d+)\*(\d+)\)\)/g, (_, a, b) => a * b)}\r\n`
+                    : '';
                 this.emit(Buffer.from(`\r\n${out}${PROMPT}`));
             } else if (!/[\x00-\x1f]/.test(ch)) {
                 this.line += ch;
@@ -106,7 +130,11 @@ class FakeConsole {
         return JSON.stringify({
             type: 'viewers',
             viewers: [...this.viewers].map((v) => ({
-                viewer: v.id, user: v.user, mode: v.mode, writer: v === this.writer, since: v.since,
+                viewer: v.id,
+                user: v.user,
+                mode: v.mode,
+                writer: v === this.writer,
+                since: v.since,
             })),
         });
     }
@@ -118,15 +146,24 @@ class FakeConsole {
     setWriter(v) {
         const previous = this.writer;
         this.writer = v;
-        this.broadcast(JSON.stringify({
-            type: 'writer', viewer: v ? v.id : null, user: v ? v.user : null,
-            previous: previous ? previous.id : null,
-        }));
+        this.broadcast(
+            JSON.stringify({
+                type: 'writer',
+                viewer: v ? v.id : null,
+                user: v ? v.user : null,
+                previous: previous ? previous.id : null,
+            }),
+        );
         this.broadcast(this.viewersMessage());
     }
 }
 
-export async function startMockGateway({ user = 'admin', password = 'secret', vms = ['ud-mock1'], ringSize = 65536 } = {}) {
+export async function startMockGateway({
+    user = 'admin',
+    password = 'secret',
+    vms = ['ud-mock1'],
+    ringSize = 65536,
+} = {}) {
     const sessions = new Set();
     const tickets = new Map();
     const consoles = new Map(vms.map((name) => [name, new FakeConsole(ringSize)]));
@@ -144,41 +181,76 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
     function call(method, params, token) {
         if (method === 'login') {
             if (params.user !== user || params.password !== password) {
-                return { error: { code: 'unauthorized', message: 'wrong user or password' }, status: 401 };
+                return {
+                    error: { code: 'unauthorized', message: 'wrong user or password' },
+                    status: 401,
+                };
             }
             const t = randomBytes(16).toString('hex');
             sessions.add(t);
             return { result: { token: t, user, role: 'admin', expires_in: 28800 }, token: t };
         }
-        if (!token) return { error: { code: 'unauthorized', message: 'log in first' }, status: 401 };
+        if (!token)
+            return { error: { code: 'unauthorized', message: 'log in first' }, status: 401 };
         switch (method) {
-        case 'logout':
-            sessions.delete(token);
-            return { result: {} };
-        case 'whoami':
-            return { result: { user, role: 'admin' } };
-        case 'vm.list':
-            return { result: { vms: vms.map((name) => ({
-                name, uuid: '00000000-0000-4000-8000-000000000000', host: 'mockhost',
-                state: vmState.get(name), host_up: true, consoles: ['serial0', 'console1'],
-            })) } };
-        case 'host.list':
-            return { result: { hosts: [{ id: 'mockhost', link: 'wss://127.0.0.1:1', mgmt_addr: '127.0.0.1', up: true, cpus: 2, mem_mib: 4096, heartbeat_ms: 2000 }] } };
-        case 'console.ticket': {
-            if (!consoles.has(params.vm)) return { error: { code: 'not_found', message: 'no such VM' }, status: 404 };
-            const t = randomBytes(16).toString('hex');
-            tickets.set(t, { vm: params.vm, dev: params.dev || 'serial0', mode: params.mode || 'rw' });
-            return { result: { ticket: t, expires_in: 30, path: `/ws/console?ticket=${t}` } };
-        }
-        default:
-            return { error: { code: 'unknown', message: `unknown method ${method}` }, status: 400 };
+            case 'logout':
+                sessions.delete(token);
+                return { result: {} };
+            case 'whoami':
+                return { result: { user, role: 'admin' } };
+            case 'vm.list':
+                return {
+                    result: {
+                        vms: vms.map((name) => ({
+                            name,
+                            uuid: '00000000-0000-4000-8000-000000000000',
+                            host: 'mockhost',
+                            state: vmState.get(name),
+                            host_up: true,
+                            consoles: ['serial0', 'console1'],
+                        })),
+                    },
+                };
+            case 'host.list':
+                return {
+                    result: {
+                        hosts: [
+                            {
+                                id: 'mockhost',
+                                link: 'wss://127.0.0.1:1',
+                                mgmt_addr: '127.0.0.1',
+                                up: true,
+                                cpus: 2,
+                                mem_mib: 4096,
+                                heartbeat_ms: 2000,
+                            },
+                        ],
+                    },
+                };
+            case 'console.ticket': {
+                if (!consoles.has(params.vm))
+                    return { error: { code: 'not_found', message: 'no such VM' }, status: 404 };
+                const t = randomBytes(16).toString('hex');
+                tickets.set(t, {
+                    vm: params.vm,
+                    dev: params.dev || 'serial0',
+                    mode: params.mode || 'rw',
+                });
+                return { result: { ticket: t, expires_in: 30, path: `/ws/console?ticket=${t}` } };
+            }
+            default:
+                return {
+                    error: { code: 'unknown', message: `unknown method ${method}` },
+                    status: 400,
+                };
         }
     }
 
     async function serveStatic(req, res) {
         const url = new URL(req.url, 'https://x');
         let file;
-        if (url.pathname.startsWith('/vendor/')) file = join(UI_DIR, 'node_modules', url.pathname.slice(8));
+        if (url.pathname.startsWith('/vendor/'))
+            file = join(UI_DIR, 'node_modules', url.pathname.slice(8));
         else file = join(UI_DIR, url.pathname === '/' ? 'index.html' : url.pathname);
         file = normalize(file);
         if (!file.startsWith(UI_DIR)) {
@@ -187,7 +259,10 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
         }
         try {
             const body = await readFile(file);
-            res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': TYPES[extname(file)] || 'application/octet-stream' });
+            res.writeHead(200, {
+                ...SECURITY_HEADERS,
+                'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+            });
             res.end(body);
         } catch {
             res.writeHead(404, SECURITY_HEADERS).end('not found');
@@ -205,12 +280,16 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
                     params = JSON.parse(body || '{}');
                 } catch {
                     res.writeHead(400, { 'Content-Type': 'application/json' });
-                    res.end(JSON.stringify({ error: { code: 'bad_request', message: 'bad JSON' } }));
+                    res.end(
+                        JSON.stringify({ error: { code: 'bad_request', message: 'bad JSON' } }),
+                    );
                     return;
                 }
                 const r = call(m[1], params, sessionOf(req));
                 const headers = { ...SECURITY_HEADERS, 'Content-Type': 'application/json' };
-                if (r.token) headers['Set-Cookie'] = `vg_session=${r.token}; Path=/; Secure; HttpOnly; SameSite=Strict`;
+                if (r.token)
+                    headers['Set-Cookie'] =
+                        `vg_session=${r.token}; Path=/; Secure; HttpOnly; SameSite=Strict`;
                 res.writeHead(r.status || 200, headers);
                 res.end(JSON.stringify(r.error ? { error: r.error } : { result: r.result }));
             });
@@ -251,7 +330,11 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
                 return;
             }
             const r = call(req.method, req.params || {}, token);
-            ws.send(JSON.stringify(r.error ? { id: req.id, error: r.error } : { id: req.id, result: r.result }));
+            ws.send(
+                JSON.stringify(
+                    r.error ? { id: req.id, error: r.error } : { id: req.id, result: r.result },
+                ),
+            );
         });
     }
 
@@ -259,7 +342,13 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
         const t = tickets.get(params.get('ticket'));
         tickets.delete(params.get('ticket'));
         if (!t) {
-            ws.send(JSON.stringify({ type: 'error', code: 'unauthorized', message: 'ticket missing, used or expired' }));
+            ws.send(
+                JSON.stringify({
+                    type: 'error',
+                    code: 'unauthorized',
+                    message: 'ticket missing, used or expired',
+                }),
+            );
             ws.close(4001);
             return;
         }
@@ -269,10 +358,22 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
         let from = want === 'ring' ? con.start : want === 'end' ? con.end : Number(want);
         const end = con.end;
         const becomesWriter = t.mode === 'rw' && (!con.writer || params.get('take') === '1');
-        ws.send(JSON.stringify({
-            type: 'hello', version: 1, vm: t.vm, dev: t.dev, viewer: v.id, user, mode: t.mode,
-            writer: becomesWriter, start: con.start, end, offset: from, connected: con.connected,
-        }));
+        ws.send(
+            JSON.stringify({
+                type: 'hello',
+                version: 1,
+                vm: t.vm,
+                dev: t.dev,
+                viewer: v.id,
+                user,
+                mode: t.mode,
+                writer: becomesWriter,
+                start: con.start,
+                end,
+                offset: from,
+                connected: con.connected,
+            }),
+        );
         if (from < con.start) {
             ws.send(gapFrame(from, con.start));
             from = con.start;
@@ -284,13 +385,41 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
         ws.on('message', (data, isBinary) => {
             if (isBinary) {
                 if (data[0] !== 0x11) {
-                    ws.send(JSON.stringify({ type: 'error', code: 'unknown', message: 'unknown opcode' }));
+                    ws.send(
+                        JSON.stringify({
+                            type: 'error',
+                            code: 'unknown',
+                            message: 'unknown opcode',
+                        }),
+                    );
                 } else if (v.mode === 'ro') {
-                    refused.push({ vm: t.vm, viewer: v.id, code: 'read_only', bytes: Buffer.from(data.subarray(1)) });
-                    ws.send(JSON.stringify({ type: 'error', code: 'read_only', message: 'read-only attachment' }));
+                    refused.push({
+                        vm: t.vm,
+                        viewer: v.id,
+                        code: 'read_only',
+                        bytes: Buffer.from(data.subarray(1)),
+                    });
+                    ws.send(
+                        JSON.stringify({
+                            type: 'error',
+                            code: 'read_only',
+                            message: 'read-only attachment',
+                        }),
+                    );
                 } else if (con.writer !== v) {
-                    refused.push({ vm: t.vm, viewer: v.id, code: 'not_writer', bytes: Buffer.from(data.subarray(1)) });
-                    ws.send(JSON.stringify({ type: 'error', code: 'not_writer', message: 'another viewer holds the write lock' }));
+                    refused.push({
+                        vm: t.vm,
+                        viewer: v.id,
+                        code: 'not_writer',
+                        bytes: Buffer.from(data.subarray(1)),
+                    });
+                    ws.send(
+                        JSON.stringify({
+                            type: 'error',
+                            code: 'not_writer',
+                            message: 'another viewer holds the write lock',
+                        }),
+                    );
                 } else {
                     inputs.push({ vm: t.vm, viewer: v.id, bytes: Buffer.from(data.subarray(1)) });
                     con.input(data.subarray(1));
@@ -331,8 +460,13 @@ export async function startMockGateway({ user = 'admin', password = 'secret', vm
             vmState.set(vm, state);
             const con = consoles.get(vm);
             con.connected = state === 'running';
-            con.broadcast(JSON.stringify({ type: 'state', connected: con.connected, reason: state }));
-            const ev = JSON.stringify({ event: 'vm.state', data: { type: 'vm.state', vm, host: 'mockhost', state, ts: Date.now() } });
+            con.broadcast(
+                JSON.stringify({ type: 'state', connected: con.connected, reason: state }),
+            );
+            const ev = JSON.stringify({
+                event: 'vm.state',
+                data: { type: 'vm.state', vm, host: 'mockhost', state, ts: Date.now() },
+            });
             for (const ws of apiSockets) if (ws.subscribed) ws.send(ev);
         },
         async stop() {

@@ -61,6 +61,21 @@ export async function api(stack, token, method, params = {}) {
   return msg.result;
 }
 
+// Resolves once GET /healthz answers ok (e.g. after stack.restart('gateway')).
+export async function waitHealthy(stack, ms = 15000) {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const r = await request(stack, '/healthz');
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - t0 > ms) throw new Error(`gateway not healthy after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function login(stack, user = stack.adminUser, password = stack.adminPassword) {
   const r = await api(stack, null, 'login', { user, password });
   return r.token;
@@ -164,7 +179,7 @@ export class Console {
     this.hello = null;
     this.frames = 0;
     this._waiters = new Set();
-    this._seen = new Map(); // control type -> how many waitControl already returned
+    this._seen = new Map(); // control messages waitControl already returned
     this.closed = new Promise((resolve) =>
       ws.once('close', (code, reason) => {
         this._notify();
@@ -294,17 +309,14 @@ export class Console {
     );
   }
 
-  // The next control message of this type not yet returned by an earlier waitControl.
-  waitControl(type, ms = 5000) {
+  // The next control message of this type (and matching pred, when given) not yet returned by
+  // an earlier waitControl.
+  waitControl(type, ms = 5000, pred = () => true) {
     return this._until(
       () => {
-        const n = this._seen.get(type) || 0;
-        const all = this.controls.filter((c) => c.type === type);
-        if (all.length > n) {
-          this._seen.set(type, n + 1);
-          return all[n];
-        }
-        return undefined;
+        const msg = this.controls.find((c) => c.type === type && !this._seen.has(c) && pred(c));
+        if (msg) this._seen.set(msg, true);
+        return msg;
       },
       ms,
       `control ${type}`,

@@ -1,5 +1,6 @@
-// A private vmgate stack for one test file: its own directory under /tmp, Redis, hostd, gateway
-// and TCG test VMs, started by tools/up.sh --detach exactly as an operator's stack is.
+// A private vmgate stack for one test file: its own directory under /tmp, Redis, hostd, gateway,
+// libvirtd (so no other hostd on the machine touches its VMs, nor its hostd theirs) and TCG test
+// VMs, started by tools/up.sh --detach exactly as an operator's stack is.
 //
 //   const stack = await startStack({ vms: ['vgt-a'] });
 //   ... stack.url, stack.redis('smembers', 'vg:vms'), await stack.restart('hostd') ...
@@ -21,7 +22,6 @@ const run = promisify(execFile);
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const UP = path.join(REPO, 'tools/up.sh');
 const DOWN = path.join(REPO, 'tools/down.sh');
-const LIBVIRT = 'qemu:///system';
 const SANITIZER = /ERROR: AddressSanitizer|runtime error:/;
 
 // Stacks not stopped yet: torn down synchronously if the test process ends early, so no VM or
@@ -83,6 +83,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     VG_REDIS_PORT: String(redisPort),
     VG_HOST_ID: hostId,
     VG_DEMO_VMS: vms.join(' '),
+    VG_LIBVIRT: 'private',
   };
   const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8').trim();
   const stack = {
@@ -98,6 +99,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     caFile: path.join(dir, 'certs/ca.pem'),
     vms: [...vms],
     hostId,
+    libvirtUri: `qemu:///system?socket=${dir}/libvirt/sock/libvirt-sock`,
 
     // redis-cli against the stack's Redis; returns its stdout without the final newline.
     redis(...args) {
@@ -108,7 +110,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     },
 
     virsh(...args) {
-      return execFileSync('virsh', ['-c', LIBVIRT, ...args.map(String)], { encoding: 'utf8' });
+      return execFileSync('virsh', ['-c', stack.libvirtUri, ...args.map(String)], { encoding: 'utf8' });
     },
 
     // Stops hostd, gateway or redis by pid and starts it again with the same configuration.

@@ -1,0 +1,178 @@
+// The console through the gateway (C4-C6, docs/protocol.md): a command's output reaches a
+// WebSocket client, several viewers see the same bytes, the write lock works, a client resumes
+// after a gateway restart with no lost and no duplicated byte, and bad frames get clear errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from './lib/stack.mjs';
+import { login, openConsole, waitHealthy } from './lib/client.mjs';
+
+const VM = 'vgt-con';
+const PROMPT = 'testvm# ';
+let stack;
+let token;
+
+before(async () => {
+  stack = await startStack({ vms: [VM], prefix: 'vgt-console-' });
+  token = await login(stack);
+  // Wait until the guest has a shell: poke it until the prompt answers.
+  const c = await openConsole(stack, token, { vm: VM, offset: 'end' });
+  await c.waitControl('hello');
+  const t0 = Date.now();
+  for (;;) {
+    const mark = c.output.length;
+    c.send('\n');
+    try {
+      await c.waitFor(PROMPT, 3000, { from: mark });
+      break;
+    } catch (e) {
+      if (Date.now() - t0 > 60000) throw e;
+    }
+  }
+  await c.close();
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+// Runs a command on an attached writer and resolves with the text after it up to the marker.
+async function run(con, cmd, marker, ms = 15000) {
+  const mark = con.output.length;
+  con.send(`${cmd}\n`);
+  return con.waitFor(marker, ms, { from: mark });
+}
+
+test('echo hello-$((6*7)) gives hello-42 through the gateway', async () => {
+  const c = await openConsole(stack, token, { vm: VM, offset: 'end' });
+  const hello = await c.waitControl('hello');
+  assert.equal(hello.vm, VM);
+  assert.equal(hello.dev, 'serial0');
+  assert.equal(hello.mode, 'rw');
+  const out = await run(c, 'echo hello-$((6*7))', /hello-42\r?\n/);
+  assert.match(out, /\r?\nhello-42\r?\n/);
+  await c.close();
+});
+
+test('two viewers of one console receive byte-identical streams', async () => {
+  const a = await openConsole(stack, token, { vm: VM, offset: 'end' });
+  const helloA = await a.waitControl('hello');
+  const b = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: helloA.offset });
+  const helloB = await b.waitControl('hello');
+  assert.equal(helloB.offset, helloA.offset);
+  await run(a, 'for i in 1 2 3 4 5 6 7 8; do echo line-$i-$((i*i)); done; echo END-$((40+2))', 'END-42');
+  await b.waitFor('END-42', 10000);
+  // Both streams start at the same offset; compare everything up to the shorter one's end.
+  const n = Math.min(a.output.length, b.output.length);
+  assert.ok(n > 50, 'both viewers received the command output');
+  assert.equal(a.startOffset ?? helloA.offset, b.startOffset ?? helloB.offset);
+  assert.ok(a.output.subarray(0, n).equals(b.output.subarray(0, n)), 'streams differ');
+  assert.deepEqual(a.gaps, []);
+  assert.deepEqual(b.gaps, []);
+  await a.close();
+  await b.close();
+});
+
+test('read-only input is refused with read_only, a spectator with not_writer; take-over notifies', async () => {
+  const w = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
+  const hw = await w.waitControl('hello');
+  assert.equal(hw.writer, true);
+
+  const ro = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  const hro = await ro.waitControl('hello');
+  assert.equal(hro.mode, 'ro');
+  assert.equal(hro.writer, false);
+  ro.send('echo must-not-run\n');
+  const e1 = await ro.waitControl('error');
+  assert.equal(e1.code, 'read_only');
+  assert.ok(e1.message.length > 0);
+
+  const spectator = await openConsole(stack, token, { vm: VM, offset: 'end' });
+  const hs = await spectator.waitControl('hello');
+  assert.equal(hs.writer, false);
+  spectator.send('echo must-not-run-either\n');
+  const e2 = await spectator.waitControl('error');
+  assert.equal(e2.code, 'not_writer');
+
+  // Take-over: the spectator takes the lock; the previous writer is told.
+  spectator.take();
+  const notice = await w.waitControl('writer', 5000, (m) => m.viewer === hs.viewer);
+  assert.equal(notice.viewer, hs.viewer);
+  assert.equal(notice.previous, hw.viewer);
+  w.send('x');
+  const e3 = await w.waitControl('error');
+  assert.equal(e3.code, 'not_writer');
+  // The new writer's input reaches the guest.
+  await run(spectator, 'echo took-$((2*21))', 'took-42');
+  assert.ok(!w.text.includes('must-not-run\r') && !spectator.text.includes('must-not-run-either\r\n'));
+  await Promise.all([w.close(), ro.close(), spectator.close()]);
+});
+
+test('a client resumes after a gateway restart with no lost and no duplicated byte', async () => {
+  const c = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
+  const hello = await c.waitControl('hello');
+  // Output keeps coming while the gateway is down: hostd holds it in the ring.
+  await run(c, '(for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done; echo DONE-$((6*7))) &', 'tick-1');
+  const closed = c.closed;
+  await stack.restart('gateway');
+  const { code } = await closed;
+  assert.ok([1001, 1006].includes(code), `close code ${code}`);
+  const resumeAt = c.nextOffset;
+
+  await waitHealthy(stack);
+  token = await login(stack);
+  const r = await openConsole(stack, token, { vm: VM, offset: resumeAt });
+  const h2 = await r.waitControl('hello');
+  assert.equal(h2.offset, resumeAt);
+  await r.waitFor('DONE-42', 20000);
+  assert.equal(r.startOffset, resumeAt, 'the resumed stream starts where the first one stopped');
+  assert.deepEqual(r.gaps, []);
+
+  // A fresh viewer replaying the ring from the first stream's start sees exactly the
+  // concatenation of both streams.
+  const ref = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: hello.offset });
+  await ref.waitControl('hello');
+  const both = Buffer.concat([c.output, r.output]);
+  await ref.waitFor('DONE-42', 10000);
+  assert.equal(ref.startOffset, hello.offset);
+  assert.ok(ref.output.subarray(0, both.length).equals(both), 'resumed stream lost or repeated bytes');
+  for (let i = 1; i <= 6; i++) {
+    const n = both.toString().split(`tick-${i}\r\n`).length - 1;
+    assert.equal(n, 1, `tick-${i} seen ${n} times`);
+  }
+  await r.close();
+  await ref.close();
+});
+
+test('malformed frames, unknown opcodes and oversize messages get clear errors and crash nothing', async () => {
+  const c = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  await c.waitControl('hello');
+  const cases = [
+    [Buffer.from([0x7f, 1, 2]), true, 'unknown'],
+    [Buffer.alloc(0), true, 'bad_request'],
+    ['not json', false, 'bad_request'],
+    ['[1,2]', false, 'bad_request'],
+    ['{"type":42}', false, 'bad_request'],
+    ['{"type":"no-such-type"}', false, 'unknown'],
+    ['{"type":"ping","id":"text"}', false, 'bad_request'],
+  ];
+  for (const [data, binary, code] of cases) {
+    c.sendRaw(data, { binary });
+    const e = await c.waitControl('error');
+    assert.equal(e.code, code, `for ${JSON.stringify(data.toString())}`);
+    assert.ok(e.message.length > 0);
+  }
+  // Still attached and answering after all of that.
+  c.sendControl({ type: 'ping', id: 7 });
+  const pong = await c.waitControl('pong');
+  assert.equal(pong.id, 7);
+
+  c.sendRaw(Buffer.concat([Buffer.from([0x11]), Buffer.alloc(70000, 0x41)]), { binary: true });
+  const e = await c.waitControl('error');
+  assert.equal(e.code, 'too_big');
+  assert.equal((await c.closed).code, 1009);
+
+  // The gateway is still serving.
+  const d = await openConsole(stack, token, { vm: VM, offset: 'end' });
+  await d.waitControl('hello');
+  await d.close();
+});
