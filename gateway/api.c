@@ -16,6 +16,7 @@ struct gw_call {
     gw_call_owner *owner; /* NULL once the transport has gone */
     gw_call *next, *prev;
     gw_api_req req;
+    int websocket;
     const struct method *m;
     char token_hash[65];
     char user[65];
@@ -81,8 +82,8 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
         return vg_fail(err, VG_E_TOO_BIG, "request body of %zu bytes exceeds the %d byte limit",
                        len, GW_API_MAX_BODY);
     size_t ws = 0;
-    while (ws < len && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' ||
-                        body[ws] == '\n'))
+    while (ws < len &&
+           (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
         ws++;
     cJSON *params = ws == len ? cJSON_CreateObject() : cJSON_ParseWithLength(body, len);
     if (!params || !cJSON_IsObject(params)) {
@@ -139,8 +140,7 @@ static int check_login(const cJSON *params, vg_err *err)
         return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be a string");
     size_t n = strlen(pw->valuestring);
     if (n == 0 || n > PASSWORD_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters",
-                       PASSWORD_MAX);
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters", PASSWORD_MAX);
     return VG_OK;
 }
 
@@ -149,8 +149,8 @@ static int check_ticket(const cJSON *params, vg_err *err)
     if (need_name(params, "vm", 0, err) != VG_OK || need_name(params, "dev", 1, err) != VG_OK)
         return VG_ERR;
     const cJSON *mode = field(params, "mode");
-    if (mode && (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "rw") != 0 &&
-                                           strcmp(mode->valuestring, "ro") != 0)))
+    if (mode && (!cJSON_IsString(mode) ||
+                 (strcmp(mode->valuestring, "rw") != 0 && strcmp(mode->valuestring, "ro") != 0)))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"mode\" must be \"rw\" or \"ro\"");
     return VG_OK;
 }
@@ -188,8 +188,7 @@ int gw_api_check(const gw_api_req *req, int websocket, vg_err *err)
     if (!m)
         return vg_fail(err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
     if (m->websocket_only && !websocket)
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s is only available on the WebSocket API",
-                       m->name);
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s is only available on the WebSocket API", m->name);
     return m->check(req->params, err);
 }
 
@@ -333,12 +332,16 @@ static void session_user_cb(gw_redis *r, redisReply *reply, void *priv)
         fail(c, VG_E_UNAUTHORIZED, "the session's user no longer exists");
         return;
     }
-    if (reply->element[1]->type == REDIS_REPLY_STRING &&
-        strcmp(reply->element[1]->str, "1") == 0) {
+    if (reply->element[1]->type == REDIS_REPLY_STRING && strcmp(reply->element[1]->str, "1") == 0) {
         fail(c, VG_E_FORBIDDEN, "this user is frozen");
         return;
     }
     snprintf(c->role, sizeof(c->role), "%s", reply->element[0]->str);
+    vg_err err;
+    if (gw_api_check(&c->req, c->websocket, &err) != VG_OK) {
+        finish(c, NULL, &err);
+        return;
+    }
     c->m->run(c);
 }
 
@@ -357,11 +360,16 @@ static void session_cb(gw_redis *r, redisReply *reply, void *priv)
     send_or_fail(c, gw_redis_cmd(r, session_user_cb, c, "HMGET vg:user:%s role frozen", c->user));
 }
 
-void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token,
-                  const char *addr, int websocket)
+void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token, const char *addr,
+                  int websocket)
 {
     vg_err err;
-    if (gw_api_check(req, websocket, &err) != VG_OK) {
+    const method *m = find_method(req->method);
+    /* Without a session a client learns nothing but "log in": parameters are checked after
+     * the session, except for the methods that need none. */
+    if (!m || (!m->needs_session && gw_api_check(req, websocket, &err) != VG_OK)) {
+        if (!m)
+            vg_fail(&err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
         owner->done(owner->priv, req->method, req->id, NULL, &err);
         gw_api_req_free(req);
         return;
@@ -376,7 +384,8 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
     c->g = g;
     c->req = *req;
     memset(req, 0, sizeof(*req));
-    c->m = find_method(c->req.method);
+    c->m = m;
+    c->websocket = websocket;
     snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
     c->owner = owner;
     c->next = owner->calls;
@@ -393,36 +402,71 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         return;
     }
     gw_auth_sha256_hex(token, c->token_hash);
-    send_or_fail(c, gw_redis_cmd(g->redis, session_cb, c, "HGET vg:session:%s user",
-                                 c->token_hash));
+    send_or_fail(c,
+                 gw_redis_cmd(g->redis, session_cb, c, "HGET vg:session:%s user", c->token_hash));
 }
 
 /* ---- methods ---- */
 
+/* Failed logins are counted per user name and per client address for LOGIN_WINDOW_S seconds
+ * from the first failure; past the limit, login answers rate_limited without looking at the
+ * password, which also keeps argon2 from being used to load the gateway. */
+#define LOGIN_WINDOW_S 300
+#define LOGIN_FAILS_USER 10
+#define LOGIN_FAILS_ADDR 50
+
+static const char login_lua[] =
+    "local f = tonumber(redis.call('GET', 'vg:loginfail:user:' .. ARGV[1]) or '0')\n"
+    "local a = tonumber(redis.call('GET', 'vg:loginfail:addr:' .. ARGV[2]) or '0')\n"
+    "if f >= tonumber(ARGV[3]) or a >= tonumber(ARGV[4]) then return {1} end\n"
+    "local u = redis.call('HMGET', 'vg:user:' .. ARGV[1], 'pwhash', 'role', 'frozen')\n"
+    "return {0, u[1] or '', u[2] or '', u[3] or ''}\n";
+
+static const char login_fail_lua[] =
+    "for _, k in ipairs({'vg:loginfail:user:' .. ARGV[1], 'vg:loginfail:addr:' .. ARGV[2]}) do\n"
+    "  if redis.call('INCR', k) == 1 then redis.call('EXPIRE', k, ARGV[3]) end\n"
+    "end\n"
+    "return 0\n";
+
+static void login_failed(gw_call *c, const char *user)
+{
+    char window[16];
+    snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
+    const char *argv[] = {"EVAL", login_fail_lua, "0", user, c->addr, window};
+    gw_redis_argv(c->g->redis, NULL, NULL, 6, argv, NULL);
+    vg_info("auth", "login failed for user %s from %s", user, c->addr);
+    fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
+}
+
 static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
 {
-    (void)r;
     gw_call *c = priv;
     if (!reply_ok(c, reply))
         return;
     const char *user = param_str(c, "user", "");
-    /* HMGET pwhash role frozen */
-    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-             reply->element[0]->type == REDIS_REPLY_STRING &&
-             reply->element[1]->type == REDIS_REPLY_STRING &&
-             gw_auth_verify(reply->element[0]->str, param_str(c, "password", ""));
-    if (!ok) {
-        vg_info("auth", "login failed for user %s from %s", user, c->addr);
-        fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 1) {
+        vg_warn("auth", "login for user %s from %s refused: too many failures", user, c->addr);
+        fail(c, VG_E_RATE_LIMITED, "too many failed logins: try again in a few minutes");
         return;
     }
-    if (reply->element[2]->type == REDIS_REPLY_STRING && strcmp(reply->element[2]->str, "1") == 0) {
+    /* {0, pwhash, role, frozen} */
+    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
+             reply->element[1]->type == REDIS_REPLY_STRING &&
+             reply->element[2]->type == REDIS_REPLY_STRING &&
+             gw_auth_verify(reply->element[1]->str, param_str(c, "password", ""));
+    if (!ok) {
+        login_failed(c, user);
+        return;
+    }
+    gw_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
+    if (reply->element[3]->type == REDIS_REPLY_STRING && strcmp(reply->element[3]->str, "1") == 0) {
         vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
         fail(c, VG_E_FORBIDDEN, "this user is frozen");
         return;
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
-    snprintf(c->role, sizeof(c->role), "%s", reply->element[1]->str);
+    snprintf(c->role, sizeof(c->role), "%s", reply->element[2]->str);
     if (gw_auth_new_token(c->login_token) != VG_OK) {
         fail(c, VG_E_INTERNAL, "no randomness for a session token");
         return;
@@ -452,9 +496,12 @@ static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
 
 static void run_login(gw_call *c)
 {
-    send_or_fail(c, gw_redis_cmd(c->g->redis, login_user_cb, c,
-                                 "HMGET vg:user:%s pwhash role frozen",
-                                 param_str(c, "user", "")));
+    char ulimit[16], alimit[16];
+    snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
+    snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
+    const char *argv[] = {"EVAL",  login_lua, "0",   param_str(c, "user", ""),
+                          c->addr, ulimit,    alimit};
+    send_or_fail(c, gw_redis_argv(c->g->redis, login_user_cb, c, 7, argv, NULL));
 }
 
 static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
@@ -464,6 +511,8 @@ static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
     if (!reply_ok(c, reply))
         return;
     vg_info("auth", "user %s logged out", c->user);
+    /* Every gateway closes the consoles this session opened. */
+    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
     succeed(c, cJSON_CreateObject());
 }
 
@@ -541,8 +590,8 @@ static void vm_list_cb(gw_redis *r, redisReply *reply, void *priv)
         cJSON_AddStringToObject(o, "state", elem_str(v, 3));
         cJSON_AddBoolToObject(o, "host_up", elem_int(v, 4) == 1);
         cJSON *cons = cJSON_AddArrayToObject(o, "consoles");
-        const redisReply *cl = v->type == REDIS_REPLY_ARRAY && v->elements > 5 ? v->element[5]
-                                                                               : NULL;
+        const redisReply *cl =
+            v->type == REDIS_REPLY_ARRAY && v->elements > 5 ? v->element[5] : NULL;
         /* serial0 first: it is the console a client opens by default. */
         for (int pass = 0; cons && cl && cl->type == REDIS_REPLY_ARRAY && pass < 2; pass++)
             for (size_t k = 0; k < cl->elements; k++) {
@@ -662,6 +711,8 @@ static void ticket_consoles_cb(gw_redis *r, redisReply *reply, void *priv)
         cJSON_AddStringToObject(t, "vm", vm);
         cJSON_AddStringToObject(t, "dev", c->dev);
         cJSON_AddStringToObject(t, "mode", param_str(c, "mode", "rw"));
+        /* Lets the gateways close this console when that session ends (C9). */
+        cJSON_AddStringToObject(t, "session", c->token_hash);
     }
     char *json = t ? cJSON_PrintUnformatted(t) : NULL;
     cJSON_Delete(t);

@@ -13,10 +13,10 @@
 #define GW_API_MAX_BODY 65536
 
 typedef struct gw_api_req {
-    cJSON *root;          /* owned: the whole request */
-    const cJSON *id;      /* number or string, NULL when absent */
-    const char *method;   /* points into root */
-    const cJSON *params;  /* an object inside root */
+    cJSON *root;         /* owned: the whole request */
+    const cJSON *id;     /* number or string, NULL when absent */
+    const char *method;  /* points into root */
+    const cJSON *params; /* an object inside root */
 } gw_api_req;
 
 /* `{"id":..,"method":"..","params":{..}}` from a WebSocket text message. */
@@ -42,8 +42,8 @@ typedef struct gw_call_owner {
 } gw_call_owner;
 
 /* Takes req over (also on failure). token may be NULL; addr is the peer, for the session. */
-void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token,
-                  const char *addr, int websocket);
+void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token, const char *addr,
+                  int websocket);
 /* The transport is closing: its calls finish without answering. */
 void gw_call_owner_detach(gw_call_owner *owner);
 

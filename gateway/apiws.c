@@ -83,8 +83,8 @@ static void api_done(void *priv, const char *method, const cJSON *id, const cJSO
 
 static void receive(gw_apiws *a, const void *in, size_t len)
 {
-    int rc = gw_wsbuf_add(&a->rx, in, len, lws_is_first_fragment(a->wsi),
-                          lws_is_final_fragment(a->wsi));
+    int rc =
+        gw_wsbuf_add(&a->rx, in, len, lws_is_first_fragment(a->wsi), lws_is_final_fragment(a->wsi));
     if (rc == VG_ERR) {
         vg_err err;
         vg_fail(&err, VG_E_TOO_BIG, "request larger than %d bytes", GW_API_MAX_BODY);
@@ -109,12 +109,11 @@ static void receive(gw_apiws *a, const void *in, size_t len)
         return;
     }
     gw_wsbuf_reset(&a->rx);
-    gw_api_start(gw_from_wsi(a->wsi), &a->owner, &req, a->has_token ? a->token : NULL, a->addr,
-                 1);
+    gw_api_start(gw_from_wsi(a->wsi), &a->owner, &req, a->has_token ? a->token : NULL, a->addr, 1);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
+                    size_t len)
 {
     gw_apiws *a = user;
     switch (reason) {

@@ -10,7 +10,7 @@
 #define GW_API_PROTOCOL "vmgate.api.v1"
 
 extern const struct lws_protocols gw_apiws_protocol;
-/* Subscribes g->bus to vg:events (call on every bus connection). */
+/* Subscribes the bus connection to vg:events (call on every bus connection). */
 void gw_apiws_bus_connected(gw_redis *bus, void *priv);
 
 #endif

@@ -29,6 +29,7 @@ struct gw_viewer {
     int redis_pending;
     gw_console_query q;
     char user[65], vm[65], dev[65], mode[3];
+    char session[65]; /* sha256 of the session that minted the ticket */
     char addr[64];
     gw_wsq down; /* to the browser */
     gw_wsq up;   /* to hostd */
@@ -286,9 +287,11 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     int ok = t && ticket_field(t, "user", v->user, sizeof(v->user)) == VG_OK &&
              ticket_field(t, "vm", v->vm, sizeof(v->vm)) == VG_OK &&
              ticket_field(t, "dev", v->dev, sizeof(v->dev)) == VG_OK &&
-             ticket_field(t, "mode", v->mode, sizeof(v->mode)) == VG_OK &&
-             vg_valid_name(v->user) && vg_valid_name(v->vm) && vg_valid_name(v->dev) &&
+             ticket_field(t, "mode", v->mode, sizeof(v->mode)) == VG_OK && vg_valid_name(v->user) &&
+             vg_valid_name(v->vm) && vg_valid_name(v->dev) &&
              (!strcmp(v->mode, "rw") || !strcmp(v->mode, "ro"));
+    if (ok && ticket_field(t, "session", v->session, sizeof(v->session)) != VG_OK)
+        v->session[0] = '\0';
     cJSON_Delete(t);
     if (!ok) {
         vg_info("console", "refused a console from %s: ticket unknown, used or expired", v->addr);
@@ -348,8 +351,7 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
     int binary = lws_frame_is_binary(wsi);
     vg_msg msg;
     vg_err err;
-    if (vg_frame_parse_client(binary, v->rx_browser.data, v->rx_browser.len, &msg, &err) !=
-        VG_OK) {
+    if (vg_frame_parse_client(binary, v->rx_browser.data, v->rx_browser.len, &msg, &err) != VG_OK) {
         gw_wsbuf_reset(&v->rx_browser);
         if (err.code == VG_E_TOO_BIG)
             fail_browser(v, err.code, err.msg, 1009);
@@ -398,7 +400,7 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
 }
 
 static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len)
+                            size_t len)
 {
     browser_pss *pss = user;
     gw *g = gw_from_wsi(wsi);
@@ -509,8 +511,8 @@ static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size
 
 static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
 {
-    int rc = gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi),
-                          lws_is_final_fragment(wsi));
+    int rc =
+        gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
     if (rc == VG_ERR) {
         vg_warn("console", "hostd sent a message over %d bytes for %s/%s; dropping the link",
                 LINK_MSG_MAX, v->vm, v->dev);
@@ -552,7 +554,7 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
 }
 
 static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                     size_t len)
+                         size_t len)
 {
     (void)user;
     gw_viewer *v = lws_get_opaque_user_data(wsi);
@@ -563,8 +565,7 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         unsigned char **p = in, *end = *p + len;
         const char *secret = g->link_secret ? g->link_secret : "";
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-vmgate-link:",
-                                        (const unsigned char *)secret, (int)strlen(secret), p,
-                                        end))
+                                        (const unsigned char *)secret, (int)strlen(secret), p, end))
             return -1;
         return 0;
     }
@@ -613,6 +614,30 @@ const struct lws_protocols gw_console_protocol = {
 const struct lws_protocols gw_link_protocol = {
     GW_LINK_PROTOCOL, link_callback, 0, 65536, 0, NULL, 0,
 };
+
+static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw *g = priv;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(reply->element[0]->str, "message") != 0 ||
+        reply->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    const char *hash = reply->element[2]->str;
+    for (gw_viewer *v = g->viewers; v; v = v->next)
+        if (v->session[0] && !strcmp(v->session, hash) && v->browser && !v->close_code) {
+            vg_info("console", "closing %s/%s of user %s: the session ended", v->vm, v->dev,
+                    v->user);
+            fail_browser(v, VG_E_UNAUTHORIZED, "the session that opened this console ended", 4001);
+        }
+}
+
+void gw_console_bus_connected(gw_redis *bus, void *priv)
+{
+    if (gw_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
+        vg_error("console", "cannot subscribe to vg:sessions");
+}
 
 void gw_console_shutdown(gw *g)
 {

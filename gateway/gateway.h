@@ -41,7 +41,7 @@ typedef struct gw {
     gw_redis *bus;           /* SUBSCRIBE vg:events */
     char *redis_password;
     char *link_secret;
-    char *admin_password; /* NULL when admin_password_file is unset */
+    char *admin_password;  /* NULL when admin_password_file is unset */
     gw_viewer *viewers;    /* every console attachment, for shutdown */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;

@@ -24,7 +24,7 @@ typedef struct http_pss {
     int status;
     char *resp;
     char cookie[GW_TOKEN_HEX + 1]; /* login: the new session for Set-Cookie */
-    int clear_cookie;               /* logout */
+    int clear_cookie;              /* logout */
     const char *content_type;
     int close_after;
 } http_pss;
@@ -234,15 +234,15 @@ static int write_response(struct lws *wsi, http_pss *pss)
                                           "vg_session=%s; Path=/; Max-Age=%ld; Secure; "
                                           "HttpOnly; SameSite=Strict",
                                           pss->cookie, g->cfg.session_ttl)
-                               : snprintf(c, sizeof(c), "vg_session=; Path=/; Max-Age=0; "
-                                                        "Secure; HttpOnly; SameSite=Strict");
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
-                                        (const unsigned char *)c, n, &p, end))
+                               : snprintf(c, sizeof(c),
+                                          "vg_session=; Path=/; Max-Age=0; "
+                                          "Secure; HttpOnly; SameSite=Strict");
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)c, n, &p, end))
             return -1;
     }
-    if (pss->close_after &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
-                                    (const unsigned char *)"close", 5, &p, end))
+    if (pss->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                        (const unsigned char *)"close", 5, &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
@@ -262,7 +262,7 @@ static int write_response(struct lws *wsi, http_pss *pss)
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                     size_t len)
+                    size_t len)
 {
     http_pss *pss = user;
     switch (reason) {

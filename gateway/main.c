@@ -37,15 +37,15 @@ static const vg_opt options[] = {
     {"admin_password_file", VG_OPT_STR, NULL,
      "file holding the password of user admin, created when Redis has no users",
      &G.cfg.admin_password_file},
-    {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use",
-     &G.cfg.session_ttl},
+    {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use", &G.cfg.session_ttl},
     {"ticket_ttl", VG_OPT_INT, "30", "seconds a console ticket stays valid (at most 30)",
      &G.cfg.ticket_ttl},
     {"ping_interval", VG_OPT_INT, "20", "seconds between WebSocket pings", &G.cfg.ping_interval},
     {"idle_timeout", VG_OPT_INT, "60", "seconds without any answer before a WebSocket is closed",
      &G.cfg.idle_timeout},
-    {"viewer_queue", VG_OPT_INT, "262144", "bytes queued per console viewer before its link "
-                                           "stops being read",
+    {"viewer_queue", VG_OPT_INT, "262144",
+     "bytes queued per console viewer before its link "
+     "stops being read",
      &G.cfg.viewer_queue},
     {"allowed_origins", VG_OPT_STR, "", "extra allowed WebSocket origins, comma-separated",
      &G.cfg.allowed_origins},
@@ -104,11 +104,16 @@ static int check_config(const gw_config *c)
     return VG_OK;
 }
 
+static void bus_connected(gw_redis *bus, void *priv)
+{
+    gw_apiws_bus_connected(bus, priv);
+    gw_console_bus_connected(bus, priv);
+}
+
 static void redis_connected(gw_redis *r, void *priv)
 {
     gw_auth_bootstrap(priv, r);
 }
-
 
 static const struct lws_protocol_vhost_options security_headers[] = {
     {&security_headers[1], NULL, "content-security-policy:",
@@ -241,8 +246,8 @@ int main(int argc, char **argv)
     }
 
     /* lws wants arrays of protocols; each module owns its entry. */
-    struct lws_protocols https_protocols[] = {gw_http_protocol, gw_apiws_protocol,
-                                              gw_console_protocol, {0}};
+    struct lws_protocols https_protocols[] = {
+        gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
     struct lws_protocols link_protocols[] = {gw_link_protocol, {0}};
 
     struct lws_context_creation_info vi;
@@ -272,6 +277,9 @@ int main(int argc, char **argv)
     li.port = CONTEXT_PORT_NO_LISTEN;
     li.protocols = link_protocols;
     li.client_ssl_ca_filepath = g->cfg.tls_ca;
+    /* The gateway's certificate doubles as its client certificate on the link (mutual TLS). */
+    li.client_ssl_cert_filepath = g->cfg.tls_cert;
+    li.client_ssl_private_key_filepath = g->cfg.tls_key;
     li.retry_and_idle_policy = &keepalive;
     li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     g->links = lws_create_vhost(g->ctx, &li);
@@ -285,7 +293,7 @@ int main(int argc, char **argv)
     g->redis = gw_redis_new(g->loop, "registry", g->cfg.redis_host, (int)g->cfg.redis_port,
                             g->redis_password, redis_connected, g);
     g->bus = gw_redis_new(g->loop, "events", g->cfg.redis_host, (int)g->cfg.redis_port,
-                          g->redis_password, gw_apiws_bus_connected, g);
+                          g->redis_password, bus_connected, g);
     if (!g->redis || !g->bus) {
         vg_error("gateway", "out of memory");
         return 1;

@@ -113,8 +113,7 @@ int consdir_start(struct ev_loop *l, const char *d, vg_err *err)
     ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (ifd < 0 ||
         inotify_add_watch(ifd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM) < 0)
-        return vg_fail(err, VG_E_INTERNAL, "cannot watch console_dir %s: %s", dir,
-                       strerror(errno));
+        return vg_fail(err, VG_E_INTERNAL, "cannot watch console_dir %s: %s", dir, strerror(errno));
     ev_io_init(&iw, on_inotify, ifd, EV_READ);
     ev_io_start(loop, &iw);
     /* Belt and braces against missed events (directory replaced, queue overflow). */

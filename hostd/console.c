@@ -19,6 +19,10 @@
 #define CONSOLE_INPUT_MAX 65536
 #define CONSOLE_RETRY_S 0.2
 #define CONSOLE_PERSIST_S 5.0
+/* Socket-fed consoles persist an end this far ahead of what they have handed out, so that after
+ * a crash offsets restart beyond every offset a viewer may hold: a gap, never a byte that
+ * reuses an offset. */
+#define CONSOLE_RESERVE (1u << 20)
 
 enum {
     P_HELLO = 1 << 0,
@@ -134,6 +138,14 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         vg_ring_reset(&c->ring, offset); /* viewers behind it get a GAP */
     }
     vg_ring_append(&c->ring, p, n);
+    if (!c->lt && c->ring.end > c->saved.end) {
+        vg_err err;
+        c->st.end = c->ring.end + CONSOLE_RESERVE;
+        if (state_save(c->state_path, &c->st, &err) == VG_OK)
+            c->saved = c->st;
+        else
+            vg_warn("console", "%s/%s: cannot save offsets: %s", c->vm, c->dev, err.msg);
+    }
     for (console_viewer *v = c->viewers; v; v = v->next)
         wake(v);
 }
@@ -218,7 +230,9 @@ static void on_persist(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    save_state(w->data);
+    console *c = w->data;
+    if (c->lt) /* socket-fed consoles keep their reservation until an orderly stop */
+        save_state(c);
 }
 
 void console_kick(console *c)
@@ -264,8 +278,7 @@ console *console_new(const char *vm, const char *dev, const char *kind, const ch
                      const char *log, vg_err *err)
 {
     if (!vg_valid_name(vm) || !vg_valid_name(dev))
-        return vg_fail(err, VG_E_BAD_REQUEST, "invalid console name %.64s/%.32s", vm, dev),
-               NULL;
+        return vg_fail(err, VG_E_BAD_REQUEST, "invalid console name %.64s/%.32s", vm, dev), NULL;
     if (strlen(path) >= sizeof(((console *)0)->path) || strlen(log) >= 1024)
         return vg_fail(err, VG_E_BAD_REQUEST, "console path too long"), NULL;
     console *c = calloc(1, sizeof(*c));
@@ -695,8 +708,8 @@ int console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, conso
     }
     const unsigned char *p;
     size_t max = cap - VG_FRAME_OUTPUT_HDR;
-    size_t n = vg_ring_peek(&c->ring, v->offset, max < CONSOLE_FRAME_MAX ? max : CONSOLE_FRAME_MAX,
-                            &p);
+    size_t n =
+        vg_ring_peek(&c->ring, v->offset, max < CONSOLE_FRAME_MAX ? max : CONSOLE_FRAME_MAX, &p);
     if (n == 0)
         return 0;
     vg_frame_output_hdr(buf, v->offset);

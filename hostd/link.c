@@ -70,8 +70,8 @@ static int secret_ok(struct lws *wsi)
     int n = lws_hdr_custom_length(wsi, LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR));
     if (n <= 0 || n >= (int)sizeof(got))
         return 0;
-    if (lws_hdr_custom_copy(wsi, got, sizeof(got), LINK_SECRET_HDR,
-                            (int)strlen(LINK_SECRET_HDR)) < 0)
+    if (lws_hdr_custom_copy(wsi, got, sizeof(got), LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR)) <
+        0)
         return 0;
     int ok = vg_const_eq(got, cfg->secret);
     lws_explicit_bzero(got, sizeof(got));
@@ -133,8 +133,8 @@ static int write_reject(link_conn *lc)
         int ok = o && cJSON_PrintPreallocated(o, p, LINK_FRAME_CAP, 0);
         cJSON_Delete(o);
         lc->reject_sent = 1;
-        if (ok && lws_write(lc->wsi, (unsigned char *)p, strlen(p), LWS_WRITE_TEXT) <
-                      (int)strlen(p))
+        if (ok &&
+            lws_write(lc->wsi, (unsigned char *)p, strlen(p), LWS_WRITE_TEXT) < (int)strlen(p))
             return -1;
         lws_callback_on_writable(lc->wsi);
         return 0;
@@ -214,7 +214,7 @@ static int http(struct lws *wsi)
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start,
-                                       *end = buf + sizeof(buf) - 1;
+                                      *end = buf + sizeof(buf) - 1;
     if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain", 2, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;

@@ -111,8 +111,8 @@ static void sync_registry(void)
     snprintf(ttl, sizeof(ttl), "%ld", cfg->heartbeat_ms * 3);
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     if (host && vms)
-        redisAsyncCommand(ac, on_sync, NULL, "EVALSHA %s 0 %s %s %s %s %s", sha, cfg->host_id,
-                          host, vms, ttl, now);
+        redisAsyncCommand(ac, on_sync, NULL, "EVALSHA %s 0 %s %s %s %s %s", sha, cfg->host_id, host,
+                          vms, ttl, now);
     free(host);
     free(vms);
 }
@@ -148,8 +148,8 @@ static void on_auth(redisAsyncContext *c, void *r, void *priv)
 static void on_connect(const redisAsyncContext *c, int status)
 {
     if (status != REDIS_OK) {
-        vg_warn("registry", "cannot connect to Redis %s:%d: %s", cfg->redis_host,
-                cfg->redis_port, c->errstr);
+        vg_warn("registry", "cannot connect to Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
+                c->errstr);
         ac = NULL;
         schedule_retry();
         return;

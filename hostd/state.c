@@ -16,8 +16,8 @@ int state_parse(const char *text, size_t len, console_state *st, vg_err *err)
     memcpy(buf, text, len);
     buf[len] = '\0';
     int used = 0;
-    if (sscanf(buf, "inode=%" SCNu64 " base=%" SCNu64 " end=%" SCNu64 "%n", &st->inode,
-               &st->base, &st->end, &used) != 3 ||
+    if (sscanf(buf, "inode=%" SCNu64 " base=%" SCNu64 " end=%" SCNu64 "%n", &st->inode, &st->base,
+               &st->end, &used) != 3 ||
         (buf[used] != '\0' && strcmp(buf + used, "\n") != 0)) {
         memset(st, 0, sizeof(*st));
         return vg_fail(err, VG_E_BAD_REQUEST, "state file is not `inode=N base=N end=N`");

@@ -134,9 +134,9 @@ static int connect_now(void)
     if (virConnectRegisterCloseCallback(conn, on_close, NULL, NULL) < 0 ||
         virConnectSetKeepAlive(conn, 5, 3) < 0)
         vg_warn("virt", "keepalive/close callback: %s", virGetLastErrorMessage());
-    lifecycle_id = virConnectDomainEventRegisterAny(
-        conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL,
-        NULL);
+    lifecycle_id =
+        virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
     if (lifecycle_id < 0)
         vg_warn("virt", "no lifecycle events (%s); relying on the periodic resync",
                 virGetLastErrorMessage());

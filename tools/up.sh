@@ -351,18 +351,29 @@ restart() { # component
     say "restarted $1"
 }
 
+remove_vm() { # name
+    if [ "$(virsh -c "$libvirt_uri" domstate "$1" 2>/dev/null)" = running ]; then
+        virsh -q -c "$libvirt_uri" destroy "$1" >/dev/null || true
+    fi
+    virsh -q -c "$libvirt_uri" undefine "$1" >/dev/null 2>&1 || true
+}
+
 down() {
     local name
     stop_pid "$run/gateway.pid" vmgate-gateway
     stop_pid "$run/hostd.pid" vmgate-hostd
     if [ -f "$run/vms" ]; then
         while read -r name; do
-            if [ "$(virsh -c "$libvirt_uri" domstate "$name" 2>/dev/null)" = running ]; then
-                virsh -q -c "$libvirt_uri" destroy "$name" >/dev/null || true
-            fi
-            virsh -q -c "$libvirt_uri" undefine "$name" >/dev/null 2>&1 || true
+            remove_vm "$name"
         done <"$run/vms"
         rm -f "$run/vms"
+    fi
+    # Every domain of a private libvirtd is the stack's, including those a test defined itself;
+    # its QEMU processes would outlive the daemon.
+    if alive "$lv/libvirtd.pid" libvirtd; then
+        for name in $(virsh -c "$libvirt_uri" list --all --name); do
+            remove_vm "$name"
+        done
     fi
     stop_pid "$run/redis.pid" "$redis_exe"
     # libvirt's daemons only if this stack started them.

@@ -269,6 +269,21 @@ test('copy the selection, paste with the button and with Ctrl+Shift+V', async ()
     assert.equal(sent.replace(/\x1b\[\d+;\d+R/g, ''), 'clip-25clip-25\r');
 });
 
+test('without ui/node_modules the console page says so and the list still works', async () => {
+    const page = await browser.context.newPage();
+    gw.setVendor(false);
+    try {
+        await page.goto(new URL(`#/console/${VM}`, gw.url).href);
+        await page.waitForSelector('#page-error');
+        assert.match(await page.textContent('#page-error'), /terminal could not be loaded/);
+        await page.click('text=VM list');
+        await page.waitForSelector(`tr[data-vm="${VM}"]`);
+    } finally {
+        gw.setVendor(true);
+        await page.close();
+    }
+});
+
 test('logout returns to the login page and the session is gone', async () => {
     const { page } = browser;
     await page.goto(new URL('#/vms', gw.url).href);

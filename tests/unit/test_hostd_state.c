@@ -23,8 +23,12 @@ static void test_parse(void **state)
     assert_int_equal(st.inode, 42);
     assert_int_equal(st.base, 1000);
     assert_int_equal(st.end, 5000);
-    const char *bad[] = {"", "inode=1", "inode=1 base=2 end=x", "inode=1 base=9 end=3",
-                         "inode=1 base=2 end=3 junk", "base=1 inode=2 end=3"};
+    const char *bad[] = {"",
+                         "inode=1",
+                         "inode=1 base=2 end=x",
+                         "inode=1 base=9 end=3",
+                         "inode=1 base=2 end=3 junk",
+                         "base=1 inode=2 end=3"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(state_parse(bad[i], strlen(bad[i]), &st, &err), VG_ERR);
         assert_int_equal(err.code, VG_E_BAD_REQUEST);
@@ -62,8 +66,8 @@ static void test_consdir_names(void **state)
     assert_string_equal(s.dev, "console1");
     assert_int_equal(consdir_parse_name("cloud-demo1.sock", &s), 1);
     assert_string_equal(s.dev, "cloud");
-    const char *bad[] = {"com-demo1.log", "demo1.sock", "-demo1.sock", "com-.sock",
-                         "com-.hidden.sock", "com-a b.sock", ".sock", "com-demo1.sock.0"};
+    const char *bad[] = {"com-demo1.log",    "demo1.sock",   "-demo1.sock", "com-.sock",
+                         "com-.hidden.sock", "com-a b.sock", ".sock",       "com-demo1.sock.0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(consdir_parse_name(bad[i], &s), 0);
 }

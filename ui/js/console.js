@@ -257,6 +257,7 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         clearTimeout(selectionTimer);
         if (term.hasSelection()) selectionTimer = setTimeout(() => copySelection(false), 250);
     });
+    cleanups.push(() => clearTimeout(selectionTimer));
 
     search.onDidChangeResults(({ resultIndex, resultCount }) => {
         if (resultCount === 0) searchCount.textContent = searchInput.value ? 'no match' : '';
@@ -400,6 +401,7 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
             writerEl.textContent = `${st.writerUser || 'another viewer'} holds the write lock`;
         else writerEl.textContent = 'nobody holds the write lock';
         takeBtn.hidden = !live || writer || st.mode === 'ro';
+        takeBtn.textContent = st.writerViewer !== null ? 'Take over' : 'Take the write lock';
         releaseBtn.hidden = !live || !writer;
         retryBtn.hidden = st.phase !== 'stopped' && st.phase !== 'reconnecting';
 

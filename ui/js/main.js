@@ -4,7 +4,6 @@ import { api, httpCall } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderVmList } from './vmlist.js';
-import { renderConsole } from './console.js';
 
 const root = document.getElementById('app');
 let me = null; // {user, role} once the session cookie is known to be valid
@@ -87,19 +86,7 @@ async function route() {
             await whoami();
         } catch (err) {
             if (seq !== routeSeq) return;
-            replace(
-                root,
-                h(
-                    'main',
-                    { class: 'login-page' },
-                    h(
-                        'p',
-                        { class: 'form-error', role: 'alert' },
-                        `The gateway cannot be reached: ${err.message}`,
-                    ),
-                    h('button', { type: 'button', onclick: route }, 'Retry'),
-                ),
-            );
+            showError(`The gateway cannot be reached: ${err.message}`);
             return;
         }
         if (seq !== routeSeq) return;
@@ -111,9 +98,37 @@ async function route() {
     }
     api.start();
 
-    if (r.page === 'console')
-        teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
-    else teardown = renderVmList(root, { me, navigate, relogin, logout });
+    if (r.page !== 'console') {
+        teardown = renderVmList(root, { me, navigate, relogin, logout });
+        return;
+    }
+    // xterm.js comes from /vendor/ (ui/node_modules): loaded only here, so login and the VM
+    // list keep working, and a missing install is named, when it is absent.
+    let renderConsole;
+    try {
+        ({ renderConsole } = await import('./console.js'));
+    } catch (err) {
+        if (seq !== routeSeq) return;
+        showError(
+            `The terminal could not be loaded (${err.message}). Is ui/node_modules installed?`,
+        );
+        return;
+    }
+    if (seq !== routeSeq) return;
+    teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
+}
+
+function showError(text) {
+    replace(
+        root,
+        h(
+            'main',
+            { class: 'login-page' },
+            h('p', { class: 'form-error', role: 'alert', id: 'page-error' }, text),
+            h('button', { type: 'button', onclick: route }, 'Retry'),
+            h('a', { href: '#/vms' }, 'VM list'),
+        ),
+    );
 }
 
 window.addEventListener('hashchange', route);

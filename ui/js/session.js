@@ -41,6 +41,7 @@ export class ConsoleSession {
         this.handlers = handlers;
         this.position = new StreamPosition();
         this.ws = null;
+        this.generation = 0; // bumped whenever a pending open() must not go on
         this.running = false;
         this.retry = 0;
         this.retryTimer = null;
@@ -91,6 +92,7 @@ export class ConsoleSession {
 
     // Drops the current socket without triggering the reconnect logic of its close handler.
     detach(code, reason) {
+        this.generation++;
         clearInterval(this.pingTimer);
         const ws = this.ws;
         this.ws = null;
@@ -143,13 +145,14 @@ export class ConsoleSession {
     }
 
     async open() {
+        const generation = ++this.generation;
         const first = this.status.phase === 'idle';
         this.update({ phase: first ? 'connecting' : 'reconnecting', attempt: this.retry });
         let ticket;
         try {
             ticket = await this.mintTicket(this.vm, this.dev, this.mode);
         } catch (err) {
-            if (!this.running) return;
+            if (!this.running || generation !== this.generation) return;
             if (err.code === 'unauthorized') {
                 this.running = false;
                 this.update({ phase: 'stopped', detail: 'session expired' });
@@ -164,7 +167,8 @@ export class ConsoleSession {
             this.scheduleRetry(`ticket: ${err.message || err.code}`);
             return;
         }
-        if (!this.running) return;
+        // stop(), a mode switch or a manual reconnect happened while the ticket was minted.
+        if (!this.running || generation !== this.generation) return;
 
         const offset = this.position.next === null ? 'ring' : String(this.position.next);
         const path = ticket.path || `/ws/console?ticket=${encodeURIComponent(ticket.ticket)}`;

@@ -166,6 +166,7 @@ export async function startMockGateway({
 } = {}) {
     const sessions = new Set();
     const tickets = new Map();
+    let vendor = true; // serve ui/node_modules at /vendor/
     const consoles = new Map(vms.map((name) => [name, new FakeConsole(ringSize)]));
     const apiSockets = new Set();
     const inputs = []; // every INPUT the fake consoles accepted, for assertions
@@ -249,9 +250,13 @@ export async function startMockGateway({
     async function serveStatic(req, res) {
         const url = new URL(req.url, 'https://x');
         let file;
-        if (url.pathname.startsWith('/vendor/'))
+        if (url.pathname.startsWith('/vendor/')) {
+            if (!vendor) {
+                res.writeHead(404, SECURITY_HEADERS).end('not found');
+                return;
+            }
             file = join(UI_DIR, 'node_modules', url.pathname.slice(8));
-        else file = join(UI_DIR, url.pathname === '/' ? 'index.html' : url.pathname);
+        } else file = join(UI_DIR, url.pathname === '/' ? 'index.html' : url.pathname);
         file = normalize(file);
         if (!file.startsWith(UI_DIR)) {
             res.writeHead(404, SECURITY_HEADERS).end();
@@ -261,6 +266,7 @@ export async function startMockGateway({
             const body = await readFile(file);
             res.writeHead(200, {
                 ...SECURITY_HEADERS,
+                'Cache-Control': 'no-store',
                 'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
             });
             res.end(body);
@@ -448,6 +454,10 @@ export async function startMockGateway({
         inputs,
         refused,
         console: (vm) => consoles.get(vm),
+        // Whether /vendor/ (xterm.js) is served, as if ui/node_modules were missing.
+        setVendor(enabled) {
+            vendor = enabled;
+        },
         // Closes every console WebSocket with `code`, like a gateway restart (1001).
         dropConsoles(code = 1001) {
             for (const con of consoles.values()) for (const v of con.viewers) v.ws.close(code);
