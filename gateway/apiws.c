@@ -3,6 +3,7 @@
 #include "api.h"
 #include "auth.h"
 #include "http.h"
+#include "keepalive.h"
 #include "redis.h"
 #include "vg_log.h"
 #include "wsq.h"
@@ -22,8 +23,10 @@ struct gw_apiws {
     int has_token;
     char addr[64];
     int subscribed;
-    gw_apiws *next, *prev; /* in g->subscribers while subscribed */
+    gw_apiws *next, *prev;         /* in g->subscribers while subscribed */
+    gw_apiws *next_all, *prev_all; /* in g->apiws, every API WebSocket */
     int close_code;
+    gw_keepalive ka;
 };
 
 static void queue_text(gw_apiws *a, const char *text)
@@ -127,12 +130,31 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         a->owner.priv = a;
         a->has_token = gw_http_token(wsi, a->token);
         lws_get_peer_simple(wsi, a->addr, sizeof(a->addr));
+        gw_keepalive_start(&a->ka);
+        {
+            gw *g = gw_from_wsi(wsi);
+            a->next_all = g->apiws;
+            if (a->next_all)
+                a->next_all->prev_all = a;
+            g->apiws = a;
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        gw_keepalive_seen(&a->ka);
         if (!a->close_code)
             receive(a, in, len);
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_RECEIVE_PONG:
+        gw_keepalive_seen(&a->ka);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        int rc = gw_keepalive_write(&a->ka, wsi);
+        if (rc < 0)
+            return -1;
+        if (rc) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
         if (a->out.head) {
             if (gw_wsq_write(&a->out, wsi) < 0)
                 return -1;
@@ -145,12 +167,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         }
         return 0;
-    case LWS_CALLBACK_CLOSED:
-        unsubscribe(gw_from_wsi(wsi), a);
+    }
+    case LWS_CALLBACK_CLOSED: {
+        gw *g = gw_from_wsi(wsi);
+        if (a->prev_all)
+            a->prev_all->next_all = a->next_all;
+        else if (g->apiws == a)
+            g->apiws = a->next_all;
+        if (a->next_all)
+            a->next_all->prev_all = a->prev_all;
+        unsubscribe(g, a);
         gw_call_owner_detach(&a->owner);
         gw_wsq_clear(&a->out);
         gw_wsbuf_free(&a->rx);
         return 0;
+    }
     default:
         return 0;
     }
@@ -187,6 +218,19 @@ static void event_cb(gw_redis *r, redisReply *reply, void *priv)
     for (gw_apiws *a = g->subscribers; a; a = a->next)
         queue_text(a, text);
     free(text);
+}
+
+void gw_apiws_keepalive(gw *g, int64_t now_ms)
+{
+    gw_apiws *next;
+    for (gw_apiws *a = g->apiws; a; a = next) {
+        next = a->next_all;
+        if (gw_keepalive_check(&a->ka, a->wsi, &g->cfg, now_ms)) {
+            vg_info("api", "dropping the silent API client %s after %ld s", a->addr,
+                    g->cfg.idle_timeout);
+            gw_keepalive_drop(a->wsi);
+        }
+    }
 }
 
 const struct lws_protocols gw_apiws_protocol = {

@@ -10,6 +10,8 @@
 #define GW_API_PROTOCOL "vmgate.api.v1"
 
 extern const struct lws_protocols gw_apiws_protocol;
+/* Pings silent API clients and drops those silent for idle_timeout (keepalive.h). */
+void gw_apiws_keepalive(gw *g, int64_t now_ms);
 /* Subscribes the bus connection to vg:events (call on every bus connection). */
 void gw_apiws_bus_connected(gw_redis *bus, void *priv);
 

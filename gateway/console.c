@@ -1,6 +1,7 @@
 #include "console.h"
 
 #include "auth.h"
+#include "keepalive.h"
 #include "redis.h"
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -43,6 +44,7 @@ struct gw_viewer {
     int close_code; /* close the browser with this once the queue to it is empty */
     char close_reason[64];
     int link_close_code; /* what hostd closed the link with */
+    gw_keepalive ka;     /* of the browser connection */
 };
 
 typedef struct browser_pss {
@@ -421,17 +423,34 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
             v->next->prev = v;
         g->viewers = v;
         pss->v = v;
+        gw_keepalive_start(&v->ka);
         if (g->stopping)
             close_browser(v, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
         else
             attach(v, wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        if (v)
+        if (v) {
+            gw_keepalive_seen(&v->ka);
             browser_receive(v, wsi, in, len);
+        }
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return v ? browser_writeable(v, wsi) : 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (v)
+            gw_keepalive_seen(&v->ka);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        if (!v)
+            return 0;
+        int rc = gw_keepalive_write(&v->ka, wsi);
+        if (rc < 0)
+            return -1;
+        if (rc) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        return browser_writeable(v, wsi);
+    }
     case LWS_CALLBACK_CLOSED:
         if (!v)
             return 0;
@@ -645,10 +664,15 @@ void gw_console_shutdown(gw *g)
         close_browser(v, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
 }
 
-size_t gw_console_queued(const gw *g)
+void gw_console_keepalive(gw *g, int64_t now_ms)
 {
-    size_t n = 0;
-    for (const gw_viewer *v = g->viewers; v; v = v->next)
-        n += v->down.bytes;
-    return n;
+    gw_viewer *next;
+    for (gw_viewer *v = g->viewers; v; v = next) {
+        next = v->next; /* dropping a browser may free v, never another viewer */
+        if (v->browser && gw_keepalive_check(&v->ka, v->browser, &g->cfg, now_ms)) {
+            vg_info("console", "dropping the silent viewer %s of %s/%s after %ld s", v->addr, v->vm,
+                    v->dev, g->cfg.idle_timeout);
+            gw_keepalive_drop(v->browser);
+        }
+    }
 }

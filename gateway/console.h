@@ -26,7 +26,7 @@ extern const struct lws_protocols gw_link_protocol;
 void gw_console_bus_connected(gw_redis *bus, void *priv);
 /* Closes every console with 1001 (server going away). */
 void gw_console_shutdown(gw *g);
-/* Bytes queued for browsers right now, for tests and metrics. */
-size_t gw_console_queued(const gw *g);
+/* Pings silent viewers and drops those silent for idle_timeout (keepalive.h). */
+void gw_console_keepalive(gw *g, int64_t now_ms);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include "vg.h"
 
+#include <stdint.h>
+
 struct ev_loop;
 struct lws_context;
 struct lws_vhost;
@@ -43,6 +45,7 @@ typedef struct gw {
     char *link_secret;
     char *admin_password;  /* NULL when admin_password_file is unset */
     gw_viewer *viewers;    /* every console attachment, for shutdown */
+    gw_apiws *apiws;       /* every API WebSocket */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;
 } gw;

@@ -20,7 +20,8 @@ typedef struct http_pss {
     int has_token;
     char addr[64];
     int too_big;
-    int answered; /* a response is ready in resp */
+    int dispatched; /* the request went to the API; at most once per request */
+    int answered;   /* a response is ready in resp */
     int status;
     char *resp;
     char cookie[GW_TOKEN_HEX + 1]; /* login: the new session for Set-Cookie */
@@ -146,6 +147,9 @@ static void answer_text(struct lws *wsi, http_pss *pss, int status, const char *
 static void dispatch(struct lws *wsi, http_pss *pss)
 {
     gw *g = gw_from_wsi(wsi);
+    if (pss->dispatched)
+        return;
+    pss->dispatched = 1;
     if (pss->too_big) {
         pss->close_after = 1;
         answer_error(wsi, pss, VG_E_TOO_BIG, "request body exceeds 65536 bytes");
@@ -281,8 +285,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!pss->answered && !pss->owner.calls)
-            dispatch(wsi, pss);
+        dispatch(wsi, pss);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss || !pss->answered)

@@ -7,6 +7,7 @@
 #include "redis.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_util.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -142,6 +143,16 @@ static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static ev_timer stop_timer;
 
+static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    gw *g = w->data;
+    int64_t now = vg_mono_ms();
+    gw_console_keepalive(g, now);
+    gw_apiws_keepalive(g, now);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
@@ -195,6 +206,12 @@ int main(int argc, char **argv)
     /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
 
+    /* lws pings client connections (the hostd links) itself; browsers get keepalive_cb. */
+    lws_retry_bo_t link_keepalive;
+    memset(&link_keepalive, 0, sizeof(link_keepalive));
+    link_keepalive.secs_since_valid_ping = (uint16_t)g->cfg.ping_interval;
+    link_keepalive.secs_since_valid_hangup = (uint16_t)g->cfg.idle_timeout;
+
     void *foreign[] = {g->loop};
     struct lws_context_creation_info ci;
     memset(&ci, 0, sizeof(ci));
@@ -211,11 +228,6 @@ int main(int argc, char **argv)
         vg_error("gateway", "cannot create the libwebsockets context");
         return 1;
     }
-
-    lws_retry_bo_t keepalive;
-    memset(&keepalive, 0, sizeof(keepalive));
-    keepalive.secs_since_valid_ping = (uint16_t)g->cfg.ping_interval;
-    keepalive.secs_since_valid_hangup = (uint16_t)g->cfg.idle_timeout;
 
     char vendor_dir[1024];
     struct lws_http_mount mounts[4];
@@ -261,7 +273,6 @@ int main(int argc, char **argv)
     vi.ssl_cert_filepath = g->cfg.tls_cert;
     vi.ssl_private_key_filepath = g->cfg.tls_key;
     vi.alpn = "http/1.1";
-    vi.retry_and_idle_policy = &keepalive;
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
     g->https = lws_create_vhost(g->ctx, &vi);
     if (!g->https) {
@@ -280,7 +291,7 @@ int main(int argc, char **argv)
     /* The gateway's certificate doubles as its client certificate on the link (mutual TLS). */
     li.client_ssl_cert_filepath = g->cfg.tls_cert;
     li.client_ssl_private_key_filepath = g->cfg.tls_key;
-    li.retry_and_idle_policy = &keepalive;
+    li.retry_and_idle_policy = &link_keepalive;
     li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     g->links = lws_create_vhost(g->ctx, &li);
     if (!g->links) {
@@ -305,12 +316,18 @@ int main(int argc, char **argv)
     sigterm.data = sigint.data = g;
     ev_signal_start(g->loop, &sigterm);
     ev_signal_start(g->loop, &sigint);
+    ev_timer keepalive_timer;
+    ev_timer_init(&keepalive_timer, keepalive_cb, g->cfg.ping_interval / 2.0,
+                  g->cfg.ping_interval / 2.0);
+    keepalive_timer.data = g;
+    ev_timer_start(g->loop, &keepalive_timer);
 
     vg_info("gateway", "listening on https://%s:%ld", g->cfg.http_bind, g->cfg.http_port);
     ev_run(g->loop, 0);
 
     ev_signal_stop(g->loop, &sigterm);
     ev_signal_stop(g->loop, &sigint);
+    ev_timer_stop(g->loop, &keepalive_timer);
     lws_context_destroy(g->ctx);
     gw_redis_free(g->bus);
     gw_redis_free(g->redis);

@@ -1,12 +1,10 @@
 #include "console.h"
 
+#include "console_int.h"
 #include "logtail.h"
-#include "vg_frame.h"
 #include "vg_log.h"
-#include "vg_ring.h"
 #include "vg_util.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONSOLE_FRAME_MAX 16384
 #define CONSOLE_INPUT_MAX 65536
 #define CONSOLE_RETRY_S 0.2
 #define CONSOLE_PERSIST_S 5.0
@@ -24,39 +21,6 @@
  * reuses an offset. */
 #define CONSOLE_RESERVE (1u << 20)
 
-enum {
-    P_HELLO = 1 << 0,
-    P_VIEWERS = 1 << 1,
-    P_WRITER = 1 << 2,
-    P_STATE = 1 << 3,
-    P_ERROR = 1 << 4,
-};
-
-struct console {
-    char vm[65];
-    char dev[32];
-    char kind[16];
-    char path[108];
-    char log[1024];
-    char state_path[1200];
-    console_state st;
-    console_state saved;
-    vg_ring ring;
-    logtail *lt;
-    int fd;
-    int connected;
-    ev_io rio;
-    ev_io wio;
-    ev_timer retry;
-    ev_timer persist;
-    unsigned char *inbuf; /* input the socket did not take yet, at most CONSOLE_INPUT_MAX */
-    size_t inlen;
-    console_viewer *viewers;
-    console_viewer *writer;
-    unsigned viewer_seq;
-    const char *reason; /* why the holder connection is down */
-};
-
 static const console_config *cfg;
 
 void console_configure(const console_config *c)
@@ -64,17 +28,22 @@ void console_configure(const console_config *c)
     cfg = c;
 }
 
-static void wake(console_viewer *v)
+const console_config *console_cfg(void)
+{
+    return cfg;
+}
+
+void console_wake(console_viewer *v)
 {
     if (v->wake)
         v->wake(v);
 }
 
-static void wake_all(console *c, unsigned pending)
+void console_wake_all(console *c, unsigned pending)
 {
     for (console_viewer *v = c->viewers; v; v = v->next) {
         v->pending |= pending;
-        wake(v);
+        console_wake(v);
     }
 }
 
@@ -109,7 +78,7 @@ static void set_connected(console *c, int connected, const char *reason)
     c->reason = reason;
     vg_info("console", "%s/%s %s (%s)", c->vm, c->dev, connected ? "connected" : "disconnected",
             reason);
-    wake_all(c, P_STATE);
+    console_wake_all(c, CONSOLE_P_STATE);
     if (cfg->on_connected)
         cfg->on_connected(c, connected);
 }
@@ -147,7 +116,7 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
             vg_warn("console", "%s/%s: cannot save offsets: %s", c->vm, c->dev, err.msg);
     }
     for (console_viewer *v = c->viewers; v; v = v->next)
-        wake(v);
+        console_wake(v);
 }
 
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -195,6 +164,20 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     flush_input(w->data);
+}
+
+int console_send_input(console *c, const unsigned char *p, size_t n, vg_err *err)
+{
+    if (c->fd < 0)
+        return vg_fail(err, VG_E_UNAVAILABLE, "the VM's console is not connected (%s)", c->reason);
+    if (c->inlen + n > CONSOLE_INPUT_MAX)
+        return vg_fail(err, VG_E_UNAVAILABLE, "the guest is not reading its console input");
+    if (!c->inbuf && !(c->inbuf = malloc(CONSOLE_INPUT_MAX)))
+        return vg_fail(err, VG_E_INTERNAL, "out of memory");
+    memcpy(c->inbuf + c->inlen, p, n);
+    c->inlen += n;
+    flush_input(c);
+    return VG_OK;
 }
 
 static int try_connect(console *c)
@@ -364,9 +347,9 @@ void console_free(console *c)
         v->con = NULL;
         v->next = NULL;
         vg_fail(&v->err, VG_E_NOT_FOUND, "console %s/%s is gone", c->vm, c->dev);
-        v->pending |= P_ERROR;
+        v->pending |= CONSOLE_P_ERROR;
         v->close_code = 4004;
-        wake(v);
+        console_wake(v);
     }
     save_state(c);
     ev_timer_stop(cfg->loop, &c->persist);
@@ -409,314 +392,4 @@ uint64_t console_start(const console *c)
 uint64_t console_end(const console *c)
 {
     return c->ring.end;
-}
-
-/* ---- viewers ---- */
-
-static void set_writer(console *c, console_viewer *w)
-{
-    console_viewer *prev = c->writer;
-    if (prev == w)
-        return;
-    c->writer = w;
-    for (console_viewer *v = c->viewers; v; v = v->next) {
-        snprintf(v->prev_writer, sizeof(v->prev_writer), "%s", prev ? prev->id : "");
-        v->pending |= P_WRITER | P_VIEWERS;
-        wake(v);
-    }
-}
-
-static int parse_offset(const char *s, uint64_t *off, const vg_ring *r, vg_err *err)
-{
-    if (!s || !*s || strcmp(s, "ring") == 0) {
-        *off = r->start;
-        return VG_OK;
-    }
-    if (strcmp(s, "end") == 0) {
-        *off = r->end;
-        return VG_OK;
-    }
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-            return vg_fail(err, VG_E_BAD_REQUEST, "offset must be ring, end or a number");
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    *off = v > r->end ? r->end : v;
-    return VG_OK;
-}
-
-int console_attach(console *c, console_viewer *v, const char *user, int rw, int take,
-                   const char *offset, vg_err *err)
-{
-    if (!vg_valid_name(user))
-        return vg_fail(err, VG_E_BAD_REQUEST, "invalid user name");
-    uint64_t off;
-    if (parse_offset(offset, &off, &c->ring, err) != VG_OK)
-        return VG_ERR;
-    v->con = c;
-    snprintf(v->id, sizeof(v->id), "v%u", ++c->viewer_seq);
-    snprintf(v->user, sizeof(v->user), "%s", user);
-    v->rw = rw;
-    v->since_ms = vg_now_ms();
-    v->offset = v->asked = off;
-    v->sent_data = 0;
-    v->pending = P_HELLO | P_VIEWERS;
-    v->npongs = 0;
-    v->close_code = 0;
-    v->next = c->viewers;
-    c->viewers = v;
-    vg_info("console", "%s/%s viewer %s (%s, %s) attached at %llu", c->vm, c->dev, v->id, user,
-            rw ? "rw" : "ro", (unsigned long long)off);
-    if (rw && (take || !c->writer))
-        set_writer(c, v);
-    wake_all(c, P_VIEWERS);
-    return VG_OK;
-}
-
-void console_detach(console_viewer *v)
-{
-    console *c = v->con;
-    if (!c)
-        return;
-    for (console_viewer **pp = &c->viewers; *pp; pp = &(*pp)->next)
-        if (*pp == v) {
-            *pp = v->next;
-            break;
-        }
-    v->con = NULL;
-    v->next = NULL;
-    vg_info("console", "%s/%s viewer %s (%s) detached", c->vm, c->dev, v->id, v->user);
-    if (c->writer == v)
-        set_writer(c, NULL);
-    wake_all(c, P_VIEWERS);
-}
-
-void console_viewer_refuse(console_viewer *v, const vg_err *err)
-{
-    v->err = *err;
-    v->pending |= P_ERROR;
-    if (err->code == VG_E_TOO_BIG)
-        v->close_code = 1009;
-    wake(v);
-}
-
-static void input(console_viewer *v, const unsigned char *p, size_t n)
-{
-    console *c = v->con;
-    vg_err err;
-    if (!v->rw) {
-        vg_fail(&err, VG_E_READ_ONLY, "this attachment is read-only");
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    if (c->writer != v) {
-        vg_fail(&err, VG_E_NOT_WRITER, "another viewer holds the write lock; send take first");
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    if (c->fd < 0) {
-        vg_fail(&err, VG_E_UNAVAILABLE, "the VM's console is not connected (%s)", c->reason);
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    if (c->inlen + n > CONSOLE_INPUT_MAX) {
-        vg_fail(&err, VG_E_UNAVAILABLE, "the guest is not reading its console input");
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    if (!c->inbuf && !(c->inbuf = malloc(CONSOLE_INPUT_MAX))) {
-        vg_fail(&err, VG_E_INTERNAL, "out of memory");
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    memcpy(c->inbuf + c->inlen, p, n);
-    c->inlen += n;
-    flush_input(c);
-}
-
-void console_viewer_recv(console_viewer *v, int binary, const unsigned char *buf, size_t len)
-{
-    vg_msg m;
-    vg_err err;
-    if (!v->con)
-        return;
-    if (vg_frame_parse_client(binary, buf, len, &m, &err) != VG_OK) {
-        console_viewer_refuse(v, &err);
-        return;
-    }
-    switch (m.kind) {
-    case VG_MSG_INPUT:
-        if (m.len == 0)
-            return;
-        input(v, m.data, m.len);
-        return;
-    case VG_MSG_TAKE:
-        if (!v->rw) {
-            vg_fail(&err, VG_E_READ_ONLY, "a read-only attachment cannot take the write lock");
-            console_viewer_refuse(v, &err);
-            return;
-        }
-        set_writer(v->con, v);
-        return;
-    case VG_MSG_RELEASE:
-        if (v->con->writer == v)
-            set_writer(v->con, NULL);
-        return;
-    case VG_MSG_PING:
-        if (v->npongs < CONSOLE_MAX_PONGS)
-            v->pongs[v->npongs++] = m.id;
-        wake(v);
-        return;
-    default:
-        vg_fail(&err, VG_E_UNKNOWN, "unexpected message");
-        console_viewer_refuse(v, &err);
-        return;
-    }
-}
-
-void console_viewer_close(console_viewer *v, int code)
-{
-    v->close_code = code;
-    wake(v);
-}
-
-static size_t emit_json(cJSON *o, unsigned char *buf, size_t cap)
-{
-    size_t len = 0;
-    if (o && cJSON_PrintPreallocated(o, (char *)buf, (int)cap, 0))
-        len = strlen((char *)buf);
-    cJSON_Delete(o);
-    return len;
-}
-
-static cJSON *viewers_json(const console *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", "viewers");
-    cJSON *arr = cJSON_AddArrayToObject(o, "viewers");
-    for (const console_viewer *v = c->viewers; v; v = v->next) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "viewer", v->id);
-        cJSON_AddStringToObject(e, "user", v->user);
-        cJSON_AddStringToObject(e, "mode", v->rw ? "rw" : "ro");
-        cJSON_AddBoolToObject(e, "writer", c->writer == v);
-        cJSON_AddNumberToObject(e, "since", (double)v->since_ms);
-        cJSON_AddItemToArray(arr, e);
-    }
-    return o;
-}
-
-static cJSON *control(console_viewer *v, unsigned *bit)
-{
-    console *c = v->con;
-    cJSON *o = cJSON_CreateObject();
-    if (v->pending & P_HELLO) {
-        *bit = P_HELLO;
-        cJSON_AddStringToObject(o, "type", "hello");
-        cJSON_AddNumberToObject(o, "version", 1);
-        cJSON_AddStringToObject(o, "vm", c->vm);
-        cJSON_AddStringToObject(o, "dev", c->dev);
-        cJSON_AddStringToObject(o, "viewer", v->id);
-        cJSON_AddStringToObject(o, "user", v->user);
-        cJSON_AddStringToObject(o, "mode", v->rw ? "rw" : "ro");
-        cJSON_AddBoolToObject(o, "writer", c->writer == v);
-        cJSON_AddNumberToObject(o, "start", (double)c->ring.start);
-        cJSON_AddNumberToObject(o, "end", (double)c->ring.end);
-        cJSON_AddNumberToObject(o, "offset", (double)v->asked);
-        cJSON_AddBoolToObject(o, "connected", c->connected);
-    } else if (v->pending & P_WRITER) {
-        *bit = P_WRITER;
-        cJSON_AddStringToObject(o, "type", "writer");
-        if (c->writer) {
-            cJSON_AddStringToObject(o, "viewer", c->writer->id);
-            cJSON_AddStringToObject(o, "user", c->writer->user);
-        } else {
-            cJSON_AddNullToObject(o, "viewer");
-            cJSON_AddNullToObject(o, "user");
-        }
-        if (v->prev_writer[0])
-            cJSON_AddStringToObject(o, "previous", v->prev_writer);
-        else
-            cJSON_AddNullToObject(o, "previous");
-    } else if (v->pending & P_STATE) {
-        *bit = P_STATE;
-        cJSON_AddStringToObject(o, "type", "state");
-        cJSON_AddBoolToObject(o, "connected", c->connected);
-        cJSON_AddStringToObject(o, "reason", c->reason);
-    } else if (v->pending & P_VIEWERS) {
-        *bit = P_VIEWERS;
-        cJSON_Delete(o);
-        o = viewers_json(c);
-    } else {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-static size_t error_json(console_viewer *v, unsigned char *buf, size_t cap)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", "error");
-    cJSON_AddStringToObject(o, "code", vg_err_code_name(v->err.code));
-    cJSON_AddStringToObject(o, "message", v->err.msg);
-    return emit_json(o, buf, cap);
-}
-
-int console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out)
-{
-    memset(out, 0, sizeof(*out));
-    console *c = v->con;
-    if (v->pending & P_ERROR) {
-        v->pending &= ~(unsigned)P_ERROR;
-        out->len = error_json(v, buf, cap);
-        return 1;
-    }
-    if (v->close_code || !c) {
-        out->close_code = v->close_code ? v->close_code : 4004;
-        return 1;
-    }
-    unsigned bit = 0;
-    cJSON *o = control(v, &bit);
-    if (o) {
-        v->pending &= ~bit;
-        out->len = emit_json(o, buf, cap);
-        return 1;
-    }
-    if (v->npongs) {
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "type", "pong");
-        cJSON_AddNumberToObject(p, "id", (double)v->pongs[0]);
-        memmove(v->pongs, v->pongs + 1, --v->npongs * sizeof(v->pongs[0]));
-        out->len = emit_json(p, buf, cap);
-        return 1;
-    }
-    if (v->offset < c->ring.start) {
-        if (v->sent_data && cfg->laggard_close) {
-            vg_info("console", "%s/%s viewer %s fell %llu bytes behind; closing", c->vm, c->dev,
-                    v->id, (unsigned long long)(c->ring.start - v->offset));
-            out->close_code = 4408;
-            return 1;
-        }
-        vg_frame_gap(buf, v->offset, c->ring.start);
-        v->offset = c->ring.start;
-        v->sent_data = 1;
-        out->len = VG_FRAME_GAP_LEN;
-        out->binary = 1;
-        return 1;
-    }
-    const unsigned char *p;
-    size_t max = cap - VG_FRAME_OUTPUT_HDR;
-    size_t n =
-        vg_ring_peek(&c->ring, v->offset, max < CONSOLE_FRAME_MAX ? max : CONSOLE_FRAME_MAX, &p);
-    if (n == 0)
-        return 0;
-    vg_frame_output_hdr(buf, v->offset);
-    memcpy(buf + VG_FRAME_OUTPUT_HDR, p, n);
-    v->offset += n;
-    v->sent_data = 1;
-    out->len = VG_FRAME_OUTPUT_HDR + n;
-    out->binary = 1;
-    return 1;
 }

@@ -63,7 +63,6 @@ static void sync_now(void)
             (xml = virDomainGetXMLDesc(doms[i], 0))) {
             if (domxml_parse(xml, strlen(xml), &vms[nv].info, &err) == VG_OK) {
                 vms[nv].state = state_name(st);
-                vms[nv].known_virt = 1;
                 nv++;
             } else {
                 vg_warn("virt", "domain %s: %s", virDomainGetName(doms[i]), err.msg);

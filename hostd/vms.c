@@ -158,17 +158,15 @@ static void reconcile_all(void)
 
 void vms_sync_virt(const vm_entry *vms, size_t n)
 {
-    for (vms_vm *v = all; v; v = v->next)
-        v->virt = 0, v->nv = 0;
+    for (vms_vm *v = all; v; v = v->next) {
+        v->virt = 0;
+        v->nv = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!wanted(vms[i].info.name))
             continue;
         vms_vm *v = get(vms[i].info.name);
-        if (!v)
-            continue;
-        if (!v->virt)
-            v->nv = 0; /* a name listed twice keeps its first entry */
-        else
+        if (!v || v->virt) /* a name listed twice keeps its first entry */
             continue;
         v->virt = 1;
         snprintf(v->uuid, sizeof(v->uuid), "%s", vms[i].info.uuid);
@@ -179,8 +177,10 @@ void vms_sync_virt(const vm_entry *vms, size_t n)
         v->nv = vms[i].info.ncons;
     }
     for (vms_vm *v = all; v; v = v->next)
-        if (!v->virt && v->nd)
-            v->state = "unknown", v->uuid[0] = '\0';
+        if (!v->virt && v->nd) {
+            v->state = "unknown";
+            v->uuid[0] = '\0';
+        }
     reconcile_all();
 }
 

@@ -10,10 +10,10 @@
 #include "domxml.h"
 #include "vg.h"
 
+/* One domain as libvirt describes it. */
 typedef struct vm_entry {
-    domxml_info info;  /* from libvirt when known_virt */
+    domxml_info info;
     const char *state; /* running, paused, shutoff, ... (static strings) */
-    int known_virt;
 } vm_entry;
 
 typedef struct dir_socket {

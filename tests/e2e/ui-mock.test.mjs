@@ -119,7 +119,7 @@ test('UTF-8 characters and escape sequences split across frames stay intact', as
     // Cut inside "é", inside "€", inside the emoji and inside the colour escape.
     const cuts = [0, 10, 12, 16, 21, bytes.length];
     for (let i = 1; i < cuts.length; i++) gw.emit(VM, bytes.subarray(cuts[i - 1], cuts[i]));
-    const lines = await waitForLine(page, /^split: /);
+    const lines = await waitForLine(page, /^split: .* end$/);
     assert.ok(lines.includes('split: é€😀 red end'), lines.filter(Boolean).at(-1));
     const red = await page.evaluate(() => {
         const buf = window.vmgate.term.buffer.active;
@@ -282,6 +282,19 @@ test('without ui/node_modules the console page says so and the list still works'
         gw.setVendor(true);
         await page.close();
     }
+});
+
+test('an ended session sends the VM list to the login page, and back after login', async () => {
+    const { page } = browser;
+    await page.goto(new URL('#/vms', gw.url).href);
+    await page.waitForSelector('#live.on');
+    gw.expireSessions();
+    await page.waitForSelector('#login-form');
+    await page.fill('#login-user', gw.user);
+    await page.fill('#login-password', gw.password);
+    await page.click('#login-submit');
+    await page.waitForSelector('#live.on');
+    assert.equal(new URL(page.url()).hash, '#/vms');
 });
 
 test('logout returns to the login page and the session is gone', async () => {

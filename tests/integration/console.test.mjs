@@ -3,6 +3,8 @@
 // after a gateway restart with no lost and no duplicated byte, and bad frames get clear errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole, waitHealthy } from './lib/client.mjs';
 
@@ -175,4 +177,35 @@ test('malformed frames, unknown opcodes and oversize messages get clear errors a
   const d = await openConsole(stack, token, { vm: VM, offset: 'end' });
   await d.waitControl('hello');
   await d.close();
+});
+
+test('keepalive: pings keep a reading client attached, a silent one is dropped after idle_timeout', async () => {
+  const conf = path.join(stack.dir, 'gateway.conf');
+  const original = fs.readFileSync(conf, 'utf8');
+  fs.writeFileSync(conf, `${original}\nping_interval = 1\nidle_timeout = 3\n`);
+  try {
+    await stack.restart('gateway');
+    await waitHealthy(stack);
+    token = await login(stack);
+    const live = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+    const silent = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+    await live.waitControl('hello');
+    await silent.waitControl('hello');
+    let pings = 0;
+    live.ws.on('ping', () => pings++);
+    silent.pause(); // reads nothing, so it answers no ping
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.ok(pings >= 2, `${pings} pings in 5 s with ping_interval 1`);
+    assert.equal(live.ws.readyState, 1, 'a client that answers pings stays attached');
+    silent.resume();
+    const { code } = await silent.closed;
+    assert.ok([1006, 1001].includes(code), `silent client closed with ${code}`);
+    assert.match(stack.logs('gateway'), /dropping the silent viewer/);
+    await live.close();
+  } finally {
+    fs.writeFileSync(conf, original);
+    await stack.restart('gateway');
+    await waitHealthy(stack);
+    token = await login(stack);
+  }
 });

@@ -36,6 +36,8 @@ async function until(pred, ms, what, step = 10) {
 }
 
 class Harness {
+  vms = [];
+
   async start({ ringSize = 262144, laggard = 'skip' } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-hostd-it-'));
     fs.chmodSync(this.dir, 0o755);
@@ -63,7 +65,6 @@ class Harness {
       `tls_cert = ${c}/hostd.pem`, `tls_key = ${c}/hostd.key`, `link_secret_file = ${this.dir}/link-secret`,
       `scripts_dir = ${REPO}/redis-scripts`, `ring_size = ${ringSize}`, `laggard_policy = ${laggard}`, 'heartbeat_ms = 500', `vm_filter = ${PREFIX}*`, '',
     ].join('\n'));
-    this.vms = [];
     await this.startHostd();
   }
   rcli(...args) {
@@ -115,6 +116,7 @@ class Harness {
     }
     if (this.hostd && this.hostd.exitCode === null && this.hostd.signalCode === null) await this.stopHostd();
     if (this.redis) this.redis.kill('SIGTERM');
+    if (!this.dir) return;
     if (process.env.VG_TEST_KEEP) console.log(`kept ${this.dir}`);
     else fs.rmSync(this.dir, { recursive: true, force: true });
   }

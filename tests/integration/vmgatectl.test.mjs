@@ -188,11 +188,14 @@ function ptyConsole(args) {
       p.stdin.end();
       return r;
     },
+    // After a failed assertion: closing the pty hangs vmgatectl up, so nothing outlives the test.
+    kill: () => p.exitCode === null && p.kill('SIGKILL'),
   };
 }
 
-test('console shows output in a terminal and detaches on Ctrl-]', async () => {
+test('console shows output in a terminal and detaches on Ctrl-]', async (t) => {
   const c = ptyConsole(['console', VM]);
+  t.after(c.kill);
   assert.ok(await c.wait('Ctrl-] detaches'), 'no attach notice');
   await c.send('echo pty-$((2*21))\r');
   assert.ok(await c.wait('pty-42\r\n'), 'no command output');
@@ -203,8 +206,9 @@ test('console shows output in a terminal and detaches on Ctrl-]', async () => {
   assert.equal(r.code, 0, r.out.slice(-2000));
 });
 
-test('console reconnects across a gateway restart without losing or repeating output', async () => {
+test('console reconnects across a gateway restart without losing or repeating output', async (t) => {
   const c = ptyConsole(['console', VM]);
+  t.after(c.kill);
   assert.ok(await c.wait('Ctrl-] detaches'), 'no attach notice');
   await c.send('echo before-$((1+1))\r');
   assert.ok(await c.wait('before-2\r\n'));

@@ -131,5 +131,15 @@ function showError(text) {
     );
 }
 
+// A /ws/api that keeps closing may mean the session ended (expired, logged out elsewhere,
+// user frozen): the browser does not tell why an upgrade failed, so ask over HTTP.
+api.on('close', async () => {
+    try {
+        await httpCall('whoami', {});
+    } catch (err) {
+        if (err.code === 'unauthorized' && me) relogin();
+    }
+});
+
 window.addEventListener('hashchange', route);
 route();

@@ -454,6 +454,11 @@ export async function startMockGateway({
         inputs,
         refused,
         console: (vm) => consoles.get(vm),
+        // Ends every session, as an expiry or a frozen user would, and drops their sockets.
+        expireSessions() {
+            sessions.clear();
+            for (const ws of apiSockets) ws.close(4001);
+        },
         // Whether /vendor/ (xterm.js) is served, as if ui/node_modules were missing.
         setVendor(enabled) {
             vendor = enabled;
