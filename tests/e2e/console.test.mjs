@@ -145,7 +145,7 @@ test('a second viewer takes the write lock over; the first is told', async () =>
     }
 });
 
-test('the VM stopping and starting again shows in the console and, live, in the VM list', async () => {
+test('a VM stopped and started shows in the console and, live, in the VM list', async () => {
     const { page } = browser;
     const list = await browser.context.newPage();
     try {

@@ -236,6 +236,28 @@ test('bad API input gets a clear error with a stable code and changes nothing', 
   await ws.close();
 });
 
+test('vm.list, host.list and whoami answer in the documented shapes over HTTP and WebSocket', async () => {
+  const token = await login(stack);
+  const { vms } = await api(stack, token, 'vm.list');
+  const vm = vms.find((v) => v.name === VM);
+  assert.ok(vm, `${VM} listed`);
+  assert.equal(vm.host, stack.hostId);
+  assert.equal(vm.host_up, true);
+  assert.equal(vm.consoles[0], 'serial0');
+  assert.match(vm.uuid, /^[0-9a-f-]{36}$/);
+  assert.equal(typeof vm.state, 'string');
+  const { hosts } = await api(stack, token, 'host.list');
+  const host = hosts.find((h) => h.id === stack.hostId);
+  assert.ok(host, 'own host listed');
+  assert.equal(host.up, true);
+  assert.match(host.link, /^wss:\/\//);
+  for (const k of ['cpus', 'mem_mib', 'heartbeat_ms']) assert.equal(typeof host[k], 'number', k);
+  const ws = await apiWs(stack, token);
+  assert.deepEqual((await ws.call('vm.list')).vms.find((v) => v.name === VM), vm);
+  assert.deepEqual(await ws.call('whoami'), { user: 'admin', role: 'admin' });
+  await ws.close();
+});
+
 test('events.subscribe pushes vg:events messages', async () => {
   const token = await login(stack);
   const ws = await apiWs(stack, token);
