@@ -68,7 +68,6 @@ async function run(c, cmd, marker, ms = 20000) {
 
 test('a started VM appears in Redis with host and console socket within 2 s of its socket', { timeout: 120000 }, async (t) => {
   // Defined but not started, so the moment its socket appears can be watched.
-  stack.virsh('dumpxml', VM);
   const xml = stack.virsh('dumpxml', '--inactive', VM)
     .replace(/<uuid>[^<]*<\/uuid>/, '')
     .replaceAll(`-${VM}.`, `-${VM2}.`)
@@ -85,6 +84,7 @@ test('a started VM appears in Redis with host and console socket within 2 s of i
     2000, 'registry entry');
   const took = Date.now() - sock.at;
   t.diagnostic(`registered ${took} ms after the socket appeared`);
+  assert.ok(took < 2000, `registered ${took} ms after the socket appeared`);
   assert.equal(await sock.done, 0);
   assert.equal(stack.redis('hget', `vg:vm:${VM2}:consoles`, 'console1'), stack.socket(VM2, 'hvc'));
   assert.equal(stack.redis('sismember', `vg:host:${stack.hostId}:vms`, VM2), '1');
@@ -170,7 +170,10 @@ test('a viewer that stops reading leaves hostd memory bounded and other viewers 
   t.diagnostic(`hostd RSS ${rss0} KiB before, ${rss1} KiB after ${total} bytes with a stalled viewer`);
   assert.ok(fast.output.length > total, 'fast viewer got everything');
   assert.deepEqual(fast.gaps, []);
-  assert.ok(rss1 - rss0 < 8192, `hostd RSS grew ${rss1 - rss0} KiB`);
+  // Sanitizer builds keep freed memory in a quarantine, so their RSS says nothing about bounds.
+  if (/libasan|libubsan/.test(fs.readFileSync(`/proc/${hostdPid}/maps`, 'utf8')))
+    t.diagnostic('sanitizer build: RSS bound not asserted');
+  else assert.ok(rss1 - rss0 < 8192, `hostd RSS grew ${rss1 - rss0} KiB`);
   slow.resume();
   await slow.waitFor('BIG-DONE', 60000);
   // The gateway's viewer queue and the TCP buffers absorb a lot; past that the slow viewer is

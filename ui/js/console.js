@@ -35,8 +35,14 @@ function binaryString(s) {
     return out;
 }
 
-export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
+// offset: where to begin, as in the route's ?offset= (ring, end or a byte offset).
+export function renderConsole(root, { vm, dev, offset = 'ring', me, navigate, relogin }) {
     document.title = `${vm}${dev ? ` (${dev})` : ''} · vmgate`;
+    let startAt = offset;
+    if (!/^(?:ring|end|\d{1,15})$/.test(startAt)) {
+        toast(`Ignored offset "${offset}": use ring, end or a byte offset`, 'warn');
+        startAt = 'ring';
+    }
     let pendingReplay = 0; // replayed chunks handed to xterm and not parsed yet
     const cleanups = [];
 
@@ -218,6 +224,7 @@ export function renderConsole(root, { vm, dev, me, navigate, relogin }) {
         vm,
         dev,
         mode: 'rw',
+        startAt,
         mintTicket: (v, d, mode) => {
             const params = { vm: v, mode };
             if (d) params.dev = d;

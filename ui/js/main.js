@@ -1,4 +1,5 @@
-// Entry point: hash router and session check. Routes: #/login, #/vms, #/console/<vm>[/<dev>].
+// Entry point: hash router and session check. Routes: #/login, #/vms,
+// #/console/<vm>[/<dev>][?offset=<n>|ring|end].
 
 import { api, httpCall } from './api.js';
 import { h, replace, toast } from './dom.js';
@@ -17,8 +18,8 @@ function navigate(hash) {
 }
 
 function parse(hash) {
-    const parts = hash
-        .replace(/^#\/?/, '')
+    const [path, query = ''] = hash.replace(/^#\/?/, '').split('?', 2);
+    const parts = path
         .split('/')
         .map((p) => {
             try {
@@ -29,7 +30,12 @@ function parse(hash) {
         });
     if (parts[0] === 'login') return { page: 'login' };
     if (parts[0] === 'console' && parts[1])
-        return { page: 'console', vm: parts[1], dev: parts[2] || '' };
+        return {
+            page: 'console',
+            vm: parts[1],
+            dev: parts[2] || '',
+            offset: new URLSearchParams(query).get('offset') || 'ring',
+        };
     return { page: 'vms' };
 }
 
@@ -115,7 +121,14 @@ async function route() {
         return;
     }
     if (seq !== routeSeq) return;
-    teardown = renderConsole(root, { vm: r.vm, dev: r.dev, me, navigate, relogin });
+    teardown = renderConsole(root, {
+        vm: r.vm,
+        dev: r.dev,
+        offset: r.offset,
+        me,
+        navigate,
+        relogin,
+    });
 }
 
 function showError(text) {

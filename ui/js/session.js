@@ -32,11 +32,13 @@ const TICKET_FATAL = new Set(['not_found', 'forbidden', 'bad_request']);
 
 export class ConsoleSession {
     // mintTicket(vm, dev, mode) → {ticket, path}; handlers: output(data, offset, replay),
-    // gap(from, to), change(status), notice(text, kind), unauthorized().
-    constructor({ vm, dev, mode, mintTicket, handlers }) {
+    // gap(from, to), change(status), notice(text, kind), unauthorized(). startAt is where the
+    // first attachment begins: 'ring', 'end' or an offset (a string of digits).
+    constructor({ vm, dev, mode, startAt = 'ring', mintTicket, handlers }) {
         this.vm = vm;
         this.dev = dev;
         this.mode = mode;
+        this.startAt = startAt;
         this.mintTicket = mintTicket;
         this.handlers = handlers;
         this.position = new StreamPosition();
@@ -170,7 +172,7 @@ export class ConsoleSession {
         // stop(), a mode switch or a manual reconnect happened while the ticket was minted.
         if (!this.running || generation !== this.generation) return;
 
-        const offset = this.position.next === null ? 'ring' : String(this.position.next);
+        const offset = this.position.next === null ? this.startAt : String(this.position.next);
         const path = ticket.path || `/ws/console?ticket=${encodeURIComponent(ticket.ticket)}`;
         const ws = new WebSocket(wsUrl(`${path}&offset=${offset}`), SUBPROTOCOL);
         ws.binaryType = 'arraybuffer';
@@ -264,6 +266,10 @@ export class ConsoleSession {
         switch (msg.type) {
             case 'hello':
                 this.replayEnd = Number(msg.end) || 0;
+                // Attached at 'end' before any output: a reconnect must resume here, not at
+                // the end of that later moment.
+                if (this.position.next === null && this.startAt === 'end')
+                    this.position.next = this.replayEnd;
                 this.update({
                     phase: 'connected',
                     detail: '',
