@@ -228,8 +228,10 @@ start_daemon() { # hostd|gateway [binary]
     # --restart starts the very same binary again, whatever the caller's VG_BUILD_DIR.
     echo "$bin" >"$run/$name.bin"
     # Own session and no inherited stdio: the daemon outlives this script and never holds the
-    # caller's pipes open. Sanitizer builds stop at the first error; leaks are not errors here.
-    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    # caller's pipes open. Sanitizer builds stop at the first error; leaks are not errors here;
+    # a small quarantine of freed memory keeps RSS meaningful for the memory-bound tests.
+    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:quarantine_size_mb=8 \
+        UBSAN_OPTIONS=print_stacktrace=1 \
         setsid "$bin" --config "$stack/$name.conf" </dev/null >>"$log/$name.log" 2>&1 &
     echo $! >"$run/$name.pid"
 }
