@@ -31,8 +31,8 @@ static void emit(vg_log_level level, const char *component, const char *msg, siz
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
         len--;
-    fprintf(stderr, "%s.%03ldZ %-5s %s: %.*s\n", stamp, ts.tv_nsec / 1000000,
-            level_names[level], component, (int)len, msg);
+    fprintf(stderr, "%s.%03ldZ %-5s %s: %.*s\n", stamp, ts.tv_nsec / 1000000, level_names[level],
+            component, (int)len, msg);
 }
 
 void vg_log(vg_log_level level, const char *component, const char *fmt, ...)

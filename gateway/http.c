@@ -128,6 +128,18 @@ static void api_done(void *priv, const char *method, const cJSON *id, const cJSO
     lws_callback_on_writable(wsi);
 }
 
+/* A name that does not fit is no method at all: never dispatch a truncated one. */
+static int set_method(http_pss *pss, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= sizeof(pss->method)) {
+        pss->method[0] = '\0';
+        return VG_ERR;
+    }
+    memcpy(pss->method, name, n + 1);
+    return VG_OK;
+}
+
 static void answer_error(struct lws *wsi, http_pss *pss, vg_err_code code, const char *msg)
 {
     vg_err err;
@@ -185,7 +197,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
             return 0;
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
-            snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
+            set_method(pss, uri + strlen(API_PREFIX));
             answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
             return 0;
         }
@@ -198,7 +210,10 @@ static int start_request(struct lws *wsi, http_pss *pss)
         answer_text(wsi, pss, 404, "not found\n");
         return 0;
     }
-    snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
+    if (set_method(pss, uri + strlen(API_PREFIX)) != VG_OK) {
+        answer_error(wsi, pss, VG_E_UNKNOWN, "unknown method: the name is too long");
+        return 0;
+    }
     pss->has_token = gw_http_token(wsi, pss->token);
     char cl[32];
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {

@@ -146,18 +146,18 @@ test('UTF-8 characters and colour escapes split across frames stay intact', asyn
     // more as "L999 …", written in six parts with pauses, so that frame boundaries fall inside
     // é, €, the emoji and both escape sequences. Octal escapes and $((…)) keep what is typed
     // from looking like the output.
-    const parts = [
-        "L%s \\303' $((990+9)",
-        '\\251\\342',
-        '\\202\\254\\360\\237',
-        '\\230\\200 \\033[3',
-        '1mred\\033',
-        '[0m end\\n',
+    const pieces = [
+        "printf 'L%s \\303' $((990+9))",
+        "printf '\\251\\342'",
+        "printf '\\202\\254\\360\\237'",
+        "printf '\\230\\200 \\033[3'",
+        "printf '1mred\\033'",
+        "printf '[0m end\\n'",
     ];
     await run(
         page,
         "printf 'L%s \\303\\251\\342\\202\\254\\360\\237\\230\\200 \\033[31mred\\033[0m end\\n' " +
-            `$(seq 100 159); ${parts.map((p) => `printf '${p}'`).join('; sleep 0.3; ')}`,
+            `$(seq 100 159); ${pieces.join('; sleep 0.3; ')}`,
     );
     const lines = await waitForLine(page, /^L999 .* end$/, 60000);
     const shown = lines.filter((l) => /^L\d{3} /.test(l));
