@@ -50,13 +50,12 @@ static void open_current(logtail *lt)
         close(fd);
         return;
     }
-    if (lt->st->inode != (uint64_t)sb.st_ino) {
-        /* A file we have not counted yet: it starts where the stream stands now. */
-        lt->st->base = lt->st->end;
-        lt->st->inode = (uint64_t)sb.st_ino;
-        if (lt->cbs.on_state)
-            lt->cbs.on_state(lt->cbs.ud);
-    }
+    /* A file that appears after we lost (or never had) one is new output, even when the
+     * filesystem hands it the inode number of the old one: it starts where the stream stands. */
+    lt->st->base = lt->st->end;
+    lt->st->inode = (uint64_t)sb.st_ino;
+    if (lt->cbs.on_state)
+        lt->cbs.on_state(lt->cbs.ud);
     lt->fd = fd;
     lt->pos = 0;
 }
@@ -202,6 +201,8 @@ logtail *logtail_new(struct ev_loop *loop, const char *path, console_state *st,
 
 uint64_t logtail_history_start(const logtail *lt, size_t history)
 {
+    if (lt->fd < 0) /* no file (yet): nothing to replay, the stream goes on where it stood */
+        return lt->st->end;
     uint64_t size = lt->st->end - lt->st->base;
     return lt->st->base + (size > history ? size - history : 0);
 }

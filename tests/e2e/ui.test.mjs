@@ -359,6 +359,22 @@ test('output older than the ring shows a gap marker (#/console/<vm>?offset=0)', 
     }
 });
 
+test('?offset=end shows only new output; a bad offset is named and ignored', async () => {
+    const { page } = browser;
+    const other = await browser.context.newPage();
+    try {
+        await openConsole(other, `#/console/${VM}?offset=end`);
+        await run(page, 'echo fresh-$((8*8))');
+        const lines = await waitForLine(other, /^fresh-64\s*$/);
+        assert.equal(count(lines, /^seq-49\s*$/), 0, 'no history before the attachment');
+        await openConsole(other, `#/console/${VM}?offset=-5`);
+        await other.waitForSelector('.toast:has-text("Ignored offset")');
+        await waitForLine(other, /^seq-49\s*$/); // replayed from the ring instead
+    } finally {
+        await other.close();
+    }
+});
+
 test('a VM destroyed and started shows in the status bar and, live, in the list', async () => {
     const { page } = browser;
     await openConsole(page);

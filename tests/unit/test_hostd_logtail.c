@@ -93,6 +93,20 @@ static void test_follow_rotation_and_restart(void **state)
     assert_int_equal(got_at[15], 18);
     logtail_free(lt);
 
+    /* The log is gone while nobody follows (VM redefined elsewhere): nothing to replay, and a
+     * new file continues the stream where it stood. */
+    unlink(log);
+    uint64_t end = st.end;
+    lt = logtail_new(loop, log, &st, &cbs, &err);
+    assert_non_null(lt);
+    assert_int_equal(logtail_history_start(lt, 1000), end);
+    logtail_start(lt, end);
+    append(log, "t");
+    logtail_poll(lt);
+    assert_int_equal(ngot, 17);
+    assert_int_equal(got_at[16], end);
+    logtail_free(lt);
+
     unlink(log);
     unlink(old);
     rmdir(dir);

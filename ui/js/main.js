@@ -19,15 +19,13 @@ function navigate(hash) {
 
 function parse(hash) {
     const [path, query = ''] = hash.replace(/^#\/?/, '').split('?', 2);
-    const parts = path
-        .split('/')
-        .map((p) => {
-            try {
-                return decodeURIComponent(p);
-            } catch {
-                return p;
-            }
-        });
+    const parts = path.split('/').map((p) => {
+        try {
+            return decodeURIComponent(p);
+        } catch {
+            return p;
+        }
+    });
     if (parts[0] === 'login') return { page: 'login' };
     if (parts[0] === 'console' && parts[1])
         return {

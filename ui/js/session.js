@@ -266,8 +266,8 @@ export class ConsoleSession {
         switch (msg.type) {
             case 'hello':
                 this.replayEnd = Number(msg.end) || 0;
-                // Attached at 'end' before any output: a reconnect must resume here, not at
-                // the end of that later moment.
+                // Attached at 'end' and no output yet: a reconnect resumes from here, so what
+                // the guest prints in between is not skipped.
                 if (this.position.next === null && this.startAt === 'end')
                     this.position.next = this.replayEnd;
                 this.update({
