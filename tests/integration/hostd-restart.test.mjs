@@ -87,3 +87,32 @@ test('a viewer resumes across hostd restarts (orderly and crash) with no lost an
   assert.equal(b.startOffset + b.output.length, c.startOffset);
   await c.close();
 });
+
+test('across virtlogd\'s 2 MiB log rotation and a restart after it, the stream is exactly the recorded log', { timeout: 400000 }, async (t) => {
+  const logDir = path.join(stack.dir, 'consoles');
+  const a = await attach('end');
+  a.send('\n');
+  await a.waitFor(PROMPT, 30000);
+  // Enough to make virtlogd rotate (it renames the log to .0 at 2 MiB and starts a new one).
+  a.send(`head -c 2200000 /dev/zero | tr '\\0' y; echo; echo ROT-D""ONE\n`);
+  await a.waitFor('ROT-DONE', 300000);
+  assert.ok(fs.existsSync(path.join(logDir, `com-${VM}.log.0`)), 'virtlogd rotated the log');
+  await stack.restart('hostd');
+  await a.closed;
+  const b = await attach(a.nextOffset);
+  b.send('echo after-$((2+2))\n');
+  await b.waitFor('after-4', 30000);
+  assert.deepEqual([...a.gaps, ...b.gaps], []);
+  assert.equal(b.startOffset, a.nextOffset);
+  // virtlogd's files hold the whole stream: the bytes we were sent are the tail of them.
+  const files = fs.readdirSync(logDir).filter((f) => f.startsWith(`com-${VM}.log`));
+  const backups = files.filter((f) => /\.log\.\d+$/.test(f)).sort((x, y) => Number(y.split('.').pop()) - Number(x.split('.').pop()));
+  const recorded = Buffer.concat([...backups, `com-${VM}.log`].map((f) => fs.readFileSync(path.join(logDir, f))));
+  const got = Buffer.concat([a.output, b.output]);
+  const end = b.nextOffset;
+  t.diagnostic(`stream ${a.startOffset}..${end}, logs ${files.join(' ')} = ${recorded.length} bytes`);
+  assert.ok(recorded.length >= end, 'hostd sent nothing virtlogd did not record');
+  assert.ok(got.equals(recorded.subarray(a.startOffset, end)), 'stream equals the recorded logs');
+  await b.close();
+});
+
