@@ -52,7 +52,7 @@ int console_attach(console *c, console_viewer *v, const char *user, int rw, int 
 {
     if (!vg_valid_name(user))
         return vg_fail(err, VG_E_BAD_REQUEST, "invalid user name");
-    uint64_t off;
+    uint64_t off = 0; /* gcc -O2 cannot see that parse_offset sets it on VG_OK */
     if (parse_offset(offset, &off, &c->ring, err) != VG_OK)
         return VG_ERR;
     v->con = c;
