@@ -415,25 +415,12 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
 #define LOGIN_FAILS_USER 10
 #define LOGIN_FAILS_ADDR 50
 
-static const char login_lua[] =
-    "local f = tonumber(redis.call('GET', 'vg:loginfail:user:' .. ARGV[1]) or '0')\n"
-    "local a = tonumber(redis.call('GET', 'vg:loginfail:addr:' .. ARGV[2]) or '0')\n"
-    "if f >= tonumber(ARGV[3]) or a >= tonumber(ARGV[4]) then return {1} end\n"
-    "local u = redis.call('HMGET', 'vg:user:' .. ARGV[1], 'pwhash', 'role', 'frozen')\n"
-    "return {0, u[1] or '', u[2] or '', u[3] or ''}\n";
-
-static const char login_fail_lua[] =
-    "for _, k in ipairs({'vg:loginfail:user:' .. ARGV[1], 'vg:loginfail:addr:' .. ARGV[2]}) do\n"
-    "  if redis.call('INCR', k) == 1 then redis.call('EXPIRE', k, ARGV[3]) end\n"
-    "end\n"
-    "return 0\n";
-
 static void login_failed(gw_call *c, const char *user)
 {
     char window[16];
     snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
-    const char *argv[] = {"EVAL", login_fail_lua, "0", user, c->addr, window};
-    gw_redis_argv(c->g->redis, NULL, NULL, 6, argv, NULL);
+    const char *argv[] = {user, c->addr, window};
+    gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_LOGIN_FAIL], NULL, NULL, 0, 3, argv, NULL);
     vg_info("auth", "login failed for user %s from %s", user, c->addr);
     fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
 }
@@ -499,9 +486,9 @@ static void run_login(gw_call *c)
     char ulimit[16], alimit[16];
     snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
     snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
-    const char *argv[] = {"EVAL",  login_lua, "0",   param_str(c, "user", ""),
-                          c->addr, ulimit,    alimit};
-    send_or_fail(c, gw_redis_argv(c->g->redis, login_user_cb, c, 7, argv, NULL));
+    const char *argv[] = {param_str(c, "user", ""), c->addr, ulimit, alimit};
+    send_or_fail(
+        c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_LOGIN], login_user_cb, c, 0, 4, argv, NULL));
 }
 
 static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
@@ -557,19 +544,6 @@ static long long elem_int(const redisReply *r, size_t i)
     return 0;
 }
 
-static const char vm_list_lua[] =
-    "local out = {}\n"
-    "for _, n in ipairs(redis.call('SMEMBERS', 'vg:vms')) do\n"
-    "  local f = redis.call('HMGET', 'vg:vm:' .. n, 'uuid', 'host', 'state')\n"
-    "  local host = f[2] or ''\n"
-    "  local up = 0\n"
-    "  if host ~= '' then up = redis.call('EXISTS', 'vg:host:' .. host .. ':alive') end\n"
-    "  local cons = redis.call('HKEYS', 'vg:vm:' .. n .. ':consoles')\n"
-    "  table.sort(cons)\n"
-    "  out[#out + 1] = {n, f[1] or '', host, f[3] or 'unknown', up, cons}\n"
-    "end\n"
-    "return out\n";
-
 static void vm_list_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
@@ -605,18 +579,9 @@ static void vm_list_cb(gw_redis *r, redisReply *reply, void *priv)
 
 static void run_vm_list(gw_call *c)
 {
-    send_or_fail(c, gw_redis_cmd(c->g->redis, vm_list_cb, c, "EVAL %s 0", vm_list_lua));
+    send_or_fail(
+        c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_VM_LIST], vm_list_cb, c, 0, 0, NULL, NULL));
 }
-
-static const char host_list_lua[] =
-    "local out = {}\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do\n"
-    "  local f = redis.call('HMGET', 'vg:host:' .. id, 'link', 'mgmt_addr', 'cpus', 'mem_mib',\n"
-    "                       'heartbeat_ms')\n"
-    "  out[#out + 1] = {id, f[1] or '', f[2] or '', f[3] or '0', f[4] or '0', f[5] or '0',\n"
-    "                   redis.call('EXISTS', 'vg:host:' .. id .. ':alive')}\n"
-    "end\n"
-    "return out\n";
 
 static void host_list_cb(gw_redis *r, redisReply *reply, void *priv)
 {
@@ -645,14 +610,9 @@ static void host_list_cb(gw_redis *r, redisReply *reply, void *priv)
 
 static void run_host_list(gw_call *c)
 {
-    send_or_fail(c, gw_redis_cmd(c->g->redis, host_list_cb, c, "EVAL %s 0", host_list_lua));
+    send_or_fail(c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_HOST_LIST], host_list_cb, c, 0, 0,
+                                  NULL, NULL));
 }
-
-static const char consoles_lua[] =
-    "if redis.call('EXISTS', 'vg:vm:' .. ARGV[1]) == 0 then return false end\n"
-    "local c = redis.call('HKEYS', 'vg:vm:' .. ARGV[1] .. ':consoles')\n"
-    "table.sort(c)\n"
-    "return c\n";
 
 static void ticket_set_cb(gw_redis *r, redisReply *reply, void *priv)
 {
@@ -739,6 +699,7 @@ static void run_ticket(gw_call *c)
         fail(c, VG_E_FORBIDDEN, msg);
         return;
     }
-    send_or_fail(c, gw_redis_cmd(c->g->redis, ticket_consoles_cb, c, "EVAL %s 0 %s", consoles_lua,
-                                 param_str(c, "vm", "")));
+    const char *argv[] = {param_str(c, "vm", "")};
+    send_or_fail(c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_CONSOLES], ticket_consoles_cb, c, 0,
+                                  1, argv, NULL));
 }

@@ -191,13 +191,11 @@ static void event_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
-    /* Pub/sub pushes ["message", channel, payload]; the subscribe confirmation is skipped. */
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        strcmp(reply->element[0]->str, "message") != 0 ||
-        reply->element[2]->type != REDIS_REPLY_STRING)
+    const char *payload;
+    size_t len;
+    if (!gw_redis_message(reply, "vg:events", &payload, &len))
         return;
-    cJSON *data = cJSON_ParseWithLength(reply->element[2]->str, reply->element[2]->len);
+    cJSON *data = cJSON_ParseWithLength(payload, len);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(data, "type");
     if (!cJSON_IsObject(data) || !cJSON_IsString(type)) {
         vg_warn("api", "ignoring a vg:events message that is not a JSON object with a type");

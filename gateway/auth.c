@@ -101,14 +101,6 @@ int gw_auth_parse_cookie(const char *value, char out[GW_TOKEN_HEX + 1])
     return 0;
 }
 
-/* Creates admin only while vg:users is empty, atomically, so concurrent gateways agree. */
-static const char bootstrap_lua[] =
-    "if redis.call('SCARD', 'vg:users') > 0 then return 0 end\n"
-    "redis.call('HSET', 'vg:user:admin', 'name', 'admin', 'role', 'admin', 'pwhash', ARGV[1],\n"
-    "           'frozen', '0', 'created_ms', ARGV[2])\n"
-    "redis.call('SADD', 'vg:users', 'admin')\n"
-    "return 1\n";
-
 static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
@@ -121,6 +113,8 @@ static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
         vg_info("auth", "created user admin from the admin password file");
 }
 
+/* redis-scripts/gateway_bootstrap.lua creates admin only while vg:users is empty, atomically,
+ * so concurrent gateways agree. */
 void gw_auth_bootstrap(gw *g, gw_redis *r)
 {
     if (!g->admin_password)
@@ -132,6 +126,6 @@ void gw_auth_bootstrap(gw *g, gw_redis *r)
         return;
     }
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    const char *argv[] = {"EVAL", bootstrap_lua, "0", hash, now};
-    gw_redis_argv(r, bootstrap_cb, NULL, 5, argv, NULL);
+    const char *argv[] = {hash, now};
+    gw_redis_eval(r, g->lua[GW_LUA_BOOTSTRAP], bootstrap_cb, NULL, 0, 2, argv, NULL);
 }

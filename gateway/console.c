@@ -217,15 +217,6 @@ static int connect_link(gw_viewer *v, const char *link_url)
     return VG_OK;
 }
 
-static const char lookup_lua[] =
-    "local host = redis.call('HGET', 'vg:vm:' .. ARGV[1], 'host')\n"
-    "if not host then return {0} end\n"
-    "if redis.call('HEXISTS', 'vg:vm:' .. ARGV[1] .. ':consoles', ARGV[2]) == 0 then\n"
-    "  return {1}\n"
-    "end\n"
-    "local link = redis.call('HGET', 'vg:host:' .. host, 'link') or ''\n"
-    "return {2, host, link, redis.call('EXISTS', 'vg:host:' .. host .. ':alive')}\n";
-
 static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
@@ -302,8 +293,9 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     }
     vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->user, v->vm, v->dev, v->mode,
             v->addr);
-    const char *argv[] = {"EVAL", lookup_lua, "0", v->vm, v->dev};
-    if (gw_redis_argv(r, lookup_cb, v, 5, argv, NULL) != VG_OK) {
+    const char *argv[] = {v->vm, v->dev};
+    if (gw_redis_eval(r, v->g->lua[GW_LUA_CONSOLE_LOOKUP], lookup_cb, v, 0, 2, argv, NULL) !=
+        VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
     }
@@ -638,12 +630,10 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        strcmp(reply->element[0]->str, "message") != 0 ||
-        reply->element[2]->type != REDIS_REPLY_STRING)
+    const char *hash;
+    size_t len;
+    if (!gw_redis_message(reply, "vg:sessions", &hash, &len))
         return;
-    const char *hash = reply->element[2]->str;
     for (gw_viewer *v = g->viewers; v; v = v->next)
         if (v->session[0] && !strcmp(v->session, hash) && v->browser && !v->close_code) {
             vg_info("console", "closing %s/%s of user %s: the session ended", v->vm, v->dev,

@@ -14,6 +14,19 @@ struct lws;
 typedef struct gw_redis gw_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
+typedef struct vg_rscript vg_rscript;
+
+/* The gateway's Redis scripts (redis-scripts/gateway_*.lua, docs/redis.md "Scripts"). */
+typedef enum gw_lua {
+    GW_LUA_LOGIN,
+    GW_LUA_LOGIN_FAIL,
+    GW_LUA_BOOTSTRAP,
+    GW_LUA_VM_LIST,
+    GW_LUA_HOST_LIST,
+    GW_LUA_CONSOLES,
+    GW_LUA_CONSOLE_LOOKUP,
+    GW_LUA_COUNT
+} gw_lua;
 
 typedef struct gw_config {
     char *http_bind;
@@ -41,6 +54,7 @@ typedef struct gw {
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
     gw_redis *redis;         /* commands */
     gw_redis *bus;           /* SUBSCRIBE vg:events */
+    vg_rscript *lua[GW_LUA_COUNT];
     char *redis_password;
     char *link_secret;
     char *admin_password;  /* NULL when admin_password_file is unset */

@@ -210,6 +210,28 @@ int gw_redis_argv(gw_redis *r, gw_redis_cb *cb, void *priv, int argc, const char
     return VG_OK;
 }
 
+void gw_redis_load(gw_redis *r, vg_rscript *const *lua, size_t n)
+{
+    for (size_t i = 0; r->ac && i < n; i++)
+        if (vg_rscript_load(lua[i], r->ac) != VG_OK)
+            vg_error("redis", "%s: cannot queue SCRIPT LOAD %s", r->name, vg_rscript_name(lua[i]));
+}
+
+int gw_redis_eval(gw_redis *r, vg_rscript *lua, gw_redis_cb *cb, void *priv, int nkeys, int argc,
+                  const char **argv, const size_t *lens)
+{
+    if (!r->ac)
+        return VG_ERR;
+    pending *p = new_pending(r, cb, priv);
+    if (!p)
+        return VG_ERR;
+    if (vg_rscript_call(lua, r->ac, trampoline, p, nkeys, argc, argv, lens) != VG_OK) {
+        free(p);
+        return VG_ERR;
+    }
+    return VG_OK;
+}
+
 int gw_redis_subscribe(gw_redis *r, const char *channel, gw_redis_cb *cb, void *priv)
 {
     if (!r->ac)
@@ -223,4 +245,19 @@ int gw_redis_subscribe(gw_redis *r, const char *channel, gw_redis_cb *cb, void *
         return VG_ERR;
     }
     return VG_OK;
+}
+
+int gw_redis_message(const redisReply *reply, const char *channel, const char **payload,
+                     size_t *len)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return 0;
+    const redisReply *kind = reply->element[0], *ch = reply->element[1], *msg = reply->element[2];
+    if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0 ||
+        ch->type != REDIS_REPLY_STRING || strcmp(ch->str, channel) != 0 ||
+        msg->type != REDIS_REPLY_STRING)
+        return 0;
+    *payload = msg->str;
+    *len = msg->len;
+    return 1;
 }

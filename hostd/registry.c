@@ -1,11 +1,11 @@
 #include "registry.h"
 
 #include "vg_log.h"
+#include "vg_rscript.h"
 #include "vg_util.h"
 #include "vms.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <hiredis/adapters/libev.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -20,9 +20,8 @@
 static struct ev_loop *loop;
 static const registry_config *cfg;
 static redisAsyncContext *ac;
-static int ready; /* connected, authenticated, script loaded */
-static char *script;
-static char sha[41];
+static int ready; /* the last sync succeeded on this connection */
+static vg_rscript *sync_script;
 static ev_timer heartbeat;
 static ev_timer soon;
 static ev_timer retry;
@@ -82,8 +81,6 @@ static char *vms_json(void)
     return s;
 }
 
-static void on_loaded(redisAsyncContext *c, void *r, void *priv);
-
 static void on_sync(redisAsyncContext *c, void *r, void *priv)
 {
     (void)c;
@@ -92,48 +89,27 @@ static void on_sync(redisAsyncContext *c, void *r, void *priv)
     if (!reply)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
-        if (strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-            /* Redis restarted or flushed its script cache behind our back. */
-            ready = 0;
-            redisAsyncCommand(ac, on_loaded, NULL, "SCRIPT LOAD %s", script);
-            return;
-        }
         vg_warn("registry", "sync failed: %s", reply->str);
+        return;
     }
+    if (!ready)
+        vg_info("registry", "registered as host %s", cfg->host_id);
+    ready = 1;
 }
 
 static void sync_registry(void)
 {
-    if (!ready)
+    if (!ac)
         return;
     char *host = host_json(), *vms = vms_json();
     char ttl[32], now[32];
     snprintf(ttl, sizeof(ttl), "%ld", cfg->heartbeat_ms * 3);
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    if (host && vms)
-        redisAsyncCommand(ac, on_sync, NULL, "EVALSHA %s 0 %s %s %s %s %s", sha, cfg->host_id, host,
-                          vms, ttl, now);
+    const char *argv[] = {cfg->host_id, host, vms, ttl, now};
+    if (host && vms && vg_rscript_call(sync_script, ac, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
+        vg_warn("registry", "cannot queue the registry sync");
     free(host);
     free(vms);
-}
-
-static void on_loaded(redisAsyncContext *c, void *r, void *priv)
-{
-    (void)c;
-    (void)priv;
-    redisReply *reply = r;
-    if (!reply)
-        return;
-    if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-        vg_error("registry", "SCRIPT LOAD failed: %s",
-                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        return;
-    }
-    memcpy(sha, reply->str, 40);
-    sha[40] = '\0';
-    ready = 1;
-    vg_info("registry", "registered as host %s", cfg->host_id);
-    sync_registry();
 }
 
 static void on_auth(redisAsyncContext *c, void *r, void *priv)
@@ -183,10 +159,12 @@ static void connect_redis(void)
     redisLibevAttach(loop, ac);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    /* Commands queue until the connection is up and are sent in order. */
+    /* Commands queue until the connection is up and are sent in order: the first sync runs
+     * right behind AUTH and SCRIPT LOAD. */
     if (cfg->password)
         redisAsyncCommand(ac, on_auth, NULL, "AUTH %s", cfg->password);
-    redisAsyncCommand(ac, on_loaded, NULL, "SCRIPT LOAD %s", script);
+    vg_rscript_load(sync_script, ac);
+    sync_registry();
 }
 
 static void on_retry(struct ev_loop *l, ev_timer *w, int revents)
@@ -243,28 +221,10 @@ void registry_event(const char *type, const char *vm, const char *dev)
     free(s);
 }
 
-static char *read_file(const char *path, vg_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vg_fail(err, VG_E_INTERNAL, "%s: %s", path, strerror(errno)), NULL;
-    char *buf = malloc(65536);
-    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
-    fclose(f);
-    if (!buf || n == 0 || n == 65535) {
-        free(buf);
-        return vg_fail(err, VG_E_INTERNAL, "%s: empty, unreadable or too large", path), NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 int registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/hostd_sync.lua", c->scripts_dir);
-    script = read_file(path, err);
-    if (!script)
+    sync_script = vg_rscript_open(c->scripts_dir, "hostd_sync.lua", err);
+    if (!sync_script)
         return VG_ERR;
     loop = l;
     cfg = c;
@@ -287,6 +247,7 @@ void registry_stop(void)
     if (ac)
         redisAsyncDisconnect(ac); /* sends what is queued, then closes */
     ac = NULL;
-    free(script);
-    script = NULL;
+    /* A closing connection retries no NOSCRIPT call, so nothing uses the script any more. */
+    vg_rscript_free(sync_script);
+    sync_script = NULL;
 }
