@@ -69,7 +69,11 @@ node_tests() { # dir
         echo "no *.test.mjs in $1"
         return 1
     }
-    if node --help | grep -q -- --test-concurrency; then
+    if node --help | grep -q -- --test-timeout; then
+        # A hung test must fail, not eat CI's time: 10 minutes a test at most, and no open
+        # handle may keep the runner alive after the last test.
+        node --test --test-concurrency=1 --test-timeout=600000 --test-force-exit "${files[@]}"
+    elif node --help | grep -q -- --test-concurrency; then
         node --test --test-concurrency=1 "${files[@]}"
     else # node 18 has no --test-concurrency
         local f rc=0

@@ -17,9 +17,10 @@ import { login, openConsole } from './lib/client.mjs';
 
 const VM = 'vgt-sv1';
 
-// `seq 1 300000` prints about 2.2 MiB ("N\r\n" per line): nine times the hostd ring, so a viewer
-// that does not read is overtaken whatever the kernel's socket buffers absorb.
-const LINES = 300000;
+// `seq 1 400000` prints about 3 MiB ("N\r\n" per line). A viewer that does not read first fills
+// the ring (256 KiB), the gateway's queue (up to 512 KiB) and the kernel's socket buffers on both
+// hops (which loopback TCP lets grow to about 1 MiB): 1.1-1.4 MiB were measured before the GAP.
+const LINES = 400000;
 // The marker is computed by the guest's shell, so the echoed command line does not contain it.
 const COMMAND = `seq 1 ${LINES}; echo SV-$((6*7))-END\n`;
 const MARKER = 'SV-42-END';
@@ -36,6 +37,12 @@ const MARKER = 'SV-42-END';
 const SLACK_KB = 1024;
 const ASAN_EXTRA_KB = 12 * 1024;
 const DESIGN_KB = { gateway: 2 * (2 * 256 + 16 + 64), hostd: 256 + 2 * 16 };
+
+// The gateway drops a browser connection that sends nothing for idle_timeout (60 s, C8), and a
+// viewer that does not read cannot answer its pings (nor does lws 4.1 report an unsolicited
+// pong): the paused viewer, like a client whose downlink is congested but whose uplink works,
+// sends a `ping` control message this often.
+const HEARTBEAT_MS = 10000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -179,133 +186,148 @@ test('a viewer paused for less than the ring gets every byte and delays nobody',
 test('a viewer that stops reading during a megabyte burst: bounded memory, a GAP, others unaffected', async (t) => {
   const logFile = path.join(stack.dir, 'consoles', `com-${VM}.log`);
   const fast = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
-  await fast.waitControl('hello');
-  await waitPrompt(fast);
   const slow = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
-  await slow.waitControl('hello');
-  const slowFrames = recordFrames(slow);
-  // Settle the prompt round trip, then stop reading the slow viewer's socket.
-  await waitPrompt(fast);
-  await sleep(300);
-  slow.pause();
-  const slowBefore = slow.output.length;
-
-  const pids = { gateway: pidOf('gateway'), hostd: pidOf('hostd') };
-  const mem = {};
-  for (const [c, pid] of Object.entries(pids)) {
-    const base = rssKb(pid);
-    mem[c] = { pid, base, max: base, asan: sanitized(pid) };
-  }
-  const sample = () => {
-    for (const m of Object.values(mem)) m.max = Math.max(m.max, rssKb(m.pid));
-  };
-  const sampler = setInterval(sample, 100);
-
-  // When the durable log (written by virtlogd from the very same serial output) shows the marker.
-  let logMarkerAt = 0;
-  const logPoll = setInterval(() => {
-    if (!logMarkerAt && logTailHas(logFile, MARKER)) logMarkerAt = Date.now();
-  }, 50);
-
-  let fastMarkerAt;
-  const mark = fast.output.length;
-  const t0 = Date.now();
+  const timers = [];
   try {
+    await fast.waitControl('hello');
+    await slow.waitControl('hello');
+    const slowFrames = recordFrames(slow);
+    await waitPrompt(fast);
+    await sleep(300);
+
+    const mem = {};
+    for (const c of ['gateway', 'hostd']) {
+      const pid = pidOf(c);
+      const base = rssKb(pid);
+      mem[c] = { pid, base, max: base, asan: sanitized(pid) };
+    }
+    const sample = () => {
+      for (const m of Object.values(mem)) m.max = Math.max(m.max, rssKb(m.pid));
+    };
+    timers.push(setInterval(sample, 100));
+    // When the durable log shows the marker.
+    let logMarkerAt = 0;
+    timers.push(
+      setInterval(() => {
+        if (!logMarkerAt && logTailHas(logFile, MARKER)) logMarkerAt = Date.now();
+      }, 50),
+    );
+
+    // The slow viewer stops reading its socket while the guest prints the whole burst.
+    slow.pause();
+    let pings = 0;
+    timers.push(setInterval(() => slow.sendControl({ type: 'ping', id: ++pings }), HEARTBEAT_MS));
+    const slowBefore = slow.output.length;
+    const pausedAt = slow.nextOffset;
+    const mark = fast.output.length;
+    const t0 = Date.now();
     fast.send(COMMAND);
     await fast.waitFor(MARKER, 300000, { from: mark });
-    fastMarkerAt = Date.now();
-    // The log file may lag the socket by virtlogd's buffering; give it time to catch up.
+    const fastMarkerAt = Date.now();
+    const burstMs = fastMarkerAt - t0;
+    // virtlogd may write the log a little after the socket; give it time to catch up.
     for (let i = 0; i < 100 && !logMarkerAt; i++) await sleep(100);
-    await sleep(1000);
+
+    slow.resume();
+    // The paused viewer, reading again, got a GAP for what the ring overwrote, then the newest
+    // output up to the marker and the prompt after it.
+    await slow.waitFor(MARKER, 60000, { from: slowBefore });
+    await waitPrompt(fast);
+    await slow.waitFor('testvm# ', 10000, { from: slow.output.indexOf(MARKER, slowBefore) });
+    for (let i = 0; i < 50 && slow.nextOffset !== fast.nextOffset; i++) await sleep(100);
+    await sleep(500);
     sample();
-  } finally {
-    clearInterval(logPoll);
-  }
-  const burstMs = fastMarkerAt - t0;
+    timers.forEach(clearInterval);
 
-  // The reading viewer: no gap, contiguous offsets, every byte of the burst in order, on time.
-  assert.deepEqual(fast.gaps, [], 'the reading viewer got no GAP and contiguous offsets');
-  const out = fast.output.subarray(mark);
-  const echo = Buffer.from(`seq 1 ${LINES}; echo`);
-  const cmdAt = out.indexOf(echo);
-  const cmdEnd = out.indexOf('\r\n', cmdAt) + 2;
-  const markerAt = out.indexOf(MARKER);
-  assert.ok(cmdAt >= 0 && markerAt > cmdEnd, 'command echo and marker in the reading viewer');
-  const burstBytes = markerAt - cmdEnd;
-  const lagMs = fastMarkerAt - logMarkerAt;
-  const lines = lineNumbers(out.subarray(cmdEnd, markerAt).toString('latin1'), 1);
-  t.diagnostic(
-    `burst ${burstBytes} bytes in ${burstMs} ms (${Math.round(burstBytes / 1.024 / burstMs)} KiB/s), ` +
-      `${lines.odd} lines with a repeated UART byte; the reading viewer saw the marker ${lagMs} ms ` +
-      `after the durable log did`,
-  );
-  const log = durableLog(logFile);
-  const logCmd = log.indexOf(echo);
-  const logMarker = log.indexOf(MARKER, logCmd);
-  assert.ok(logCmd >= 0 && logMarker > logCmd, 'command echo and marker in the durable log');
-  const bad = diff(out.subarray(cmdAt, markerAt + MARKER.length), log.subarray(logCmd, logMarker + MARKER.length),
-    'the reading viewer\'s burst and the durable log');
-  assert.equal(bad, null, bad);
-  assert.equal(lines.last, LINES, 'the last line before the marker');
-  assert.ok(lines.odd < LINES / 100, `${lines.odd} odd lines`);
-  assert.ok(logMarkerAt, 'the durable log shows the marker');
-  // Both see the same serial output; a viewer held up behind the paused one would be late by
-  // seconds to the whole burst (~30 s). 5 s covers scheduling on a loaded machine.
-  assert.ok(lagMs < 5000, `reading viewer was ${lagMs} ms behind the durable log`);
-
-  // The paused viewer reads again: a GAP for what the ring overwrote, then the newest output.
-  slow.resume();
-  await slow.waitFor(MARKER, 60000, { from: slowBefore });
-  await waitPrompt(fast);
-  await slow.waitFor('testvm# ', 10000, { from: slow.output.indexOf(MARKER, slowBefore) });
-  for (let i = 0; i < 50 && slow.nextOffset !== fast.nextOffset; i++) await sleep(100);
-  clearInterval(sampler);
-  sample();
-
-  const slowGot = slow.output.length - slowBefore;
-  const gapped = slow.gaps.reduce((n, g) => n + g.to - g.from, 0);
-  t.diagnostic(
-    `paused viewer: ${slow.gaps.length} GAP(s) ${JSON.stringify(slow.gaps)} skipping ${gapped} bytes; ` +
-      `it received ${slowGot} bytes of the burst`,
-  );
-  assert.ok(slow.gaps.length >= 1, 'the paused viewer got a GAP');
-  for (const g of slow.gaps) assert.ok(g.to > g.from && !g.unannounced, JSON.stringify(g));
-  assert.ok(slowGot < burstBytes, `the paused viewer skipped output (got ${slowGot} of ${burstBytes} bytes)`);
-  // Its frames are contiguous: each OUTPUT starts where the previous frame ended, a GAP's `to`
-  // is the next OUTPUT's offset.
-  for (let i = 1; i < slowFrames.length; i++) {
-    assert.equal(slowFrames[i][1], slowFrames[i - 1][2], `frame ${i} of the paused viewer`);
-  }
-  assert.equal(slowFrames.at(-1)[2], slow.nextOffset);
-  assert.equal(slow.nextOffset, fast.nextOffset, 'both viewers end at the same offset');
-  // Every byte it got is the byte the reading viewer got at that offset.
-  let pos = 0;
-  for (const [op, from, to] of slowFrames) {
-    if (op !== 0x01) continue;
-    const a = from - fast.startOffset;
-    assert.ok(a >= 0, `paused viewer frame at ${from} precedes the reading viewer's first`);
-    assert.ok(
-      slow.output.subarray(pos, pos + to - from).equals(fast.output.subarray(a, a + to - from)),
-      `paused viewer bytes [${from}, ${to}) differ from the reading viewer's`,
-    );
-    pos += to - from;
-  }
-  // After the last GAP: the newest lines, up to the last one and the marker.
-  const tail = slow.output.subarray(slow.output.length - (slow.nextOffset - slow.gaps.at(-1).to)).toString('latin1');
-  const tm = /\r\n(\d+)\r\n/.exec(tail);
-  assert.ok(tm, `a whole line after the GAP: ${JSON.stringify(tail.slice(0, 80))}`);
-  const tailLines = lineNumbers(tail.slice(tm.index + 2, tail.indexOf(MARKER)), Number(tm[1]));
-  assert.equal(tailLines.last, LINES, 'the paused viewer\'s last line before the marker');
-
-  // Memory: growth over the RSS each daemon had with both viewers attached.
-  for (const [c, m] of Object.entries(mem)) {
-    const growth = m.max - m.base;
-    const bound = DESIGN_KB[c] + SLACK_KB + (m.asan ? ASAN_EXTRA_KB : 0);
+    // The reading viewer: no gap, contiguous offsets, every byte of the burst in order, on time.
+    const out = fast.output.subarray(mark);
+    const echo = Buffer.from(`seq 1 ${LINES}; echo`);
+    const cmdAt = out.indexOf(echo);
+    const cmdEnd = out.indexOf('\r\n', cmdAt) + 2;
+    const markerAt = out.indexOf(MARKER);
+    const burstBytes = markerAt - cmdEnd;
+    const lagMs = fastMarkerAt - logMarkerAt;
+    const lines = lineNumbers(out.subarray(cmdEnd, markerAt).toString('latin1'), 1);
+    const slowGot = slow.output.length - slowBefore;
+    const gapped = slow.gaps.reduce((n, g) => n + g.to - g.from, 0);
     t.diagnostic(
-      `${c}${m.asan ? ' (ASan)' : ''} VmRSS ${m.base} kB -> max ${m.max} kB: +${growth} kB (bound ${bound} kB)`,
+      `burst ${burstBytes} bytes in ${burstMs} ms (${Math.round(burstBytes / 1.024 / burstMs)} KiB/s), ` +
+        `${lines.odd} lines with a repeated UART byte; the reading viewer saw the marker ${lagMs} ms ` +
+        `after the durable log did`,
     );
-    assert.ok(growth <= bound, `${c} grew by ${growth} kB, more than ${bound} kB`);
+    t.diagnostic(
+      `paused viewer: paused at offset ${pausedAt}, ${slow.gaps.length} GAP(s) ${JSON.stringify(slow.gaps)} ` +
+        `skipping ${gapped} bytes (${slow.gaps.length ? slow.gaps[0].from - pausedAt : '-'} bytes after the ` +
+        `pause); it received ${slowGot} bytes`,
+    );
+    for (const [c, m] of Object.entries(mem)) {
+      m.growth = m.max - m.base;
+      m.bound = DESIGN_KB[c] + SLACK_KB + (m.asan ? ASAN_EXTRA_KB : 0);
+      t.diagnostic(
+        `${c}${m.asan ? ' (ASan)' : ''} VmRSS ${m.base} kB -> max ${m.max} kB: ` +
+          `+${m.growth} kB (bound ${m.bound} kB)`,
+      );
+    }
+
+    assert.deepEqual(fast.gaps, [], 'the reading viewer got no GAP and contiguous offsets');
+    assert.ok(cmdAt >= 0 && markerAt > cmdEnd, 'command echo and marker in the reading viewer');
+    const log = durableLog(logFile);
+    const logCmd = log.indexOf(echo);
+    const logMarker = log.indexOf(MARKER, logCmd);
+    assert.ok(logCmd >= 0 && logMarker > logCmd, 'command echo and marker in the durable log');
+    const bad = diff(
+      out.subarray(cmdAt, markerAt + MARKER.length),
+      log.subarray(logCmd, logMarker + MARKER.length),
+      "the reading viewer's burst and the durable log",
+    );
+    assert.equal(bad, null, bad);
+    assert.equal(lines.last, LINES, 'the last line before the marker');
+    assert.ok(lines.odd < LINES / 100, `${lines.odd} lines out of sequence`);
+    assert.ok(logMarkerAt, 'the durable log shows the marker');
+    // A viewer held up behind the paused one would be late by the length of the burst (about a
+    // minute); 5 s covers scheduling on a loaded machine.
+    assert.ok(Math.abs(lagMs) < 5000, `reading viewer was ${lagMs} ms behind the durable log`);
+
+    assert.ok(slow.gaps.length >= 1, 'the paused viewer got a GAP');
+    for (const g of slow.gaps) assert.ok(g.to > g.from && !g.unannounced, JSON.stringify(g));
+    assert.ok(slowGot < burstBytes, `the paused viewer skipped output (got ${slowGot} of ${burstBytes} bytes)`);
+    // Its frames are contiguous: each OUTPUT starts where the previous frame ended, a GAP's `to`
+    // is the next OUTPUT's offset.
+    for (let i = 1; i < slowFrames.length; i++) {
+      assert.equal(slowFrames[i][1], slowFrames[i - 1][2], `frame ${i} of the paused viewer`);
+    }
+    assert.equal(slowFrames.at(-1)[2], slow.nextOffset);
+    assert.equal(slow.nextOffset, fast.nextOffset, 'both viewers end at the same offset');
+    // Every byte it got is the byte the reading viewer got at that offset.
+    let pos = 0;
+    for (const [op, from, to] of slowFrames) {
+      if (op !== 0x01) continue;
+      const a = from - fast.startOffset;
+      assert.ok(a >= 0, `paused viewer frame at ${from} precedes the reading viewer's first`);
+      assert.ok(
+        slow.output.subarray(pos, pos + to - from).equals(fast.output.subarray(a, a + to - from)),
+        `paused viewer bytes [${from}, ${to}) differ from the reading viewer's`,
+      );
+      pos += to - from;
+    }
+    // After the last GAP: the newest lines, up to the last one and the marker.
+    const tail = slow.output
+      .subarray(slow.output.length - (slow.nextOffset - slow.gaps.at(-1).to))
+      .toString('latin1');
+    const tm = /\r\n(\d+)\r\n/.exec(tail);
+    assert.ok(tm, `a whole line after the GAP: ${JSON.stringify(tail.slice(0, 80))}`);
+    const tailLines = lineNumbers(tail.slice(tm.index + 2, tail.indexOf(MARKER)), Number(tm[1]));
+    assert.equal(tailLines.last, LINES, "the paused viewer's last line before the marker");
+
+    // Memory: growth over the RSS each daemon had with both viewers attached.
+    for (const [c, m] of Object.entries(mem)) {
+      assert.ok(m.growth <= m.bound, `${c} grew by ${m.growth} kB, more than ${m.bound} kB`);
+    }
+    await fast.close();
+    await slow.close();
+  } finally {
+    timers.forEach(clearInterval);
+    fast.ws.terminate();
+    slow.ws.terminate();
   }
-  await fast.close();
-  await slow.close();
 });
