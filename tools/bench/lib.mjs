@@ -1,0 +1,273 @@
+// Shared helpers of the benchmarks in tools/bench (see docs/performance.md): statistics, the
+// three kinds of console clients (direct unix socket, websockify, vmgate) and the vmgate API.
+//
+// Every client exposes the same small interface so one measurement runs unchanged against all
+// three: send(buf), onData(fn(buf)) (console output bytes only), close().
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The only third-party module, `ws`, is the one the integration tests install.
+const require = createRequire(path.join(REPO, 'tests/package.json'));
+export const WebSocket = require('ws');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Command-line `--name=value` options over defaults; numbers stay numbers.
+export function options(defaults) {
+  const o = { ...defaults };
+  for (const a of process.argv.slice(2)) {
+    const m = /^--([a-z0-9-]+)=(.*)$/.exec(a);
+    if (!m || !(m[1] in defaults)) throw new Error(`unknown option ${a}`);
+    o[m[1]] = typeof defaults[m[1]] === 'number' ? Number(m[2]) : m[2];
+  }
+  return o;
+}
+
+export function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)];
+}
+
+// { n, p50, p99, max, mean } of a list of milliseconds, rounded to 0.01 ms.
+export function summary(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (x) => Math.round(x * 100) / 100;
+  const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
+  return { n: s.length, p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
+}
+
+// Rejects after ms unless the promise settled first.
+export function within(promise, ms, what) {
+  let t;
+  return Promise.race([
+    promise,
+    new Promise((_, rej) => {
+      t = setTimeout(() => rej(new Error(`timeout after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}
+
+// Resident set size in KiB of a pid, from /proc.
+export function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// Proportional set size in KiB of a process and all its descendants (shared pages counted
+// once in total), from /proc: the fair sum for a forking server.
+export function treePssKiB(pid) {
+  const kids = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  let procs = 0;
+  const walk = (p) => {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      if (m) {
+        total += Number(m[1]);
+        procs++;
+      }
+    } catch {
+      return;
+    }
+    (kids.get(p) || []).forEach(walk);
+  };
+  walk(pid);
+  return { kib: total, procs };
+}
+
+function fanout() {
+  const fns = new Set();
+  return {
+    on: (fn) => fns.add(fn),
+    off: (fn) => fns.delete(fn),
+    emit: (b) => fns.forEach((fn) => fn(b)),
+  };
+}
+
+// (a) The direct limit: a plain client on the console's unix socket.
+export function directClient(sockPath) {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(sockPath);
+    const data = fanout();
+    s.setNoDelay?.(true);
+    s.on('data', data.emit);
+    s.once('error', reject);
+    s.once('connect', () =>
+      resolve({ kind: 'direct', send: (b) => s.write(b), onData: data.on, offData: data.off, close: () => s.destroy(), raw: s }),
+    );
+  });
+}
+
+// (b) websockify: a WebSocket ('binary' subprotocol) whose binary messages are the raw bytes.
+export function websockifyClient(url, caFile) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'binary', { ca: caFile ? fs.readFileSync(caFile) : undefined, perMessageDeflate: false });
+    const data = fanout();
+    ws.on('message', (m) => data.emit(Buffer.from(m)));
+    ws.once('error', reject);
+    ws.once('open', () =>
+      resolve({ kind: 'websockify', send: (b) => ws.send(b), onData: data.on, offData: data.off, close: () => ws.terminate(), raw: ws }),
+    );
+  });
+}
+
+// The vmgate JSON API over HTTPS with one keep-alive connection (what a browser tab reuses).
+export function gatewayApi(url, caFile) {
+  const ca = fs.readFileSync(caFile);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+  const fresh = new https.Agent({ keepAlive: false, ca });
+  const api = {
+    url,
+    ca,
+    token: null,
+    // POST /api/v1/<method>; `reuse` false opens a new TLS connection for the call.
+    call(method, params = {}, { reuse = true } = {}) {
+      const body = JSON.stringify(params);
+      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      if (api.token) headers.authorization = `Bearer ${api.token}`;
+      return new Promise((resolve, reject) => {
+        const req = https.request(new URL(`/api/v1/${method}`, url), { method: 'POST', headers, agent: reuse ? agent : fresh }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let msg;
+            try {
+              msg = JSON.parse(Buffer.concat(chunks).toString());
+            } catch {
+              reject(new Error(`${method}: HTTP ${res.statusCode}, not JSON`));
+              return;
+            }
+            if (msg.error) reject(new Error(`${method}: ${msg.error.code}: ${msg.error.message}`));
+            else resolve(msg.result);
+          });
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    async login(user, password) {
+      api.token = (await api.call('login', { user, password })).token;
+      return api.token;
+    },
+    // The JSON API WebSocket: resolves { call(method, params), close() }.
+    ws() {
+      const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws/api', 'vmgate.api.v1', {
+        ca,
+        headers: { authorization: `Bearer ${api.token}` },
+      });
+      const pending = new Map();
+      let next = 1;
+      ws.on('message', (m) => {
+        const msg = JSON.parse(m.toString());
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        if (msg.error) p.reject(new Error(`${msg.error.code}: ${msg.error.message}`));
+        else p.resolve(msg.result);
+      });
+      return new Promise((resolve, reject) => {
+        ws.once('error', reject);
+        ws.once('open', () =>
+          resolve({
+            call(method, params = {}) {
+              const id = next++;
+              ws.send(JSON.stringify({ id, method, params }));
+              return new Promise((res, rej) => pending.set(id, { resolve: res, reject: rej }));
+            },
+            close: () => ws.close(),
+          }),
+        );
+      });
+    },
+    close() {
+      agent.destroy();
+      fresh.destroy();
+    },
+  };
+  return api;
+}
+
+// (c) vmgate: a console.ticket, then the console WebSocket; resolves once `hello` arrived.
+// Output frames (0x01) reach onData without their 9-byte header; GAP bytes are counted in
+// client.gapBytes. opts: vm, dev, mode ('rw'|'ro'), offset ('end'|'ring'|number), take.
+export async function vmgateClient(api, { vm, dev, mode = 'rw', offset = 'end', take = false } = {}) {
+  const params = { vm, mode };
+  if (dev) params.dev = dev;
+  const t = await api.call('console.ticket', params);
+  const u = api.url.replace(/^http/, 'ws') + t.path + `&offset=${offset}` + (take ? '&take=1' : '');
+  const ws = new WebSocket(u, 'vmgate.console.v1', { ca: api.ca, perMessageDeflate: false });
+  const data = fanout();
+  const client = {
+    kind: 'vmgate',
+    gapBytes: 0,
+    hello: null,
+    send: (b) => ws.send(Buffer.concat([Buffer.from([0x11]), Buffer.from(b)])),
+    onData: data.on,
+    offData: data.off,
+    close: () => ws.terminate(),
+    raw: ws,
+  };
+  return new Promise((resolve, reject) => {
+    ws.on('message', (m, isBinary) => {
+      const b = Buffer.from(m);
+      if (!isBinary) {
+        const msg = JSON.parse(b.toString());
+        if (msg.type === 'hello') {
+          client.hello = msg;
+          resolve(client);
+        } else if (msg.type === 'error') reject(new Error(`console: ${msg.code}: ${msg.message}`));
+        return;
+      }
+      if (b[0] === 0x01) data.emit(b.subarray(9));
+      else if (b[0] === 0x02) client.gapBytes += Number(b.readBigUInt64BE(9) - b.readBigUInt64BE(1));
+    });
+    ws.once('error', reject);
+    ws.once('close', (code) => reject(new Error(`console closed with ${code} before hello`)));
+  });
+}
+
+// Resolves with the first chunk for which pred(chunk) is true (bounded by ms).
+export function waitData(client, pred, ms, what) {
+  let fn;
+  return within(
+    new Promise((resolve) => {
+      fn = (b) => pred(b) && resolve(b);
+      client.onData(fn);
+    }),
+    ms,
+    what,
+  ).finally(() => client.offData(fn));
+}
+
+// Collects output as text until it contains `needle` (bounded by ms).
+export function waitText(client, needle, ms) {
+  let acc = '';
+  return waitData(
+    client,
+    (b) => {
+      acc = (acc + b.toString('latin1')).slice(-4096);
+      return acc.includes(needle);
+    },
+    ms,
+    `output ${JSON.stringify(needle)}`,
+  );
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# tools/bench/run.sh [--quick] [bench...] — runs the vmgate benchmarks side by side with
+# websockify and the direct unix-socket limit, then prints the results as Markdown tables
+# (method and interpretation: docs/performance.md).
+#
+# benches: memory attach echo throughput (default: all, in that order). --quick runs each for a few seconds
+# only (a smoke test of the scripts, not a measurement).
+#
+# It starts a private stack (tools/up.sh with its own libvirtd, Redis, hostd and gateway) in
+# VG_BENCH_DIR (default /tmp/vgt-bench-stack) on ports VG_BENCH_PORT+390/443/701 and websockify
+# on +501/+502 (default base 23000), boots two TCG guests — vgt-bench-gw (hostd manages it) and
+# vgt-bench-raw (outside hostd's vm_filter, for the direct client and websockify) — and tears
+# everything down again on exit. Needs root, a Release build in VG_BUILD_DIR (default
+# <repo>/build-bench, configured and built when missing), websockify and node with tests/node_modules.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bench=$repo/tools/bench
+build=${VG_BUILD_DIR:-$repo/build-bench}
+stack=${VG_BENCH_DIR:-/tmp/vgt-bench-stack}
+base=${VG_BENCH_PORT:-23000}
+redis_port=$((base + 390))
+http_port=$((base + 443))
+link_port=$((base + 701))
+wsk_raw=$((base + 501))
+wsk_src=$((base + 502))
+url=https://127.0.0.1:$http_port
+ca=$stack/certs/ca.pem
+raw=vgt-bench-raw
+gw=vgt-bench-gw
+src=vgt-bench-src
+out=$stack/results.jsonl
+
+quick=0
+benches=()
+for a in "$@"; do
+    case $a in
+    --quick) quick=1 ;;
+    echo | throughput | memory | attach) benches+=("$a") ;;
+    *)
+        echo "usage: $0 [--quick] [echo|throughput|memory|attach]..." >&2
+        exit 2
+        ;;
+    esac
+done
+# Memory first: the throughput runs leave grown (reusable) heaps behind in the daemons.
+[ ${#benches[@]} -gt 0 ] || benches=(memory attach echo throughput)
+
+say() { echo "bench: $*" >&2; }
+
+export VG_STACK_DIR=$stack VG_SKIP_SETUP=1 VG_BUILD_DIR=$build VG_HTTP_BIND=127.0.0.1 \
+    VG_HTTP_PORT=$http_port VG_LINK_PORT=$link_port VG_REDIS_PORT=$redis_port \
+    VG_LIBVIRT=private VG_DEMO_VMS=$gw VG_GUEST_DIR=${VG_GUEST_DIR:-$repo/.stack/guest}
+virsh_uri="qemu:///system?socket=$stack/libvirt/sock/libvirt-sock"
+
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    if [ -f "$stack/hostd.conf" ]; then
+        "$repo/tools/up.sh" --down >&2 || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ ! -x "$build/hostd/vmgate-hostd" ] || [ ! -x "$build/gateway/vmgate-gateway" ]; then
+    say "building Release binaries in $build"
+    cmake -S "$repo" -B "$build" -DVG_WERROR=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" --target vmgate-hostd vmgate-gateway >/dev/null
+fi
+command -v websockify >/dev/null || {
+    echo "bench: websockify is missing (apt-get install websockify)" >&2
+    exit 1
+}
+
+say "starting the stack in $stack"
+rm -f "$out"
+"$repo/tools/up.sh" --detach >&2
+# The raw guest and the fast source must stay out of this hostd's hands except where wanted.
+echo "vm_filter = $gw,$src" >>"$stack/hostd.conf"
+"$repo/tools/up.sh" --restart hostd >&2
+
+# The guest for the direct client and websockify: same image and shape as the stack's, with its
+# console socket outside hostd's console_dir.
+mkdir -p "$stack/raw" "$stack/src"
+chmod 755 "$stack/raw"
+cat >"$stack/raw/$raw.xml" <<EOF
+<domain type='qemu'>
+  <name>$raw</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$VG_GUEST_DIR/vmlinuz</kernel>
+    <initrd>$VG_GUEST_DIR/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <controller type='usb' model='none'/>
+    <serial type='unix'>
+      <source mode='bind' path='$stack/raw/com-$raw.sock'/>
+      <target port='0'/>
+    </serial>
+    <console type='unix'>
+      <source mode='bind' path='$stack/raw/com-$raw.sock'/>
+      <target type='serial' port='0'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+virsh -q -c "$virsh_uri" define "$stack/raw/$raw.xml" >/dev/null
+virsh -q -c "$virsh_uri" start "$raw" >/dev/null
+
+websockify --cert="$stack/certs/gateway.pem" --key="$stack/certs/gateway.key" --ssl-only \
+    --unix-target="$stack/raw/com-$raw.sock" "127.0.0.1:$wsk_raw" >"$stack/log/websockify-raw.log" 2>&1 &
+pids+=($!)
+websockify --cert="$stack/certs/gateway.pem" --key="$stack/certs/gateway.key" --ssl-only \
+    --unix-target="$stack/src/com-$src.sock" "127.0.0.1:$wsk_src" >"$stack/log/websockify-src.log" 2>&1 &
+wsk_src_pid=$!
+pids+=("$wsk_src_pid")
+
+gwpid=$(cat "$stack/run/gateway.pid")
+hostdpid=$(cat "$stack/run/hostd.pid")
+pw=$stack/admin-password
+vg=(--url="$url" --ca="$ca" --password-file="$pw")
+
+if [ $quick = 1 ]; then
+    n_echo=10 secs=1 viewers="1 3" idle="0 5 20" wsk_idle="0 3" rates="5" rate_viewers="1" n_attach=10 n_api=20
+else
+    n_echo=200 secs=10 viewers="1 10 50" idle="0 100 500" wsk_idle="0 10 50" rates="2 5 10 20" rate_viewers="1 10" n_attach=100 n_api=500
+fi
+
+# One benchmark; a failing one is reported and the others still run.
+run_bench() {
+    case $1 in
+    echo)
+        for load in 0 1; do
+            say "echo latency, load=$load"
+            {
+                node "$bench/echo.mjs" --target=direct --sock="$stack/raw/com-$raw.sock" --n=$n_echo --load=$load
+                node "$bench/echo.mjs" --target=websockify --url="wss://127.0.0.1:$wsk_raw/" --ca="$ca" \
+                    --n=$n_echo --load=$load
+                node "$bench/echo.mjs" --target=vmgate "${vg[@]}" --vm=$gw --n=$n_echo --load=$load
+            } >>"$out"
+        done
+        ;;
+    throughput)
+        say "throughput: $viewers viewers, ${secs} s each"
+        node "$bench/throughput.mjs" "${vg[@]}" --dir="$stack" --vm=$src --consoles="$stack/consoles" \
+            --wsk="wss://127.0.0.1:$wsk_src/" --wsk-pid="$wsk_src_pid" --viewers="$viewers" --seconds=$secs \
+            --gateway-pid="$gwpid" --hostd-pid="$hostdpid" >>"$out"
+        say "throughput without loss: vmgate at $rates MB/s"
+        node "$bench/throughput.mjs" "${vg[@]}" --dir="$stack" --vm=$src --consoles="$stack/consoles" \
+            --viewers="$rate_viewers" --seconds=$secs --gateway-pid="$gwpid" --hostd-pid="$hostdpid" \
+            --targets=vmgate --rates="$rates" >>"$out"
+        ;;
+    memory)
+        say "memory: $idle idle viewers"
+        node "$bench/viewers.mjs" --what=memory "${vg[@]}" --vm=$gw --counts="$idle" \
+            --gateway-pid="$gwpid" --hostd-pid="$hostdpid" --wsk-url="wss://127.0.0.1:$wsk_src/" \
+            --wsk-pid="$wsk_src_pid" --wsk-counts="$wsk_idle" --src-sock="$stack/src/com-$src.sock" >>"$out"
+        ;;
+    attach)
+        say "attach time and API latency"
+        node "$bench/viewers.mjs" --what=latency "${vg[@]}" --vm=$gw --n=$n_attach --n-api=$n_api >>"$out"
+        ;;
+    esac
+}
+
+for b in "${benches[@]}"; do
+    run_bench "$b" || say "$b failed (its partial results are kept)"
+done
+
+say "raw results: $out"
+node "$bench/report.mjs" "$out"
