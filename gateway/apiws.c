@@ -105,7 +105,7 @@ static void receive(gw_apiws *a, const void *in, size_t len)
         api_done(a, "", NULL, NULL, &err);
         return;
     }
-    if (gw_api_parse_ws((const char *)a->rx.data, a->rx.len, &req, &err) != VG_OK) {
+    if (gw_api_parse_ws((const char *)a->rx.msg, a->rx.msg_len, &req, &err) != VG_OK) {
         gw_wsbuf_reset(&a->rx);
         api_done(a, "", req.id, NULL, &err);
         gw_api_req_free(&req);

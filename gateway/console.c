@@ -345,7 +345,8 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
     int binary = lws_frame_is_binary(wsi);
     vg_msg msg;
     vg_err err;
-    if (vg_frame_parse_client(binary, v->rx_browser.data, v->rx_browser.len, &msg, &err) != VG_OK) {
+    if (vg_frame_parse_client(binary, v->rx_browser.msg, v->rx_browser.msg_len, &msg, &err) !=
+        VG_OK) {
         gw_wsbuf_reset(&v->rx_browser);
         if (err.code == VG_E_TOO_BIG)
             fail_browser(v, err.code, err.msg, 1009);
@@ -353,7 +354,7 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
             send_error(v, err.code, err.msg);
         return;
     }
-    gw_wsq_push(&v->up, v->rx_browser.data, v->rx_browser.len, binary);
+    gw_wsq_push(&v->up, v->rx_browser.msg, v->rx_browser.msg_len, binary);
     gw_wsbuf_reset(&v->rx_browser);
     if (v->up.bytes >= UP_QUEUE_MAX && !v->browser_paused) {
         lws_rx_flow_control(wsi, 0);
@@ -533,7 +534,7 @@ static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t l
     if (rc == 0)
         return;
     if (v->browser && !v->close_code)
-        relay_down(v, lws_frame_is_binary(wsi), v->rx_link.data, v->rx_link.len);
+        relay_down(v, lws_frame_is_binary(wsi), v->rx_link.msg, v->rx_link.msg_len);
     gw_wsbuf_reset(&v->rx_link);
 }
 

@@ -85,6 +85,11 @@ int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final)
         b->overflow = !final;
         return VG_ERR;
     }
+    if (first && final) {
+        b->msg = in;
+        b->msg_len = len;
+        return 1;
+    }
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + len)
@@ -98,7 +103,11 @@ int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final)
     if (len)
         memcpy(b->data + b->len, in, len);
     b->len += len;
-    return final ? 1 : 0;
+    if (!final)
+        return 0;
+    b->msg = b->data;
+    b->msg_len = b->len;
+    return 1;
 }
 
 void gw_wsbuf_reset(gw_wsbuf *b)

@@ -28,11 +28,16 @@ typedef struct gw_wsbuf {
     unsigned char *data;
     size_t len, cap, limit;
     int overflow; /* the current message grew past limit; its rest is being discarded */
+    /* The whole message once gw_wsbuf_add returned 1: the caller's own input when it came in
+     * one piece (no copy on the console data path), else data/len. */
+    const unsigned char *msg;
+    size_t msg_len;
 } gw_wsbuf;
 
-/* Adds one fragment. Returns 1 when a whole message is in data/len (consume it, then call
- * gw_wsbuf_reset), 0 when more is needed, VG_ERR when the message is larger than limit (the
- * caller answers too_big; fragments of that message keep being discarded until its end). */
+/* Adds one fragment. Returns 1 when a whole message is in msg/msg_len (consume it before the
+ * input buffer is reused, then call gw_wsbuf_reset), 0 when more is needed, VG_ERR when the message
+ * is larger than limit (the caller answers too_big; fragments of that message keep being discarded
+ * until its end). */
 int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final);
 void gw_wsbuf_reset(gw_wsbuf *b);
 void gw_wsbuf_free(gw_wsbuf *b);

@@ -20,12 +20,10 @@ static const xmlNode *child(const xmlNode *n, const char *name)
     return NULL;
 }
 
-/* Copies an attribute into dst; returns 1 when present and it fits. */
-static int attr(const xmlNode *n, const char *name, char *dst, size_t cap)
+/* Takes ownership of v (a libxml2 string) and copies it into dst; returns 1 when it is
+ * present, not empty and fits. */
+static int take_string(xmlChar *v, char *dst, size_t cap)
 {
-    if (!n)
-        return 0;
-    xmlChar *v = xmlGetProp((xmlNode *)n, (const xmlChar *)name);
     if (!v)
         return 0;
     size_t len = strlen((const char *)v);
@@ -36,20 +34,16 @@ static int attr(const xmlNode *n, const char *name, char *dst, size_t cap)
     return ok;
 }
 
+/* Copies an attribute into dst; returns 1 when present and it fits. */
+static int attr(const xmlNode *n, const char *name, char *dst, size_t cap)
+{
+    return n && take_string(xmlGetProp((xmlNode *)n, (const xmlChar *)name), dst, cap);
+}
+
 /* Copies an element's text content into dst; returns 1 when it fits. */
 static int text(const xmlNode *n, char *dst, size_t cap)
 {
-    if (!n)
-        return 0;
-    xmlChar *v = xmlNodeGetContent(n);
-    if (!v)
-        return 0;
-    size_t len = strlen((const char *)v);
-    int ok = len > 0 && len < cap;
-    if (ok)
-        memcpy(dst, v, len + 1);
-    xmlFree(v);
-    return ok;
+    return n && take_string(xmlNodeGetContent(n), dst, cap);
 }
 
 static const domxml_console *find_path(const domxml_info *out, const char *path)

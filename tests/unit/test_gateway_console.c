@@ -83,8 +83,8 @@ static void test_reassembly(void **state)
     gw_wsbuf b = {.limit = 8};
     assert_int_equal(gw_wsbuf_add(&b, "abc", 3, 1, 0), 0);
     assert_int_equal(gw_wsbuf_add(&b, "de", 2, 0, 1), 1);
-    assert_int_equal(b.len, 5);
-    assert_memory_equal(b.data, "abcde", 5);
+    assert_int_equal(b.msg_len, 5);
+    assert_memory_equal(b.msg, "abcde", 5);
     gw_wsbuf_reset(&b);
     /* too big: refused once, the rest of that message is discarded, the next one works */
     assert_int_equal(gw_wsbuf_add(&b, "12345", 5, 1, 0), 0);
@@ -92,7 +92,7 @@ static void test_reassembly(void **state)
     assert_int_equal(gw_wsbuf_add(&b, "xx", 2, 0, 0), 0);
     assert_int_equal(gw_wsbuf_add(&b, "yy", 2, 0, 1), 0);
     assert_int_equal(gw_wsbuf_add(&b, "ok", 2, 1, 1), 1);
-    assert_memory_equal(b.data, "ok", 2);
+    assert_memory_equal(b.msg, "ok", 2);
     gw_wsbuf_reset(&b);
     assert_int_equal(gw_wsbuf_add(&b, "123456789", 9, 1, 1), VG_ERR);
     assert_int_equal(gw_wsbuf_add(&b, "", 0, 1, 1), 1);
