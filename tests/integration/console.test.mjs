@@ -19,17 +19,7 @@ before(async () => {
   // Wait until the guest has a shell: poke it until the prompt answers.
   const c = await openConsole(stack, token, { vm: VM, offset: 'end' });
   await c.waitControl('hello');
-  const t0 = Date.now();
-  for (;;) {
-    const mark = c.output.length;
-    c.send('\n');
-    try {
-      await c.waitFor(PROMPT, 3000, { from: mark });
-      break;
-    } catch (e) {
-      if (Date.now() - t0 > 60000) throw e;
-    }
-  }
+  await c.waitPrompt(60000, PROMPT);
   await c.close();
 });
 

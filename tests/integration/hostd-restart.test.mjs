@@ -45,17 +45,7 @@ function ticks(buf) {
 
 test('a viewer resumes across hostd restarts (orderly and crash) with no lost and no duplicated byte', { timeout: 300000 }, async () => {
   const a = await attach('ring');
-  const t0 = Date.now();
-  for (;;) {
-    const mark = a.output.length;
-    a.send('\n');
-    try {
-      await a.waitFor(PROMPT, 3000, { from: mark });
-      break;
-    } catch (e) {
-      if (Date.now() - t0 > 90000) throw e;
-    }
-  }
+  await a.waitPrompt(90000, PROMPT);
   a.send(`i=0; while [ $i -lt ${TICKS} ]; do echo tick-$i; i=$((i+1)); usleep 20000; done; echo TICK-D""ONE\n`);
   await a.waitFor('tick-30\r\n', 30000);
 

@@ -46,20 +46,6 @@ async function socketAppears(vm, args) {
   return { at: Date.now(), done };
 }
 
-async function waitPrompt(c, ms = 90000) {
-  const t0 = Date.now();
-  for (;;) {
-    const mark = c.output.length;
-    c.send('\n');
-    try {
-      await c.waitFor(PROMPT, 3000, { from: mark });
-      return;
-    } catch (e) {
-      if (Date.now() - t0 > ms) throw e;
-    }
-  }
-}
-
 async function run(c, cmd, marker, ms = 20000) {
   const mark = c.output.length;
   c.send(`${cmd}\n`);
@@ -104,7 +90,7 @@ test('output printed before anyone attached is replayed; every byte value and a 
   assert.equal(hello.start, 0);
   await c.waitFor('GUEST-READY', 10000);
   assert.equal(c.startOffset, 0);
-  await waitPrompt(c);
+  await c.waitPrompt(90000, PROMPT);
 
   // -opost: the tty would turn \n into \r\n; everything else is passed as the guest wrote it.
   await run(c, 'stty -opost; printf AB-B""EGIN; i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done; stty opost; echo; echo AB-E""ND', 'AB-END', 60000);
@@ -135,14 +121,14 @@ test('after destroy+start, reboot and save+restore the console is back within 1 
   stack.virsh('destroy', VM);
   await c.waitControl('state', 10000, (m) => !m.connected);
   await measure('destroy+start', ['start', VM]);
-  await waitPrompt(c);
+  await c.waitPrompt(90000, PROMPT);
   await run(c, 'echo up-$((20+1))', 'up-21');
 
   // A reboot keeps the socket: the holder connection simply carries on.
   const mark = c.output.length;
   stack.virsh('reboot', VM);
   await c.waitFor('GUEST-READY', 90000, { from: mark });
-  await waitPrompt(c);
+  await c.waitPrompt(90000, PROMPT);
   await run(c, 'echo rebooted-$((3*3))', 'rebooted-9');
 
   const img = path.join(stack.dir, 'save.img');

@@ -135,20 +135,6 @@ function logTailHas(file, marker) {
 }
 
 // Presses Enter until the guest's shell prompt answers (it may still be booting).
-async function waitPrompt(con) {
-  const t0 = Date.now();
-  for (;;) {
-    const mark = con.output.length;
-    con.send('\n');
-    try {
-      await con.waitFor('testvm# ', 3000, { from: mark });
-      return;
-    } catch (e) {
-      if (Date.now() - t0 > 90000) throw e;
-    }
-  }
-}
-
 before(async () => {
   stack = await startStack({ vms: [VM], prefix: 'vgt-sv-' });
   token = await login(stack);
@@ -163,7 +149,7 @@ test('a viewer paused for less than the ring gets every byte and delays nobody',
   // (QEMU's own chardev log shows it too), which would break the exact comparisons below.
   const w = await openConsole(stack, token, { vm: VM, dev: 'console1', offset: 'end' });
   await w.waitControl('hello');
-  await waitPrompt(w);
+  await w.waitPrompt();
   const slow = await openConsole(stack, token, { vm: VM, dev: 'console1', mode: 'ro', offset: 'end' });
   await slow.waitControl('hello');
   slow.pause();
@@ -200,7 +186,7 @@ test('a viewer that stops reading during a megabyte burst: bounded memory, a GAP
     await fast.waitControl('hello');
     await slow.waitControl('hello');
     const slowFrames = recordFrames(slow);
-    await waitPrompt(fast);
+    await fast.waitPrompt();
     await sleep(300);
 
     const mem = {};
@@ -240,7 +226,7 @@ test('a viewer that stops reading during a megabyte burst: bounded memory, a GAP
     // The paused viewer, reading again, got a GAP for what the ring overwrote, then the newest
     // output up to the marker and the prompt after it.
     await slow.waitFor(MARKER, 60000, { from: slowBefore });
-    await waitPrompt(fast);
+    await fast.waitPrompt();
     await slow.waitFor('testvm# ', 10000, { from: slow.output.indexOf(MARKER, slowBefore) });
     for (let i = 0; i < 50 && slow.nextOffset !== fast.nextOffset; i++) await sleep(100);
     await sleep(500);

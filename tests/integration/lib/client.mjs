@@ -288,6 +288,22 @@ export class Console {
     this.sendControl({ type: 'release' });
   }
 
+  // Presses Enter until the guest's shell prompt answers (a booting guest ignores input for a
+  // while); gives up after `ms`.
+  async waitPrompt(ms = 90000, prompt = 'testvm# ') {
+    const t0 = Date.now();
+    for (;;) {
+      const mark = this.output.length;
+      this.send('\n');
+      try {
+        await this.waitFor(prompt, 3000, { from: mark });
+        return;
+      } catch (e) {
+        if (Date.now() - t0 > ms) throw e;
+      }
+    }
+  }
+
   // Resolves with the whole output text once it matches (searching from `from`, a byte index).
   waitFor(pattern, ms = 10000, { from = 0 } = {}) {
     // A string is searched only in the bytes that arrived since the last look, so waiting
