@@ -24,6 +24,7 @@ typedef enum vg_err_code {
     VG_E_INTERNAL,
     VG_E_RATE_LIMITED,
     VG_E_CONFLICT,
+    VG_E_QUOTA, /* a project quota would be exceeded */
 } vg_err_code;
 
 typedef struct vg_err {

@@ -32,6 +32,8 @@ const char *vg_err_code_name(vg_err_code code)
         return "rate_limited";
     case VG_E_CONFLICT:
         return "conflict";
+    case VG_E_QUOTA:
+        return "quota_exceeded";
     }
     return "internal";
 }

@@ -1,38 +1,14 @@
-#include "api.h"
+#include "api_int.h"
 
+#include "audit.h"
 #include "auth.h"
-#include "redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PASSWORD_MAX 1024
-
-struct gw_call {
-    gw *g;
-    gw_call_owner *owner; /* NULL once the transport has gone */
-    gw_call *next, *prev;
-    gw_api_req req;
-    int websocket;
-    const struct method *m;
-    char token_hash[65];
-    char user[65];
-    char role[16];
-    char addr[64];
-    char login_token[GW_TOKEN_HEX + 1];
-    char dev[65];
-};
-
-typedef struct method {
-    const char *name;
-    int needs_session;
-    int websocket_only;
-    int (*check)(const cJSON *params, vg_err *err);
-    void (*run)(gw_call *c);
-} method;
 
 /* ---- pure parsing and checking ---- */
 
@@ -104,90 +80,53 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
     return VG_OK;
 }
 
-static const cJSON *field(const cJSON *params, const char *name)
-{
-    return cJSON_GetObjectItemCaseSensitive(params, name);
-}
+/* ---- the method tables ---- */
 
-static int need_name(const cJSON *params, const char *name, int optional, vg_err *err)
-{
-    const cJSON *v = field(params, name);
-    if (!v && optional)
-        return VG_OK;
-    if (!cJSON_IsString(v))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
-    if (!vg_valid_name(v->valuestring))
-        return vg_fail(err, VG_E_BAD_REQUEST,
-                       "\"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ - (not starting with . "
-                       "or -)",
-                       name);
-    return VG_OK;
-}
-
-static int check_none(const cJSON *params, vg_err *err)
-{
-    (void)params;
-    (void)err;
-    return VG_OK;
-}
-
-static int check_login(const cJSON *params, vg_err *err)
-{
-    if (need_name(params, "user", 0, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *pw = field(params, "password");
-    if (!cJSON_IsString(pw))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be a string");
-    size_t n = strlen(pw->valuestring);
-    if (n == 0 || n > PASSWORD_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters", PASSWORD_MAX);
-    return VG_OK;
-}
-
-static int check_ticket(const cJSON *params, vg_err *err)
-{
-    if (need_name(params, "vm", 0, err) != VG_OK || need_name(params, "dev", 1, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *mode = field(params, "mode");
-    if (mode && (!cJSON_IsString(mode) ||
-                 (strcmp(mode->valuestring, "rw") != 0 && strcmp(mode->valuestring, "ro") != 0)))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"mode\" must be \"rw\" or \"ro\"");
-    return VG_OK;
-}
-
-static void run_login(gw_call *c);
-static void run_logout(gw_call *c);
-static void run_whoami(gw_call *c);
-static void run_vm_list(gw_call *c);
-static void run_host_list(gw_call *c);
-static void run_ticket(gw_call *c);
-static void run_subscribe(gw_call *c);
-
-static const method methods[] = {
-    {"login", 0, 0, check_login, run_login},
-    {"logout", 1, 0, check_none, run_logout},
-    {"whoami", 1, 0, check_none, run_whoami},
-    {"vm.list", 1, 0, check_none, run_vm_list},
-    {"host.list", 1, 0, check_none, run_host_list},
-    {"console.ticket", 1, 0, check_ticket, run_ticket},
-    {"events.subscribe", 1, 1, check_none, run_subscribe},
-    {NULL, 0, 0, NULL, NULL},
+static const gw_method *const tables[] = {
+    gw_api_session_methods, gw_api_vm_methods,    gw_api_host_methods, gw_api_user_methods,
+    gw_api_project_methods, gw_api_audit_methods, gw_api_env_methods,
 };
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
-static const method *find_method(const char *name)
+const gw_method *gw_api_next(const gw_method *prev)
 {
-    for (const method *m = methods; m->name; m++)
-        if (strcmp(m->name, name) == 0)
-            return m;
+    size_t t = 0;
+    const gw_method *m = tables[0];
+    if (prev) {
+        for (t = 0; t < NTABLES; t++) {
+            const gw_method *e = tables[t];
+            while (e->name && e != prev)
+                e++;
+            if (e == prev)
+                break;
+        }
+        if (t == NTABLES)
+            return NULL;
+        m = prev + 1;
+    }
+    while (!m->name) {
+        if (++t >= NTABLES)
+            return NULL;
+        m = tables[t];
+    }
+    return m;
+}
+
+const gw_method *gw_api_find(const char *name)
+{
+    for (size_t t = 0; t < NTABLES; t++)
+        for (const gw_method *m = tables[t]; m->name; m++)
+            if (strcmp(m->name, name) == 0)
+                return m;
     return NULL;
 }
 
 int gw_api_check(const gw_api_req *req, int websocket, vg_err *err)
 {
-    const method *m = find_method(req->method);
+    const gw_method *m = gw_api_find(req->method);
     if (!m)
         return vg_fail(err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
-    if (m->websocket_only && !websocket)
+    if ((m->flags & GW_M_WS_ONLY) && !websocket)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s is only available on the WebSocket API", m->name);
     return m->check(req->params, err);
 }
@@ -226,6 +165,7 @@ int gw_api_http_status(vg_err_code code)
     case VG_E_UNAUTHORIZED:
         return 401;
     case VG_E_FORBIDDEN:
+    case VG_E_QUOTA:
         return 403;
     case VG_E_NOT_FOUND:
         return 404;
@@ -265,78 +205,222 @@ void gw_call_owner_detach(gw_call_owner *owner)
         unlink_call(owner->calls);
 }
 
+static void audit_call(gw_call *c, const vg_err *err)
+{
+    const cJSON *vm = cJSON_GetObjectItemCaseSensitive(c->req.params, "vm");
+    gw_audit_entry e = {
+        .kind = "api",
+        .user = c->user,
+        .addr = c->addr,
+        .method = c->req.method,
+        .vm = cJSON_IsString(vm) ? vm->valuestring : NULL,
+        .project = c->project,
+        .result = err ? vg_err_code_name(err->code) : "ok",
+        .detail = err ? err->msg : NULL,
+    };
+    gw_audit(c->g, &e);
+}
+
 static void finish(gw_call *c, const cJSON *result, const vg_err *err)
 {
+    if (c->m && (c->m->flags & GW_M_MUTATES))
+        audit_call(c, err);
     gw_call_owner *o = c->owner;
     unlink_call(c);
     if (o)
         o->done(o->priv, c->req.method, c->req.id, result, err);
+    if (c->state_free)
+        c->state_free(c->state);
     gw_api_req_free(&c->req);
     free(c);
 }
 
-static void fail(gw_call *c, vg_err_code code, const char *msg)
+void gw_call_fail_err(gw_call *c, const vg_err *err)
 {
-    vg_err err;
-    vg_fail(&err, code, "%s", msg);
+    finish(c, NULL, err);
+}
+
+void gw_call_fail(gw_call *c, vg_err_code code, const char *fmt, ...)
+{
+    vg_err err = {.code = code};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
     finish(c, NULL, &err);
 }
 
-/* Finishes with result and frees it. */
-static void succeed(gw_call *c, cJSON *result)
+void gw_call_succeed(gw_call *c, cJSON *result)
 {
     if (!result) {
-        fail(c, VG_E_INTERNAL, "out of memory");
+        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
         return;
     }
     finish(c, result, NULL);
     cJSON_Delete(result);
 }
 
-/* Every Redis answer goes through here first: a lost connection or a Redis error ends the call. */
-static int reply_ok(gw_call *c, redisReply *reply)
+int gw_call_reply_ok(gw_call *c, redisReply *reply)
 {
     if (!reply) {
-        fail(c, VG_E_UNAVAILABLE, "Redis connection lost");
+        gw_call_fail(c, VG_E_UNAVAILABLE, "Redis connection lost");
         return 0;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         vg_error("api", "%s: Redis error: %s", c->req.method, reply->str);
-        fail(c, VG_E_INTERNAL, "Redis refused the request");
+        gw_call_fail(c, VG_E_INTERNAL, "Redis refused the request");
         return 0;
     }
     return 1;
 }
 
-static void send_or_fail(gw_call *c, int rc)
+void gw_call_sent(gw_call *c, int rc)
 {
     if (rc != VG_OK)
-        fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
+        gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
 }
 
-static const char *param_str(gw_call *c, const char *name, const char *def)
+void gw_call_eval(gw_call *c, const char *script, gw_redis_cb *cb, int argc, const char **argv)
 {
-    const cJSON *v = field(c->req.params, name);
+    gw_call_sent(c, gw_redis_eval(c->g->redis, gw_lua(c->g, script), cb, c, 0, argc, argv, NULL));
+}
+
+int gw_call_level_at_least(const gw_call *c, gw_level level)
+{
+    return gw_level_of(c->prole) >= (int)level;
+}
+
+/* ---- parameters ---- */
+
+const cJSON *gw_param(const cJSON *params, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(params, name);
+}
+
+int gw_check_name(const cJSON *params, const char *name, int optional, vg_err *err)
+{
+    const cJSON *v = gw_param(params, name);
+    if (!v && optional)
+        return VG_OK;
+    if (!cJSON_IsString(v))
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
+    if (!vg_valid_name(v->valuestring))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "\"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ - (not starting with . "
+                       "or -)",
+                       name);
+    return VG_OK;
+}
+
+int gw_check_string(const cJSON *params, const char *name, int optional, size_t max, vg_err *err)
+{
+    const cJSON *v = gw_param(params, name);
+    if (!v && optional)
+        return VG_OK;
+    if (!cJSON_IsString(v))
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
+    if (strlen(v->valuestring) > max)
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be at most %zu characters", name, max);
+    return VG_OK;
+}
+
+int gw_check_int(const cJSON *params, const char *name, int optional, long long min, long long max,
+                 vg_err *err)
+{
+    const cJSON *v = gw_param(params, name);
+    if (!v && optional)
+        return VG_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a whole number from %lld to %lld",
+                       name, min, max);
+    return VG_OK;
+}
+
+int gw_check_bool(const cJSON *params, const char *name, int optional, vg_err *err)
+{
+    const cJSON *v = gw_param(params, name);
+    if (!v && optional)
+        return VG_OK;
+    if (!cJSON_IsBool(v))
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be true or false", name);
+    return VG_OK;
+}
+
+int gw_check_known(const cJSON *params, const char *const *names, vg_err *err)
+{
+    for (const cJSON *f = params ? params->child : NULL; f; f = f->next) {
+        const char *const *n = names;
+        while (*n && strcmp(*n, f->string) != 0)
+            n++;
+        if (!*n)
+            return vg_fail(err, VG_E_BAD_REQUEST, "unknown parameter \"%.64s\"", f->string);
+    }
+    return VG_OK;
+}
+
+int gw_check_none(const cJSON *params, vg_err *err)
+{
+    static const char *const known[] = {NULL};
+    return gw_check_known(params, known, err);
+}
+
+const char *gw_param_str(const gw_call *c, const char *name, const char *def)
+{
+    const cJSON *v = gw_param(c->req.params, name);
     return cJSON_IsString(v) ? v->valuestring : def;
 }
 
-static void session_user_cb(gw_redis *r, redisReply *reply, void *priv)
+long long gw_param_int(const gw_call *c, const char *name, long long def)
 {
-    (void)r;
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    /* HMGET role frozen */
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING) {
-        fail(c, VG_E_UNAUTHORIZED, "the session's user no longer exists");
-        return;
+    const cJSON *v = gw_param(c->req.params, name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : def;
+}
+
+int gw_param_bool(const gw_call *c, const char *name, int def)
+{
+    const cJSON *v = gw_param(c->req.params, name);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+const char *gw_reply_str(const redisReply *r, size_t i)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+        return "";
+    const redisReply *e = r->element[i];
+    return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS ? e->str : "";
+}
+
+long long gw_reply_int(const redisReply *r, size_t i)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+        return 0;
+    const redisReply *e = r->element[i];
+    if (e->type == REDIS_REPLY_INTEGER)
+        return e->integer;
+    if (e->type == REDIS_REPLY_STRING)
+        return strtoll(e->str, NULL, 10);
+    return 0;
+}
+
+/* ---- dispatch: session, authorization, parameters, run ---- */
+
+static const char *target_param(gw_scope scope)
+{
+    switch (scope) {
+    case GW_SCOPE_PROJECT:
+        return "project";
+    case GW_SCOPE_VM:
+        return "vm";
+    case GW_SCOPE_ENV:
+        return "env";
+    default:
+        return NULL;
     }
-    if (reply->element[1]->type == REDIS_REPLY_STRING && strcmp(reply->element[1]->str, "1") == 0) {
-        fail(c, VG_E_FORBIDDEN, "this user is frozen");
-        return;
-    }
-    snprintf(c->role, sizeof(c->role), "%s", reply->element[0]->str);
+}
+
+static void checked_run(gw_call *c)
+{
     vg_err err;
     if (gw_api_check(&c->req, c->websocket, &err) != VG_OK) {
         finish(c, NULL, &err);
@@ -345,31 +429,78 @@ static void session_user_cb(gw_redis *r, redisReply *reply, void *priv)
     c->m->run(c);
 }
 
-static void session_cb(gw_redis *r, redisReply *reply, void *priv)
+static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
 {
+    (void)r;
     gw_call *c = priv;
-    if (!reply_ok(c, reply))
+    if (!gw_call_reply_ok(c, reply))
         return;
-    if (reply->type != REDIS_REPLY_STRING || !vg_valid_name(reply->str)) {
-        fail(c, VG_E_UNAUTHORIZED, "no valid session: log in first");
+    const char *pw = gw_param_str(c, "admin_password", "");
+    if (reply->type != REDIS_REPLY_STRING || !gw_auth_verify(reply->str, pw)) {
+        vg_warn("auth", "%s by %s from %s refused: wrong admin_password", c->req.method, c->user,
+                c->addr);
+        gw_call_fail(c, VG_E_FORBIDDEN, "%s needs your own password again in \"admin_password\"",
+                     c->req.method);
         return;
     }
-    snprintf(c->user, sizeof(c->user), "%s", reply->str);
-    /* Sessions expire after session_ttl idle seconds: every use pushes the expiry out. */
-    gw_redis_cmd(r, NULL, NULL, "EXPIRE vg:session:%s %ld", c->token_hash, c->g->cfg.session_ttl);
-    send_or_fail(c, gw_redis_cmd(r, session_user_cb, c, "HMGET vg:user:%s role frozen", c->user));
+    c->m->run(c);
+}
+
+static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) {
+        gw_call_fail(c, VG_E_UNAUTHORIZED, "no valid session: log in first");
+        return;
+    }
+    snprintf(c->user, sizeof(c->user), "%s", gw_reply_str(reply, 0));
+    snprintf(c->role, sizeof(c->role), "%s", gw_reply_str(reply, 1));
+    snprintf(c->project, sizeof(c->project), "%s", gw_reply_str(reply, 4));
+    gw_authz_subject s = {
+        .user = c->user,
+        .role = c->role,
+        .frozen = strcmp(gw_reply_str(reply, 2), "1") == 0,
+        .target_exists = gw_reply_int(reply, 3) == 1,
+        .target = c->target,
+        .project = c->project,
+        .member = gw_reply_str(reply, 5),
+        .project_active = strcmp(gw_reply_str(reply, 6), "0") != 0,
+    };
+    snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));
+    vg_err err;
+    const char *tp = target_param(c->m->scope);
+    if (tp && gw_check_name(c->req.params, tp, 0, &err) != VG_OK) {
+        finish(c, NULL, &err);
+        return;
+    }
+    if (gw_authz_check(c->m->name, c->m->scope, c->m->level, &s, &err) != VG_OK) {
+        finish(c, NULL, &err);
+        return;
+    }
+    if (gw_api_check(&c->req, c->websocket, &err) != VG_OK) {
+        finish(c, NULL, &err);
+        return;
+    }
+    if (c->m->flags & GW_M_REAUTH) {
+        if (gw_check_string(c->req.params, "admin_password", 0, 1024, &err) != VG_OK) {
+            finish(c, NULL, &err);
+            return;
+        }
+        gw_call_sent(c, gw_redis_cmd(r, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+        return;
+    }
+    c->m->run(c);
 }
 
 void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token, const char *addr,
                   int websocket)
 {
     vg_err err;
-    const method *m = find_method(req->method);
-    /* Without a session a client learns nothing but "log in": parameters are checked after
-     * the session, except for the methods that need none. */
-    if (!m || (!m->needs_session && gw_api_check(req, websocket, &err) != VG_OK)) {
-        if (!m)
-            vg_fail(&err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
+    const gw_method *m = gw_api_find(req->method);
+    if (!m) {
+        vg_fail(&err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
         owner->done(owner->priv, req->method, req->id, NULL, &err);
         gw_api_req_free(req);
         return;
@@ -393,313 +524,23 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         c->next->prev = c;
     owner->calls = c;
 
-    if (!c->m->needs_session) {
-        c->m->run(c);
+    if (m->scope == GW_SCOPE_PUBLIC) {
+        checked_run(c);
         return;
     }
+    /* Without a session a client learns nothing but "log in": parameters are checked after
+     * the session and the authorization. */
     if (!token) {
-        fail(c, VG_E_UNAUTHORIZED, "no session: log in first");
+        gw_call_fail(c, VG_E_UNAUTHORIZED, "no session: log in first");
         return;
     }
     gw_auth_sha256_hex(token, c->token_hash);
-    send_or_fail(c,
-                 gw_redis_cmd(g->redis, session_cb, c, "HGET vg:session:%s user", c->token_hash));
-}
-
-/* ---- methods ---- */
-
-/* Failed logins are counted per user name and per client address for LOGIN_WINDOW_S seconds
- * from the first failure; past the limit, login answers rate_limited without looking at the
- * password, which also keeps argon2 from being used to load the gateway. */
-#define LOGIN_WINDOW_S 300
-#define LOGIN_FAILS_USER 10
-#define LOGIN_FAILS_ADDR 50
-
-static void login_failed(gw_call *c, const char *user)
-{
-    char window[16];
-    snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
-    const char *argv[] = {user, c->addr, window};
-    gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_LOGIN_FAIL], NULL, NULL, 0, 3, argv, NULL);
-    vg_info("auth", "login failed for user %s from %s", user, c->addr);
-    fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
-}
-
-static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    const char *user = param_str(c, "user", "");
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 1) {
-        vg_warn("auth", "login for user %s from %s refused: too many failures", user, c->addr);
-        fail(c, VG_E_RATE_LIMITED, "too many failed logins: try again in a few minutes");
-        return;
-    }
-    /* {0, pwhash, role, frozen} */
-    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
-             reply->element[1]->type == REDIS_REPLY_STRING &&
-             reply->element[2]->type == REDIS_REPLY_STRING &&
-             gw_auth_verify(reply->element[1]->str, param_str(c, "password", ""));
-    if (!ok) {
-        login_failed(c, user);
-        return;
-    }
-    gw_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
-    if (reply->element[3]->type == REDIS_REPLY_STRING && strcmp(reply->element[3]->str, "1") == 0) {
-        vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
-        fail(c, VG_E_FORBIDDEN, "this user is frozen");
-        return;
-    }
-    snprintf(c->user, sizeof(c->user), "%s", user);
-    snprintf(c->role, sizeof(c->role), "%s", reply->element[2]->str);
-    if (gw_auth_new_token(c->login_token) != VG_OK) {
-        fail(c, VG_E_INTERNAL, "no randomness for a session token");
-        return;
-    }
-    char hash[65], now[24];
-    gw_auth_sha256_hex(c->login_token, hash);
-    snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    char key[80];
-    snprintf(key, sizeof(key), "vg:session:%s", hash);
-    const char *argv[] = {"HSET", key, "user", c->user, "created_ms", now, "addr", c->addr};
-    if (gw_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
-            VG_OK) {
-        fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
-        return;
-    }
-    vg_info("auth", "user %s logged in from %s", c->user, c->addr);
-    cJSON *res = cJSON_CreateObject();
-    if (res) {
-        cJSON_AddStringToObject(res, "token", c->login_token);
-        cJSON_AddStringToObject(res, "user", c->user);
-        cJSON_AddStringToObject(res, "role", c->role);
-        cJSON_AddNumberToObject(res, "expires_in", (double)c->g->cfg.session_ttl);
-    }
-    succeed(c, res);
-}
-
-static void run_login(gw_call *c)
-{
-    char ulimit[16], alimit[16];
-    snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
-    snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
-    const char *argv[] = {param_str(c, "user", ""), c->addr, ulimit, alimit};
-    send_or_fail(
-        c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_LOGIN], login_user_cb, c, 0, 4, argv, NULL));
-}
-
-static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    vg_info("auth", "user %s logged out", c->user);
-    /* Every gateway closes the consoles this session opened. */
-    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
-    succeed(c, cJSON_CreateObject());
-}
-
-static void run_logout(gw_call *c)
-{
-    send_or_fail(c, gw_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
-}
-
-static void run_whoami(gw_call *c)
-{
-    cJSON *res = cJSON_CreateObject();
-    if (res) {
-        cJSON_AddStringToObject(res, "user", c->user);
-        cJSON_AddStringToObject(res, "role", c->role);
-    }
-    succeed(c, res);
-}
-
-static void run_subscribe(gw_call *c)
-{
-    /* The WebSocket transport registers the subscription when it sees this answer. */
-    succeed(c, cJSON_CreateObject());
-}
-
-static const char *elem_str(const redisReply *r, size_t i)
-{
-    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements)
-        return "";
-    const redisReply *e = r->element[i];
-    return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS ? e->str : "";
-}
-
-static long long elem_int(const redisReply *r, size_t i)
-{
-    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements)
-        return 0;
-    const redisReply *e = r->element[i];
-    if (e->type == REDIS_REPLY_INTEGER)
-        return e->integer;
-    if (e->type == REDIS_REPLY_STRING)
-        return strtoll(e->str, NULL, 10);
-    return 0;
-}
-
-static void vm_list_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    cJSON *res = cJSON_CreateObject();
-    cJSON *vms = res ? cJSON_AddArrayToObject(res, "vms") : NULL;
-    for (size_t i = 0; vms && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        const redisReply *v = reply->element[i];
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        cJSON_AddItemToArray(vms, o);
-        cJSON_AddStringToObject(o, "name", elem_str(v, 0));
-        cJSON_AddStringToObject(o, "uuid", elem_str(v, 1));
-        cJSON_AddStringToObject(o, "host", elem_str(v, 2));
-        cJSON_AddStringToObject(o, "state", elem_str(v, 3));
-        cJSON_AddBoolToObject(o, "host_up", elem_int(v, 4) == 1);
-        cJSON *cons = cJSON_AddArrayToObject(o, "consoles");
-        const redisReply *cl =
-            v->type == REDIS_REPLY_ARRAY && v->elements > 5 ? v->element[5] : NULL;
-        /* serial0 first: it is the console a client opens by default. */
-        for (int pass = 0; cons && cl && cl->type == REDIS_REPLY_ARRAY && pass < 2; pass++)
-            for (size_t k = 0; k < cl->elements; k++) {
-                const char *d = elem_str(cl, k);
-                if ((strcmp(d, "serial0") == 0) == (pass == 0))
-                    cJSON_AddItemToArray(cons, cJSON_CreateString(d));
-            }
-    }
-    succeed(c, res);
-}
-
-static void run_vm_list(gw_call *c)
-{
-    send_or_fail(
-        c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_VM_LIST], vm_list_cb, c, 0, 0, NULL, NULL));
-}
-
-static void host_list_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    cJSON *res = cJSON_CreateObject();
-    cJSON *hosts = res ? cJSON_AddArrayToObject(res, "hosts") : NULL;
-    for (size_t i = 0; hosts && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        const redisReply *h = reply->element[i];
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        cJSON_AddItemToArray(hosts, o);
-        cJSON_AddStringToObject(o, "id", elem_str(h, 0));
-        cJSON_AddStringToObject(o, "link", elem_str(h, 1));
-        cJSON_AddStringToObject(o, "mgmt_addr", elem_str(h, 2));
-        cJSON_AddBoolToObject(o, "up", elem_int(h, 6) == 1);
-        cJSON_AddNumberToObject(o, "cpus", (double)elem_int(h, 3));
-        cJSON_AddNumberToObject(o, "mem_mib", (double)elem_int(h, 4));
-        cJSON_AddNumberToObject(o, "heartbeat_ms", (double)elem_int(h, 5));
-    }
-    succeed(c, res);
-}
-
-static void run_host_list(gw_call *c)
-{
-    send_or_fail(c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_HOST_LIST], host_list_cb, c, 0, 0,
-                                  NULL, NULL));
-}
-
-static void ticket_set_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    char path[128];
-    snprintf(path, sizeof(path), "/ws/console?ticket=%s", c->login_token);
-    cJSON *res = cJSON_CreateObject();
-    if (res) {
-        cJSON_AddStringToObject(res, "ticket", c->login_token);
-        cJSON_AddNumberToObject(res, "expires_in", (double)c->g->cfg.ticket_ttl);
-        cJSON_AddStringToObject(res, "path", path);
-        cJSON_AddStringToObject(res, "vm", param_str(c, "vm", ""));
-        cJSON_AddStringToObject(res, "dev", c->dev);
-        cJSON_AddStringToObject(res, "mode", param_str(c, "mode", "rw"));
-    }
-    succeed(c, res);
-}
-
-static void ticket_consoles_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    gw_call *c = priv;
-    if (!reply_ok(c, reply))
-        return;
-    const char *vm = param_str(c, "vm", "");
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "no VM named %s", vm);
-        fail(c, VG_E_NOT_FOUND, msg);
-        return;
-    }
-    const char *want = param_str(c, "dev", NULL);
-    c->dev[0] = '\0';
-    for (size_t i = 0; i < reply->elements; i++) {
-        const char *d = elem_str(reply, i);
-        if (want ? strcmp(d, want) == 0 : strcmp(d, "serial0") == 0)
-            snprintf(c->dev, sizeof(c->dev), "%s", d);
-    }
-    if (!want && !c->dev[0] && reply->elements > 0)
-        snprintf(c->dev, sizeof(c->dev), "%s", elem_str(reply, 0));
-    if (!c->dev[0] || !vg_valid_name(c->dev)) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "VM %s has no console %s", vm, want ? want : "at all");
-        fail(c, VG_E_NOT_FOUND, msg);
-        return;
-    }
-    if (gw_auth_new_token(c->login_token) != VG_OK) {
-        fail(c, VG_E_INTERNAL, "no randomness for a ticket");
-        return;
-    }
-    cJSON *t = cJSON_CreateObject();
-    if (t) {
-        cJSON_AddStringToObject(t, "user", c->user);
-        cJSON_AddStringToObject(t, "vm", vm);
-        cJSON_AddStringToObject(t, "dev", c->dev);
-        cJSON_AddStringToObject(t, "mode", param_str(c, "mode", "rw"));
-        /* Lets the gateways close this console when that session ends (C9). */
-        cJSON_AddStringToObject(t, "session", c->token_hash);
-    }
-    char *json = t ? cJSON_PrintUnformatted(t) : NULL;
-    cJSON_Delete(t);
-    if (!json) {
-        fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    char hash[65];
-    gw_auth_sha256_hex(c->login_token, hash);
-    long ttl = c->g->cfg.ticket_ttl;
-    int rc = gw_redis_cmd(r, ticket_set_cb, c, "SET vg:ticket:%s %s EX %ld", hash, json,
-                          ttl > 0 ? ttl : 1);
-    free(json);
-    send_or_fail(c, rc);
-}
-
-static void run_ticket(gw_call *c)
-{
-    const char *mode = param_str(c, "mode", "rw");
-    if (strcmp(mode, "rw") == 0 && strcmp(c->role, "admin") != 0 &&
-        strcmp(c->role, "operator") != 0) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "role %s may only open read-only consoles", c->role);
-        fail(c, VG_E_FORBIDDEN, msg);
-        return;
-    }
-    const char *argv[] = {param_str(c, "vm", "")};
-    send_or_fail(c, gw_redis_eval(c->g->redis, c->g->lua[GW_LUA_CONSOLES], ticket_consoles_cb, c, 0,
-                                  1, argv, NULL));
+    const char *tp = target_param(m->scope);
+    const cJSON *t = tp ? gw_param(c->req.params, tp) : NULL;
+    snprintf(c->target, sizeof(c->target), "%s",
+             cJSON_IsString(t) && vg_valid_name(t->valuestring) ? t->valuestring : "");
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%ld", g->cfg.session_ttl);
+    const char *argv[] = {c->token_hash, gw_scope_name(m->scope), c->target, ttl};
+    gw_call_eval(c, "authz", authz_cb, 4, argv);
 }

@@ -127,5 +127,5 @@ void gw_auth_bootstrap(gw *g, gw_redis *r)
     }
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {hash, now};
-    gw_redis_eval(r, g->lua[GW_LUA_BOOTSTRAP], bootstrap_cb, NULL, 0, 2, argv, NULL);
+    gw_redis_eval(r, gw_lua(g, "bootstrap"), bootstrap_cb, NULL, 0, 2, argv, NULL);
 }

@@ -294,7 +294,7 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->user, v->vm, v->dev, v->mode,
             v->addr);
     const char *argv[] = {v->vm, v->dev};
-    if (gw_redis_eval(r, v->g->lua[GW_LUA_CONSOLE_LOOKUP], lookup_cb, v, 0, 2, argv, NULL) !=
+    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) !=
         VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;

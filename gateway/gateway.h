@@ -16,17 +16,6 @@ typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
 
-/* The gateway's Redis scripts (redis-scripts/gateway_*.lua, docs/redis.md "Scripts"). */
-typedef enum gw_lua {
-    GW_LUA_LOGIN,
-    GW_LUA_LOGIN_FAIL,
-    GW_LUA_BOOTSTRAP,
-    GW_LUA_VM_LIST,
-    GW_LUA_HOST_LIST,
-    GW_LUA_CONSOLES,
-    GW_LUA_CONSOLE_LOOKUP,
-    GW_LUA_COUNT
-} gw_lua;
 
 typedef struct gw_config {
     char *http_bind;
@@ -54,7 +43,8 @@ typedef struct gw {
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
     gw_redis *redis;         /* commands */
     gw_redis *bus;           /* SUBSCRIBE vg:events */
-    vg_rscript *lua[GW_LUA_COUNT];
+    vg_rscript **lua; /* every redis-scripts/gateway_*.lua, see gw_lua */
+    size_t nlua;
     char *redis_password;
     char *link_secret;
     char *admin_password;  /* NULL when admin_password_file is unset */
@@ -63,6 +53,13 @@ typedef struct gw {
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;
 } gw;
+
+/* Reads every gateway_*.lua of scripts_dir (a missing or unreadable script stops the gateway
+ * at start-up, not at first use). */
+int gw_lua_open_all(gw *g, vg_err *err);
+void gw_lua_free_all(gw *g);
+/* The script redis-scripts/gateway_<name>.lua, or NULL when there is none. */
+vg_rscript *gw_lua(gw *g, const char *name);
 
 /* The gw that owns an lws connection. */
 gw *gw_from_wsi(struct lws *wsi);

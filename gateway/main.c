@@ -57,35 +57,6 @@ static const vg_opt options[] = {
     {0},
 };
 
-static const char *const lua_files[GW_LUA_COUNT] = {
-    [GW_LUA_LOGIN] = "gateway_login.lua",
-    [GW_LUA_LOGIN_FAIL] = "gateway_login_fail.lua",
-    [GW_LUA_BOOTSTRAP] = "gateway_bootstrap.lua",
-    [GW_LUA_VM_LIST] = "gateway_vm_list.lua",
-    [GW_LUA_HOST_LIST] = "gateway_host_list.lua",
-    [GW_LUA_CONSOLES] = "gateway_consoles.lua",
-    [GW_LUA_CONSOLE_LOOKUP] = "gateway_console_lookup.lua",
-};
-
-static int open_scripts(gw *g)
-{
-    vg_err err;
-    for (int i = 0; i < GW_LUA_COUNT; i++)
-        if (!(g->lua[i] = vg_rscript_open(g->cfg.scripts_dir, lua_files[i], &err))) {
-            vg_error("gateway", "%s", err.msg);
-            return VG_ERR;
-        }
-    return VG_OK;
-}
-
-static void free_scripts(gw *g)
-{
-    for (int i = 0; i < GW_LUA_COUNT; i++) {
-        vg_rscript_free(g->lua[i]);
-        g->lua[i] = NULL;
-    }
-}
-
 /* Reads a one-line secret; the trailing newline is not part of it. */
 static char *read_secret(const char *what, const char *path)
 {
@@ -147,7 +118,7 @@ static void redis_connected(gw_redis *r, void *priv)
     gw *g = priv;
     /* A Redis that restarted has lost its scripts; loading them first spares NOSCRIPT round
      * trips on the calls queued behind. */
-    gw_redis_load(r, g->lua, GW_LUA_COUNT);
+    gw_redis_load(r, g->lua, g->nlua);
     gw_auth_bootstrap(g, r);
 }
 
@@ -224,8 +195,9 @@ int main(int argc, char **argv)
     vg_log_set_level((vg_log_level)level);
     if (check_config(&g->cfg) != VG_OK)
         return 2;
-    if (open_scripts(g) != VG_OK) {
-        free_scripts(g);
+    if (gw_lua_open_all(g, &err) != VG_OK) {
+        vg_error("gateway", "%s", err.msg);
+        gw_lua_free_all(g);
         return 2;
     }
     if (g->cfg.redis_password_file &&
@@ -370,7 +342,7 @@ int main(int argc, char **argv)
     lws_context_destroy(g->ctx);
     gw_redis_free(g->bus);
     gw_redis_free(g->redis);
-    free_scripts(g); /* after the connections: their pending calls still refer to the scripts */
+    gw_lua_free_all(g); /* after the connections: their pending calls still refer to the scripts */
     free(g->redis_password);
     free(g->link_secret);
     free(g->admin_password);

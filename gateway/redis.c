@@ -220,6 +220,10 @@ void gw_redis_load(gw_redis *r, vg_rscript *const *lua, size_t n)
 int gw_redis_eval(gw_redis *r, vg_rscript *lua, gw_redis_cb *cb, void *priv, int nkeys, int argc,
                   const char **argv, const size_t *lens)
 {
+    if (!lua) {
+        vg_error("redis", "%s: a Lua script is missing from scripts_dir", r->name);
+        return VG_ERR;
+    }
     if (!r->ac)
         return VG_ERR;
     pending *p = new_pending(r, cb, priv);

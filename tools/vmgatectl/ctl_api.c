@@ -24,7 +24,7 @@ struct ctl_api {
 
 vg_err_code ctl_api_code(const char *name)
 {
-    for (int c = VG_E_BAD_REQUEST; c <= VG_E_CONFLICT; c++)
+    for (int c = VG_E_BAD_REQUEST; c <= VG_E_QUOTA; c++)
         if (strcmp(vg_err_code_name((vg_err_code)c), name) == 0)
             return (vg_err_code)c;
     return VG_E_INTERNAL;
