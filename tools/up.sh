@@ -3,8 +3,8 @@
 # the local libvirt, hostd, the gateway and demo VMs booted from the test guest, then prints the
 # URL and the first administrator's password. In the foreground, Ctrl-C or SIGTERM stops it all
 # again; --detach returns once the stack is up.
-# up.sh --restart hostd|gateway|redis — stops that one component by pid and starts it again
-# with the same configuration.
+# up.sh --restart hostd|hostd2|gateway|redis — stops that one component by pid and starts it
+# again with the same configuration.
 # up.sh --add-vm NAME — defines and starts one more demo VM in the running stack, without
 # waiting for it to register (tests measure that).
 # up.sh --down (what tools/down.sh runs) — stops what up.sh started, by pid, and destroys and
@@ -12,6 +12,9 @@
 # Everything lives in VG_STACK_DIR; docs/operations.md lists the layout and the variables.
 # VG_LIBVIRT=private gives the stack a libvirtd of its own (the test harness uses it), so its
 # VMs are invisible to any other hostd on the machine and the other way round.
+# VG_HOSTS=2 adds a second host: its own private libvirtd and hostd, for migration.
+# Every libvirtd of the stack gets the storage pool `vmgate` (one directory shared by all hosts,
+# so a migration copies no disk) and the isolated network `vmgate`.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +43,22 @@ elif [ "${VG_LIBVIRT:-system}" != system ]; then
     exit 2
 fi
 
+# The second host, with VG_HOSTS=2: always a private libvirtd, whatever VG_LIBVIRT says.
+hosts=${VG_HOSTS:-1}
+if [[ ! $hosts =~ ^[12]$ ]]; then
+    echo "up: VG_HOSTS is 1 or 2, not '$hosts'" >&2
+    exit 2
+fi
+lv2=$stack/libvirt2
+libvirt_uri2="qemu:///system?socket=$lv2/sock/libvirt-sock"
+link_port2=${VG_LINK_PORT2:-$((link_port + 1))}
+consoles2=$stack/consoles2
+
+# libvirt wants an absolute pool path; the same one in every libvirtd of the stack.
+pool_dir=$(realpath -m "$stack/pool")
+pool=vmgate
+network=vmgate
+
 say() {
     echo "up: $*"
 }
@@ -48,7 +67,7 @@ die() {
     exit 1
 }
 usage() {
-    echo "usage: $0 [--detach] | --restart hostd|gateway|redis | --add-vm NAME | --down" >&2
+    echo "usage: $0 [--detach] | --restart hostd|hostd2|gateway|redis | --add-vm NAME | --down" >&2
     exit 2
 }
 
@@ -133,32 +152,36 @@ start_redis() {
 }
 
 # A second libvirtd (with its virtlogd) in a private mount namespace, as in
-# docs/operations.md: a copy of the system's configuration without its domains, its own socket
-# directory and host uuid. QEMU's capability cache is copied too, so it does not re-probe.
-start_private_libvirt() {
-    local d
-    if [ ! -d "$lv/etc" ]; then
-        mkdir -p "$lv"/{sock,run,log}
-        cp -a /etc/libvirt "$lv/etc"
-        cp -a /var/lib/libvirt "$lv/lib"
-        cp -a /var/cache/libvirt "$lv/cache"
-        rm -rf "$lv"/etc/qemu/*.xml "$lv"/etc/qemu/autostart "$lv"/etc/storage \
-            "$lv"/etc/qemu/networks/autostart "$lv"/lib/qemu/domain-*
-        printf 'unix_sock_dir = "%s"\nhost_uuid = "%s"\n' "$lv/sock" \
-            "$(cat /proc/sys/kernel/random/uuid)" >>"$lv/etc/libvirtd.conf"
+# docs/operations.md: a copy of the system's configuration without its domains, pools and
+# networks (but `default`), its own socket directory and host uuid (migration between two
+# libvirtds needs distinct ones). QEMU's capability cache is copied too, so it does not re-probe.
+start_private_libvirt() { # dir
+    local d lvd=$1
+    if [ ! -d "$lvd/etc" ]; then
+        mkdir -p "$lvd"/{sock,run,log}
+        cp -a /etc/libvirt "$lvd/etc"
+        cp -a /var/lib/libvirt "$lvd/lib"
+        cp -a /var/cache/libvirt "$lvd/cache"
+        rm -rf "$lvd"/etc/qemu/*.xml "$lvd"/etc/qemu/autostart "$lvd"/etc/storage \
+            "$lvd"/etc/qemu/networks/autostart "$lvd"/lib/qemu/domain-*
+        for d in "$lvd"/etc/qemu/networks/*.xml; do
+            [ "${d##*/}" = default.xml ] || rm -f "$d"
+        done
+        printf 'unix_sock_dir = "%s"\nhost_uuid = "%s"\n' "$lvd/sock" \
+            "$(cat /proc/sys/kernel/random/uuid)" >>"$lvd/etc/libvirtd.conf"
         # Both daemons would otherwise claim the same machine/qemu-<id>-<name> cgroups.
-        echo 'cgroup_controllers = [ ]' >>"$lv/etc/qemu.conf"
+        echo 'cgroup_controllers = [ ]' >>"$lvd/etc/qemu.conf"
     fi
-    alive "$lv/libvirtd.pid" libvirtd && return 0
+    alive "$lvd/libvirtd.pid" libvirtd && return 0
     local binds=""
     for d in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt \
         cache:/var/cache/libvirt; do
-        binds+="mount --bind '$lv/${d%%:*}' '${d#*:}' && "
+        binds+="mount --bind '$lvd/${d%%:*}' '${d#*:}' && "
     done
     unshare -m --propagation private sh -c "$binds
-        /usr/sbin/virtlogd -d -p '$lv/virtlogd.pid' &&
-        /usr/sbin/libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$lv/libvirtd.pid'" ||
-        die "the private libvirtd failed to start (logs: $lv/log/)"
+        /usr/sbin/virtlogd -d -p '$lvd/virtlogd.pid' &&
+        /usr/sbin/libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$lvd/libvirtd.pid'" ||
+        die "the private libvirtd failed to start (logs: $lvd/log/)"
 }
 
 start_libvirt() {
@@ -170,7 +193,7 @@ start_libvirt() {
         chgrp kvm /dev/kvm && chmod 660 /dev/kvm
     fi
     if [ "$libvirt_uri" != qemu:///system ]; then
-        start_private_libvirt
+        start_private_libvirt "$lv"
     else
         if ! alive /run/virtlogd.pid virtlogd; then
             /usr/sbin/virtlogd -d || die "virtlogd failed to start"
@@ -182,20 +205,113 @@ start_libvirt() {
         fi
     fi
     wait_for 20 virsh -c "$libvirt_uri" uri || die "libvirtd does not answer on $libvirt_uri"
+    if [ "$hosts" = 2 ]; then
+        start_private_libvirt "$lv2"
+        wait_for 20 virsh -c "$libvirt_uri2" uri || die "libvirtd does not answer on $libvirt_uri2"
+    fi
 }
 
-write_configs() {
-    cat >"$stack/hostd.conf" <<EOF
+# The pool's images, made once: an empty 64 MiB qcow2 to base "disk from image" overlays on, and
+# a small ISO for CD-ROM tests (its README.TXT says "vmgate tools CD").
+make_images() {
+    local tmp
+    mkdir -p "$pool_dir"
+    chmod 755 "$pool_dir"
+    if [ ! -s "$pool_dir/base.qcow2" ]; then
+        qemu-img create -q -f qcow2 "$pool_dir/base.qcow2.tmp" 64M ||
+            die "qemu-img create $pool_dir/base.qcow2 failed"
+        mv "$pool_dir/base.qcow2.tmp" "$pool_dir/base.qcow2"
+    fi
+    if [ ! -s "$pool_dir/tools.iso" ]; then
+        tmp=$(mktemp -d "$run/iso.XXXXXX")
+        echo "vmgate tools CD" >"$tmp/README.TXT"
+        genisoimage -quiet -r -J -V VMGATE_TOOLS -o "$pool_dir/tools.iso.tmp" "$tmp" ||
+            die "genisoimage $pool_dir/tools.iso failed"
+        rm -rf "$tmp"
+        mv "$pool_dir/tools.iso.tmp" "$pool_dir/tools.iso"
+    fi
+}
+
+# The isolated network's bridge: unique per stack (a hash of its pool path) and host, and short
+# enough for libvirt's "<bridge>-nic" helper interface (15 characters).
+bridge_name() { # host-index
+    printf 'vgb%s%s' "$(printf %s "$pool_dir" | sha256sum | cut -c1-5)" "$1"
+}
+
+pool_target() { # uri: the vmgate pool's directory, empty without such a pool
+    { virsh -c "$1" pool-dumpxml "$pool" 2>/dev/null || true; } |
+        sed -n 's#^ *<path>\(.*\)</path>$#\1#p'
+}
+
+vsh() { # uri virsh-arguments...: quiet; virsh's own error goes to stderr
+    local uri=$1
+    shift
+    virsh -q -c "$uri" "$@" >/dev/null || die "virsh $1 failed ($uri)"
+}
+
+vfield() { # uri pool-info|net-info name field: one field of virsh's info output
+    { virsh -c "$1" "$2" "$3" 2>/dev/null || true; } | awk -v f="$4:" '$1 == f { print $2 }'
+}
+
+# Defines and starts the pool and the network in one libvirtd, or checks that the ones there
+# are this stack's; another stack's (or a person's) are refused, never taken over.
+setup_storage() { # uri host-index
+    local uri=$1 br xml have
+    br=$(bridge_name "$2")
+    have=$(pool_target "$uri")
+    if [ -z "$have" ]; then
+        vsh "$uri" pool-define-as "$pool" dir --target "$pool_dir"
+    elif [ "$have" != "$pool_dir" ]; then
+        die "libvirt $uri has a pool named $pool in $have, not this stack's $pool_dir"
+    fi
+    [ "$(vfield "$uri" pool-info "$pool" State)" = running ] || vsh "$uri" pool-start "$pool"
+    vsh "$uri" pool-refresh "$pool"
+
+    have=$(vfield "$uri" net-info "$network" Bridge)
+    if [ -z "$have" ]; then
+        # No <forward> and no <ip>: isolated, so libvirt runs no dnsmasq and adds no NAT.
+        xml=$(mktemp "$run/$network.XXXXXX.xml")
+        cat >"$xml" <<EOF
+<network>
+  <name>$network</name>
+  <bridge name='$br' stp='off' delay='0'/>
+</network>
+EOF
+        vsh "$uri" net-define "$xml"
+        rm -f "$xml"
+    elif [ "$have" != "$br" ]; then
+        die "libvirt $uri has a network named $network on bridge $have, not this stack's $br"
+    fi
+    [ "$(vfield "$uri" net-info "$network" Active)" = yes ] || vsh "$uri" net-start "$network"
+}
+
+# Undoes setup_storage where it is this stack's: the bridge would outlive a private libvirtd.
+# The pool directory and its volumes stay.
+remove_storage() { # uri host-index
+    local uri=$1
+    virsh -c "$uri" uri >/dev/null 2>&1 || return 0
+    if [ "$(vfield "$uri" net-info "$network" Bridge)" = "$(bridge_name "$2")" ]; then
+        virsh -q -c "$uri" net-destroy "$network" >/dev/null 2>&1 || true
+        virsh -q -c "$uri" net-undefine "$network" >/dev/null 2>&1 || true
+    fi
+    if [ "$(pool_target "$uri")" = "$pool_dir" ]; then
+        virsh -q -c "$uri" pool-destroy "$pool" >/dev/null 2>&1 || true
+        virsh -q -c "$uri" pool-undefine "$pool" >/dev/null 2>&1 || true
+    fi
+}
+
+hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port
+    cat <<EOF
 # Written by tools/up.sh on every start; options: docs/config-hostd.md
-host_id = $host_id
+host_id = $1
 redis_host = 127.0.0.1
 redis_port = $redis_port
 redis_password_file = $stack/redis/password
-libvirt_uri = $libvirt_uri
-console_dir = $consoles
-state_dir = $stack/hostd-state
+libvirt_uri = $2
+console_dir = $3
+state_dir = $4
 link_bind = 127.0.0.1
-link_port = $link_port
+link_port = $5
 tls_cert = $stack/certs/hostd.pem
 tls_key = $stack/certs/hostd.key
 tls_ca = $stack/certs/ca.pem
@@ -203,6 +319,18 @@ link_secret_file = $stack/link-secret
 scripts_dir = $repo/redis-scripts
 log_level = info
 EOF
+}
+
+write_configs() {
+    hostd_conf "$host_id" "$libvirt_uri" "$consoles" "$stack/hostd-state" "$link_port" \
+        >"$stack/hostd.conf"
+    if [ "$hosts" = 2 ]; then
+        hostd_conf "$host_id-2" "$libvirt_uri2" "$consoles2" "$stack/hostd2-state" "$link_port2" \
+            >"$stack/hostd2.conf"
+    else
+        # --restart hostd2 must not revive a second host this start did not bring up.
+        rm -f "$stack/hostd2.conf"
+    fi
     cat >"$stack/gateway.conf" <<EOF
 # Written by tools/up.sh on every start; options: docs/config-gateway.md
 http_bind = $http_bind
@@ -221,9 +349,16 @@ log_level = info
 EOF
 }
 
-start_daemon() { # hostd|gateway [binary]
-    local name=$1 bin=${2:-$build/$1/vmgate-$1}
-    alive "$run/$name.pid" "vmgate-$name" && return 0
+# The program behind a component: hostd2 is the second host's vmgate-hostd.
+program() { # hostd|hostd2|gateway
+    echo "vmgate-${1%2}"
+}
+
+start_daemon() { # hostd|hostd2|gateway [binary]
+    local name=$1 prog
+    prog=$(program "$1")
+    local bin=${2:-$build/${prog#vmgate-}/$prog}
+    alive "$run/$name.pid" "$prog" && return 0
     [ -x "$bin" ] || die "$bin is missing: build the tree (tools/setup.sh) or set VG_BUILD_DIR"
     # --restart starts the very same binary again, whatever the caller's VG_BUILD_DIR.
     echo "$bin" >"$run/$name.bin"
@@ -311,7 +446,17 @@ registered() {
     done
 }
 
+host_alive() { # host-id
+    [ "$(rcli exists "vg:host:$1:alive")" = 1 ]
+}
+
 wait_up() {
+    if [ "$hosts" = 2 ]; then
+        wait_for "$wait_s" host_alive "$host_id-2" || {
+            tail -20 "$log/hostd2.log" >&2
+            die "the second host $host_id-2 did not register (log: $log/hostd2.log)"
+        }
+    fi
     wait_for "$wait_s" healthy || {
         tail -20 "$log/gateway.log" >&2
         die "the gateway does not answer https://localhost:$http_port/healthz (log: $log/gateway.log)"
@@ -326,7 +471,11 @@ prepare() {
     mkdir -p "$stack" "$run" "$log" "$consoles" "$stack/redis" "$stack/hostd-state"
     # qemu runs as libvirt-qemu and must reach the console directory.
     chmod 755 "$stack" "$consoles"
-    "$repo/tools/vmgate-certs.sh" "$stack/certs"
+    if [ "$hosts" = 2 ]; then
+        mkdir -p "$consoles2" "$stack/hostd2-state"
+        chmod 755 "$consoles2"
+    fi
+    "$repo/tools/vmgate-ca" stack "$stack/certs"
     secret "$stack/redis/password"
     secret "$stack/link-secret"
     secret "$stack/admin-password"
@@ -335,11 +484,24 @@ prepare() {
     fi
 }
 
+# A restarted hostd finds its host's pool and network as after a full start, unless its
+# libvirtd is away (hostd waits for that).
+storage_if_up() { # uri host-index
+    virsh -c "$1" uri >/dev/null 2>&1 || return 0
+    make_images
+    setup_storage "$1" "$2"
+}
+
 restart() { # component
     [ -f "$stack/hostd.conf" ] || die "no stack in $stack (start it with tools/up.sh first)"
     case $1 in
-    hostd | gateway)
-        stop_pid "$run/$1.pid" "vmgate-$1"
+    hostd | hostd2 | gateway)
+        [ -f "$stack/$1.conf" ] || die "the stack in $stack has no $1 (VG_HOSTS=2 starts hostd2)"
+        stop_pid "$run/$1.pid" "$(program "$1")"
+        case $1 in
+        hostd) storage_if_up "$libvirt_uri" 1 ;;
+        hostd2) storage_if_up "$libvirt_uri2" 2 ;;
+        esac
         start_daemon "$1" "$(cat "$run/$1.bin")"
         ;;
     redis)
@@ -353,17 +515,21 @@ restart() { # component
     say "restarted $1"
 }
 
-remove_vm() { # name
-    if [ "$(virsh -c "$libvirt_uri" domstate "$1" 2>/dev/null)" = running ]; then
-        virsh -q -c "$libvirt_uri" destroy "$1" >/dev/null || true
+remove_vm() { # name [uri]
+    local uri=${2:-$libvirt_uri}
+    if [ "$(virsh -c "$uri" domstate "$1" 2>/dev/null)" = running ]; then
+        virsh -q -c "$uri" destroy "$1" >/dev/null || true
     fi
-    virsh -q -c "$libvirt_uri" undefine "$1" >/dev/null 2>&1 || true
+    # --managed-save and --snapshots-metadata: a test may have left either behind.
+    virsh -q -c "$uri" undefine "$1" --managed-save --snapshots-metadata >/dev/null 2>&1 ||
+        virsh -q -c "$uri" undefine "$1" >/dev/null 2>&1 || true
 }
 
 down() {
     local name
     stop_pid "$run/gateway.pid" vmgate-gateway
     stop_pid "$run/hostd.pid" vmgate-hostd
+    stop_pid "$run/hostd2.pid" vmgate-hostd
     if [ -f "$run/vms" ]; then
         while read -r name; do
             remove_vm "$name"
@@ -377,12 +543,21 @@ down() {
             remove_vm "$name"
         done
     fi
+    if alive "$lv2/libvirtd.pid" libvirtd; then
+        for name in $(virsh -c "$libvirt_uri2" list --all --name); do
+            remove_vm "$name" "$libvirt_uri2"
+        done
+        remove_storage "$libvirt_uri2" 2
+    fi
+    remove_storage "$libvirt_uri" 1
     stop_pid "$run/redis.pid" "$redis_exe"
     # libvirt's daemons only if this stack started them.
     stop_pid "$run/started-libvirtd" libvirtd
     stop_pid "$run/started-virtlogd" virtlogd
     stop_pid "$lv/libvirtd.pid" libvirtd
     stop_pid "$lv/virtlogd.pid" virtlogd
+    stop_pid "$lv2/libvirtd.pid" libvirtd
+    stop_pid "$lv2/virtlogd.pid" virtlogd
     say "stopped the stack in $stack"
 }
 
@@ -416,8 +591,12 @@ prepare
 write_redis_conf
 start_redis
 start_libvirt
+make_images
+setup_storage "$libvirt_uri" 1
+[ "$hosts" = 2 ] && setup_storage "$libvirt_uri2" 2
 write_configs
 start_daemon hostd
+[ "$hosts" = 2 ] && start_daemon hostd2
 start_daemon gateway
 start_vms
 wait_up
@@ -431,10 +610,22 @@ vmgate is up: https://$url_host:$http_port/   (CA certificate: $stack/certs/ca.p
   logs:     $log/
   stop:     VG_STACK_DIR=$stack $repo/tools/down.sh
 EOF
+if [ "$hosts" = 2 ]; then
+    cat <<EOF
+  hosts:    $host_id ($libvirt_uri, link port $link_port)
+            $host_id-2 ($libvirt_uri2, link port $link_port2)
+EOF
+fi
 [ $detach = 1 ] && exit 0
 
 echo "up: running in the foreground; Ctrl-C stops the stack"
-tail -n 0 -F "$log/hostd.log" "$log/gateway.log" &
+daemons=(hostd gateway)
+[ "$hosts" = 2 ] && daemons=(hostd hostd2 gateway)
+logs=()
+for d in "${daemons[@]}"; do
+    logs+=("$log/$d.log")
+done
+tail -n 0 -F "${logs[@]}" &
 tailer=$!
 shutdown() { # exit-status
     trap - INT TERM
@@ -446,8 +637,8 @@ trap 'shutdown 0' INT TERM
 while true; do
     sleep 1 &
     wait $! || true
-    for d in hostd gateway; do
-        alive "$run/$d.pid" "vmgate-$d" && continue
+    for d in "${daemons[@]}"; do
+        alive "$run/$d.pid" "$(program "$d")" && continue
         echo "up: $d exited (log: $log/$d.log); stopping the stack" >&2
         shutdown 1
     done

@@ -6,6 +6,12 @@
 //   ... stack.url, stack.redis('smembers', 'vg:vms'), await stack.restart('hostd') ...
 //   await stack.stop(); // throws if a daemon log shows a sanitizer error
 //
+// hosts: 2 adds a second host (its own private libvirtd, hostd 'hostd2' with host id
+// `<hostname>-2`, console directory consoles2/); stack.hosts describes them all, the test VMs
+// boot on hosts[0]. Every libvirtd of the stack has the storage pool stack.pool (one directory,
+// stack.poolDir, shared by the hosts, holding base.qcow2 and tools.iso) and the isolated network
+// stack.network.
+//
 // Environment: VG_BUILD_DIR (default <repo>/build) picks the daemons, VG_GUEST_DIR (default
 // <repo>/.stack/guest) the shared test guest, VG_KEEP_STACK=1 keeps the directory after stop().
 // VM names in tests start with `vgt-`.
@@ -63,13 +69,14 @@ async function sh(file, args, env) {
 
 // vms: domain names to define and boot (may be empty); prefix: name prefix of the stack
 // directory under the system temp dir.
-export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}) {
+export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts = 1 } = {}) {
+  if (hosts !== 1 && hosts !== 2) throw new Error(`a stack has 1 or 2 hosts, not ${hosts}`);
   for (const vm of vms) {
     if (!/^vgt-[A-Za-z0-9_.-]+$/.test(vm)) throw new Error(`test VM names start with vgt-: ${vm}`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755); // qemu (libvirt-qemu) must reach dir/consoles
-  const [httpPort, linkPort, redisPort] = await freePorts(3);
+  const [httpPort, linkPort, redisPort, linkPort2] = await freePorts(4);
   const hostId = os.hostname();
   const env = {
     ...process.env,
@@ -84,7 +91,23 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     VG_HOST_ID: hostId,
     VG_DEMO_VMS: vms.join(' '),
     VG_LIBVIRT: 'private',
+    VG_HOSTS: String(hosts),
+    VG_LINK_PORT2: String(linkPort2),
   };
+  const virshAt = (uri) => (...args) =>
+    execFileSync('virsh', ['-c', uri, ...args.map(String)], { encoding: 'utf8' });
+  // Host n > 1 has directories suffixed with n: libvirt2/, consoles2/ (tools/up.sh).
+  const hostList = [
+    [hostId, '', linkPort],
+    [`${hostId}-2`, '2', linkPort2],
+  ]
+    .slice(0, hosts)
+    .map(([id, n, port]) => {
+      const libvirtUri = `qemu:///system?socket=${dir}/libvirt${n}/sock/libvirt-sock`;
+      const consolesDir = path.join(dir, `consoles${n}`);
+      return { id, libvirtUri, consolesDir, linkPort: port, virsh: virshAt(libvirtUri) };
+    });
+  const daemons = hosts === 2 ? ['hostd', 'hostd2', 'gateway'] : ['hostd', 'gateway'];
   const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8').trim();
   const stack = {
     dir,
@@ -99,7 +122,11 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     caFile: path.join(dir, 'certs/ca.pem'),
     vms: [...vms],
     hostId,
-    libvirtUri: `qemu:///system?socket=${dir}/libvirt/sock/libvirt-sock`,
+    libvirtUri: hostList[0].libvirtUri,
+    hosts: hostList,
+    pool: 'vmgate',
+    poolDir: path.join(dir, 'pool'),
+    network: 'vmgate',
 
     // redis-cli against the stack's Redis; returns its stdout without the final newline.
     redis(...args) {
@@ -109,11 +136,11 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
       }).replace(/\n$/, '');
     },
 
-    virsh(...args) {
-      return execFileSync('virsh', ['-c', stack.libvirtUri, ...args.map(String)], { encoding: 'utf8' });
-    },
+    // virsh against hosts[0]; stack.hosts[i].virsh for the others.
+    virsh: hostList[0].virsh,
 
-    // Stops hostd, gateway or redis by pid and starts it again with the same configuration.
+    // Stops hostd, hostd2, gateway or redis by pid and starts it again with the same
+    // configuration.
     async restart(component) {
       await sh(UP, ['--restart', component], env);
     },
@@ -143,7 +170,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     async stop() {
       if (!live.delete(stack)) return;
       await sh(DOWN, [], env);
-      const bad = ['hostd', 'gateway']
+      const bad = daemons
         .map((c) => [c, stack.logs(c).split('\n').filter((l) => SANITIZER.test(l))])
         .filter(([, lines]) => lines.length);
       if (bad.length) {
@@ -161,7 +188,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-' } = {}
     stack.redisPassword = read('redis/password');
     stack.adminPassword = read('admin-password');
   } catch (e) {
-    const logs = ['hostd', 'gateway'].map((c) => `--- ${c}.log\n${stack.logs(c).slice(-3000)}`).join('\n');
+    const logs = daemons.map((c) => `--- ${c}.log\n${stack.logs(c).slice(-3000)}`).join('\n');
     live.delete(stack);
     downSync(env);
     throw new Error(`${e.message}\n${logs}\n(stack directory kept: ${dir})`);

@@ -1,0 +1,211 @@
+// Two hosts in one stack (the harness for issue 3's placement and migration tests): both hostd
+// register with their own link and console directory, every libvirtd has the stack's pool and
+// isolated network, a VM defined by hand on host 2 with a pool disk and a NIC registers there and
+// answers on its console through the gateway, and a manual live migration (virsh, as in
+// reference/test-environment.md §5) moves it to host 1: the registry follows and the console
+// works on the new host with the guest's memory intact. The API-driven migration is tested with
+// the vm.migrate method.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack } from './lib/stack.mjs';
+import { login, openConsole } from './lib/client.mjs';
+
+const VM = 'vgt-g2h';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let stack;
+let token;
+let h1;
+let h2;
+
+before(async () => {
+  stack = await startStack({ vms: [], hosts: 2, prefix: 'vgt-twohost-' });
+  [h1, h2] = stack.hosts;
+  token = await login(stack);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+async function until(what, ms, pred, step = 50) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = pred();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
+    await sleep(step);
+  }
+}
+
+// Runs a command on an attached writer and resolves with the output after it up to the marker.
+async function run(con, cmd, marker, ms = 15000) {
+  const mark = con.output.length;
+  con.send(`${cmd}\n`);
+  return con.waitFor(marker, ms, { from: mark });
+}
+
+// An attached, prompt-ready writer on the VM's serial console.
+async function attach() {
+  const con = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
+  const hello = await con.waitControl('hello');
+  assert.equal(hello.vm, VM);
+  await con.waitPrompt(90000);
+  return con;
+}
+
+function domainXml(consoles) {
+  const guest = stack.env.VG_GUEST_DIR;
+  return `<domain type='qemu'>
+  <name>${VM}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${guest}/vmlinuz</kernel>
+    <initrd>${guest}/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <controller type='usb' model='none'/>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source pool='${stack.pool}' volume='${VM}.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='network'>
+      <source network='${stack.network}'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='unix'>
+      <source mode='bind' path='${consoles}/com-${VM}.sock'/>
+      <log file='${consoles}/com-${VM}.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='unix'>
+      <source mode='bind' path='${consoles}/com-${VM}.sock'/>
+      <target type='serial' port='0'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+test('both hosts register, each with its own link and console directory', async () => {
+  assert.equal(stack.hosts.length, 2);
+  assert.equal(h2.id, `${stack.hostId}-2`);
+  assert.notEqual(h1.linkPort, h2.linkPort);
+  const ids = stack.redis('smembers', 'vg:hosts').split('\n').sort();
+  assert.deepEqual(ids, [h1.id, h2.id].sort());
+  for (const h of stack.hosts) {
+    assert.equal(stack.redis('exists', `vg:host:${h.id}:alive`), '1');
+    assert.equal(stack.redis('hget', `vg:host:${h.id}`, 'link'), `wss://127.0.0.1:${h.linkPort}`);
+  }
+  // console_dir and libvirt_uri are published by hostds that know them (contract §2); give a
+  // heartbeat to publish them, and check them where they are.
+  await sleep(2500);
+  for (const h of stack.hosts) {
+    const fields = stack.redis('hmget', `vg:host:${h.id}`, 'console_dir', 'libvirt_uri');
+    const [dir, uri] = fields.split('\n');
+    if (dir) assert.equal(dir, h.consolesDir);
+    else console.log(`${h.id}: hostd does not publish console_dir`);
+    if (uri) assert.equal(uri, h.libvirtUri);
+    else console.log(`${h.id}: hostd does not publish libvirt_uri`);
+  }
+});
+
+test("every host's libvirtd has the shared pool with its images and the isolated network", () => {
+  const bridges = new Set();
+  for (const h of stack.hosts) {
+    const pool = h.virsh('pool-dumpxml', stack.pool);
+    assert.match(pool, new RegExp(`<path>${stack.poolDir}</path>`));
+    assert.match(h.virsh('pool-info', stack.pool), /State:\s+running/);
+    const vols = h.virsh('vol-list', stack.pool);
+    assert.match(vols, /base\.qcow2/);
+    assert.match(vols, /tools\.iso/);
+    const net = h.virsh('net-dumpxml', stack.network);
+    assert.doesNotMatch(net, /<forward|<ip/, 'isolated: no forward, no address, no dnsmasq');
+    assert.match(h.virsh('net-info', stack.network), /Active:\s+yes/);
+    const bridge = net.match(/<bridge name='([^']+)'/)[1];
+    assert.ok(bridge.length <= 15, bridge);
+    bridges.add(bridge);
+  }
+  assert.equal(bridges.size, 2, 'each host has its own bridge');
+  const info = h1.virsh('vol-info', '--pool', stack.pool, 'base.qcow2');
+  assert.match(info, /Capacity:\s+64\.00 MiB/);
+  assert.ok(fs.statSync(path.join(stack.poolDir, 'tools.iso')).size > 0);
+});
+
+test('a VM defined on host 2 with a pool disk and a NIC registers under host 2', async () => {
+  h2.virsh('vol-create-as', stack.pool, `${VM}.qcow2`, '64M', '--format', 'qcow2');
+  const xml = path.join(stack.dir, `${VM}.xml`);
+  fs.writeFileSync(xml, domainXml(h2.consolesDir));
+  h2.virsh('define', xml);
+  h2.virsh('start', VM);
+  await until(`${VM} registered under ${h2.id}`, 15000, () =>
+    stack.redis('hget', `vg:vm:${VM}`, 'host') === h2.id &&
+    stack.redis('hget', `vg:vm:${VM}`, 'state') === 'running');
+  assert.equal(stack.redis('sismember', `vg:host:${h2.id}:vms`, VM), '1');
+  assert.equal(stack.redis('sismember', `vg:host:${h1.id}:vms`, VM), '0');
+  const serial = stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0');
+  assert.equal(serial, path.join(h2.consolesDir, `com-${VM}.sock`));
+});
+
+test('its console works through the gateway; the guest sees the disk and the NIC', async () => {
+  const con = await attach();
+  assert.match(await run(con, 'echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
+  // 64 MiB in 512-byte sectors.
+  assert.match(await run(con, 'cat /sys/block/vda/size', /\d+\r?\n/), /\n131072\r?\n/);
+  const mac = h2.virsh('domiflist', VM).match(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/)[1];
+  const addr = await run(con, 'cat /sys/class/net/eth0/address', /([0-9a-f]{2}:){5}[0-9a-f]{2}\r?\n/);
+  assert.match(addr, new RegExp(mac));
+  // Guest memory that must survive the migration.
+  await run(con, 'echo mark-$((3*7)) > /tmp/mark; echo MARKED', /MARKED\r?\n/);
+  await con.close();
+});
+
+test('a manual live migration to host 1 moves the registry entry and the console', async () => {
+  // Host 1's libvirtd learns of the volume host 2 created in the shared pool.
+  h1.virsh('pool-refresh', stack.pool);
+  const xml = h2
+    .virsh('dumpxml', '--migratable', VM)
+    .replaceAll(`${h2.consolesDir}/`, `${h1.consolesDir}/`);
+  const file = path.join(stack.dir, `${VM}-to-h1.xml`);
+  fs.writeFileSync(file, xml);
+  // --unsafe: libvirt sees a local file system and cannot tell that the pool directory is the
+  // very same one on both "hosts".
+  const t0 = Date.now();
+  h2.virsh('migrate', '--live', '--unsafe', '--persistent', '--undefinesource', '--xml', file, VM,
+    h1.libvirtUri);
+  console.log(`virsh migrate took ${Date.now() - t0} ms`);
+  assert.match(h1.virsh('domstate', VM), /running/);
+  assert.doesNotMatch(h2.virsh('list', '--all', '--name'), new RegExp(VM));
+
+  await until(`${VM} registered under ${h1.id}`, 15000, () =>
+    stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id);
+  await until(`${VM} gone from ${h2.id}`, 15000, () =>
+    stack.redis('sismember', `vg:host:${h2.id}:vms`, VM) === '0');
+  assert.equal(stack.redis('sismember', `vg:host:${h1.id}:vms`, VM), '1');
+  assert.equal(stack.redis('sismember', 'vg:vms', VM), '1');
+  await until(`${VM}'s console in ${h1.consolesDir}`, 15000, () =>
+    stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0') === path.join(h1.consolesDir, `com-${VM}.sock`));
+
+  const con = await attach();
+  assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
+  assert.match(await run(con, 'echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
+  await con.close();
+});
+
+test("--restart hostd2 restarts the second host's hostd only", async () => {
+  const before = stack.redis('hget', `vg:host:${h2.id}`, 'started_ms');
+  const pid1 = fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8');
+  await stack.restart('hostd2');
+  await until(`${h2.id} re-registered`, 10000, () =>
+    stack.redis('hget', `vg:host:${h2.id}`, 'started_ms') !== before);
+  assert.equal(stack.redis('exists', `vg:host:${h2.id}:alive`), '1');
+  assert.equal(fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8'), pid1);
+  assert.match(stack.logs('hostd2'), new RegExp(`registered as host ${h2.id}`));
+});
