@@ -61,7 +61,7 @@ typedef struct vg_spec {
     int channel;        /* a virtio-serial channel org.qemu.guest_cloud on a unix socket */
     char graphics[8];   /* none (default), vnc, spice */
     int autostart;
-    char on_poweroff[16], on_reboot[16], on_crash[16]; /* destroy, restart, preserve, ... */
+    char on_poweroff[24], on_reboot[24], on_crash[24]; /* destroy, restart, coredump-restart.. */
     char place_host[65];                               /* placement: one host, or */
     char place_group[65];                              /* one host group, or neither: any host */
     char *raw_xml; /* owned; experts' own domain XML (administrators only) */
@@ -88,7 +88,8 @@ typedef struct vg_domspec_host {
 
 /* The domain XML, deterministic for a given spec and host (golden files in
  * tests/unit/data/domspec/). Serial console on a unix socket with the durable log always.
- * Caller frees. raw_xml specs return a copy of raw_xml. */
+ * Caller frees. raw_xml specs return a copy of raw_xml; with host->uuid (a redefinition) a
+ * missing <uuid> is added and a different one refused (libvirt keeps a name's uuid). */
 char *vg_domspec_xml(const vg_spec *spec, const vg_domspec_host *host, vg_err *err);
 
 #endif
