@@ -140,7 +140,12 @@ static void test_usage_errors(void **state)
     (void)state;
     fake_env = creds_env;
     BAD("no command", "--json");
-    BAD("unknown command", "frobnicate");
+    BAD("unknown command", "Frob");
+    BAD("unknown command", "vm..start");
+    BAD("unknown command", "vm.start.");
+    BAD("not a method name", "help", "VM/x");
+    BAD("unexpected argument", "help", "vm.start", "vm.stop");
+    BAD("--dev is for", "vm.list", "--dev", "serial0");
     BAD("needs a VM", "console");
     BAD("needs a VM", "exec");
     BAD("needs a command", "exec", "vm1");
@@ -170,6 +175,8 @@ static void test_usage_errors(void **state)
     fake_env = nothing;
     BAD("no credentials", "list");
     BAD("no credentials", "--user", "u", "list");
+    BAD("no credentials", "vm.list");
+    BAD("login needs --user and --password", "login");
 }
 
 static void test_command_limits(void **state)
@@ -196,6 +203,65 @@ static void test_help(void **state)
     /* the usage text documents the exit codes and the detach key */
     assert_non_null(strstr(ctl_usage_text, "124"));
     assert_non_null(strstr(ctl_usage_text, "Ctrl-]"));
+}
+
+static void test_method_calls(void **state)
+{
+    (void)state;
+    fake_env = creds_env;
+    ctl_opts o;
+    vg_err err = {0};
+    /* options may come before or after the method; the rest are key=value words */
+    assert_int_equal(PARSE(&o, &err, "--json", "vm.create", "project=p1", "--wide",
+                           "spec=@web1.json", "quotas.instances=5"),
+                     VG_OK);
+    assert_int_equal(o.cmd, CTL_CMD_CALL);
+    assert_string_equal(o.method, "vm.create");
+    assert_true(o.json && o.wide);
+    assert_int_equal(o.nwords, 3);
+    assert_string_equal(o.words[0], "project=p1");
+    assert_string_equal(o.words[2], "quotas.instances=5");
+    ctl_args_free(&o);
+    assert_null(o.words);
+
+    assert_int_equal(PARSE(&o, &err, "whoami"), VG_OK);
+    assert_int_equal(o.cmd, CTL_CMD_CALL);
+    assert_string_equal(o.method, "whoami");
+    assert_int_equal(o.nwords, 0);
+    ctl_args_free(&o);
+
+    assert_int_equal(PARSE(&o, &err, "methods"), VG_OK);
+    assert_int_equal(o.cmd, CTL_CMD_CALL);
+    assert_string_equal(o.method, "api.methods");
+    ctl_args_free(&o);
+
+    assert_int_equal(PARSE(&o, &err, "help", "vm.start"), VG_OK);
+    assert_int_equal(o.cmd, CTL_CMD_HELP);
+    assert_string_equal(o.method, "vm.start");
+    assert_false(o.help);
+    ctl_args_free(&o);
+
+    /* help without a method is the usage text, credentials or not */
+    fake_env = no_env;
+    assert_int_equal(PARSE(&o, &err, "help"), VG_OK);
+    assert_true(o.help);
+    ctl_args_free(&o);
+
+    /* login with its own params needs no credentials; bare login uses the options' */
+    assert_int_equal(PARSE(&o, &err, "login", "user=u", "password=p"), VG_OK);
+    assert_int_equal(o.nwords, 2);
+    ctl_args_free(&o);
+    assert_int_equal(PARSE(&o, &err, "--user", "u", "--password", "p", "login"), VG_OK);
+    assert_int_equal(o.nwords, 0);
+    ctl_args_free(&o);
+
+    assert_true(ctl_method_name("vm.start"));
+    assert_true(ctl_method_name("project.member.set"));
+    assert_true(ctl_method_name("whoami"));
+    assert_false(ctl_method_name(""));
+    assert_false(ctl_method_name(".vm"));
+    assert_false(ctl_method_name("vm-start"));
+    assert_false(ctl_method_name("Vm.start"));
 }
 
 static void test_url(void **state)
@@ -253,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_command_limits),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_method_calls),
         cmocka_unit_test(test_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

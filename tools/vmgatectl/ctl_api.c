@@ -20,6 +20,8 @@ struct ctl_api {
     ctl_call *calls;
     int freed;       /* ctl_api_free ran while the connection was still closing */
     int dispatching; /* on_close is calling back: ctl_api_free must not free yet */
+    const ctl_api_events *events;
+    void *events_ud;
 };
 
 vg_err_code ctl_api_code(const char *name)
@@ -57,7 +59,9 @@ static void on_message(ctl_ws *ws, int binary, const unsigned char *data, size_t
     cJSON *root = cJSON_ParseWithLength((const char *)data, len);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
     ctl_call *call = cJSON_IsNumber(id) ? take_call(api, id->valuedouble) : NULL;
-    if (!call) { /* pushed events and answers nobody waits for */
+    if (!call) { /* pushed events, and answers nobody waits for */
+        if (api->events && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "event")))
+            api->events->on_event(root, api->events_ud);
         cJSON_Delete(root);
         return;
     }
@@ -109,6 +113,9 @@ static void on_close(ctl_ws *ws, int code, const char *reason, void *ud)
             c->cb(NULL, &err, c->ud);
         free(c);
     }
+    if (api->events && !api->freed)
+        api->events->on_drop(&err, api->events_ud);
+    api->events = NULL;
     api->dispatching = 0;
     if (api->freed)
         ctl_api_free(api);
@@ -148,6 +155,12 @@ void ctl_api_free(ctl_api *api)
     }
     free(api->token);
     free(api);
+}
+
+void ctl_api_watch(ctl_api *api, const ctl_api_events *h, void *ud)
+{
+    api->events = h;
+    api->events_ud = ud;
 }
 
 int ctl_api_set_token(ctl_api *api, const char *token, vg_err *err)

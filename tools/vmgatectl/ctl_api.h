@@ -22,6 +22,13 @@ int ctl_api_set_token(ctl_api *api, const char *token, vg_err *err);
 /* Takes ownership of params (may be NULL for {}). */
 int ctl_api_call(ctl_api *api, const char *method, cJSON *params, ctl_api_cb cb, void *ud,
                  vg_err *err);
+/* Pushed events (events.subscribe): on_event gets each {"event", "data"} message; on_drop is
+ * called once when the connection ends afterwards, unless ctl_api_free ended it. */
+typedef struct ctl_api_events {
+    void (*on_event)(const cJSON *msg, void *ud);
+    void (*on_drop)(const vg_err *err, void *ud);
+} ctl_api_events;
+void ctl_api_watch(ctl_api *api, const ctl_api_events *h, void *ud);
 /* Maps a code name from the wire ("not_found") back to its vg_err_code; VG_E_INTERNAL if none. */
 vg_err_code ctl_api_code(const char *name);
 

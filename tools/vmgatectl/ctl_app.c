@@ -31,5 +31,23 @@ void ctl_app_quit(ctl_app *app, int code)
 void ctl_app_fail(ctl_app *app, const char *what, const vg_err *err)
 {
     fprintf(stderr, "vmgatectl: %s: %s\n", what, err->msg);
-    ctl_app_quit(app, CTL_EXIT_API);
+    ctl_app_quit(app, ctl_exit_code(err->code));
+}
+
+int ctl_exit_code(vg_err_code code)
+{
+    switch (code) {
+    case VG_E_UNAUTHORIZED:
+    case VG_E_FORBIDDEN:
+        return CTL_EXIT_DENIED;
+    case VG_E_NOT_FOUND:
+        return CTL_EXIT_NOT_FOUND;
+    case VG_E_CONFLICT:
+    case VG_E_QUOTA:
+        return CTL_EXIT_CONFLICT;
+    case VG_E_UNAVAILABLE:
+        return CTL_EXIT_UNAVAILABLE;
+    default:
+        return CTL_EXIT_API;
+    }
 }

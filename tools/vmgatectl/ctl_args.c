@@ -12,9 +12,20 @@
 #define CTL_MAX_COMMAND 60000
 
 const char ctl_usage_text[] =
-    "usage: vmgatectl [options] list\n"
+    "usage: vmgatectl [options] METHOD [key=value ...]\n"
+    "       vmgatectl [options] methods\n"
+    "       vmgatectl [options] help METHOD\n"
+    "       vmgatectl [options] list\n"
     "       vmgatectl [options] console VM [--dev DEV] [--ro]\n"
     "       vmgatectl [options] exec VM [--dev DEV] [--timeout S] [--prompt REGEX] -- CMD...\n"
+    "\n"
+    "METHOD is any API method (docs/api.md), e.g. vm.start vm=web1; `methods` lists them.\n"
+    "  key=value     JSON when the value is valid JSON (5, true, null, \"s\", {...}, [...]),\n"
+    "                else a string; key=\\value is always a string\n"
+    "  key:=JSON     the value must be JSON\n"
+    "  key=@FILE     JSON read from FILE (@- = standard input)\n"
+    "  a.b=value     nested objects: {\"a\":{\"b\":value}}\n"
+    "The result prints as a table or as key: value lines; --json prints it as one JSON line.\n"
     "\n"
     "options (environment variable in brackets):\n"
     "  --url URL         gateway URL [VMGATE_URL] (default " CTL_DEFAULT_URL ")\n"
@@ -23,7 +34,8 @@ const char ctl_usage_text[] =
     "  --token T         session token instead of user and password [VMGATE_TOKEN]\n"
     "  --ca FILE         CA certificate that signed the gateway's certificate [VMGATE_CA]\n"
     "  --insecure        do not verify the gateway's certificate\n"
-    "  --json            list: print the gateway's JSON answer\n"
+    "  --json            print results (and errors, on stderr) as JSON\n"
+    "  --wide            do not cut long table cells\n"
     "  --dev DEV         console device (default: serial0, else the VM's first console)\n"
     "  --ro              console: attach read-only (default: take the write lock)\n"
     "  --timeout S       exec: seconds to wait for the prompt (default 30)\n"
@@ -34,8 +46,9 @@ const char ctl_usage_text[] =
     "console: Ctrl-] detaches. exec: prints the command's output up to the next prompt; on\n"
     "timeout it sends Ctrl-C to the guest.\n"
     "\n"
-    "exit status: 0 ok, 1 API or connection error (the message names the error code),\n"
-    "2 usage error, 124 exec timed out.\n";
+    "exit status: 0 ok, 1 other API or connection error (the message names the error code),\n"
+    "2 usage error, 3 unauthorized or forbidden, 4 not_found, 5 conflict or quota_exceeded,\n"
+    "6 unavailable, 124 exec timed out.\n";
 
 enum {
     O_URL,
@@ -45,6 +58,7 @@ enum {
     O_CA,
     O_INSECURE,
     O_JSON,
+    O_WIDE,
     O_DEV,
     O_RO,
     O_TIMEOUT,
@@ -61,6 +75,7 @@ static const struct {
     {"token", O_TOKEN, 1},     {"ca", O_CA, 1},         {"insecure", O_INSECURE, 0},
     {"json", O_JSON, 0},       {"dev", O_DEV, 1},       {"ro", O_RO, 0},
     {"timeout", O_TIMEOUT, 1}, {"prompt", O_PROMPT, 1}, {"help", O_HELP, 0},
+    {"wide", O_WIDE, 0},
 };
 
 static int append_word(ctl_opts *o, const char *w, vg_err *err)
@@ -101,6 +116,9 @@ static int set_option(ctl_opts *o, int id, const char *v, vg_err *err)
         break;
     case O_JSON:
         o->json = 1;
+        break;
+    case O_WIDE:
+        o->wide = 1;
         break;
     case O_DEV:
         o->dev = v;
@@ -157,20 +175,63 @@ static int parse_option(ctl_opts *o, int argc, char **argv, int *i, vg_err *err)
     return vg_fail(err, VG_E_BAD_REQUEST, "unknown option \"%.60s\"", argv[*i]);
 }
 
-static int positional(ctl_opts *o, const char *a, vg_err *err)
+int ctl_method_name(const char *s)
 {
-    if (o->cmd == CTL_CMD_NONE) {
-        if (strcmp(a, "list") == 0)
-            o->cmd = CTL_CMD_LIST;
-        else if (strcmp(a, "console") == 0)
-            o->cmd = CTL_CMD_CONSOLE;
-        else if (strcmp(a, "exec") == 0)
-            o->cmd = CTL_CMD_EXEC;
-        else
-            return vg_fail(err, VG_E_BAD_REQUEST, "unknown command \"%.60s\"", a);
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+static int add_param_word(ctl_opts *o, char *w, vg_err *err)
+{
+    char **words = realloc(o->words, ((size_t)o->nwords + 1) * sizeof(*words));
+    if (!words)
+        return vg_fail(err, VG_E_INTERNAL, "out of memory");
+    words[o->nwords++] = w;
+    o->words = words;
+    return VG_OK;
+}
+
+static int first_word(ctl_opts *o, const char *a, vg_err *err)
+{
+    if (strcmp(a, "list") == 0) {
+        o->cmd = CTL_CMD_LIST;
+    } else if (strcmp(a, "console") == 0) {
+        o->cmd = CTL_CMD_CONSOLE;
+    } else if (strcmp(a, "exec") == 0) {
+        o->cmd = CTL_CMD_EXEC;
+    } else if (strcmp(a, "methods") == 0) {
+        o->cmd = CTL_CMD_CALL;
+        o->method = "api.methods";
+    } else if (strcmp(a, "help") == 0) {
+        o->cmd = CTL_CMD_HELP;
+    } else if (ctl_method_name(a)) {
+        o->cmd = CTL_CMD_CALL;
+        o->method = a;
+    } else {
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "unknown command \"%.60s\" (methods are named like vm.start)", a);
+    }
+    return VG_OK;
+}
+
+static int positional(ctl_opts *o, char *a, vg_err *err)
+{
+    if (o->cmd == CTL_CMD_NONE)
+        return first_word(o, a, err);
+    if (o->cmd == CTL_CMD_CALL)
+        return add_param_word(o, a, err);
+    if (o->cmd == CTL_CMD_HELP && !o->method) {
+        if (!ctl_method_name(a))
+            return vg_fail(err, VG_E_BAD_REQUEST, "help: \"%.60s\" is not a method name", a);
+        o->method = a;
         return VG_OK;
     }
-    if (o->cmd != CTL_CMD_LIST && !o->vm) {
+    if ((o->cmd == CTL_CMD_CONSOLE || o->cmd == CTL_CMD_EXEC) && !o->vm) {
         o->vm = a;
         return VG_OK;
     }
@@ -182,15 +243,17 @@ static int positional(ctl_opts *o, const char *a, vg_err *err)
 static int check(ctl_opts *o, vg_err *err)
 {
     if (o->cmd == CTL_CMD_NONE)
-        return vg_fail(err, VG_E_BAD_REQUEST, "no command given (list, console or exec)");
-    if (o->cmd != CTL_CMD_LIST && !o->vm)
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "no command given (a method such as vm.list, or methods, help, list, "
+                       "console, exec)");
+    if ((o->cmd == CTL_CMD_CONSOLE || o->cmd == CTL_CMD_EXEC) && !o->vm)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s needs a VM name",
                        o->cmd == CTL_CMD_EXEC ? "exec" : "console");
     if (o->vm && !vg_valid_name(o->vm))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"%.60s\" is not a valid VM name", o->vm);
     if (o->dev && !vg_valid_name(o->dev))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"%.60s\" is not a valid device name", o->dev);
-    if (o->dev && o->cmd == CTL_CMD_LIST)
+    if (o->dev && o->cmd != CTL_CMD_CONSOLE && o->cmd != CTL_CMD_EXEC)
         return vg_fail(err, VG_E_BAD_REQUEST, "--dev is for console and exec");
     if (o->ro && o->cmd != CTL_CMD_CONSOLE)
         return vg_fail(err, VG_E_BAD_REQUEST, "--ro is for console");
@@ -202,7 +265,12 @@ static int check(ctl_opts *o, vg_err *err)
         return vg_fail(err, VG_E_BAD_REQUEST, "the command must be a single line");
     if (o->insecure && o->ca)
         return vg_fail(err, VG_E_BAD_REQUEST, "--ca and --insecure exclude each other");
-    if (!o->token && (!o->user || !o->password))
+    /* login with explicit params needs no session; bare login logs in with the options. */
+    int login = o->cmd == CTL_CMD_CALL && strcmp(o->method, "login") == 0;
+    if (login && !o->nwords && (!o->user || !o->password))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "login needs --user and --password (or VMGATE_USER, VMGATE_PASSWORD)");
+    if (!login && !o->token && (!o->user || !o->password))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "no credentials: give --token, or --user and --password (or VMGATE_TOKEN, "
                        "VMGATE_USER, VMGATE_PASSWORD)");
@@ -217,7 +285,7 @@ int ctl_args_parse(ctl_opts *o, int argc, char **argv, ctl_getenv_fn env, vg_err
     memset(o, 0, sizeof(*o));
     int dashdash = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        char *a = argv[i];
         int rc;
         if (dashdash) {
             if (o->cmd != CTL_CMD_EXEC || !o->vm)
@@ -234,6 +302,8 @@ int ctl_args_parse(ctl_opts *o, int argc, char **argv, ctl_getenv_fn env, vg_err
         if (rc != VG_OK)
             return VG_ERR;
     }
+    if (o->cmd == CTL_CMD_HELP && !o->method)
+        o->help = 1;
     if (o->help)
         return VG_OK;
     /* Flags win over the environment, which wins over the defaults. */
@@ -268,6 +338,9 @@ void ctl_args_free(ctl_opts *o)
 {
     free(o->command);
     o->command = NULL;
+    free(o->words);
+    o->words = NULL;
+    o->nwords = 0;
 }
 
 static int host_char(char c)

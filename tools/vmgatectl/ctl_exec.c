@@ -45,10 +45,10 @@ static void end_with(exec *x, int code)
     ctl_attach_stop(x->att);
 }
 
-static void fail(exec *x, const char *msg)
+static void fail(exec *x, vg_err_code code, const char *msg)
 {
     fprintf(stderr, "vmgatectl: exec: %s\n", msg);
-    end_with(x, CTL_EXIT_API);
+    end_with(x, ctl_exit_code(code));
 }
 
 static void print_output(exec *x, int at_prompt)
@@ -88,7 +88,7 @@ static int send_line(exec *x, const char *cmd)
         free(line);
     }
     if (rc != VG_OK && err.code != VG_E_UNAVAILABLE)
-        fail(x, err.msg);
+        fail(x, err.code, err.msg);
     return rc;
 }
 
@@ -118,7 +118,8 @@ static void settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, &x->quiet);
         if (send_line(x, x->app->opts->command) != VG_OK) {
             if (x->state != FINISHED)
-                fail(x, "unavailable: the console connection dropped before the command was typed");
+                fail(x, VG_E_UNAVAILABLE,
+                     "unavailable: the console connection dropped before the command was typed");
             return;
         }
         ctl_clean_clear(&x->clean);
@@ -149,7 +150,7 @@ static void on_hello(const cJSON *hello, int reattached, void *ud)
     exec *x = ud;
     x->connected = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(hello, "connected"));
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hello, "writer"))) {
-        fail(x, "conflict: could not take the console's write lock");
+        fail(x, VG_E_CONFLICT, "conflict: could not take the console's write lock");
         return;
     }
     if (!reattached && x->state == WAIT_ATTACH)
@@ -169,7 +170,7 @@ static void on_output(uint64_t offset, const unsigned char *data, size_t len, vo
         return;
     vg_err err;
     if (ctl_clean_feed(&x->clean, data, len, &err) != VG_OK) {
-        fail(x, err.msg);
+        fail(x, err.code, err.msg);
         return;
     }
     int at_prompt;
@@ -213,7 +214,7 @@ static void on_control(const cJSON *msg, const char *type, void *ud)
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "code"));
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "message"));
         fprintf(stderr, "vmgatectl: exec: %s: %s\n", code ? code : "error", text ? text : "");
-        end_with(x, CTL_EXIT_API);
+        end_with(x, ctl_exit_code(ctl_api_code(code ? code : "internal")));
     }
 }
 
@@ -232,7 +233,7 @@ static void on_end(const vg_err *err, void *ud)
         stop_timers(x);
         fprintf(stderr, "vmgatectl: exec: %s\n",
                 err ? err->msg : "unavailable: the console closed before the prompt came back");
-        code = CTL_EXIT_API;
+        code = err ? ctl_exit_code(err->code) : CTL_EXIT_UNAVAILABLE;
     }
     ctl_clean_free(&x->clean);
     free(x);

@@ -1,5 +1,6 @@
 /* vmgatectl: the command line client of the vmgate gateway (docs/vmgatectl.md). */
 #include "ctl_app.h"
+#include "ctl_params.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -14,10 +15,18 @@ static const char *env(const char *name)
 }
 
 static const regex_t *prompt_re;
+static cJSON *call_params; /* CTL_CMD_CALL: built before connecting, taken by ctl_call_run */
 
 static void run_command(ctl_app *app)
 {
     switch (app->opts->cmd) {
+    case CTL_CMD_CALL:
+        ctl_call_run(app, call_params);
+        call_params = NULL;
+        break;
+    case CTL_CMD_HELP:
+        ctl_help_run(app);
+        break;
     case CTL_CMD_LIST:
         ctl_list_run(app);
         break;
@@ -42,7 +51,10 @@ static void login_cb(const cJSON *result, const vg_err *err, void *ud)
     if (!err && ctl_api_set_token(app->api, token->valuestring, &e) != VG_OK)
         err = &e;
     if (err) {
-        ctl_app_fail(app, "login", err);
+        if (app->opts->cmd == CTL_CMD_CALL || app->opts->cmd == CTL_CMD_HELP)
+            ctl_call_fail(app, err);
+        else
+            ctl_app_fail(app, "login", err);
         return;
     }
     run_command(app);
@@ -62,6 +74,20 @@ int main(int argc, char **argv)
         ctl_args_free(&opts);
         return CTL_EXIT_OK;
     }
+    if (opts.cmd == CTL_CMD_CALL) {
+        int rc = ctl_params_build(opts.words, opts.nwords, ctl_params_read_file, NULL, &call_params,
+                                  &err);
+        /* bare `login` logs in with the credentials of the options and shows the answer */
+        if (rc == VG_OK && strcmp(opts.method, "login") == 0 && !opts.nwords) {
+            cJSON_AddStringToObject(call_params, "user", opts.user);
+            cJSON_AddStringToObject(call_params, "password", opts.password);
+        }
+        if (rc != VG_OK) {
+            fprintf(stderr, "vmgatectl: %s\nTry 'vmgatectl --help'.\n", err.msg);
+            ctl_args_free(&opts);
+            return CTL_EXIT_USAGE;
+        }
+    }
     regex_t prompt;
     if (opts.cmd == CTL_CMD_EXEC) {
         if (regcomp(&prompt, opts.prompt, REG_EXTENDED | REG_NOSUB) != 0) {
@@ -76,6 +102,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmgatectl: --ca: cannot read %s: %s\n", opts.ca, strerror(errno));
         if (prompt_re)
             regfree(&prompt);
+        cJSON_Delete(call_params);
         ctl_args_free(&opts);
         return CTL_EXIT_USAGE;
     }
@@ -92,20 +119,21 @@ int main(int argc, char **argv)
     if (!app.api) {
         fprintf(stderr, "vmgatectl: %s\n", app.net ? "out of memory" : err.msg);
         app.exit_code = CTL_EXIT_API;
-    } else if (opts.token) {
+    } else if (opts.token || (opts.cmd == CTL_CMD_CALL && strcmp(opts.method, "login") == 0)) {
         run_command(&app);
     } else {
         cJSON *params = cJSON_CreateObject();
         cJSON_AddStringToObject(params, "user", opts.user);
         cJSON_AddStringToObject(params, "password", opts.password);
         if (ctl_api_call(app.api, "login", params, login_cb, &app, &err) != VG_OK)
-            ctl_app_fail(&app, "login", &err);
+            login_cb(NULL, &err, &app);
     }
     if (app.api || app.quitting)
         ev_run(app.loop, 0);
     if (!app.quitting)
         ctl_api_free(app.api);
     ctl_net_free(app.net);
+    cJSON_Delete(call_params);
     if (prompt_re)
         regfree(&prompt);
     ctl_args_free(&opts);
