@@ -208,6 +208,20 @@ void gw_call_owner_detach(gw_call_owner *owner)
 static void audit_call(gw_call *c, const vg_err *err)
 {
     const cJSON *vm = cJSON_GetObjectItemCaseSensitive(c->req.params, "vm");
+    /* The record names what the call was about (the user frozen, the project created), not
+     * only who made it. */
+    static const char *const targets[] = {"name", "user", "env", "host"};
+    char detail[400] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->req.params, targets[i]);
+        if (cJSON_IsString(v))
+            n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s%s=%.64s", n ? " " : "",
+                                  targets[i], v->valuestring);
+    }
+    /* 4 targets of at most 70 characters each always fit. */
+    if (err)
+        snprintf(detail + n, sizeof(detail) - n, "%s%s", n ? ": " : "", err->msg);
     gw_audit_entry e = {
         .kind = "api",
         .user = c->user,
@@ -216,7 +230,7 @@ static void audit_call(gw_call *c, const vg_err *err)
         .vm = cJSON_IsString(vm) ? vm->valuestring : NULL,
         .project = c->project,
         .result = err ? vg_err_code_name(err->code) : "ok",
-        .detail = err ? err->msg : NULL,
+        .detail = detail,
     };
     gw_audit(c->g, &e);
 }
@@ -226,6 +240,8 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
     if (c->m && (c->m->flags & GW_M_MUTATES))
         audit_call(c, err);
     gw_call_owner *o = c->owner;
+    if (o && c->user[0])
+        snprintf(o->user, sizeof(o->user), "%s", c->user);
     unlink_call(c);
     if (o)
         o->done(o->priv, c->req.method, c->req.id, result, err);
@@ -272,6 +288,23 @@ int gw_call_reply_ok(gw_call *c, redisReply *reply)
         return 0;
     }
     return 1;
+}
+
+int gw_call_lua_ok(gw_call *c, redisReply *reply)
+{
+    if (!gw_call_reply_ok(c, reply))
+        return 0;
+    const char *status = gw_reply_str(reply, 0);
+    if (!strcmp(status, "ok"))
+        return 1;
+    for (int code = VG_E_BAD_REQUEST; code <= VG_E_QUOTA; code++)
+        if (!strcmp(status, vg_err_code_name((vg_err_code)code))) {
+            gw_call_fail(c, (vg_err_code)code, "%s", gw_reply_str(reply, 1));
+            return 0;
+        }
+    vg_error("api", "%s: unexpected script answer \"%.32s\"", c->req.method, status);
+    gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
+    return 0;
 }
 
 void gw_call_sent(gw_call *c, int rc)
@@ -330,8 +363,9 @@ int gw_check_int(const cJSON *params, const char *name, int optional, long long 
     const cJSON *v = gw_param(params, name);
     if (!v && optional)
         return VG_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max)
+    /* The range first: casting a double outside long long's range is undefined. */
+    if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > (double)max ||
+        v->valuedouble != (double)(long long)v->valuedouble)
         return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a whole number from %lld to %lld",
                        name, min, max);
     return VG_OK;

@@ -39,6 +39,7 @@ typedef struct gw_call_owner {
     gw_call *calls;
     gw_call_done *done;
     void *priv;
+    char user[65]; /* who the last authenticated call was from, so the user's access can end */
 } gw_call_owner;
 
 /* Takes req over (also on failure). token may be NULL; addr is the peer, for the session. */

@@ -71,6 +71,9 @@ void gw_call_succeed(gw_call *c, cJSON *result);
 /* Every Redis answer passes here first: a lost connection or a Redis error ends the call
  * (returns 0). */
 int gw_call_reply_ok(gw_call *c, redisReply *reply);
+/* For scripts that answer {'ok', ...} or {'<stable code>', '<message>'}: a refusal ends the
+ * call with that code and message (returns 0), like gw_call_reply_ok does for Redis errors. */
+int gw_call_lua_ok(gw_call *c, redisReply *reply);
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */

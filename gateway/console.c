@@ -1,7 +1,10 @@
 #include "console.h"
 
+#include "apiws.h"
+#include "audit.h"
 #include "auth.h"
 #include "keepalive.h"
+#include "link.h"
 #include "redis.h"
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -9,6 +12,7 @@
 #include "wsq.h"
 
 #include <cjson/cJSON.h>
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,11 @@
 #define UP_QUEUE_MAX 65536
 /* hostd frames are small (one ring read each); anything bigger means a broken peer. */
 #define LINK_MSG_MAX (4 * 1024 * 1024)
+/* A viewer whose VM left its host looks for the VM's new host this long, this often (M7). */
+#define FOLLOW_MS 30000
+#define FOLLOW_POLL_S 0.25
+/* ... but gives up sooner once no host has had the VM for this long (it was deleted). */
+#define FOLLOW_GONE_MS 5000
 
 /* One browser attachment and its link. Both connections point here; it lives until both have
  * closed and no Redis reply is outstanding, so neither side ever touches a freed wsi. */
@@ -45,6 +54,26 @@ struct gw_viewer {
     char close_reason[64];
     int link_close_code; /* what hostd closed the link with */
     gw_keepalive ka;     /* of the browser connection */
+    char project[65];    /* the VM's project when the ticket was minted, for the audit trail */
+    int audited;         /* the attach is on record, so the detach goes there too */
+    char host[65];       /* the host the established link goes to */
+    char link_host[65];  /* the host a link is being made to ("" when none) */
+    int attached;        /* hostd said hello on the link */
+    int console_down;    /* hostd does not hold the VM's socket: input waits in `up` */
+    int64_t viewer_id;   /* hostd's id of this viewer, and whether it holds the write lock */
+    int writer;
+    /* Following the VM to another host (migration): the browser stays connected while the
+     * link is rebuilt to the new host; the new host's offsets differ, so every offset the
+     * browser receives is shifted by delta to keep its stream contiguous. */
+    int following;
+    int follow_code; /* what the link closed with; the browser gets it if the VM never shows up */
+    int64_t follow_deadline;
+    int64_t gone_since; /* while following: since when no host reports the VM (0: one does) */
+    ev_timer follow_timer;
+    int moved;         /* the new host's hello becomes a `state` frame */
+    int rebase;        /* the next binary frame from the new host sets delta */
+    uint64_t delta;    /* browser offset = host offset + delta (mod 2^64) */
+    uint64_t next_out; /* browser offset right after the last frame it was sent */
 };
 
 typedef struct browser_pss {
@@ -114,6 +143,7 @@ static void viewer_maybe_free(gw_viewer *v)
 {
     if (v->browser || v->link || v->redis_pending)
         return;
+    ev_timer_stop(v->g->loop, &v->follow_timer);
     if (v->prev)
         v->prev->next = v->next;
     else
@@ -148,6 +178,22 @@ static void send_error(gw_viewer *v, vg_err_code code, const char *message)
         cJSON_AddStringToObject(m, "message", message);
     }
     send_control(v, m);
+}
+
+/* Console attach, detach and take-over go to the audit trail (M13). */
+static void audit(gw_viewer *v, const char *method)
+{
+    char detail[160];
+    snprintf(detail, sizeof(detail), "dev=%s mode=%s", v->dev, v->mode);
+    gw_audit_entry e = {.kind = "console",
+                        .user = v->user,
+                        .addr = v->addr,
+                        .method = method,
+                        .vm = v->vm,
+                        .project = v->project,
+                        .result = "ok",
+                        .detail = detail};
+    gw_audit(v->g, &e);
 }
 
 /* Ends the browser side once what is queued for it has been written. */
@@ -185,36 +231,11 @@ static void close_link(gw_viewer *v)
 
 static int connect_link(gw_viewer *v, const char *link_url)
 {
-    char url[256], path[400];
-    const char *proto, *host, *base;
-    int port;
-    snprintf(url, sizeof(url), "%s", link_url);
-    if (lws_parse_uri(url, &proto, &host, &port, &base))
-        return VG_ERR;
-    int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
-    if (!tls && strcmp(proto, "ws") && strcmp(proto, "http"))
-        return VG_ERR;
-    /* lws_parse_uri drops the leading '/' of the path; the link path is fixed by the contract. */
-    (void)base;
+    char path[400];
     snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->vm,
              v->dev, v->mode, v->user, v->q.offset, v->q.take ? "&take=1" : "");
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = v->g->ctx;
-    ci.vhost = v->g->links;
-    ci.address = host;
-    ci.port = port;
-    ci.path = path;
-    ci.host = host;
-    ci.origin = host;
-    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
-    ci.protocol = GW_CONSOLE_PROTOCOL;
-    ci.local_protocol_name = GW_LINK_PROTOCOL;
-    ci.opaque_user_data = v;
-    ci.pwsi = &v->link;
-    if (!lws_client_connect_via_info(&ci))
-        return VG_ERR;
-    return VG_OK;
+    return gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v,
+                           &v->link);
 }
 
 static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
@@ -249,6 +270,7 @@ static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
         fail_browser(v, VG_E_UNAVAILABLE, msg, 4503);
         return;
     }
+    snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
     if (connect_link(v, link->str) != VG_OK && !v->close_code) {
         vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->vm, v->dev);
         fail_browser(v, VG_E_UNAVAILABLE, "the VM's host cannot be reached", 4503);
@@ -285,6 +307,8 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
              (!strcmp(v->mode, "rw") || !strcmp(v->mode, "ro"));
     if (ok && ticket_field(t, "session", v->session, sizeof(v->session)) != VG_OK)
         v->session[0] = '\0';
+    if (ok && ticket_field(t, "project", v->project, sizeof(v->project)) != VG_OK)
+        v->project[0] = '\0';
     cJSON_Delete(t);
     if (!ok) {
         vg_info("console", "refused a console from %s: ticket unknown, used or expired", v->addr);
@@ -293,9 +317,12 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     }
     vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->user, v->vm, v->dev, v->mode,
             v->addr);
+    audit(v, "attach");
+    v->audited = 1;
+    if (v->q.take && !strcmp(v->mode, "rw"))
+        audit(v, "take");
     const char *argv[] = {v->vm, v->dev};
-    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) !=
-        VG_OK) {
+    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
     }
@@ -354,6 +381,8 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
             send_error(v, err.code, err.msg);
         return;
     }
+    if (msg.kind == VG_MSG_TAKE && !strcmp(v->mode, "rw"))
+        audit(v, "take");
     gw_wsq_push(&v->up, v->rx_browser.msg, v->rx_browser.msg_len, binary);
     gw_wsbuf_reset(&v->rx_browser);
     if (v->up.bytes >= UP_QUEUE_MAX && !v->browser_paused) {
@@ -451,6 +480,8 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
         v->browser = NULL;
         if (v->user[0])
             vg_info("console", "user %s detached from %s/%s", v->user, v->vm, v->dev);
+        if (v->audited)
+            audit(v, "detach");
         close_link(v);
         viewer_maybe_free(v);
         return 0;
@@ -459,23 +490,190 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
     }
 }
 
+/* ---- following the VM to another host ---- */
+
+/* hostd's own refusals (ticket, forbidden, unknown VM, laggard) reach the client as they are;
+ * any other end of the link means "host unreachable, resume later". */
+static void close_like_link(gw_viewer *v, int code, const char *why)
+{
+    if (code != 4001 && code != 4003 && code != 4004 && code != 4408)
+        code = 4503;
+    if (code == 4503)
+        send_error(v, VG_E_UNAVAILABLE, why);
+    close_browser(v, code, code == 4503 ? "unavailable" : "closed by host");
+}
+
+static void follow_stop(gw_viewer *v)
+{
+    v->following = 0;
+    ev_timer_stop(v->g->loop, &v->follow_timer);
+}
+
+static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_viewer *v = priv;
+    v->redis_pending = 0;
+    if (!v->browser || v->close_code || !v->following) {
+        viewer_maybe_free(v);
+        return;
+    }
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 0) {
+        /* {0}: no host has the VM; between leaving one host and arriving on the next that
+         * lasts milliseconds, not seconds. */
+        int64_t now = vg_mono_ms();
+        if (!v->gone_since)
+            v->gone_since = now;
+        if (now - v->gone_since > FOLLOW_GONE_MS && !v->link && !v->link_host[0]) {
+            follow_stop(v);
+            close_like_link(v, v->follow_code, "the VM is gone");
+        }
+        return;
+    }
+    v->gone_since = 0;
+    /* {2, host, link, alive}: the console is registered on a host that is alive. */
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[0]->integer != 2)
+        return;
+    const redisReply *host = reply->element[1], *link = reply->element[2],
+                     *alive = reply->element[3];
+    if (host->type != REDIS_REPLY_STRING || link->type != REDIS_REPLY_STRING || !link->len ||
+        alive->type != REDIS_REPLY_INTEGER || alive->integer != 1 || !strcmp(host->str, v->host) ||
+        v->link_host[0])
+        return; /* not moved yet, or a link to the new host is on its way */
+    if (v->link) {
+        close_link(v); /* the old host's link goes first; the next poll connects */
+        return;
+    }
+    vg_info("console", "%s/%s of user %s follows the VM from host %s to %s", v->vm, v->dev, v->user,
+            v->host, host->str);
+    /* The new host's ring is not the old one's: start at its end, as its writer if this
+     * viewer held the lock before. */
+    strcpy(v->q.offset, "end");
+    v->q.take = v->writer;
+    v->link_closing = 0;
+    v->link_close_code = 0;
+    gw_wsbuf_reset(&v->rx_link);
+    v->moved = 1;
+    v->rebase = 1;
+    snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
+    if (connect_link(v, link->str) != VG_OK) {
+        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->vm, v->dev);
+        v->link_host[0] = '\0';
+    }
+}
+
+static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    gw_viewer *v = w->data;
+    if (!v->browser || v->close_code) {
+        follow_stop(v);
+        viewer_maybe_free(v);
+        return;
+    }
+    if (vg_mono_ms() > v->follow_deadline) {
+        follow_stop(v);
+        if (!v->link) {
+            vg_info("console", "%s/%s did not reappear on another host", v->vm, v->dev);
+            close_like_link(v, v->follow_code, "the VM's console is gone from its host");
+        }
+        return;
+    }
+    if (v->redis_pending)
+        return;
+    const char *argv[] = {v->vm, v->dev};
+    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
+                      NULL) == VG_OK)
+        v->redis_pending = 1;
+}
+
+/* Looks for the VM on another host for FOLLOW_MS; the browser stays connected meanwhile and
+ * what it types waits in its queue. */
+static void follow_start(gw_viewer *v, int code)
+{
+    if (v->following)
+        return;
+    v->following = 1;
+    v->follow_code = code;
+    v->gone_since = 0;
+    v->follow_deadline = vg_mono_ms() + FOLLOW_MS;
+    ev_timer_init(&v->follow_timer, follow_tick, 0., FOLLOW_POLL_S);
+    v->follow_timer.data = v;
+    ev_timer_start(v->g->loop, &v->follow_timer);
+}
+
+void gw_console_event(gw *g, const char *type, const cJSON *data)
+{
+    if (strcmp(type, "vm.migrated") != 0)
+        return;
+    const char *vm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "vm"));
+    for (gw_viewer *v = g->viewers; vm && v; v = v->next)
+        if (v->browser && !v->close_code && !strcmp(v->vm, vm))
+            follow_start(v, 4004);
+}
+
 /* ---- link side ---- */
 
 static void link_gone(gw_viewer *v, const char *why)
 {
     v->link = NULL;
     v->link_up = 0;
-    if (v->browser && !v->close_code) {
-        /* hostd's own refusals (ticket, forbidden, unknown VM, laggard) reach the client as
-         * they are; any other end of the link means "host unreachable, resume later". */
-        int code = v->link_close_code;
-        if (code != 4001 && code != 4003 && code != 4004 && code != 4408)
-            code = 4503;
-        if (code == 4503)
-            send_error(v, VG_E_UNAVAILABLE, why);
-        close_browser(v, code, code == 4503 ? "unavailable" : "closed by host");
+    v->link_host[0] = '\0';
+    if (v->browser && !v->close_code && !v->following) {
+        /* A console that left its host (4004) may have moved with its VM (migration). */
+        if (v->link_close_code == 4004 && v->attached)
+            follow_start(v, 4004);
+        else
+            close_like_link(v, v->link_close_code, why);
     }
     viewer_maybe_free(v);
+}
+
+/* Notes what hostd says of this viewer (its id, the write lock) and, after a move, replaces the
+ * new host's hello by a `state` frame: the browser's stream goes on, it does not start anew.
+ * Returns 1 when the message is not to be relayed. */
+static int link_control(gw_viewer *v, const unsigned char *data, size_t len)
+{
+    cJSON *m = cJSON_ParseWithLength((const char *)data, len);
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "viewer");
+    int swallow = 0;
+    if (type && (!strcmp(type, "hello") || !strcmp(type, "state"))) {
+        /* Input for a console hostd cannot write to would be refused and lost; it waits here
+         * instead (bounded by UP_QUEUE_MAX) until the VM is back, on this host or another. */
+        int down = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "connected"));
+        if (v->console_down && !down && v->link && v->link_up)
+            lws_callback_on_writable(v->link);
+        v->console_down = down;
+    }
+    if (type && !strcmp(type, "hello")) {
+        v->attached = 1;
+        v->viewer_id = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : -1;
+        v->writer = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "writer"));
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(m, "offset");
+        if (!v->moved && cJSON_IsNumber(off))
+            v->next_out = (uint64_t)off->valuedouble;
+        if (v->moved) {
+            v->moved = 0;
+            swallow = 1;
+            char reason[96];
+            snprintf(reason, sizeof(reason), "migrated to %s", v->host);
+            cJSON *st = cJSON_CreateObject();
+            if (st) {
+                cJSON_AddStringToObject(st, "type", "state");
+                cJSON_AddBoolToObject(st, "connected", 1);
+                cJSON_AddStringToObject(st, "reason", reason);
+            }
+            send_control(v, st);
+        }
+    } else if (type && !strcmp(type, "writer")) {
+        v->writer = cJSON_IsNumber(id) && (int64_t)id->valuedouble == v->viewer_id;
+    }
+    cJSON_Delete(m);
+    return swallow;
 }
 
 /* Queues one hostd message for the browser. When viewer_queue bytes wait, the link stops being
@@ -485,6 +683,8 @@ static void link_gone(gw_viewer *v, const char *why)
 static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size_t len)
 {
     size_t limit = (size_t)v->g->cfg.viewer_queue;
+    if (!binary && link_control(v, data, len))
+        return;
     if (!binary) {
         /* Control messages are small and rare; a viewer buried in them is closed. */
         if (v->down.bytes > 2 * limit) {
@@ -501,7 +701,21 @@ static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size
         vg_warn("console", "hostd sent a bad frame for %s/%s: %s", v->vm, v->dev, err.msg);
         return;
     }
-    uint64_t from = m.offset, to = m.kind == VG_MSG_GAP ? m.to : m.offset + m.len;
+    if (v->rebase) {
+        v->delta = v->next_out - m.offset;
+        v->rebase = 0;
+    }
+    uint64_t from = m.offset + v->delta,
+             to = (m.kind == VG_MSG_GAP ? m.to : m.offset + m.len) + v->delta;
+    if (v->delta) {
+        /* The message lies in lws' receive buffer or in rx_link, both free to change until it
+         * has been queued (which copies it). */
+        unsigned char *hdr = (unsigned char *)(uintptr_t)data;
+        vg_frame_put_u64(hdr + 1, from);
+        if (m.kind == VG_MSG_GAP)
+            vg_frame_put_u64(hdr + 9, to);
+    }
+    v->next_out = to;
     if (v->skipping) {
         if (to > v->skip_to)
             v->skip_to = to;
@@ -547,7 +761,7 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
     size_t len;
     int binary;
     const unsigned char *p = gw_wsq_peek(&v->up, &len, &binary);
-    if (!p)
+    if (!p || v->console_down)
         return 0;
     if (binary && len && p[0] == VG_OP_INPUT && !strcmp(v->mode, "ro")) {
         /* Refused here already, so a read-only viewer's bytes never travel to hostd. */
@@ -573,18 +787,16 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     gw *g = gw_from_wsi(wsi);
 
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
-        unsigned char **p = in, *end = *p + len;
-        const char *secret = g->link_secret ? g->link_secret : "";
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-vmgate-link:",
-                                        (const unsigned char *)secret, (int)strlen(secret), p, end))
-            return -1;
-        return 0;
-    }
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        return gw_link_add_secret(g, wsi, in, len);
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (!v)
             return -1;
         v->link_up = 1;
+        snprintf(v->host, sizeof(v->host), "%s", v->link_host);
+        v->link_host[0] = '\0';
+        if (v->following)
+            follow_stop(v);
         if (v->link_closing || v->up.head)
             lws_callback_on_writable(wsi);
         return 0;
@@ -627,6 +839,8 @@ const struct lws_protocols gw_link_protocol = {
     GW_LINK_PROTOCOL, link_callback, 0, 65536, 0, NULL, 0,
 };
 
+/* Payload: a session's sha256 (that session ended) or `user:<name>` (the user was frozen,
+ * deleted or lost access: all their consoles and API WebSockets close). */
 static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
@@ -635,12 +849,21 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
     size_t len;
     if (!gw_redis_message(reply, "vg:sessions", &hash, &len))
         return;
-    for (gw_viewer *v = g->viewers; v; v = v->next)
-        if (v->session[0] && !strcmp(v->session, hash) && v->browser && !v->close_code) {
+    const char *user = !strncmp(hash, "user:", 5) ? hash + 5 : NULL;
+    for (gw_viewer *v = g->viewers; v; v = v->next) {
+        if (!v->browser || v->close_code)
+            continue;
+        if (user && !strcmp(v->user, user)) {
+            vg_info("console", "closing %s/%s of user %s: access ended", v->vm, v->dev, v->user);
+            fail_browser(v, VG_E_UNAUTHORIZED, "your access to this console ended", 4001);
+        } else if (!user && v->session[0] && !strcmp(v->session, hash)) {
             vg_info("console", "closing %s/%s of user %s: the session ended", v->vm, v->dev,
                     v->user);
             fail_browser(v, VG_E_UNAUTHORIZED, "the session that opened this console ended", 4001);
         }
+    }
+    if (user)
+        gw_apiws_close_user(g, user);
 }
 
 void gw_console_bus_connected(gw_redis *bus, void *priv)

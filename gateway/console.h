@@ -28,5 +28,8 @@ void gw_console_bus_connected(gw_redis *bus, void *priv);
 void gw_console_shutdown(gw *g);
 /* Pings silent viewers and drops those silent for idle_timeout (keepalive.h). */
 void gw_console_keepalive(gw *g, int64_t now_ms);
+/* An event from vg:events: on vm.migrated the VM's viewers follow it to its new host. */
+struct cJSON;
+void gw_console_event(gw *g, const char *type, const struct cJSON *data);
 
 #endif

@@ -31,6 +31,7 @@ typedef struct gw_config {
     long ping_interval, idle_timeout;
     long viewer_queue;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
+    char *boot_dirs;       /* comma-separated, see vmpolicy.h */
     char *scripts_dir;
     char *log_level;
 } gw_config;

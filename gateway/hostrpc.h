@@ -22,4 +22,8 @@ gw_hostrpc *gw_hostrpc_call(gw *g, const char *host, const char *method, const c
 /* The caller no longer wants the answer (its client went away): done will not run. */
 void gw_hostrpc_cancel(gw_hostrpc *call);
 
+struct lws_protocols;
+/* The client side of /link/api, on the links vhost. */
+extern const struct lws_protocols gw_hostrpc_protocol;
+
 #endif

@@ -63,11 +63,28 @@ int gw_http_token(struct lws *wsi, char *out)
     char buf[1024];
     if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
         gw_auth_parse_bearer(buf, out))
-        return 1;
+        return GW_TOKEN_BEARER;
     if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_COOKIE) > 0 &&
         gw_auth_parse_cookie(buf, out))
-        return 1;
-    return 0;
+        return GW_TOKEN_COOKIE;
+    return GW_TOKEN_NONE;
+}
+
+const char *gw_http_cross_site(const char *origin, const char *host, const char *allowed,
+                               int token_source, int custom_header)
+{
+    /* A browser adds a bearer token only when a script does, and a foreign page's script
+     * cannot read the answer (no CORS), so bearer calls carry their own proof. */
+    if (token_source == GW_TOKEN_BEARER)
+        return NULL;
+    if (origin)
+        return gw_http_origin_ok(origin, host, allowed) ? NULL : "Origin not allowed";
+    /* No Origin: an old browser, or not a browser. A cookie then needs the custom header,
+     * which a foreign page cannot add without a CORS preflight the gateway never grants. */
+    if (token_source == GW_TOKEN_COOKIE && !custom_header)
+        return "a call authenticated by the session cookie needs an Origin or an "
+               "X-Vmgate-Request header";
+    return NULL;
 }
 
 static int refuse(struct lws *wsi, unsigned int status, const char *why)
@@ -83,6 +100,8 @@ int gw_http_confirm_upgrade(struct lws *wsi)
 {
     gw *g = gw_from_wsi(wsi);
     char uri[128] = "", proto[128] = "", origin[256], host[256] = "";
+    if (!lws_is_ssl(wsi))
+        return refuse(wsi, HTTP_STATUS_FORBIDDEN, "WebSockets need TLS (wss://)");
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL);
     lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
@@ -117,6 +136,16 @@ static void api_done(void *priv, const char *method, const cJSON *id, const cJSO
     pss->status = err ? gw_api_http_status(err->code) : 200;
     pss->resp = gw_api_response(NULL, 0, result, err);
     pss->content_type = "application/json";
+    /* An export is the file itself, so `curl -o` saves what a spreadsheet or jq reads. */
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(result, "data");
+    if (!err && !strcmp(method, "audit.export") && cJSON_IsString(data)) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(result, "format");
+        free(pss->resp);
+        pss->resp = strdup(data->valuestring);
+        pss->content_type = cJSON_IsString(f) && !strcmp(f->valuestring, "csv")
+                                ? "text/csv; charset=utf-8"
+                                : "application/x-ndjson";
+    }
     if (!err && !strcmp(method, "login")) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(result, "token");
         if (cJSON_IsString(t))
@@ -181,6 +210,30 @@ static void dispatch(struct lws *wsi, http_pss *pss)
     gw_api_start(g, &pss->owner, &req, pss->has_token ? pss->token : NULL, pss->addr, 0);
 }
 
+/* The HTTP API is safe from cross-site requests (docs/security.md "Transport"). A refused call
+ * never reaches the API; its body is not read. */
+static int refuse_cross_site(struct lws *wsi, http_pss *pss)
+{
+    gw *g = gw_from_wsi(wsi);
+    char origin[256] = "", host[256] = "";
+    int o = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+    int custom =
+        lws_hdr_custom_length(wsi, GW_HTTP_REQUEST_HDR, (int)strlen(GW_HTTP_REQUEST_HDR)) > 0;
+    const char *why = o < 0 ? "Origin too long"
+                            : gw_http_cross_site(o > 0 ? origin : NULL, host,
+                                                 g->cfg.allowed_origins, pss->has_token, custom);
+    if (!why)
+        return 0;
+    vg_info("http", "refused cross-site %s from %s: %s", pss->method, pss->addr, why);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "cross-site request refused: %s", why);
+    pss->dispatched = 1;
+    pss->close_after = 1;
+    answer_error(wsi, pss, VG_E_FORBIDDEN, msg);
+    return 1;
+}
+
 static int start_request(struct lws *wsi, http_pss *pss)
 {
     char uri[256] = "";
@@ -215,6 +268,8 @@ static int start_request(struct lws *wsi, http_pss *pss)
         return 0;
     }
     pss->has_token = gw_http_token(wsi, pss->token);
+    if (refuse_cross_site(wsi, pss))
+        return 0;
     char cl[32];
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
         long long n = atoll(cl);
@@ -290,7 +345,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return start_request(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY: {
-        if (pss->too_big)
+        if (pss->too_big || pss->dispatched)
             return 0;
         int rc = gw_wsbuf_add(&pss->body, in, len, 0, 0);
         if (rc == VG_ERR) {

@@ -3,6 +3,8 @@
 #include "auth.h"
 #include "console.h"
 #include "gateway.h"
+#include "hostrpc.h"
+#include "hostwatch.h"
 #include "http.h"
 #include "redis.h"
 #include "vg_config.h"
@@ -49,8 +51,11 @@ static const vg_opt options[] = {
      "bytes queued per console viewer before its link "
      "stops being read",
      &G.cfg.viewer_queue},
-    {"allowed_origins", VG_OPT_STR, "", "extra allowed WebSocket origins, comma-separated",
+    {"allowed_origins", VG_OPT_STR, "",
+     "extra allowed origins (WebSockets, cookie API calls), comma-separated",
      &G.cfg.allowed_origins},
+    {"boot_dirs", VG_OPT_STR, "",
+     "directories non-administrators may boot kernels from, comma-separated", &G.cfg.boot_dirs},
     {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts",
      &G.cfg.scripts_dir},
     {"log_level", VG_OPT_STR, "info", "debug, info, warn or error", &G.cfg.log_level},
@@ -82,8 +87,9 @@ static char *read_secret(const char *what, const char *path)
 
 static int check_config(const gw_config *c)
 {
-    if (!c->tls_cert || !c->tls_key) {
-        vg_error("gateway", "tls_cert and tls_key are required (the gateway only speaks HTTPS)");
+    if (!c->tls_cert || !c->tls_key || !c->tls_ca) {
+        vg_error("gateway", "tls_cert, tls_key and tls_ca are required (HTTPS for browsers, "
+                            "mutual TLS with hostd)");
         return VG_ERR;
     }
     if (c->http_port < 1 || c->http_port > 65535 || c->redis_port < 1 || c->redis_port > 65535) {
@@ -128,6 +134,9 @@ static const struct lws_protocol_vhost_options security_headers[] = {
     {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
     {&security_headers[3], NULL, "x-frame-options:", "DENY"},
     {&security_headers[4], NULL, "referrer-policy:", "no-referrer"},
+    /* No other site's window keeps a handle on the UI, and no other site embeds its files. */
+    {&security_headers[5], NULL, "cross-origin-opener-policy:", "same-origin"},
+    {&security_headers[6], NULL, "cross-origin-resource-policy:", "same-origin"},
     {NULL, NULL, "strict-transport-security:", "max-age=31536000"},
 };
 
@@ -271,7 +280,7 @@ int main(int argc, char **argv)
     /* lws wants arrays of protocols; each module owns its entry. */
     struct lws_protocols https_protocols[] = {
         gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
-    struct lws_protocols link_protocols[] = {gw_link_protocol, {0}};
+    struct lws_protocols link_protocols[] = {gw_link_protocol, gw_hostrpc_protocol, {0}};
 
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof(vi));
@@ -284,7 +293,11 @@ int main(int argc, char **argv)
     vi.ssl_cert_filepath = g->cfg.tls_cert;
     vi.ssl_private_key_filepath = g->cfg.tls_key;
     vi.alpn = "http/1.1";
-    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* Plain http:// on the HTTPS port gets a redirect to https:// and nothing else (no
+     * WebSocket upgrade, no API call: gw_http_confirm_upgrade refuses non-TLS as well). */
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                 LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+                 LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
     g->https = lws_create_vhost(g->ctx, &vi);
     if (!g->https) {
         vg_error("gateway", "cannot listen on %s:%ld with %s / %s", g->cfg.http_bind,
@@ -303,7 +316,9 @@ int main(int argc, char **argv)
     li.client_ssl_cert_filepath = g->cfg.tls_cert;
     li.client_ssl_private_key_filepath = g->cfg.tls_key;
     li.retry_and_idle_policy = &link_keepalive;
-    li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* hostd's certificate must chain to tls_ca alone: a certificate some public authority
+     * issued for the host's name is no hostd. */
+    li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     g->links = lws_create_vhost(g->ctx, &li);
     if (!g->links) {
         vg_error("gateway", "cannot set up hostd links (tls_ca %s)",
@@ -332,6 +347,7 @@ int main(int argc, char **argv)
                   g->cfg.ping_interval / 2.0);
     keepalive_timer.data = g;
     ev_timer_start(g->loop, &keepalive_timer);
+    gw_hostwatch_start(g);
 
     vg_info("gateway", "listening on https://%s:%ld", g->cfg.http_bind, g->cfg.http_port);
     ev_run(g->loop, 0);
@@ -339,6 +355,7 @@ int main(int argc, char **argv)
     ev_signal_stop(g->loop, &sigterm);
     ev_signal_stop(g->loop, &sigint);
     ev_timer_stop(g->loop, &keepalive_timer);
+    gw_hostwatch_stop(g);
     lws_context_destroy(g->ctx);
     gw_redis_free(g->bus);
     gw_redis_free(g->redis);

@@ -43,6 +43,10 @@ void console_kick(console *c);
 /* Writes the offsets to state_dir now (shutdown). */
 void console_save(console *c);
 
+/* Queues bytes for the guest on the holder connection; refuses (unavailable) while the socket
+ * is down or the guest has not read the last CONSOLE_INPUT_MAX bytes. */
+int console_send_input(console *c, const unsigned char *p, size_t n, vg_err *err);
+
 const char *console_vm(const console *c);
 const char *console_dev(const console *c);
 const char *console_path(const console *c);

@@ -46,8 +46,5 @@ const console_config *console_cfg(void);
 void console_wake(console_viewer *v);
 /* Marks `pending` for every viewer of c and wakes them. */
 void console_wake_all(console *c, unsigned pending);
-/* Queues bytes for the guest on the holder connection; refuses (unavailable) while the socket
- * is down or the guest has not read the last CONSOLE_INPUT_MAX bytes. */
-int console_send_input(console *c, const unsigned char *p, size_t n, vg_err *err);
 
 #endif

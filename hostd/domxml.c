@@ -5,6 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_elem(const xmlNode *n, const char *name)
@@ -81,6 +82,35 @@ static void add_device(domxml_info *out, const xmlNode *dev, const char *kind, i
     out->cons[out->ncons++] = c;
 }
 
+/* <memory unit='KiB'>131072</memory> in MiB; libvirt writes KiB, people write anything. */
+static long long memory_mib(const xmlNode *n)
+{
+    static const struct {
+        const char *unit;
+        double mib;
+    } units[] = {{"b", 1.0 / 1048576},
+                 {"bytes", 1.0 / 1048576},
+                 {"KB", 1e3 / 1048576},
+                 {"k", 1.0 / 1024},
+                 {"KiB", 1.0 / 1024},
+                 {"MB", 1e6 / 1048576},
+                 {"M", 1},
+                 {"MiB", 1},
+                 {"GB", 1e9 / 1048576},
+                 {"G", 1024},
+                 {"GiB", 1024},
+                 {"T", 1048576},
+                 {"TiB", 1048576}};
+    char v[32], unit[8] = "KiB";
+    if (!text(n, v, sizeof(v)))
+        return 0;
+    attr(n, "unit", unit, sizeof(unit));
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(unit, units[i].unit) == 0)
+            return (long long)(strtod(v, NULL) * units[i].mib);
+    return 0;
+}
+
 int domxml_parse(const char *xml, size_t len, domxml_info *out, vg_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -102,6 +132,10 @@ int domxml_parse(const char *xml, size_t len, domxml_info *out, vg_err *err)
     }
     if (!text(child(root, "uuid"), out->uuid, sizeof(out->uuid)))
         out->uuid[0] = '\0';
+    char vcpus[16];
+    if (text(child(root, "vcpu"), vcpus, sizeof(vcpus)))
+        out->vcpus = atoi(vcpus);
+    out->memory_mib = memory_mib(child(root, "memory"));
     const xmlNode *devices = child(root, "devices");
     if (!devices)
         goto out;

@@ -23,6 +23,8 @@ typedef struct domxml_console {
 typedef struct domxml_info {
     char name[65];
     char uuid[37];
+    int vcpus;            /* <vcpu>; 0 when absent */
+    long long memory_mib; /* <memory>, whatever its unit; 0 when absent */
     size_t ncons;
     domxml_console cons[DOMXML_MAX_CONSOLES];
 } domxml_info;

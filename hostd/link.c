@@ -1,6 +1,7 @@
 #include "link.h"
 
 #include "console.h"
+#include "rpc.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -8,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
+#include <openssl/x509.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +27,10 @@ typedef struct link_conn {
     int reject_sent;
     vg_err reject;
     int reject_close;
-    unsigned char *rx; /* reassembly of a fragmented message, at most VG_FRAME_MAX_CLIENT */
+    unsigned char *rx; /* reassembly of a fragmented message, at most rx_max() */
     size_t rxlen;
     int rx_overflow;
+    rpc_conn *rpc; /* a /link/api connection: management calls instead of a console */
     struct link_conn *prev, *next;
 } link_conn;
 
@@ -52,16 +56,86 @@ static void reject(link_conn *lc, vg_err_code code, int close_code, const char *
     lws_callback_on_writable(lc->wsi);
 }
 
-static int arg(struct lws *wsi, const char *name, char *buf, int len)
+static int copy_value(char *dst, size_t size, const char *v, size_t n)
 {
-    /* lws leaves "name=value" in buf and points past the name. */
-    const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
-    if (!v) {
-        buf[0] = '\0';
-        return 0;
+    if (n >= size)
+        return VG_ERR;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return VG_OK;
+}
+
+int link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err)
+{
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } fields[] = {
+        {"vm", offsetof(link_console_req, vm), sizeof(out->vm)},
+        {"dev", offsetof(link_console_req, dev), sizeof(out->dev)},
+        {"user", offsetof(link_console_req, user), sizeof(out->user)},
+        {"offset", offsetof(link_console_req, offset), sizeof(out->offset)},
+    };
+    char mode[4] = "rw", take[2] = "0";
+    memset(out, 0, sizeof(*out));
+    const char *p = query, *end = query + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        const char *val = eq ? eq + 1 : e;
+        size_t klen = (size_t)((eq ? eq : e) - p), vlen = (size_t)(e - val);
+        char *dst = NULL;
+        size_t size = 0;
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+            if (strlen(fields[i].key) == klen && !memcmp(p, fields[i].key, klen)) {
+                dst = (char *)out + fields[i].off;
+                size = fields[i].size;
+            }
+        if (klen == 4 && !memcmp(p, "mode", 4)) {
+            dst = mode;
+            size = sizeof(mode);
+        } else if (klen == 4 && !memcmp(p, "take", 4)) {
+            dst = take;
+            size = sizeof(take);
+        }
+        if (dst && copy_value(dst, size, val, vlen) != VG_OK)
+            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)klen, p);
+        p = e + 1;
     }
-    memmove(buf, v, strlen(v) + 1);
-    return 1;
+    if (!vg_valid_name(out->vm))
+        return vg_fail(err, VG_E_BAD_REQUEST, "vm is missing or not a valid name");
+    if (!out->dev[0])
+        snprintf(out->dev, sizeof(out->dev), "serial0");
+    else if (!vg_valid_name(out->dev))
+        return vg_fail(err, VG_E_BAD_REQUEST, "dev is not a valid console name");
+    if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0 && mode[0])
+        return vg_fail(err, VG_E_BAD_REQUEST, "mode must be rw or ro");
+    if (strcmp(take, "0") != 0 && strcmp(take, "1") != 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "take must be 0 or 1");
+    out->rw = strcmp(mode, "ro") != 0;
+    out->take = take[0] == '1';
+    return VG_OK;
+}
+
+/* lws hands the URL arguments over decoded, one fragment each. -1: they do not fit. */
+static int query_of(struct lws *wsi, char *query, size_t size)
+{
+    size_t qlen = 0;
+    query[0] = '\0';
+    for (int i = 0; lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        if (qlen) {
+            if (qlen + 2 >= size)
+                return -1;
+            query[qlen++] = '&';
+        }
+        int n = lws_hdr_copy_fragment(wsi, query + qlen, (int)(size - qlen),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            return -1;
+        qlen += (size_t)n;
+    }
+    return (int)qlen;
 }
 
 static int secret_ok(struct lws *wsi)
@@ -78,13 +152,20 @@ static int secret_ok(struct lws *wsi)
     return ok;
 }
 
+static void rpc_wake(void *ud)
+{
+    link_conn *lc = ud;
+    lws_callback_on_writable(lc->wsi);
+}
+
 static void attach(link_conn *lc)
 {
     struct lws *wsi = lc->wsi;
-    char uri[128] = "", vm[96], dev[64], mode[16], user[96], offset[48], take[16];
+    char uri[128] = "";
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-    if (strcmp(uri, "/link/console") != 0) {
-        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console");
+    int api = strcmp(uri, "/link/api") == 0;
+    if (!api && strcmp(uri, "/link/console") != 0) {
+        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
         return;
     }
     if (!secret_ok(wsi)) {
@@ -92,33 +173,34 @@ static void attach(link_conn *lc)
         reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
         return;
     }
-    arg(wsi, "vm=", vm, sizeof(vm));
-    arg(wsi, "mode=", mode, sizeof(mode));
-    arg(wsi, "user=", user, sizeof(user));
-    arg(wsi, "offset=", offset, sizeof(offset));
-    arg(wsi, "take=", take, sizeof(take));
-    if (!arg(wsi, "dev=", dev, sizeof(dev)) || !dev[0])
-        snprintf(dev, sizeof(dev), "serial0");
-    if (!vg_valid_name(vm)) {
-        reject(lc, VG_E_BAD_REQUEST, 1008, "vm is missing or not a valid name");
+    if (api) {
+        if (!(lc->rpc = rpc_conn_new(rpc_wake, lc)))
+            reject(lc, VG_E_INTERNAL, 1011, "out of memory");
         return;
     }
-    if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0 && mode[0]) {
-        reject(lc, VG_E_BAD_REQUEST, 1008, "mode must be rw or ro");
+    char query[512];
+    int qlen = query_of(wsi, query, sizeof(query));
+    link_console_req req;
+    vg_err err;
+    if (qlen < 0) {
+        reject(lc, VG_E_TOO_BIG, 1008, "the request arguments are longer than 511 bytes");
         return;
     }
-    console *c = vms_console(vm, dev);
+    if (link_console_req_parse(query, (size_t)qlen, &req, &err) != VG_OK) {
+        reject(lc, err.code, 1008, err.msg);
+        return;
+    }
+    console *c = vms_console(req.vm, req.dev);
     if (!c) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", vm, dev);
+        snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", req.vm, req.dev);
         reject(lc, VG_E_NOT_FOUND, 4004, msg);
         return;
     }
-    vg_err err;
     lc->v.wake = wake;
     lc->v.ud = lc;
-    if (console_attach(c, &lc->v, user, strcmp(mode, "ro") != 0, strcmp(take, "1") == 0,
-                       offset[0] ? offset : NULL, &err) != VG_OK)
+    if (console_attach(c, &lc->v, req.user, req.rw, req.take, req.offset[0] ? req.offset : NULL,
+                       &err) != VG_OK)
         reject(lc, err.code, 1008, err.msg);
 }
 
@@ -143,10 +225,33 @@ static int write_reject(link_conn *lc)
     return -1;
 }
 
+/* One queued answer per writable callback; answers can be far larger than a console frame. */
+static int write_answer(link_conn *lc)
+{
+    size_t len;
+    char *text = rpc_conn_next(lc->rpc, &len);
+    if (!text)
+        return 0;
+    unsigned char *buf = malloc(LWS_PRE + len);
+    int n = -1;
+    if (buf) {
+        memcpy(buf + LWS_PRE, text, len);
+        n = lws_write(lc->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+    }
+    free(buf);
+    free(text);
+    if (n < (int)len)
+        return -1;
+    lws_callback_on_writable(lc->wsi);
+    return 0;
+}
+
 static int writable(link_conn *lc)
 {
     if (lc->rejecting)
         return write_reject(lc);
+    if (lc->rpc)
+        return write_answer(lc);
     console_msg m;
     if (!console_viewer_next(&lc->v, txbuf + LWS_PRE, LINK_FRAME_CAP, &m))
         return 0;
@@ -164,26 +269,47 @@ static int writable(link_conn *lc)
     return 0;
 }
 
-static void receive(link_conn *lc, const unsigned char *in, size_t len)
+static size_t rx_max(const link_conn *lc)
+{
+    return lc->rpc ? RPC_MAX_MESSAGE : VG_FRAME_MAX_CLIENT;
+}
+
+/* A complete management request; too large ones close the connection with 1009. */
+static int receive_rpc(link_conn *lc, const unsigned char *in, size_t len)
+{
+    if (lc->rx_overflow) {
+        static const char why[] = "message too big";
+        vg_warn("link", "closing a management connection: message over %d bytes", RPC_MAX_MESSAGE);
+        lws_close_reason(lc->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+                         sizeof(why) - 1);
+        return -1;
+    }
+    rpc_conn_recv(lc->rpc, (const char *)in, len);
+    return 0;
+}
+
+static int receive(link_conn *lc, const unsigned char *in, size_t len)
 {
     int first = lws_is_first_fragment(lc->wsi);
     int last = lws_is_final_fragment(lc->wsi) && !lws_remaining_packet_payload(lc->wsi);
     int binary = lws_frame_is_binary(lc->wsi);
-    if (lc->rejecting || !lc->v.con)
-        return;
+    if (lc->rejecting || (!lc->v.con && !lc->rpc))
+        return 0;
     if (first && last) { /* the common case: no copy */
+        if (lc->rpc)
+            return receive_rpc(lc, in, len);
         console_viewer_recv(&lc->v, binary, in, len);
-        return;
+        return 0;
     }
     if (first) {
         lc->rxlen = 0;
         lc->rx_overflow = 0;
     }
     if (!lc->rx_overflow) {
-        if (lc->rxlen + len > VG_FRAME_MAX_CLIENT) {
+        if (lc->rxlen + len > rx_max(lc)) {
             lc->rx_overflow = 1;
         } else {
-            if (!lc->rx && !(lc->rx = malloc(VG_FRAME_MAX_CLIENT))) {
+            if (!lc->rx && !(lc->rx = malloc(rx_max(lc)))) {
                 lc->rx_overflow = 1;
             } else {
                 memcpy(lc->rx + lc->rxlen, in, len);
@@ -192,7 +318,14 @@ static void receive(link_conn *lc, const unsigned char *in, size_t len)
         }
     }
     if (!last)
-        return;
+        return 0;
+    if (lc->rpc) {
+        int rc = receive_rpc(lc, lc->rx, lc->rxlen);
+        free(lc->rx);
+        lc->rx = NULL;
+        lc->rxlen = 0;
+        return rc;
+    }
     if (lc->rx_overflow) {
         vg_err err;
         vg_fail(&err, VG_E_TOO_BIG, "message larger than %d bytes", VG_FRAME_MAX_CLIENT);
@@ -203,6 +336,7 @@ static void receive(link_conn *lc, const unsigned char *in, size_t len)
     free(lc->rx);
     lc->rx = NULL;
     lc->rxlen = 0;
+    return 0;
 }
 
 static int http(struct lws *wsi)
@@ -222,11 +356,39 @@ static int http(struct lws *wsi)
     return 0;
 }
 
+/* OpenSSL's verdict on each certificate of the client's chain (lws passes it as len); lws
+ * accepts the client when this returns 0, whatever OpenSSL said, so the verdict is repeated
+ * here. The leaf must be a gateway's (OU=gateway, tools/vmgate-ca): a hostd's certificate from
+ * the same CA must not open another host's consoles. */
+static int verify_client(X509_STORE_CTX *x, int preverify_ok)
+{
+    if (!preverify_ok) {
+        vg_warn("link", "refused a TLS client: %s",
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(x)));
+        return 1;
+    }
+    if (X509_STORE_CTX_get_error_depth(x) != 0)
+        return 0;
+    char ou[32] = "";
+    X509 *cert = X509_STORE_CTX_get_current_cert(x);
+    if (!cert ||
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_organizationalUnitName, ou,
+                                  sizeof(ou)) < 0 ||
+        strcmp(ou, "gateway") != 0) {
+        vg_warn("link", "refused a TLS client: its certificate is not of role gateway (OU=%s)",
+                ou[0] ? ou : "none");
+        return 1;
+    }
+    return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     link_conn *lc = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+        return verify_client(user, (int)len);
     case LWS_CALLBACK_HTTP:
         return http(wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
@@ -253,13 +415,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return lc && lc->is_ws ? writable(lc) : 0;
     case LWS_CALLBACK_RECEIVE:
-        if (lc && lc->is_ws)
-            receive(lc, in, len);
-        return 0;
+        return lc && lc->is_ws ? receive(lc, in, len) : 0;
     case LWS_CALLBACK_CLOSED:
         if (!lc || !lc->is_ws)
             return 0;
         console_detach(&lc->v);
+        rpc_conn_free(lc->rpc);
+        lc->rpc = NULL;
         free(lc->rx);
         lc->rx = NULL;
         if (lc->prev)
@@ -280,6 +442,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -296,11 +459,24 @@ int link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     info.protocols = protocols;
     info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_LIBEV;
-    if (c->tls_cert && c->tls_cert[0]) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    int tls =
+        c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0] && c->tls_ca && c->tls_ca[0];
+    if (tls) {
+        /* Mutual TLS: a client without a certificate from tls_ca fails the handshake, before
+         * any HTTP, and only tls_ca counts (not the system's authorities). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                        LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                        LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
         info.ssl_cert_filepath = c->tls_cert;
         info.ssl_private_key_filepath = c->tls_key;
-        info.ssl_ca_filepath = c->tls_ca && c->tls_ca[0] ? c->tls_ca : NULL;
+        info.ssl_ca_filepath = c->tls_ca;
+    } else if (!c->insecure) {
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "the link needs tls_cert, tls_key and tls_ca (mutual TLS with the "
+                       "gateways); link_insecure = 1 serves it without TLS, for tests only");
+    } else {
+        vg_warn("link", "link_insecure = 1: the link has NO TLS; anyone on the network can read "
+                        "consoles and the link secret. Tests only.");
     }
     info.timeout_secs = 10;
     ctx = lws_create_context(&info);

@@ -8,6 +8,7 @@
 #include "vg_util.h"
 #include "virt.h"
 #include "virt_ev.h"
+#include "vmops.h"
 #include "vms.h"
 
 #include <errno.h>
@@ -23,8 +24,8 @@
 
 static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
     *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
-    *laggard_policy, *scripts_dir, *log_level, *vm_filter;
-static long redis_port, link_port, heartbeat_ms, ring_size;
+    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri;
+static long redis_port, link_port, heartbeat_ms, ring_size, link_insecure;
 
 static const vg_opt opts[] = {
     {"host_id", VG_OPT_STR, NULL, "this host's id in the registry (default: the hostname)",
@@ -34,6 +35,8 @@ static const vg_opt opts[] = {
     {"redis_password_file", VG_OPT_STR, NULL, "file holding the Redis password (AUTH)",
      &redis_password_file},
     {"libvirt_uri", VG_OPT_STR, "qemu:///system", "libvirt connection URI", &libvirt_uri},
+    {"migrate_uri", VG_OPT_STR, NULL,
+     "libvirt URI other hosts migrate VMs to this host with (default: libvirt_uri)", &migrate_uri},
     {"console_dir", VG_OPT_STR, "/var/lib/vmgate/consoles",
      "directory of console sockets named <prefix>-<vm>.sock", &console_dir},
     {"state_dir", VG_OPT_STR, "/var/lib/vmgate/hostd-state", "where console offsets persist",
@@ -44,9 +47,11 @@ static const vg_opt opts[] = {
      &link_url},
     {"mgmt_addr", VG_OPT_STR, NULL, "management address published (default: link_bind)",
      &mgmt_addr},
-    {"tls_cert", VG_OPT_STR, NULL, "TLS certificate of the link (PEM); unset: plain ws", &tls_cert},
+    {"tls_cert", VG_OPT_STR, NULL, "TLS certificate of the link (PEM)", &tls_cert},
     {"tls_key", VG_OPT_STR, NULL, "TLS private key of the link (PEM)", &tls_key},
     {"tls_ca", VG_OPT_STR, NULL, "CA that signs gateway client certificates (PEM)", &tls_ca},
+    {"link_insecure", VG_OPT_INT, "0",
+     "1: serve the link without TLS (TESTS ONLY, never in production)", &link_insecure},
     {"link_secret_file", VG_OPT_STR, NULL, "file holding the gateway<->hostd shared secret",
      &link_secret_file},
     {"vm_filter", VG_OPT_STR, "*",
@@ -188,6 +193,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }
+    if (!migrate_uri)
+        migrate_uri = strdup(libvirt_uri);
     mkdir(state_dir, 0700);
     signal(SIGPIPE, SIG_IGN);
 
@@ -208,6 +215,7 @@ int main(int argc, char **argv)
         .tls_key = tls_key,
         .tls_ca = tls_ca,
         .secret = secret,
+        .insecure = link_insecure == 1,
     };
     registry_config rcfg = {
         .host_id = host_id,
@@ -218,7 +226,16 @@ int main(int argc, char **argv)
         .link_url = link_url,
         .mgmt_addr = mgmt_addr,
         .heartbeat_ms = heartbeat_ms,
+        .host_fields = vmops_host_fields,
     };
+    vmops_config vcfg = {
+        .loop = loop,
+        .libvirt_uri = libvirt_uri,
+        .migrate_uri = migrate_uri,
+        .console_dir = console_dir,
+        .state_dir = state_dir,
+    };
+    vmops_configure(&vcfg);
     int rc = 1;
     virt_ev_register(loop);
     /* libvirt first: a socket it describes must not be adopted as a bare convention socket

@@ -45,17 +45,14 @@ static char *host_json(void)
     cJSON_AddStringToObject(o, "id", cfg->host_id);
     cJSON_AddStringToObject(o, "link", cfg->link_url);
     cJSON_AddStringToObject(o, "mgmt_addr", cfg->mgmt_addr);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    long long mem = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1024 * 1024);
-    snprintf(buf, sizeof(buf), "%ld", cpus);
-    cJSON_AddStringToObject(o, "cpus", buf);
-    snprintf(buf, sizeof(buf), "%lld", mem);
-    cJSON_AddStringToObject(o, "mem_mib", buf);
+    if (cfg->host_fields)
+        cfg->host_fields(o);
     cJSON_AddStringToObject(o, "version", VG_VERSION);
     snprintf(buf, sizeof(buf), "%lld", (long long)started_ms);
     cJSON_AddStringToObject(o, "started_ms", buf);
     snprintf(buf, sizeof(buf), "%ld", cfg->heartbeat_ms);
     cJSON_AddStringToObject(o, "heartbeat_ms", buf);
+    cJSON_AddStringToObject(o, "heartbeat_interval_ms", buf);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -69,6 +66,9 @@ static char *vms_json(void)
         cJSON_AddStringToObject(o, "name", vms_name(v));
         cJSON_AddStringToObject(o, "uuid", vms_uuid(v));
         cJSON_AddStringToObject(o, "state", vms_state(v));
+        cJSON_AddNumberToObject(o, "vcpus", vms_vcpus(v));
+        cJSON_AddNumberToObject(o, "memory_mib", (double)vms_memory_mib(v));
+        cJSON_AddNumberToObject(o, "autostart", vms_autostart(v));
         cJSON *cons = cJSON_AddObjectToObject(o, "consoles");
         for (size_t i = 0; i < vms_nconsoles(v); i++) {
             const console *c = vms_console_at(v, i);

@@ -7,6 +7,7 @@
 
 #include "vg.h"
 
+#include <cjson/cJSON.h>
 #include <ev.h>
 
 typedef struct registry_config {
@@ -18,6 +19,8 @@ typedef struct registry_config {
     const char *link_url;
     const char *mgmt_addr;
     long heartbeat_ms;
+    /* Adds this host's capacity and load to the host record on every sync. */
+    void (*host_fields)(cJSON *host);
 } registry_config;
 
 int registry_start(struct ev_loop *loop, const registry_config *cfg, vg_err *err);

@@ -21,7 +21,7 @@ static ev_timer retry;
 static ev_timer resync;
 static ev_timer soon;
 
-static const char *state_name(int st)
+const char *virt_state_name(int st)
 {
     switch (st) {
     case VIR_DOMAIN_RUNNING:
@@ -62,7 +62,9 @@ static void sync_now(void)
         if (vms && virDomainGetState(doms[i], &st, &reason, 0) == 0 &&
             (xml = virDomainGetXMLDesc(doms[i], 0))) {
             if (domxml_parse(xml, strlen(xml), &vms[nv].info, &err) == VG_OK) {
-                vms[nv].state = state_name(st);
+                vms[nv].state = virt_state_name(st);
+                if (virDomainGetAutostart(doms[i], &vms[nv].autostart) < 0)
+                    vms[nv].autostart = 0;
                 nv++;
             } else {
                 vg_warn("virt", "domain %s: %s", virDomainGetName(doms[i]), err.msg);
@@ -207,4 +209,9 @@ void virt_stop(void)
     drop_conn();
     free(uri);
     uri = NULL;
+}
+
+virConnectPtr virt_conn(void)
+{
+    return conn && virConnectIsAlive(conn) == 1 ? conn : NULL;
 }

@@ -7,10 +7,15 @@
 #include "vg.h"
 
 #include <ev.h>
+#include <libvirt/libvirt.h>
 
 int virt_start(struct ev_loop *loop, const char *uri, vg_err *err);
 /* Schedules a resync soon (a console socket appeared or vanished). */
 void virt_poke(void);
 void virt_stop(void);
+/* The live connection for management calls, or NULL while libvirt is (re)connecting. */
+virConnectPtr virt_conn(void);
+/* running, paused, shutoff ... for a virDomainState. */
+const char *virt_state_name(int state);
 
 #endif

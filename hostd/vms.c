@@ -14,6 +14,9 @@ struct vms_vm {
     char name[65];
     char uuid[37];
     const char *state;
+    int vcpus;
+    long long memory_mib;
+    int autostart;
     int virt; /* libvirt describes it */
     domxml_console vcons[DOMXML_MAX_CONSOLES];
     size_t nv;
@@ -40,7 +43,7 @@ int vms_set_filter(const char *patterns, vg_err *err)
     return filter ? VG_OK : vg_fail(err, VG_E_INTERNAL, "out of memory");
 }
 
-static int wanted(const char *name)
+int vms_wanted(const char *name)
 {
     if (!filter)
         return 1;
@@ -163,7 +166,7 @@ void vms_sync_virt(const vm_entry *vms, size_t n)
         v->nv = 0;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!wanted(vms[i].info.name))
+        if (!vms_wanted(vms[i].info.name))
             continue;
         vms_vm *v = get(vms[i].info.name);
         if (!v || v->virt) /* a name listed twice keeps its first entry */
@@ -173,6 +176,9 @@ void vms_sync_virt(const vm_entry *vms, size_t n)
         if (strcmp(v->state, vms[i].state) != 0)
             vg_info("vms", "%s is %s", v->name, vms[i].state);
         v->state = vms[i].state;
+        v->vcpus = vms[i].info.vcpus;
+        v->memory_mib = vms[i].info.memory_mib;
+        v->autostart = vms[i].autostart;
         memcpy(v->vcons, vms[i].info.cons, vms[i].info.ncons * sizeof(domxml_console));
         v->nv = vms[i].info.ncons;
     }
@@ -180,6 +186,8 @@ void vms_sync_virt(const vm_entry *vms, size_t n)
         if (!v->virt && v->nd) {
             v->state = "unknown";
             v->uuid[0] = '\0';
+            v->vcpus = v->autostart = 0;
+            v->memory_mib = 0;
         }
     reconcile_all();
 }
@@ -189,7 +197,7 @@ void vms_sync_dir(const dir_socket *socks, size_t n)
     for (vms_vm *v = all; v; v = v->next)
         v->nd = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!wanted(socks[i].vm))
+        if (!vms_wanted(socks[i].vm))
             continue;
         vms_vm *v = get(socks[i].vm);
         if (v && v->nd < VM_MAX_DIR)
@@ -269,4 +277,19 @@ size_t vms_nconsoles(const vms_vm *v)
 const console *vms_console_at(const vms_vm *v, size_t i)
 {
     return v->cons[i];
+}
+
+int vms_vcpus(const vms_vm *v)
+{
+    return v->vcpus;
+}
+
+long long vms_memory_mib(const vms_vm *v)
+{
+    return v->memory_mib;
+}
+
+int vms_autostart(const vms_vm *v)
+{
+    return v->autostart;
 }

@@ -14,6 +14,7 @@
 typedef struct vm_entry {
     domxml_info info;
     const char *state; /* running, paused, shutoff, ... (static strings) */
+    int autostart;
 } vm_entry;
 
 typedef struct dir_socket {
@@ -28,6 +29,8 @@ typedef struct vms_vm vms_vm;
  * patterns (fnmatch), so several hostds can share one libvirt without fighting over the one
  * client each console socket serves. NULL or "*" manages everything. */
 int vms_set_filter(const char *patterns, vg_err *err);
+/* Whether the filter lets this hostd manage a domain of that name. */
+int vms_wanted(const char *name);
 /* Called after any change of the VM set, a VM's state or its consoles. */
 void vms_set_changed_cb(void (*cb)(void));
 void vms_sync_virt(const vm_entry *vms, size_t n);
@@ -44,6 +47,10 @@ vms_vm *vms_next(const vms_vm *v);
 const char *vms_name(const vms_vm *v);
 const char *vms_uuid(const vms_vm *v);
 const char *vms_state(const vms_vm *v);
+/* From the domain definition; 0 for a VM only the console directory knows. */
+int vms_vcpus(const vms_vm *v);
+long long vms_memory_mib(const vms_vm *v);
+int vms_autostart(const vms_vm *v);
 size_t vms_nconsoles(const vms_vm *v);
 const console *vms_console_at(const vms_vm *v, size_t i);
 

@@ -4,7 +4,8 @@
 --
 -- ARGV[1] host id
 -- ARGV[2] JSON object: the vg:host:<id> hash fields
--- ARGV[3] JSON array of {name, uuid, state, consoles = {dev = socket path}}
+-- ARGV[3] JSON array of {name, uuid, state, vcpus, memory_mib, autostart (0/1),
+--         consoles = {dev = socket path}}
 -- ARGV[4] alive TTL in milliseconds
 -- ARGV[5] now, milliseconds since the epoch
 -- Returns the number of events published on vg:events.
@@ -32,6 +33,7 @@ end
 if #hargs > 0 then
   redis.call('HSET', hkey, unpack(hargs))
 end
+redis.call('HSET', hkey, 'last_heartbeat_ms', tostring(now))
 local was_alive = redis.call('SET', hkey .. ':alive', '1', 'PX', ttl, 'GET')
 if not was_alive then
   event('host.up', {host = id})
@@ -51,7 +53,9 @@ for _, vm in ipairs(vms) do
   if cur[1] ~= id or cur[2] ~= vm.state or cur[3] ~= vm.uuid then
     redis.call('HSET', vkey, 'updated_ms', tostring(now))
   end
-  redis.call('HSET', vkey, 'name', vm.name, 'uuid', vm.uuid, 'host', id, 'state', vm.state)
+  redis.call('HSET', vkey, 'name', vm.name, 'uuid', vm.uuid, 'host', id, 'state', vm.state,
+             'vcpus', tostring(vm.vcpus or 0), 'memory_mib', tostring(vm.memory_mib or 0),
+             'autostart', tostring(vm.autostart or 0))
   local ckey = vkey .. ':consoles'
   redis.call('DEL', ckey)
   local cargs = {}

@@ -344,6 +344,7 @@ redis_port = $redis_port
 redis_password_file = $stack/redis/password
 link_secret_file = $stack/link-secret
 admin_password_file = $stack/admin-password
+boot_dirs = $VG_GUEST_DIR
 scripts_dir = $repo/redis-scripts
 log_level = info
 EOF

@@ -58,7 +58,7 @@ test('without a valid session every API method answers 401 unauthorized', async 
   // A cookie that is not a session is no better.
   const r = await request(stack, '/api/v1/whoami', {
     method: 'POST',
-    headers: { cookie: `vg_session=${bogus}` },
+    headers: { cookie: `vg_session=${bogus}`, origin: stack.url },
     body: '{}',
   });
   assert.equal(r.status, 401);
@@ -92,7 +92,11 @@ test('login: wrong password refused, cookie set, logout ends the session', async
   assert.equal(stack.redis('exists', `vg:session:${sha256(token)}`), '1');
   assert.equal(stack.redis('exists', `vg:session:${token}`), '0');
   // The cookie authenticates like the bearer token.
-  const w = await request(stack, '/api/v1/whoami', { method: 'POST', headers: { cookie: `vg_session=${token}` }, body: '{}' });
+  const w = await request(stack, '/api/v1/whoami', {
+    method: 'POST',
+    headers: { cookie: `vg_session=${token}`, origin: stack.url },
+    body: '{}',
+  });
   assert.equal(w.status, 200);
   await api(stack, token, 'logout');
   await rejects(api(stack, token, 'whoami'), 'unauthorized', 401);

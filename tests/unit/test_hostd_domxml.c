@@ -54,6 +54,35 @@ static void test_live_xml(void **state)
     free(d);
 }
 
+static void test_size(void **state)
+{
+    (void)state;
+    size_t len;
+    domxml_info *d = malloc(sizeof(*d));
+    vg_err err;
+    char *xml = slurp("live.xml", &len);
+    assert_int_equal(domxml_parse(xml, len, d, &err), VG_OK);
+    assert_int_equal(d->memory_mib, 128); /* 131072 KiB */
+    static const struct {
+        const char *xml;
+        int vcpus;
+        long long mib;
+    } cases[] = {
+        {"<domain><name>a</name><vcpu placement='static'>4</vcpu>"
+         "<memory unit='GiB'>2</memory></domain>",
+         4, 2048},
+        {"<domain><name>a</name><memory>262144</memory></domain>", 0, 256},
+        {"<domain><name>a</name><memory unit='bytes'>1073741824</memory></domain>", 0, 1024},
+        {"<domain><name>a</name><memory unit='parsecs'>5</memory></domain>", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(parse(cases[i].xml, d, &err), VG_OK);
+        assert_int_equal(d->vcpus, cases[i].vcpus);
+        assert_int_equal(d->memory_mib, cases[i].mib);
+    }
+    free(d);
+}
+
 static void test_inactive_xml_derives_aliases(void **state)
 {
     (void)state;
@@ -119,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_xml),
+        cmocka_unit_test(test_size),
         cmocka_unit_test(test_inactive_xml_derives_aliases),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_skips_unusable_devices),

@@ -1,0 +1,23 @@
+/* Client connections from the gateway to a hostd link (docs/protocol.md §3, §4): the console
+ * relay (console.c) and the management RPC (hostrpc.c) both connect to the URL a host publishes
+ * in vg:host:<id> field `link`, on the links vhost (its TLS verifies hostd against tls_ca and
+ * presents the gateway's certificate), and authenticate with X-Vmgate-Link. */
+#ifndef GW_LINK_H
+#define GW_LINK_H
+
+#include "gateway.h"
+
+#include <stddef.h>
+
+struct lws;
+
+/* Connects to link_url (ws:// or wss://) at path with the WebSocket subprotocol; the client
+ * connection is handled by the links vhost protocol named local_protocol and carries opaque as
+ * its opaque user data. *pwsi is set to the connection and cleared by lws when it goes. */
+int gw_link_connect(gw *g, const char *link_url, const char *path, const char *subprotocol,
+                    const char *local_protocol, void *opaque, struct lws **pwsi);
+/* Adds the X-Vmgate-Link header; for LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER (in, len as
+ * lws passes them). Returns 0, or -1 when the header does not fit. */
+int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len);
+
+#endif

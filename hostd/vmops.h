@@ -1,0 +1,33 @@
+/* The libvirt operations behind the management RPC (contract §3, docs/protocol.md §4): VM
+ * definition from a spec (M4), lifecycle (M5), snapshots (M6), migration (M7) and host.info
+ * (M1). Short calls run inline on hostd's libvirt connection; long ones (managed save and
+ * restore, snapshot create/revert/delete, migration) run in a forked worker (worker.h).
+ * libvirt's refusals keep libvirt's own message; the code says what kind of refusal it is:
+ * conflict (wrong state), not_found, bad_request or internal. */
+#ifndef VMOPS_H
+#define VMOPS_H
+
+#include "rpc.h"
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+typedef struct vmops_config {
+    struct ev_loop *loop;
+    const char *libvirt_uri; /* what the workers connect to */
+    const char *migrate_uri; /* published: what a gateway passes as dest_uri to reach us */
+    const char *console_dir; /* where generated domains put their console sockets */
+    const char *state_dir;   /* disk_mib falls back to its filesystem when no pool is active */
+} vmops_config;
+
+/* The struct must outlive every call. */
+void vmops_configure(const vmops_config *cfg);
+/* Adds capacity, load, console_dir and libvirt_uri to the registry's host record. */
+void vmops_host_fields(cJSON *host);
+
+rpc_method_fn vmops_define, vmops_undefine, vmops_xml, vmops_start, vmops_destroy, vmops_reboot,
+    vmops_reset, vmops_suspend, vmops_resume, vmops_shutdown, vmops_save, vmops_restore,
+    vmops_cdrom, vmops_autostart, vmops_probe, vmops_migrate, vmops_snapshot_create,
+    vmops_snapshot_list, vmops_snapshot_revert, vmops_snapshot_delete, vmops_host_info;
+
+#endif

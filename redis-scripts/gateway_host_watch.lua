@@ -1,0 +1,33 @@
+-- gateway_host_watch.lua: declares hosts down (gateway/hostwatch.c, every 500 ms on every
+-- gateway). A host whose last heartbeat (last_heartbeat_ms, written by hostd_sync.lua) is older
+-- than its heartbeat interval (heartbeat_interval_ms) times vg:settings host_dead_after (default
+-- 3) is down; a host without those fields is down when its alive key has expired. The first gateway to notice sets vg:host:<id>:downmark
+-- (SET NX) and publishes host.down once; the mark goes when the host heartbeats again (hostd
+-- itself publishes host.up).
+--
+-- ARGV[1] now, milliseconds since the epoch (the gateway's clock)
+-- Returns the ids of the hosts this call declared down.
+local now = tonumber(ARGV[1])
+local dead_after = tonumber(redis.call('HGET', 'vg:settings', 'host_dead_after') or '') or 3
+local declared = {}
+for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
+  local key = 'vg:host:' .. id
+  local f = redis.call('HMGET', key, 'last_heartbeat_ms', 'heartbeat_interval_ms')
+  local last, interval = tonumber(f[1] or '') or 0, tonumber(f[2] or '') or 0
+  local down
+  if interval > 0 and last > 0 then
+    down = now - last > interval * dead_after
+  else
+    down = redis.call('EXISTS', key .. ':alive') == 0
+  end
+  if down then
+    if redis.call('SET', key .. ':downmark', tostring(now), 'NX') then
+      redis.call('PUBLISH', 'vg:events', cjson.encode({type = 'host.down', host = id, ts = now,
+                                                      last_heartbeat_ms = last}))
+      declared[#declared + 1] = id
+    end
+  else
+    redis.call('DEL', key .. ':downmark')
+  end
+end
+return declared

@@ -1,0 +1,38 @@
+/* A management request as a gateway (or anything that got past the link checks) could send
+ * it: rpc_conn_recv parses it, dispatches it and queues exactly one answer. Without a libvirt
+ * connection every method stops at its parameter checks or with `unavailable`. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.h"
+
+static void wake(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int wakes = 0;
+    rpc_conn *rc = rpc_conn_new(wake, &wakes);
+    if (!rc)
+        return 0;
+    rpc_conn_recv(rc, (const char *)data, size);
+    size_t len;
+    char *text = rpc_conn_next(rc, &len);
+    if (!text || wakes != 1 || strlen(text) != len)
+        abort(); /* every request gets one answer at once here */
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *e = cJSON_GetObjectItem(o, "error");
+    if (!o || !cJSON_GetObjectItem(o, "id") ||
+        (!e && !cJSON_IsObject(cJSON_GetObjectItem(o, "result"))) ||
+        (e && !cJSON_IsString(cJSON_GetObjectItem(e, "code"))))
+        abort();
+    cJSON_Delete(o);
+    free(text);
+    if (rpc_conn_next(rc, &len))
+        abort();
+    rpc_conn_free(rc);
+    return 0;
+}

@@ -1,0 +1,107 @@
+// Events (docs/api.md "Events"): a VM's state change reaches subscribers within a second, and
+// a subscriber hears only of what they may see: administrators everything; others the VMs and
+// environments of their projects, and the hosts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from './lib/stack.mjs';
+import { api, apiWs, login } from './lib/client.mjs';
+
+const VM = 'vgt-d-ev1';
+let stack;
+let admin;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The next event of type for VM with the given state, timed from t0.
+async function stateEvent(ws, state, t0, ms = 3000) {
+  for (;;) {
+    const e = ws.events.find((x) => x.event === 'vm.state' && x.data.vm === VM && x.data.state === state);
+    if (e) return { e, took: Date.now() - t0 };
+    if (Date.now() - t0 > ms) return { e: null, took: Date.now() - t0 };
+    await sleep(10);
+  }
+}
+
+async function subscriber(user, password) {
+  const ws = await apiWs(stack, await login(stack, user, password));
+  assert.deepEqual(await ws.call('events.subscribe'), {});
+  return ws;
+}
+
+before(async () => {
+  stack = await startStack({ vms: [VM], prefix: 'vgt-d-events-' });
+  admin = await login(stack);
+  for (const t0 = Date.now(); !(await api(stack, admin, 'vm.list')).vms.some((v) => v.name === VM);) {
+    assert.ok(Date.now() - t0 < 30000, `${VM} registered`);
+    await sleep(200);
+  }
+  await api(stack, admin, 'project.create', { name: 'pe1' });
+  await api(stack, admin, 'project.create', { name: 'pe2' });
+  await api(stack, admin, 'vm.adopt', { vm: VM, project: 'pe1' });
+  for (const [u, p] of [['ve1', 'pe1'], ['ve2', 'pe2']]) {
+    await api(stack, admin, 'user.create', { name: u, password: `${u}-password-1`, role: 'viewer' });
+    await api(stack, admin, 'project.member.set', { project: p, user: u, role: 'viewer' });
+  }
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+test('vm.state reaches subscribers within 1 s of a virsh suspend; a viewer of another project hears nothing of that VM', { timeout: 120000 }, async () => {
+  const wsAdmin = await apiWs(stack, admin);
+  await wsAdmin.call('events.subscribe');
+  const ws1 = await subscriber('ve1', 've1-password-1');
+  const ws2 = await subscriber('ve2', 've2-password-1');
+
+  let t0 = Date.now();
+  stack.virsh('suspend', VM);
+  for (const ws of [wsAdmin, ws1]) {
+    const { e, took } = await stateEvent(ws, 'paused', t0);
+    assert.ok(e, 'vm.state paused arrives');
+    assert.ok(took < 1000, `vm.state after ${took} ms`);
+    assert.equal(e.data.host, stack.hostId);
+  }
+  t0 = Date.now();
+  stack.virsh('resume', VM);
+  assert.ok((await stateEvent(ws1, 'running', t0)).took < 1000);
+  await sleep(1000);
+  assert.deepEqual(ws2.events.filter((e) => e.data.vm === VM), [], 've2 hears nothing of pe1\'s VM');
+
+  // Host events concern everyone.
+  await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: true });
+  await ws2.waitEvent('host.maintenance', 1000);
+  await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: false });
+
+  // Environments of pe1: ve1 hears of them, ve2 does not.
+  await api(stack, admin, 'env.create', { project: 'pe1', name: 'e-ev' });
+  const ev = await ws1.waitEvent('env.changed', 1000);
+  assert.deepEqual([ev.data.env, ev.data.project, ev.data.action], ['e-ev', 'pe1', 'created']);
+  await wsAdmin.waitEvent('env.changed', 1000);
+  await sleep(500);
+  assert.equal(ws2.events.filter((e) => e.event === 'env.changed').length, 0);
+
+  // ve2 joins pe1: from then on (at most the 5 s refresh) ve2 hears of its VM too.
+  await api(stack, admin, 'project.member.set', { project: 'pe1', user: 've2', role: 'viewer' });
+  await sleep(5500);
+  t0 = Date.now();
+  stack.virsh('suspend', VM);
+  const late = await stateEvent(ws2, 'paused', t0);
+  assert.ok(late.e && late.took < 1000, `ve2 hears of pe1's VM once a member (${late.took} ms)`);
+  stack.virsh('resume', VM);
+
+  for (const ws of [wsAdmin, ws1, ws2]) await ws.close();
+});
+
+test('events.subscribe: WebSocket only, no parameters, answered once per subscription', async () => {
+  await assert.rejects(api(stack, admin, 'events.subscribe'), (e) => e.code === 'bad_request');
+  const ws = await apiWs(stack, admin);
+  await assert.rejects(ws.call('events.subscribe', { x: 1 }), (e) => e.code === 'bad_request');
+  assert.deepEqual(await ws.call('events.subscribe'), {});
+  assert.deepEqual(await ws.call('events.subscribe'), {});
+  await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: true });
+  await ws.waitEvent('host.maintenance', 1000);
+  await sleep(300);
+  assert.equal(ws.events.filter((e) => e.event === 'host.maintenance').length, 1, 'each event once');
+  await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: false });
+  await ws.close();
+});
