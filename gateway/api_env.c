@@ -13,8 +13,10 @@
 
 #define DESCRIPTION_MAX 1024
 #define ENV_VMS_MAX 256
-/* hostd answers vm.shutdown when the VM is off: ACPI for up to 60 s, then destroy. */
-#define SHUTDOWN_RPC_MS 90000
+/* hostd answers vm.shutdown when the VM is off: ACPI for timeout_s, then destroy; the call
+ * gets that long and this much more. */
+#define SHUTDOWN_TIMEOUT_S 60
+#define SHUTDOWN_SLACK_MS 30000
 #define ACTION_RPC_MS 30000
 #define PROBE_MS 2000
 #define PROBE_RPC_MS 5000
@@ -63,6 +65,15 @@ static int check_env_only(const cJSON *params, vg_err *err)
 {
     static const char *const known[] = {"env", NULL};
     return gw_check_known(params, known, err);
+}
+
+static int check_stop(const cJSON *params, vg_err *err)
+{
+    static const char *const known[] = {"env", "timeout_s", NULL};
+    if (gw_check_known(params, known, err) != VG_OK ||
+        gw_check_int(params, "timeout_s", 1, 1, 3600, err) != VG_OK)
+        return VG_ERR;
+    return VG_OK;
 }
 
 static void run_env_get(gw_call *c)
@@ -339,12 +350,15 @@ static void batch_vm(batch *b, cJSON *vm)
         set_error(vm, "internal", "out of memory");
         return;
     }
+    long long shutdown_s = gw_param_int(b->c, "timeout_s", SHUTDOWN_TIMEOUT_S);
     if (b->kind == B_STATUS)
         cJSON_AddNumberToObject(params, "timeout_ms", PROBE_MS);
+    if (b->kind == B_STOP)
+        cJSON_AddNumberToObject(params, "timeout_s", (double)shutdown_s);
     it->b = b;
     it->vm = vm;
     b->pending++;
-    long timeout = b->kind == B_STOP     ? SHUTDOWN_RPC_MS
+    long timeout = b->kind == B_STOP     ? (long)shutdown_s * 1000 + SHUTDOWN_SLACK_MS
                    : b->kind == B_STATUS ? PROBE_RPC_MS
                                          : ACTION_RPC_MS;
     /* rpc_done may run before this returns (a host that is not even known). */
@@ -410,7 +424,7 @@ const gw_method gw_api_env_methods[] = {
     {"env.edit", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_edit, run_env_edit},
     {"env.delete", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_delete},
     {"env.start", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_start},
-    {"env.stop", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_stop},
+    {"env.stop", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_stop, run_env_stop},
     {"env.reboot", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_reboot},
     {"env.status", GW_SCOPE_ENV, GW_LEVEL_VIEWER, 0, check_env_only, run_env_status},
     {NULL, 0, 0, 0, NULL, NULL},

@@ -63,27 +63,17 @@ static void act(gw_vmcall *v)
 
 /* ---- vm.start on another host: define there from the stored spec, forget the old one ---- */
 
-static void replaced_start(gw_vmcall *v)
-{
-    act(v);
-}
-
 static void replace_recorded(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
     if (!gw_call_reply_ok(v->c, reply))
         return;
-    if (!v->vi.host_up) {
-        /* The old host is down: it forgets the domain when it is back (docs/api.md). */
-        act(v);
-        return;
-    }
     /* Shared storage: the old definition goes without its disks. */
     cJSON *p = gw_vmcall_params(v);
     if (p)
         cJSON_AddBoolToObject(p, "disks", 0);
-    gw_vmcall_rpc(v, v->from, "vm.undefine", p, GW_VM_RPC_MS, replaced_start);
+    gw_vmcall_rpc(v, v->from, "vm.undefine", p, GW_VM_RPC_MS, act);
 }
 
 static void replace_defined(gw_vmcall *v)
@@ -104,11 +94,6 @@ static void replace_placed(gw_vmcall *v)
     gw_vmcall_rpc(v, v->host, "vm.define", p, GW_VM_DEFINE_MS, replace_defined);
 }
 
-static void start_fits_here(gw_vmcall *v)
-{
-    act(v);
-}
-
 static void start_elsewhere(gw_redis *r, redisReply *reply, void *priv);
 
 static void start_checked(gw_vmcall *v)
@@ -126,7 +111,7 @@ static void start_checked(gw_vmcall *v)
              : cJSON_IsString(rm) ? strtoll(rm->valuestring, NULL, 10)
                                   : 0);
     snprintf(v->host, sizeof(v->host), "%s", v->vi.host);
-    v->next = start_fits_here;
+    v->next = act;
     const char *argv[] = {v->vi.project, cpu, mem, v->vi.host, "", v->vm};
     gw_call_eval(v->c, "place", start_elsewhere, 6, argv);
 }
@@ -139,6 +124,15 @@ static void start_elsewhere(gw_redis *r, redisReply *reply, void *priv)
         return;
     if (gw_reply_int(reply, 0) == 1) {
         v->next(v);
+        return;
+    }
+    /* A host that stopped sending heartbeats may still run the VM on the shared disks, and it
+     * would report the domain again when it is back: never start a second copy elsewhere. */
+    if (!v->vi.host_up) {
+        gw_call_fail(v->c, VG_E_UNAVAILABLE,
+                     "vm.start: host %s of VM %s is down; it may still run the VM, so it is not "
+                     "started elsewhere",
+                     v->vi.host, v->vm);
         return;
     }
     const cJSON *spec = gw_vminfo_spec(&v->vi);

@@ -93,6 +93,26 @@ test('vm.migrate refuses bad input, wrong states and unfit hosts', { timeout: 60
   assert.equal(host(), h1);
 });
 
+test('placement picks the least loaded host and keeps to the project\'s host groups', { timeout: 60000 }, async () => {
+  // VM runs on h1 (128 MiB allocated there), h2 has nothing running.
+  const spec = (name) => ({ name, memory_mib: 96 });
+  const a = await api(stack, token, 'vm.create', { project: P, spec: spec('vgt-c-lb') });
+  assert.equal(a.host, h2);
+  await api(stack, token, 'vm.delete', { vm: 'vgt-c-lb' });
+  // A project bound to a group of h1 only never lands on h2.
+  await api(stack, token, 'hostgroup.create', { name: 'g1', hosts: [h1] });
+  await api(stack, token, 'project.edit', { name: P, hostgroups: ['g1'] });
+  try {
+    const b = await api(stack, token, 'vm.create', { project: P, spec: spec('vgt-c-g') });
+    assert.equal(b.host, h1);
+    await api(stack, token, 'vm.delete', { vm: 'vgt-c-g' });
+    await refused(api(stack, token, 'vm.create', { project: P, spec: { ...spec('vgt-c-g2'), placement: { host: h2 } } }),
+      'conflict', new RegExp(`no host fits: ${h2} is in no host group project ${P} may use`));
+  } finally {
+    await api(stack, token, 'project.edit', { name: P, hostgroups: [] });
+  }
+});
+
 test('vm.migrate moves a running VM live; definition, registry, event and console follow', { timeout: 240000 }, async () => {
   const c = await openConsole(stack, token, { vm: VM });
   await c.waitPrompt();

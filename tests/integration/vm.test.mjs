@@ -168,9 +168,14 @@ test('vm.edit redefines a shut-off VM and moves the quota by the difference', { 
 });
 
 test('vm.clone copies the spec under a new name into the same project', { timeout: 60000 }, async () => {
+  const ws = await apiWs(stack, token);
+  await ws.call('events.subscribe');
   const r = await api(stack, token, 'vm.clone', { vm: 'vgt-c-one', name: 'vgt-c-two' });
   assert.equal(r.vm, 'vgt-c-two');
   assert.equal(r.project, P);
+  const ev = await ws.waitEvent('vm.created', 5000);
+  ws.close();
+  assert.deepEqual({ ...ev.data, ts: 0 }, { type: 'vm.created', vm: 'vgt-c-two', project: P, host: stack.hostId, ts: 0 });
   const a = JSON.parse(stack.redis('hget', 'vg:vmdef:vgt-c-one', 'spec'));
   const b = JSON.parse(stack.redis('hget', 'vg:vmdef:vgt-c-two', 'spec'));
   assert.equal(b.memory_mib, a.memory_mib);
@@ -203,8 +208,14 @@ test('vm.delete undefines a shut-off VM and gives the quota back', { timeout: 60
   await refused(api(stack, token, 'vm.delete', { vm: 'vgt-c-two', disks: 'yes' }), 'bad_request', /disks/);
   await refused(api(stack, token, 'vm.delete', { vm: 'vgt-c-none' }), 'not_found');
   await refused(api(stack, token, 'vm.delete', { vm: ADOPT }), 'conflict', /running/);
+  const ws = await apiWs(stack, token);
+  await ws.call('events.subscribe');
   const r = await api(stack, token, 'vm.delete', { vm: 'vgt-c-two', disks: true });
   assert.deepEqual(r, { vm: 'vgt-c-two', project: P, disks: true });
+  const ev = await ws.waitEvent('vm.deleted', 5000);
+  ws.close();
+  assert.equal(ev.data.vm, 'vgt-c-two');
+  assert.equal(ev.data.project, P);
   assert.equal(stack.redis('exists', 'vg:vmdef:vgt-c-two'), '0');
   assert.equal(stack.redis('sismember', `vg:project:${P}:vms`, 'vgt-c-two'), '0');
   assert.throws(() => stack.virsh('domstate', 'vgt-c-two'));
