@@ -3,7 +3,11 @@
  * (M1). Short calls run inline on hostd's libvirt connection; long ones (managed save and
  * restore, snapshot create/revert/delete, migration) run in a forked worker (worker.h).
  * libvirt's refusals keep libvirt's own message; the code says what kind of refusal it is:
- * conflict (wrong state), not_found, bad_request or internal. */
+ * conflict (wrong state), not_found, bad_request or internal.
+ *
+ * vmops.c holds the short calls and what the others share (vmops_int.h); vmops_define.c
+ * defines and undefines, vmops_wait.c answers shutdown and probe from timers, vmops_snap.c
+ * runs snapshots and migration in workers, vmops_host.c reports the host. */
 #ifndef VMOPS_H
 #define VMOPS_H
 

@@ -218,6 +218,9 @@ test('define, start, probe, suspend/resume, snapshots, shutdown and undefine wit
   assert.deepEqual(await l.ok('vm.probe', { vm: VM, timeout_ms: 700 }), { reachable: false });
   assert.deepEqual(await l.ok('vm.resume', { vm: VM }), { state: 'running' });
   await until(async () => (await l.ok('vm.probe', { vm: VM, timeout_ms: 1000 })).reachable, 10000, 'the guest after resume', 200);
+  // A reset reboots the guest: it answers again once it has booted.
+  assert.deepEqual(await l.ok('vm.reset', { vm: VM }), { state: 'running' });
+  await until(async () => (await l.ok('vm.probe', { vm: VM, timeout_ms: 1000 })).reachable, 60000, 'the guest after reset', 500);
 
   // Several requests in flight on one connection: a long snapshot and a quick host.info.
   const [snap, info] = await Promise.all([
@@ -329,11 +332,22 @@ test('live migration to the second host: registry follows, the console answers t
   await l.ok('vm.define', { spec: spec(vm) });
   await l.ok('vm.start', { vm });
   await until(async () => (await l.ok('vm.probe', { vm, timeout_ms: 1000 })).reachable, 60000, 'the guest to answer', 500);
+  // A viewer of the source's console: it is closed with 4004 once the VM has left.
+  const viewer = new WebSocket(`wss://127.0.0.1:${h1.linkPort}/link/console?vm=${vm}&mode=ro&user=t`, 'vmgate.console.v1', {
+    ca: fs.readFileSync(stack.caFile),
+    cert: fs.readFileSync(path.join(stack.dir, 'certs/gateway.pem')),
+    key: fs.readFileSync(path.join(stack.dir, 'certs/gateway.key')),
+    headers: { 'X-Vmgate-Link': fs.readFileSync(path.join(stack.dir, 'link-secret'), 'utf8').trim() },
+  });
+  viewer.on('error', () => {});
+  const viewerClosed = new Promise((resolve) => viewer.on('close', resolve));
+  await new Promise((resolve) => viewer.once('open', resolve));
   const destUri = stack.redis('hget', `vg:host:${h2.id}`, 'libvirt_uri');
   const destDir = stack.redis('hget', `vg:host:${h2.id}`, 'console_dir');
   assert.equal(destUri, h2.libvirtUri);
   assert.deepEqual(await l.ok('vm.migrate', { vm, dest_uri: destUri, dest_console_dir: destDir }), {});
   l.close();
+  assert.equal(await viewerClosed, 4004);
   assert.ok(!h1.virsh('list', '--all', '--name').includes(vm), 'undefined on the source');
   assert.ok(h2.virsh('list', '--name').includes(vm), 'running on the destination');
   assert.ok(h2.virsh('dumpxml', '--inactive', vm).includes(path.join(destDir, `com-${vm}.sock`)), 'persistent there');

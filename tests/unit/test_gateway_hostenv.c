@@ -102,6 +102,7 @@ static void test_environments(void **state)
         "{'method':'env.delete','params':{'env':'shop'}}",
         "{'method':'env.start','params':{'env':'shop'}}",
         "{'method':'env.stop','params':{'env':'shop'}}",
+        "{'method':'env.stop','params':{'env':'shop','timeout_s':30}}",
         "{'method':'env.reboot','params':{'env':'shop'}}",
         "{'method':'env.status','params':{'env':'shop'}}",
     };
@@ -117,6 +118,8 @@ static void test_environments(void **state)
         "{'method':'env.edit','params':{'env':'shop','vms':{'../x':'web'}}}",
         "{'method':'env.edit','params':{'env':'shop','vms':{'web1':''}}}",
         "{'method':'env.stop','params':{'env':'shop','force':true}}",
+        "{'method':'env.stop','params':{'env':'shop','timeout_s':0}}",
+        "{'method':'env.start','params':{'env':'shop','timeout_s':30}}",
         "{'method':'env.status','params':{'env':'shop','timeout_ms':1}}",
     };
     expect_ok(ok, N(ok));
