@@ -208,6 +208,9 @@ void gw_call_owner_detach(gw_call_owner *owner)
 static void audit_call(gw_call *c, const vg_err *err)
 {
     const cJSON *vm = cJSON_GetObjectItemCaseSensitive(c->req.params, "vm");
+    if (!vm) /* vm.create names its VM inside the spec */
+        vm = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(c->req.params, "spec"), "name");
     /* The record names what the call was about (the user frozen, the project created), not
      * only who made it. */
     static const char *const targets[] = {"name", "user", "env", "host"};

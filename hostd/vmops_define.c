@@ -16,7 +16,9 @@
 
 typedef struct define_ctx {
     virConnectPtr conn;
-    int redefine; /* replacing a shut-off domain's definition (same uuid): keep its volumes */
+    /* A uuid was given: an edit of this VM, or its move from another host of the shared pool.
+     * Either way its <vm>-disk<i> volumes exist already and keep their data. */
+    int redefine;
     virStorageVolPtr created[VG_SPEC_MAX_DISKS];
     size_t ncreated;
     char *path[VG_SPEC_MAX_DISKS];
@@ -64,7 +66,9 @@ static int create_volume(define_ctx *x, const vg_spec *s, size_t i, vg_err *err)
             size = image_mib;
     }
     snprintf(name, sizeof(name), "%s-disk%zu.%s", s->name, i, fmt);
-    if (x->redefine && (vol = virStorageVolLookupByName(pool, name))) {
+    /* Another host's libvirtd may have created the volume: this one sees it after a refresh. */
+    if (x->redefine && virStoragePoolRefresh(pool, 0) == 0 &&
+        (vol = virStorageVolLookupByName(pool, name))) {
         /* The disk this VM had before the edit: its data stays. */
         if (!(x->path[i] = virStorageVolGetPath(vol)))
             vmops_lv_fail(err);
@@ -139,7 +143,7 @@ void vmops_define(rpc_call *call, const cJSON *params)
     memset(&x, 0, sizeof(x));
     virDomainPtr d = NULL;
     char *xml = NULL;
-    int failed = 1;
+    int failed = 1, existed = 0;
     if (!s) {
         vg_fail(&err, VG_E_INTERNAL, "out of memory");
         goto out;
@@ -153,6 +157,7 @@ void vmops_define(rpc_call *call, const cJSON *params)
         !(x.conn = vmops_conn(&err)))
         goto out;
     if ((d = virDomainLookupByName(x.conn, s->name))) {
+        existed = 1;
         char have[VIR_UUID_STRING_BUFLEN] = "";
         virDomainGetUUIDString(d, have);
         if (!uuid || strcmp(uuid, have) != 0) {
@@ -164,10 +169,10 @@ void vmops_define(rpc_call *call, const cJSON *params)
                     s->name, vmops_dom_state(d));
             goto out;
         }
-        x.redefine = 1;
         virDomainFree(d);
         d = NULL;
     }
+    x.redefine = uuid != NULL;
     virResetLastError();
     if (resolve_disks(&x, s, &err) != VG_OK)
         goto out;
@@ -185,7 +190,7 @@ void vmops_define(rpc_call *call, const cJSON *params)
     }
     if (virDomainSetAutostart(d, s->autostart) < 0) {
         vmops_lv_fail(&err);
-        if (!x.redefine)
+        if (!existed)
             virDomainUndefine(d);
         goto out;
     }

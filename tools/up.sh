@@ -518,7 +518,10 @@ restart() { # component
 
 remove_vm() { # name [uri]
     local uri=${2:-$libvirt_uri}
-    if [ "$(virsh -c "$uri" domstate "$1" 2>/dev/null)" = running ]; then
+    # Anything but "shut off" (running, paused, in shutdown ...) still has a QEMU process.
+    local state
+    state=$(virsh -c "$uri" domstate "$1" 2>/dev/null) || state=
+    if [ -n "$state" ] && [ "$state" != "shut off" ]; then
         virsh -q -c "$uri" destroy "$1" >/dev/null || true
     fi
     # --managed-save and --snapshots-metadata: a test may have left either behind.

@@ -65,6 +65,8 @@ test('vm.create places on the host the spec names; maintenance hosts take nothin
         initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
         cmdline: 'console=ttyS0 quiet',
       },
+      // On the shared pool: migration and re-placement keep using this volume.
+      disks: [{ size_mib: 16, pool: 'vmgate' }],
       placement: { host: h1 },
     },
   });
@@ -152,6 +154,8 @@ test('a stopped VM whose host is in maintenance starts on another host', { timeo
     assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'host'), h1);
     await until(() => host() === h1 && state() === 'running', 15000, 'registry on host 1');
     assert.throws(() => stack.hosts[1].virsh('domstate', VM));
+    // Its disk came along: the same volume of the shared pool, not a new one.
+    assert.match(stack.hosts[0].virsh('domblklist', VM), new RegExp(`${stack.poolDir}/${VM}-disk0.qcow2`));
     // The spec pins it to h1: with h1 in maintenance too, no host is left, and the answer
     // says why for each candidate.
     await api(stack, token, 'vm.destroy', { vm: VM });

@@ -83,6 +83,9 @@ test('vm.create defines the VM on a host, records vmdef and usage', { timeout: 1
   await until(() => stack.redis('hget', 'vg:vm:vgt-c-one', 'state') === 'shutoff', 10000, 'registry');
   const list = await api(stack, token, 'vm.list');
   assert.equal(list.vms.find((v) => v.name === 'vgt-c-one').project, P);
+  // The audit record names the VM although vm.create carries it inside the spec.
+  const audit = await api(stack, token, 'audit.query', { vm: 'vgt-c-one', kind: 'api' });
+  assert.ok(audit.entries.some((e) => e.method === 'vm.create' && e.result === 'ok' && e.project === P));
 });
 
 test('vm.create refuses bad input and changes nothing', { timeout: 60000 }, async () => {
