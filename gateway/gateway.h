@@ -16,7 +16,6 @@ typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
 
-
 typedef struct gw_config {
     char *http_bind;
     long http_port;
@@ -44,7 +43,7 @@ typedef struct gw {
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
     gw_redis *redis;         /* commands */
     gw_redis *bus;           /* SUBSCRIBE vg:events */
-    vg_rscript **lua; /* every redis-scripts/gateway_*.lua, see gw_lua */
+    vg_rscript **lua;        /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;
     char *link_secret;
