@@ -100,9 +100,12 @@ test('env.status counts by role and probes the consoles; env.stop / env.start / 
   await expectError(api(stack, viewer, 'env.stop', { env: 'shop' }), 'forbidden');
   await expectError(api(stack, admin, 'env.stop', { env: 'shop', force: true }), 'bad_request', /force/);
   await expectError(api(stack, admin, 'env.stop', {}), 'bad_request', /env/);
+  await expectError(api(stack, admin, 'env.stop', { env: 'shop', timeout_s: 0 }), 'bad_request', /timeout_s/);
   await expectError(api(stack, admin, 'env.stop', { env: 'noenv' }), 'not_found');
 
-  const stop = await api(stack, admin, 'env.stop', { env: 'shop' });
+  let t0 = Date.now();
+  const stop = await api(stack, admin, 'env.stop', { env: 'shop', timeout_s: 20 });
+  console.log(`env.stop took ${Date.now() - t0} ms (forced: ${stop.vms[0].forced})`);
   assert.deepEqual([stop.ok, stop.failed], [1, 0], JSON.stringify(stop));
   assert.deepEqual([stop.vms[0].vm, stop.vms[0].result, stop.vms[0].state], [VM, 'ok', 'shutoff']);
   for (const t0 = Date.now(); stack.redis('hget', `vg:vm:${VM}`, 'state') !== 'shutoff';) {
@@ -117,8 +120,15 @@ test('env.status counts by role and probes the consoles; env.stop / env.start / 
   st = await api(stack, admin, 'env.status', { env: 'shop' });
   assert.deepEqual(st.roles.web, { total: 1, running: 0, reachable: 0, unreachable: 0 });
 
+  t0 = Date.now();
   const start = await api(stack, admin, 'env.start', { env: 'shop' });
+  console.log(`env.start took ${Date.now() - t0} ms`);
   assert.deepEqual([start.ok, start.vms[0].result, start.vms[0].state], [1, 'ok', 'running'], JSON.stringify(start));
+  // The skip reads the registry, which hostd updates a few milliseconds after the start.
+  for (const t1 = Date.now(); stack.redis('hget', `vg:vm:${VM}`, 'state') !== 'running';) {
+    assert.ok(Date.now() - t1 < 5000, 'registry shows running');
+    await sleep(100);
+  }
   const twice = await api(stack, admin, 'env.start', { env: 'shop' });
   assert.equal(twice.vms[0].message, 'already running');
   for (const t0 = Date.now(); ; await sleep(1000)) {
@@ -126,7 +136,9 @@ test('env.status counts by role and probes the consoles; env.stop / env.start / 
     if (st.roles.web.reachable === 1) break;
     assert.ok(Date.now() - t0 < 90000, `console reachable again: ${JSON.stringify(st)}`);
   }
+  t0 = Date.now();
   const rb = await api(stack, admin, 'env.reboot', { env: 'shop' });
+  console.log(`env.reboot took ${Date.now() - t0} ms`);
   assert.deepEqual([rb.ok, rb.vms[0].result], [1, 'ok'], JSON.stringify(rb));
 
   const audit = stack.redis('xrevrange', 'vg:audit', '+', '-', 'count', '50');

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startStack } from './lib/stack.mjs';
+import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-bapi';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 
 before(async () => {
@@ -88,16 +88,6 @@ async function link(host = stack.hosts[0], { secret, cert = true } = {}) {
       ws.close();
     },
   };
-}
-
-async function until(pred, ms, what, step = 100) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
 }
 
 // The shell prompt in the serial console's durable log: the guest has booted (and acpid runs).

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole } from './lib/client.mjs';
+import { sleep, until } from './lib/wait.mjs';
 
 const VM = 'vgt-life';
 const VM2 = 'vgt-life2';
 const PROMPT = 'testvm# ';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 let token;
 
@@ -25,16 +25,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-async function until(pred, ms, what, step = 10) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
 
 // Runs a lifecycle virsh command; resolves with the time the VM's console socket file
 // (re)appeared and a promise of the command's exit status.
@@ -67,7 +57,7 @@ test('a started VM appears in Redis with host and console socket within 2 s of i
     () => ['paused', 'running'].includes(stack.redis('hget', `vg:vm:${VM2}`, 'state')) &&
       stack.redis('hget', `vg:vm:${VM2}`, 'host') === stack.hostId &&
       stack.redis('hget', `vg:vm:${VM2}:consoles`, 'serial0') === stack.socket(VM2),
-    2000, 'registry entry');
+    2000, 'registry entry', 10);
   const took = Date.now() - sock.at;
   t.diagnostic(`registered ${took} ms after the socket appeared`);
   assert.ok(took < 2000, `registered ${took} ms after the socket appeared`);
@@ -76,10 +66,10 @@ test('a started VM appears in Redis with host and console socket within 2 s of i
   assert.equal(stack.redis('sismember', `vg:host:${stack.hostId}:vms`, VM2), '1');
   // A lost registry is rebuilt within one heartbeat.
   stack.redis('del', `vg:vm:${VM2}`, `vg:vm:${VM2}:consoles`);
-  await until(() => stack.redis('hget', `vg:vm:${VM2}:consoles`, 'serial0') === stack.socket(VM2), 2500, 'registry rebuilt');
+  await until(() => stack.redis('hget', `vg:vm:${VM2}:consoles`, 'serial0') === stack.socket(VM2), 2500, 'registry rebuilt', 10);
   stack.virsh('destroy', VM2);
   stack.virsh('undefine', VM2);
-  await until(() => stack.redis('sismember', 'vg:vms', VM2) === '0', 5000, 'VM removed from the registry');
+  await until(() => stack.redis('sismember', 'vg:vms', VM2) === '0', 5000, 'VM removed from the registry', 10);
 });
 
 test('output printed before anyone attached is replayed; every byte value and a split UTF-8 character arrive unchanged', { timeout: 180000 }, async () => {

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login, openConsole } from './lib/client.mjs';
+import { refused, until } from './lib/wait.mjs';
 
 const VM = 'vgt-c-mig';
 const P = 'pc-mig';
@@ -13,25 +14,6 @@ let stack;
 let token;
 let h1;
 let h2;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function refused(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  });
-}
-
-async function until(pred, ms, what) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const host = () => stack.redis('hget', `vg:vm:${VM}`, 'host');
 const state = () => stack.redis('hget', `vg:vm:${VM}`, 'state');

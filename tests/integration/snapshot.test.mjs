@@ -5,30 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, login, openConsole } from './lib/client.mjs';
+import { refused, until } from './lib/wait.mjs';
 
 const VM = 'vgt-c-snap';
 const P = 'pc-snap';
 let stack;
 let token;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function refused(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  });
-}
-
-async function until(pred, ms, what) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const used = () => stack.redis('hget', `vg:project:${P}:usage`, 'snapshots');
 const names = async () => (await api(stack, token, 'snapshot.list', { vm: VM })).snapshots.map((s) => s.name).sort();

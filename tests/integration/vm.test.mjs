@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
+import { refused, until } from './lib/wait.mjs';
 
 const ADOPT = 'vgt-c-adopt';
 const P = 'pc1';
@@ -28,27 +29,8 @@ function spec(name, extra = {}) {
   };
 }
 
-async function refused(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  });
-}
-
 const usage = (p = P) =>
   stack.redis('hmget', `vg:project:${p}:usage`, 'instances', 'vcpus', 'memory_mib', 'disk_mib');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred, ms, what) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 before(async () => {
   stack = await startStack({ vms: [ADOPT], prefix: 'vgt-vm-' });
