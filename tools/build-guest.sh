@@ -9,9 +9,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 src=$repo/tools/guest
 out=${VG_GUEST_DIR:-$repo/.stack/guest}
 
-# Loaded in this order by tools/guest/rcS; virtio_ring must precede virtio.
+# Loaded in this order by tools/guest/rcS (from /etc/modules); virtio_ring must precede virtio,
+# and each module follows the ones it needs. The SATA ones let the guest see a CD-ROM drive.
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
-button evdev failover net_failover virtio_net virtio_blk"
+button evdev failover net_failover virtio_net virtio_blk
+scsi_common scsi_mod libata libahci ahci cdrom sr_mod isofs"
 
 die() {
     echo "build-guest: $*" >&2
@@ -102,6 +104,7 @@ for m in $modules; do
 done
 install -m 644 "$src/inittab" "$src/profile" "$src/passwd" "$src/group" "$root/etc/"
 install -m 755 "$src/rcS" "$root/etc/init.d/rcS"
+printf '%s\n' $modules >"$root/etc/modules"
 install -m 755 "$src/poweroff-button" "$root/etc/acpi/PWRF/00000080"
 install -m 755 "$src/udhcpc.script" "$root/etc/udhcpc/default.script"
 install -m 755 "$src/console-shell" "$src/vport-shell" "$root/sbin/"
