@@ -761,7 +761,8 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
     size_t len;
     int binary;
     const unsigned char *p = gw_wsq_peek(&v->up, &len, &binary);
-    if (!p || v->console_down)
+    /* Control frames (take, release, ping) still go: hostd answers them without the VM. */
+    if (!p || (v->console_down && binary))
         return 0;
     if (binary && len && p[0] == VG_OP_INPUT && !strcmp(v->mode, "ro")) {
         /* Refused here already, so a read-only viewer's bytes never travel to hostd. */
