@@ -207,6 +207,12 @@ static int visible(evscope *s, const char *type, const cJSON *data)
     }
     const char *project = field(data, "project"), *vm = field(data, "vm"),
                *env = field(data, "env");
+    /* The user joining a project hears of it before the refreshed scope would let them. */
+    if (!strcmp(type, "project.member")) {
+        const char *u = field(data, "user");
+        if (u && s->a && !strcmp(u, s->a->owner.user))
+            return 1;
+    }
     if (project) {
         if (!project[0] || !in_set(s, "projects", project))
             return 0;

@@ -4,8 +4,15 @@
 --
 -- ARGV[1] project, ARGV[2] user, ARGV[3] role (operator or viewer), or '' to remove
 -- A removal or a lower role ends the user's access at once: PUBLISH vg:sessions user:<u>.
+-- Every change is announced on vg:events as project.member {project, user, role ('' removed)},
+-- so subscribers' event filters follow at once.
 -- Returns {'ok', previous role or ''} or {code, message}.
 local project, user, role = ARGV[1], ARGV[2], ARGV[3]
+local function announce()
+  local t = redis.call('TIME')
+  redis.call('PUBLISH', 'vg:events', cjson.encode({type = 'project.member', project = project,
+    user = user, role = role, ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}))
+end
 local members = 'vg:project:' .. project .. ':members'
 if redis.call('EXISTS', 'vg:project:' .. project) == 0 then
   return {'not_found', 'no project named ' .. project}
@@ -21,6 +28,7 @@ if role == '' then
   redis.call('HDEL', members, user)
   redis.call('SREM', 'vg:user:' .. user .. ':projects', project)
   redis.call('PUBLISH', 'vg:sessions', 'user:' .. user)
+  announce()
   return {'ok', old}
 end
 redis.call('HSET', members, user, role)
@@ -28,4 +36,5 @@ redis.call('SADD', 'vg:user:' .. user .. ':projects', project)
 if old == 'operator' and role == 'viewer' then
   redis.call('PUBLISH', 'vg:sessions', 'user:' .. user)
 end
+announce()
 return {'ok', old}

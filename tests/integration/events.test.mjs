@@ -80,9 +80,12 @@ test('vm.state reaches subscribers within 1 s of a virsh suspend; a viewer of an
   await sleep(500);
   assert.equal(ws2.events.filter((e) => e.event === 'env.changed').length, 0);
 
-  // ve2 joins pe1: from then on (at most the 5 s refresh) ve2 hears of its VM too.
+  // ve2 joins pe1: the project.member event it receives refreshes its filter at once, and from
+  // then on ve2 hears of pe1's VM too.
   await api(stack, admin, 'project.member.set', { project: 'pe1', user: 've2', role: 'viewer' });
-  await sleep(5500);
+  const joined = await ws2.waitEvent('project.member', 1000);
+  assert.deepEqual([joined.data.project, joined.data.user, joined.data.role], ['pe1', 've2', 'viewer']);
+  await sleep(300);
   t0 = Date.now();
   stack.virsh('suspend', VM);
   const late = await stateEvent(ws2, 'paused', t0);
