@@ -5,6 +5,7 @@
 // documented shape (the same keys, JSON types and error code; not the same values).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
@@ -474,4 +475,120 @@ test('every example replayed gets an answer of the documented shape', { timeout:
   }
   t.diagnostic(`replayed ${replayed} examples, ${problems.length} problem(s)`);
   assert.deepEqual(problems, [], `\n${problems.join('\n')}`);
+});
+
+// ---- bad input for every method (issue 3: "for every method: a missing or wrong-typed field,
+// an unknown VM ... each get their documented error and leave everything unchanged") ----
+
+// The platform's own data and the administrators' host settings, as one comparable string:
+// what a refused call must leave exactly as it was.
+const DIGEST = `
+local out = {}
+for _, pat in ipairs({'vg:user*', 'vg:project*', 'vg:vmdef:*', 'vg:env*', 'vg:hostgroup*', 'vg:settings'}) do
+  local keys = redis.call('KEYS', pat)
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if not string.find(k, ':sessions$') then
+      local t = redis.call('TYPE', k).ok
+      local v
+      if t == 'hash' then
+        local f = redis.call('HGETALL', k)
+        local pairs_ = {}
+        for i = 1, #f, 2 do pairs_[#pairs_ + 1] = f[i] .. '=' .. f[i + 1] end
+        table.sort(pairs_)
+        v = table.concat(pairs_, ',')
+      elseif t == 'set' then
+        v = redis.call('SMEMBERS', k)
+        table.sort(v)
+        v = table.concat(v, ',')
+      elseif t == 'string' then
+        v = redis.call('GET', k)
+      else
+        v = t
+      end
+      out[#out + 1] = k .. ' ' .. v
+    end
+  end
+end
+for _, h in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
+  local f = redis.call('HMGET', 'vg:host:' .. h, 'maintenance', 'max_vcpus', 'max_vm_memory_mib')
+  out[#out + 1] = h .. ' ' .. tostring(f[1]) .. ' ' .. tostring(f[2]) .. ' ' .. tostring(f[3])
+end
+return table.concat(out, '\\n')`;
+const digest = () => stack.redis('eval', DIGEST, '0');
+
+// The parameters docs/api.md's signature line marks as required (`{vm, dev?, mode?}`), by method.
+function requiredParams(md) {
+  const req = new Map();
+  for (const sec of md.split('\n### ').slice(1)) {
+    const names = [...sec.split('\n', 1)[0].matchAll(/`([a-z.]+)`/g)].map((m) => m[1]);
+    const sig = sec.match(/`\{([^`]*)\}`\s*→/);
+    if (!sig) continue;
+    const keys = sig[1].split(',').map((k) => k.trim()).filter((k) => /^[a-z_]+$/.test(k));
+    for (const n of names) req.set(n, keys);
+  }
+  return req;
+}
+
+const wrongType = (v) => (typeof v === 'string' ? 42 : 'wrong-type');
+const NO_INPUT = new Set(['login', 'logout', 'events.subscribe']);
+
+test('every method refuses wrong-typed, missing and unknown fields and unknown targets, and changes nothing', { timeout: 1800000 }, async (t) => {
+  const required = requiredParams(fs.readFileSync(DOC, 'utf8'));
+  const scopes = new Map((await A('api.methods')).methods.map((m) => [m.name, m.scope]));
+  const target = { vm: 'vm', env: 'env', project: 'project' };
+  const problems = [];
+  const seen = new Set();
+  let calls = 0;
+  // One example per method: a successful one where the docs have it, so the world is prepared
+  // for a call that would succeed, and only the broken field is to blame.
+  const chosen = new Map();
+  for (const ex of examples.filter((e) => e.response && methods.includes(e.method) && !NO_INPUT.has(e.method))) {
+    const prev = chosen.get(ex.method);
+    if (!prev || (!('result' in prev.response) && 'result' in ex.response)) chosen.set(ex.method, ex);
+  }
+  for (const ex of chosen.values()) {
+    seen.add(ex.method);
+    const ok = 'result' in ex.response;
+    const code = ok ? null : ex.response.error?.code;
+    const params = substitute(ex.method, ex.params);
+    try {
+      await prepare(ex.method, params, ok, code);
+    } catch (e) {
+      problems.push(`${ex.method}: could not prepare: ${e.message}`);
+      continue;
+    }
+    const token = await callerToken(ex.method, params, ok, code);
+    const expect = async (what, p, code) => {
+      calls++;
+      try {
+        const r = await api(stack, token, ex.method, p);
+        problems.push(`${ex.method} ${what}: expected ${code}, got a result ${JSON.stringify(r).slice(0, 120)}`);
+      } catch (e) {
+        if (e.code !== code) problems.push(`${ex.method} ${what}: expected ${code}, got ${e.code}: ${e.message}`);
+      }
+    };
+    const before = digest();
+    for (const k of Object.keys(params)) {
+      await expect(`with ${k} of the wrong type`, { ...params, [k]: wrongType(params[k]) }, 'bad_request');
+      const tp = target[scopes.get(ex.method)];
+      if (k === tp || (required.get(ex.method) ?? []).includes(k)) {
+        const { [k]: _, ...rest } = params;
+        await expect(`without ${k}`, rest, 'bad_request');
+      }
+    }
+    await expect('with an unknown field', { ...params, no_such_field: 1 }, 'bad_request');
+    const tp = target[scopes.get(ex.method)];
+    if (tp) await expect(`with an unknown ${tp}`, { ...params, [tp]: `vgt-none-${tp}` }, 'not_found');
+    const after = digest();
+    if (after !== before) problems.push(`${ex.method}: refused calls changed the platform data`);
+    try {
+      await restoreWorld();
+    } catch (e) {
+      problems.push(`${ex.method}: the world could not be restored: ${e.message}`);
+    }
+  }
+  t.diagnostic(`${seen.size} methods, ${calls} refused calls, ${problems.length} problem(s)`);
+  const untested = methods.filter((m) => !seen.has(m) && !NO_INPUT.has(m));
+  assert.deepEqual({ problems, untested }, { problems: [], untested: [] }, `\n${problems.join('\n')}`);
 });
