@@ -480,11 +480,31 @@ static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
                      c->req.method);
         return;
     }
-    c->m->run(c);
+    c->after_reauth(c);
+}
+
+void gw_call_reauth(gw_call *c, void (*then)(gw_call *c))
+{
+    vg_err err;
+    if (gw_check_string(c->req.params, "admin_password", 0, 1024, &err) != VG_OK) {
+        finish(c, NULL, &err);
+        return;
+    }
+    c->after_reauth = then;
+    gw_call_sent(c, gw_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+}
+
+void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    if (gw_call_lua_ok(c, reply))
+        gw_call_succeed(c, cJSON_CreateObject());
 }
 
 static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
 {
+    (void)r;
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
         return;
@@ -521,11 +541,7 @@ static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     }
     if (c->m->flags & GW_M_REAUTH) {
-        if (gw_check_string(c->req.params, "admin_password", 0, 1024, &err) != VG_OK) {
-            finish(c, NULL, &err);
-            return;
-        }
-        gw_call_sent(c, gw_redis_cmd(r, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+        gw_call_reauth(c, c->m->run);
         return;
     }
     c->m->run(c);

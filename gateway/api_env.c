@@ -161,20 +161,12 @@ static void run_env_edit(gw_call *c)
     save(c, "edit", gw_param_str(c, "env", ""));
 }
 
-static void deleted_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_call_succeed(c, cJSON_CreateObject());
-}
-
 static void run_env_delete(gw_call *c)
 {
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {gw_param_str(c, "env", ""), now};
-    gw_call_eval(c, "env_delete", deleted_cb, 2, argv);
+    gw_call_eval(c, "env_delete", gw_call_lua_empty_cb, 2, argv);
 }
 
 /* ---- batch: start, stop, reboot, status ---- */

@@ -187,18 +187,10 @@ static int check_group_delete(const cJSON *params, vg_err *err)
     return VG_OK;
 }
 
-static void group_deleted_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_call_succeed(c, cJSON_CreateObject());
-}
-
 static void run_group_delete(gw_call *c)
 {
     const char *argv[] = {gw_param_str(c, "name", "")};
-    gw_call_eval(c, "hostgroup_delete", group_deleted_cb, 1, argv);
+    gw_call_eval(c, "hostgroup_delete", gw_call_lua_empty_cb, 1, argv);
 }
 
 const gw_method gw_api_host_methods[] = {

@@ -60,6 +60,7 @@ struct gw_call {
     /* Per-method state, freed with state_free when the call ends. */
     void *state;
     void (*state_free)(void *state);
+    void (*after_reauth)(gw_call *c); /* see gw_call_reauth */
 };
 
 /* ---- answering ---- */
@@ -74,6 +75,13 @@ int gw_call_reply_ok(gw_call *c, redisReply *reply);
 /* For scripts that answer {'ok', ...} or {'<stable code>', '<message>'}: a refusal ends the
  * call with that code and message (returns 0), like gw_call_reply_ok does for Redis errors. */
 int gw_call_lua_ok(gw_call *c, redisReply *reply);
+/* A Redis callback for scripts answering {'ok'}: the call ends with {} (or the script's refusal).
+ */
+void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv);
+/* Checks params.admin_password against the caller's own password hash, then runs then(c); a
+ * wrong or missing password ends the call with `forbidden`. For GW_M_REAUTH methods the
+ * dispatcher does this itself; methods that re-authenticate only sometimes call it. */
+void gw_call_reauth(gw_call *c, void (*then)(gw_call *c));
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */

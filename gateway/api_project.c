@@ -212,15 +212,6 @@ static void run_project_get(gw_call *c)
 
 /* ---- changes ---- */
 
-static void changed_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    gw_call_succeed(c, cJSON_CreateObject());
-}
-
 static void run_define(gw_call *c)
 {
     static const char *const fields[] = {"description", "quotas", "hostgroups", "pools",
@@ -241,14 +232,14 @@ static void run_define(gw_call *c)
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     /* "project.create" → "create" */
     const char *argv[] = {strchr(c->m->name, '.') + 1, gw_param_str(c, "name", ""), json, now};
-    gw_call_eval(c, "project_change", changed_cb, 4, argv);
+    gw_call_eval(c, "project_change", gw_call_lua_empty_cb, 4, argv);
     free(json);
 }
 
 static void run_change(gw_call *c)
 {
     const char *argv[] = {strchr(c->m->name, '.') + 1, gw_param_str(c, "name", "")};
-    gw_call_eval(c, "project_change", changed_cb, 2, argv);
+    gw_call_eval(c, "project_change", gw_call_lua_empty_cb, 2, argv);
 }
 
 static void member_cb(gw_redis *r, redisReply *reply, void *priv)

@@ -114,15 +114,6 @@ static int check_create(const cJSON *params, vg_err *err)
     return VG_OK;
 }
 
-static void changed_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    gw_call_succeed(c, cJSON_CreateObject());
-}
-
 static void run_user_create(gw_call *c)
 {
     char hash[GW_PWHASH_MAX], now[24];
@@ -134,7 +125,7 @@ static void run_user_create(gw_call *c)
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {gw_param_str(c, "name", ""), gw_param_str(c, "role", ""), hash,
                           gw_param_str(c, "description", ""), now};
-    gw_call_eval(c, "user_create", changed_cb, 5, argv);
+    gw_call_eval(c, "user_create", gw_call_lua_empty_cb, 5, argv);
 }
 
 /* ---- user.edit: a new role or password asks for the administrator's own password ---- */
@@ -169,23 +160,7 @@ static void edit_apply(gw_call *c)
                           desc ? "1" : "0",
                           desc ? desc : "",
                           hash};
-    gw_call_eval(c, "user_change", changed_cb, 6, argv);
-}
-
-static void edit_reauth_cb(gw_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    if (reply->type != REDIS_REPLY_STRING ||
-        !gw_auth_verify(reply->str, gw_param_str(c, "admin_password", ""))) {
-        gw_call_fail(c, VG_E_FORBIDDEN,
-                     "user.edit of a role or password needs your own password again in "
-                     "\"admin_password\"");
-        return;
-    }
-    edit_apply(c);
+    gw_call_eval(c, "user_change", gw_call_lua_empty_cb, 6, argv);
 }
 
 static void run_user_edit(gw_call *c)
@@ -194,8 +169,7 @@ static void run_user_edit(gw_call *c)
         edit_apply(c);
         return;
     }
-    gw_call_sent(c,
-                 gw_redis_cmd(c->g->redis, edit_reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+    gw_call_reauth(c, edit_apply);
 }
 
 /* ---- user.freeze, user.unfreeze, user.delete ---- */
@@ -212,7 +186,7 @@ static void run_user_change(gw_call *c)
 {
     /* "user.freeze" → "freeze" */
     const char *argv[] = {strchr(c->m->name, '.') + 1, gw_param_str(c, "name", "")};
-    gw_call_eval(c, "user_change", changed_cb, 2, argv);
+    gw_call_eval(c, "user_change", gw_call_lua_empty_cb, 2, argv);
 }
 
 /* ---- user.password: the caller's own ---- */
@@ -245,7 +219,7 @@ static void own_password_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     }
     const char *argv[] = {"password", c->user, hash};
-    gw_call_eval(c, "user_change", changed_cb, 3, argv);
+    gw_call_eval(c, "user_change", gw_call_lua_empty_cb, 3, argv);
 }
 
 static void run_own_password(gw_call *c)
