@@ -32,7 +32,12 @@ typedef struct vg_err {
     char msg[160];
 } vg_err;
 
+#define VG_E_LAST VG_E_QUOTA
+
 const char *vg_err_code_name(vg_err_code code);
+/* The code named name (as vg_err_code_name spells it); VG_E_INTERNAL for any other text, so an
+ * answer from a newer peer is still an error. */
+vg_err_code vg_err_code_from_name(const char *name);
 /* Fills err (when not NULL) and returns VG_ERR, so callers can write `return vg_fail(...)`. */
 int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

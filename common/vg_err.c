@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *vg_err_code_name(vg_err_code code)
 {
@@ -48,4 +49,12 @@ int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
         va_end(ap);
     }
     return VG_ERR;
+}
+
+vg_err_code vg_err_code_from_name(const char *name)
+{
+    for (int c = VG_E_BAD_REQUEST; c <= VG_E_LAST; c++)
+        if (strcmp(vg_err_code_name((vg_err_code)c), name) == 0)
+            return (vg_err_code)c;
+    return VG_E_INTERNAL;
 }

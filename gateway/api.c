@@ -300,11 +300,11 @@ int gw_call_lua_ok(gw_call *c, redisReply *reply)
     const char *status = gw_reply_str(reply, 0);
     if (!strcmp(status, "ok"))
         return 1;
-    for (int code = VG_E_BAD_REQUEST; code <= VG_E_QUOTA; code++)
-        if (!strcmp(status, vg_err_code_name((vg_err_code)code))) {
-            gw_call_fail(c, (vg_err_code)code, "%s", gw_reply_str(reply, 1));
-            return 0;
-        }
+    vg_err_code code = vg_err_code_from_name(status);
+    if (code != VG_E_INTERNAL || !strcmp(status, "internal")) {
+        gw_call_fail(c, code, "%s", gw_reply_str(reply, 1));
+        return 0;
+    }
     vg_error("api", "%s: unexpected script answer \"%.32s\"", c->req.method, status);
     gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
     return 0;

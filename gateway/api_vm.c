@@ -170,10 +170,8 @@ static void reserve_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     const char *code = gw_reply_str(reply, 0);
     if (code[0]) {
-        vg_err_code e = !strcmp(code, "quota_exceeded") ? VG_E_QUOTA
-                        : !strcmp(code, "not_found")    ? VG_E_NOT_FOUND
-                                                        : VG_E_CONFLICT;
-        gw_call_fail(v->c, e, "%s: %s", v->c->req.method, gw_reply_str(reply, 1));
+        gw_call_fail(v->c, vg_err_code_from_name(code), "%s: %s", v->c->req.method,
+                     gw_reply_str(reply, 1));
         return;
     }
     v->next(v);

@@ -246,14 +246,37 @@ static void cdrom_changed(gw_vmcall *v)
     free(text);
 }
 
-static void cdrom_checked(gw_vmcall *v)
+static void cdrom_change(gw_vmcall *v)
 {
-    if (gw_vmcall_need_host(v) != VG_OK)
-        return;
     cJSON *p = gw_vmcall_params(v);
     if (p)
         cJSON_AddItemToObject(p, "media", cJSON_Duplicate(gw_param(v->c->req.params, "media"), 1));
     gw_vmcall_rpc(v, v->vi.host, "vm.cdrom", p, GW_VM_RPC_MS, cdrom_changed);
+}
+
+static void cdrom_pool_allowed(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_vmcall *v = ((gw_call *)priv)->state;
+    if (gw_call_lua_ok(v->c, reply))
+        cdrom_change(v);
+}
+
+/* The medium's pool must be one the VM's project may use. */
+static void cdrom_checked(gw_vmcall *v)
+{
+    if (gw_vmcall_need_host(v) != VG_OK)
+        return;
+    const cJSON *m = gw_param(v->c->req.params, "media");
+    if (!cJSON_IsString(m)) {
+        cdrom_change(v);
+        return;
+    }
+    char pool[200];
+    snprintf(pool, sizeof(pool), "%.*s", (int)(strchr(m->valuestring, '/') - m->valuestring),
+             m->valuestring);
+    const char *argv[] = {v->c->project, "pools", pool};
+    gw_call_eval(v->c, "project_may_use", cdrom_pool_allowed, 3, argv);
 }
 
 void gw_vmlife_run_cdrom(gw_call *c)

@@ -83,14 +83,6 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
     maybe_free(h);
 }
 
-static vg_err_code code_of(const char *name)
-{
-    for (int c = VG_E_BAD_REQUEST; c <= VG_E_QUOTA; c++)
-        if (!strcmp(vg_err_code_name((vg_err_code)c), name))
-            return (vg_err_code)c;
-    return VG_E_INTERNAL;
-}
-
 /* One answer: {"id":n,"result":{...}} or {"id":n,"error":{"code":..,"message":..}}. */
 static void answer(gw_hostrpc *h, const unsigned char *buf, size_t len)
 {
@@ -103,7 +95,7 @@ static void answer(gw_hostrpc *h, const unsigned char *buf, size_t len)
     } else if (cJSON_IsObject(error)) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(error, "message");
-        vg_err err = {.code = code_of(cJSON_IsString(code) ? code->valuestring : "")};
+        vg_err err = {.code = vg_err_code_from_name(cJSON_IsString(code) ? code->valuestring : "")};
         snprintf(err.msg, sizeof(err.msg), "%s",
                  cJSON_IsString(msg) ? msg->valuestring : "the host refused without a reason");
         finish(h, NULL, &err);

@@ -86,7 +86,7 @@ static void finish(worker *w)
     } else {
         cJSON_Delete(result);
         if (cJSON_IsNumber(code) && cJSON_IsString(msg) && code->valueint > 0 &&
-            code->valueint <= VG_E_QUOTA)
+            code->valueint <= VG_E_LAST)
             vg_fail(&err, (vg_err_code)code->valueint, "%s", msg->valuestring);
         else
             vg_fail(&err, VG_E_INTERNAL, "worker ended without an answer (status %d)", w->status);

@@ -11,7 +11,8 @@
 -- ARGV[8] host the VM is defined on
 -- ARGV[9] user   ARGV[10] now (ms)   ARGV[11] description
 -- Returns {''} on success, else {code, message} with code quota_exceeded ("project p1:
--- instances 5 of 5 used"), conflict or not_found.
+-- instances 5 of 5 used"), forbidden (a storage pool or network the project may not use),
+-- conflict or not_found.
 local mode, vm, project = ARGV[1], ARGV[2], ARGV[3]
 local want = {vcpus = tonumber(ARGV[4]), memory_mib = tonumber(ARGV[5]),
               disk_mib = tonumber(ARGV[6])}
@@ -42,6 +43,31 @@ end
 local pkey = 'vg:project:' .. project
 if redis.call('EXISTS', pkey) == 0 then
   return {'not_found', 'project ' .. project .. ' is not known'}
+end
+
+-- The storage pools and networks the spec names must be ones the project may use (an empty set
+-- allows all). An adopted VM's spec names none.
+local function may_use(set, name)
+  local key = pkey .. ':' .. set
+  return redis.call('SCARD', key) == 0 or redis.call('SISMEMBER', key, name) == 1
+end
+local spec = cjson.decode(ARGV[7])
+local pools = {}
+for _, d in ipairs(type(spec.disks) == 'table' and spec.disks or {}) do
+  pools[#pools + 1] = d.pool or string.match(d.image or d.volume or '', '^([^/]+)/')
+end
+if type(spec.cdrom) == 'table' and type(spec.cdrom.media) == 'string' then
+  pools[#pools + 1] = string.match(spec.cdrom.media, '^([^/]+)/')
+end
+for _, pool in ipairs(pools) do
+  if not may_use('pools', pool) then
+    return {'forbidden', 'project ' .. project .. ' may not use storage pool ' .. pool}
+  end
+end
+for _, n in ipairs(type(spec.nics) == 'table' and spec.nics or {}) do
+  if type(n.network) == 'string' and not may_use('networks', n.network) then
+    return {'forbidden', 'project ' .. project .. ' may not use network ' .. n.network}
+  end
 end
 
 want.instances = 1

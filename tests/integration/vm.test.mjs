@@ -70,6 +70,35 @@ test('vm.create defines the VM on a host, records vmdef and usage', { timeout: 1
   assert.ok(audit.entries.some((e) => e.method === 'vm.create' && e.result === 'ok' && e.project === P));
 });
 
+test('a project uses only the storage pools and networks it may; the refusal changes nothing', { timeout: 120000 }, async () => {
+  const L = 'pc-limits';
+  await api(stack, token, 'project.create', { name: L, pools: ['elsewhere'], networks: ['othernet'] });
+  const keys = () => stack.redis('exists', 'vg:vmdef:vgt-c-lim') + stack.redis('hget', `vg:project:${L}:usage`, 'instances');
+  const before = keys();
+  await refused(api(stack, token, 'vm.create', {
+    project: L, spec: spec('vgt-c-lim', { disks: [{ size_mib: 16, pool: 'vmgate' }] }),
+  }), 'forbidden', /may not use storage pool vmgate/);
+  await refused(api(stack, token, 'vm.create', {
+    project: L, spec: spec('vgt-c-lim', { cdrom: { media: 'vmgate/tools.iso' } }),
+  }), 'forbidden', /may not use storage pool vmgate/);
+  await refused(api(stack, token, 'vm.create', {
+    project: L, spec: spec('vgt-c-lim', { nics: [{ network: 'vmgate' }] }),
+  }), 'forbidden', /may not use network vmgate/);
+  assert.equal(keys(), before);
+  // Allowed once listed; a live medium change is held to the same rule.
+  await api(stack, token, 'project.edit', { name: L, pools: ['vmgate'], networks: ['vmgate'] });
+  await api(stack, token, 'vm.create', {
+    project: L, spec: spec('vgt-c-lim', { cdrom: { media: null }, nics: [{ network: 'vmgate' }] }),
+  });
+  await api(stack, token, 'project.edit', { name: L, pools: ['elsewhere'] });
+  await api(stack, token, 'vm.start', { vm: 'vgt-c-lim' });
+  await refused(api(stack, token, 'vm.cdrom', { vm: 'vgt-c-lim', media: 'vmgate/tools.iso' }),
+    'forbidden', /may not use storage pool vmgate/);
+  assert.equal(JSON.parse(stack.redis('hget', 'vg:vmdef:vgt-c-lim', 'spec')).cdrom.media, null);
+  await api(stack, token, 'vm.destroy', { vm: 'vgt-c-lim' });
+  await api(stack, token, 'vm.delete', { vm: 'vgt-c-lim', disks: true });
+});
+
 test('vm.create refuses bad input and changes nothing', { timeout: 60000 }, async () => {
   const before = usage();
   await refused(api(stack, token, 'vm.create', { project: P }), 'bad_request', /spec/);

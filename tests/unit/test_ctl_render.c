@@ -181,8 +181,8 @@ static void test_exit_codes(void **state)
     assert_int_equal(ctl_exit_code(VG_E_BAD_REQUEST), 1);
     assert_int_equal(ctl_exit_code(VG_E_UNKNOWN), 1);
     assert_int_equal(ctl_exit_code(VG_E_INTERNAL), 1);
-    assert_int_equal(ctl_api_code("quota_exceeded"), VG_E_QUOTA);
-    assert_int_equal(ctl_api_code("some_future_code"), VG_E_INTERNAL);
+    assert_int_equal(vg_err_code_from_name("quota_exceeded"), VG_E_QUOTA);
+    assert_int_equal(vg_err_code_from_name("some_future_code"), VG_E_INTERNAL);
 }
 
 int main(void)

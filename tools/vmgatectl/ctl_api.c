@@ -24,14 +24,6 @@ struct ctl_api {
     void *events_ud;
 };
 
-vg_err_code ctl_api_code(const char *name)
-{
-    for (int c = VG_E_BAD_REQUEST; c <= VG_E_QUOTA; c++)
-        if (strcmp(vg_err_code_name((vg_err_code)c), name) == 0)
-            return (vg_err_code)c;
-    return VG_E_INTERNAL;
-}
-
 static ctl_call *take_call(ctl_api *api, double id)
 {
     for (ctl_call **pp = &api->calls; *pp; pp = &(*pp)->next) {
@@ -72,7 +64,7 @@ static void on_message(ctl_ws *ws, int binary, const unsigned char *data, size_t
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(error, "message");
         const char *cs = cJSON_IsString(code) ? code->valuestring : "internal";
-        vg_fail(&err, ctl_api_code(cs), "%.40s: %s", cs,
+        vg_fail(&err, vg_err_code_from_name(cs), "%.40s: %s", cs,
                 cJSON_IsString(msg) ? msg->valuestring : "(no message)");
         call->cb(NULL, &err, call->ud);
     } else if (!result) {

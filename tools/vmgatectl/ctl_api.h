@@ -29,7 +29,5 @@ typedef struct ctl_api_events {
     void (*on_drop)(const vg_err *err, void *ud);
 } ctl_api_events;
 void ctl_api_watch(ctl_api *api, const ctl_api_events *h, void *ud);
-/* Maps a code name from the wire ("not_found") back to its vg_err_code; VG_E_INTERNAL if none. */
-vg_err_code ctl_api_code(const char *name);
 
 #endif

@@ -214,7 +214,7 @@ static void on_control(const cJSON *msg, const char *type, void *ud)
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "code"));
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "message"));
         fprintf(stderr, "vmgatectl: exec: %s: %s\n", code ? code : "error", text ? text : "");
-        end_with(x, ctl_exit_code(ctl_api_code(code ? code : "internal")));
+        end_with(x, ctl_exit_code(vg_err_code_from_name(code ? code : "internal")));
     }
 }
 
