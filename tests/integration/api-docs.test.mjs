@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
 import { readExamples, shapeDiff } from './lib/apidocs.mjs';
+import { until } from './lib/wait.mjs';
 
 const DOC = path.join(REPO, 'docs/api.md');
 const PFX = 'vgt-i-'; // the docs' VM names get this prefix on the stack
@@ -22,18 +23,7 @@ const LEGACY = 'legacy1'; // fixture: a domain no project owns, for vm.adopt
 let stack;
 let admin;
 let hostIds;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const vmName = (n) => (n.startsWith(PFX) ? n : PFX + n);
-
-async function until(what, ms, pred, step = 100) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
 
 const A = (method, params = {}) => api(stack, admin, method, params);
 const exists = (key) => stack.redis('exists', key) === '1';
@@ -162,7 +152,7 @@ async function ensureVm(vm) {
     await ensureProject(P1);
     await A('vm.create', { project: P1, spec: vmSpec(vm) });
   }
-  await until(`${vm} registered`, 20000, () => vmState(vm));
+  await until(() => vmState(vm), 20000, `${vm} registered`);
 }
 
 // A VM the lifecycle, CD-ROM and snapshot examples can use: booting the test kernel, with a
@@ -191,12 +181,12 @@ async function ensureNoVm(vm) {
   if (!exists(`vg:vmdef:${vm}`)) return; // a domain of no project (legacy1): left alone
   await stopVm(vm);
   await A('vm.delete', { vm, disks: true });
-  await until(`${vm} gone`, 20000, () => !exists(`vg:vm:${vm}`));
+  await until(() => !exists(`vg:vm:${vm}`), 20000, `${vm} gone`);
 }
 
 const ACTIVE = ['running', 'paused', 'blocked'];
 async function settle(vm, want) {
-  await until(`${vm} ${want}`, 60000, () => vmState(vm) === want);
+  await until(() => vmState(vm) === want, 60000, `${vm} ${want}`);
 }
 
 async function stopVm(vm) {
@@ -416,13 +406,13 @@ before(async () => {
   hostIds = stack.hosts.map((h) => h.id);
   admin = await login(stack);
   methods = (await A('api.methods')).methods.map((m) => m.name);
-  await until('both hosts up', 30000, () => hostIds.every((h) => exists(`vg:host:${h}:alive`)));
+  await until(() => hostIds.every((h) => exists(`vg:host:${h}:alive`)), 30000, 'both hosts up');
   // legacy1 stays a domain of no project, shut off (one running VM less on two cores).
-  await until(`${vmName(LEGACY)} registered`, 60000, () => vmState(vmName(LEGACY)) === 'running');
+  await until(() => vmState(vmName(LEGACY)) === 'running', 60000, `${vmName(LEGACY)} registered`);
   stack.virsh('destroy', vmName(LEGACY));
   await restoreWorld();
-  await until(`${vmName(DEMO)} registered`, 60000, () => vmState(vmName(DEMO)) === 'running');
-  await until(`${vmName(DEMO)} sized`, 30000, () => hget(`vg:vm:${vmName(DEMO)}`, 'memory_mib'));
+  await until(() => vmState(vmName(DEMO)) === 'running', 60000, `${vmName(DEMO)} registered`);
+  await until(() => hget(`vg:vm:${vmName(DEMO)}`, 'memory_mib'), 30000, `${vmName(DEMO)} sized`);
   await A('vm.adopt', { vm: vmName(DEMO), project: P1 });
 });
 

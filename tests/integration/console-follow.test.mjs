@@ -9,9 +9,9 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { startStack } from './lib/stack.mjs';
 import { api, login, openConsole } from './lib/client.mjs';
+import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-d-mig';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 let token;
 let h1;
@@ -26,16 +26,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-async function until(what, ms, pred, step = 50) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
 
 async function run(con, cmd, marker, ms = 15000) {
   const mark = con.output.length;
@@ -59,7 +49,7 @@ function movedTo(con, host) {
 let con;
 
 test('a viewer attached before a manual migration keeps its WebSocket and its contiguous stream', { timeout: 240000 }, async () => {
-  await until(`${VM} registered on ${h1.id}`, 30000, () => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id);
+  await until(() => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id, 30000, `${VM} registered on ${h1.id}`);
   con = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
   await con.waitControl('hello');
   await con.waitPrompt(90000);
@@ -69,12 +59,12 @@ test('a viewer attached before a manual migration keeps its WebSocket and its co
   migrate(h1, h2);
   // Typed while the console is between hosts (hostd said the socket is gone): the gateway
   // queues it and delivers it once the link to the new host is up.
-  await until('the old host lets go of the console', 15000, () =>
-    con.controls.slice(mark).find((m) => m.type === 'state'));
+  await until(() =>
+    con.controls.slice(mark).find((m) => m.type === 'state'), 15000, 'the old host lets go of the console');
   const during = !movedTo(con, h2.id);
   con.send('echo after-$((5*5))\n');
   console.log(`typed ${during ? 'during' : 'after'} the move`);
-  await until(`${VM} registered on ${h2.id}`, 15000, () => stack.redis('hget', `vg:vm:${VM}`, 'host') === h2.id);
+  await until(() => stack.redis('hget', `vg:vm:${VM}`, 'host') === h2.id, 15000, `${VM} registered on ${h2.id}`);
   await con.waitFor(/after-25\r?\n/, 30000);
   assert.equal(con.ws.readyState, WebSocket.OPEN, 'the browser connection stayed open');
   assert.ok(movedTo(con, h2.id), `a state frame names the new host: ${JSON.stringify(con.controls)}`);
@@ -92,14 +82,14 @@ test('a viewer attached before a manual migration keeps its WebSocket and its co
 test('vm.migrate through the API: the viewer follows the VM back (vm.migrated)', { timeout: 240000 }, async () => {
   const before = con.controls.length;
   await api(stack, token, 'vm.migrate', { vm: VM, host: h1.id });
-  await until(`${VM} back on ${h1.id}`, 30000, () => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id);
-  await until('the state frame of the second move', 30000, () =>
-    con.controls.slice(before).find((m) => m.type === 'state' && m.reason === `migrated to ${h1.id}`));
+  await until(() => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id, 30000, `${VM} back on ${h1.id}`);
+  await until(() =>
+    con.controls.slice(before).find((m) => m.type === 'state' && m.reason === `migrated to ${h1.id}`), 30000, 'the state frame of the second move');
   assert.match(await run(con, 'echo back-$((4*4))', /back-16\r?\n/, 30000), /\nback-16\r?\n/);
   assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
   assert.deepEqual(con.gaps, []);
   assert.equal(con.ws.readyState, WebSocket.OPEN);
   await con.close();
   // Detach is on record once the connection has gone.
-  await until('detach audited', 5000, () => /detach/.test(stack.redis('xrange', 'vg:audit', '-', '+')));
+  await until(() => /detach/.test(stack.redis('xrange', 'vg:audit', '-', '+')), 5000, 'detach audited');
 });

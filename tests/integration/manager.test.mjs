@@ -15,6 +15,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { startStack, REPO } from './lib/stack.mjs';
 import { api, apiWs, login, openConsole } from './lib/client.mjs';
+import { refused, sleep, until } from './lib/wait.mjs';
 
 const P = 'pi-mgr';
 const OP = 'vgt-i-op';
@@ -30,26 +31,6 @@ let op; // operator's token
 let h1; // the host the VM starts on
 let h2; // the other one
 let con; // the operator's console on the VM, kept open from boot to shutdown
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, ms, pred, step = 50) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
-
-async function refused(promise, code, re) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  });
-}
 
 const vmKey = (field, vm = VM) => stack.redis('hget', `vg:vm:${vm}`, field);
 const defKey = (field, vm = VM) => stack.redis('hget', `vg:vmdef:${vm}`, field);
@@ -108,8 +89,8 @@ function volumes(host) {
 before(async () => {
   stack = await startStack({ vms: [], hosts: 2, prefix: 'vgt-i-mgr-' });
   admin = await login(stack);
-  await until('both hosts up', 30000, () =>
-    stack.hosts.every((h) => stack.redis('exists', `vg:host:${h.id}:alive`) === '1'));
+  await until(() =>
+    stack.hosts.every((h) => stack.redis('exists', `vg:host:${h.id}:alive`) === '1'), 30000, 'both hosts up');
 });
 
 after(async () => {
@@ -168,7 +149,7 @@ test('the operator creates a VM with a new qcow2 disk, a NIC and a CD-ROM (vmgat
   assert.match(stored.nics[0].mac, /^52:54:00(:[0-9a-f]{2}){3}$/);
   assert.equal(stack.redis('sismember', `vg:project:${P}:vms`, VM), '1');
   assert.deepEqual(usage(), { instances: 1, vcpus: 1, memory_mib: 128, disk_mib: 64, images: 0, snapshots: 0 });
-  await until('hostd registers the VM', 15000, () => vmKey('state') === 'shutoff' && vmKey('host') === h1.id);
+  await until(() => vmKey('state') === 'shutoff' && vmKey('host') === h1.id, 15000, 'hostd registers the VM');
 
   // libvirt: a new qcow2 volume in the shared pool, the NIC and the CD-ROM with its medium.
   assert.match(volumes(h1), new RegExp(DISK.replaceAll('.', '\\.')));
@@ -194,8 +175,8 @@ test('vm.start (its event within 1 s); placement: least-loaded host, maintenance
     const started = await api(stack, op, 'vm.start', { vm: VM });
     const answered = Date.now();
     assert.deepEqual(started, { vm: VM, host: h1.id, state: 'running' });
-    const ev = await until('vm.state running event', 5000, () =>
-      ws.events.find((e) => e.event === 'vm.state' && e.data.vm === VM && e.data.state === 'running'));
+    const ev = await until(() =>
+      ws.events.find((e) => e.event === 'vm.state' && e.data.vm === VM && e.data.state === 'running'), 5000, 'vm.state running event');
     const late = arrivals.get('running') - answered;
     t.diagnostic(`vm.start answered in ${answered - t0} ms; vm.state running came ${late} ms after the answer`);
     assert.ok(late < 1000, `vm.state came ${late} ms after vm.start answered`);
@@ -267,8 +248,8 @@ test('vm.start (its event within 1 s); placement: least-loaded host, maintenance
   assert.equal(stack.redis('hget', `vg:host:${h2.id}`, 'maintenance'), '0');
 
   assert.equal((await api(stack, op, 'vm.delete', { vm: 'vgt-i-pa', disks: true })).vm, 'vgt-i-pa');
-  await until('hostd forgets the placement VMs', 15000, () =>
-    stack.redis('exists', 'vg:vm:vgt-i-pa') === '0' && stack.redis('exists', 'vg:vm:vgt-i-pb') === '0');
+  await until(() =>
+    stack.redis('exists', 'vg:vm:vgt-i-pa') === '0' && stack.redis('exists', 'vg:vm:vgt-i-pb') === '0', 15000, 'hostd forgets the placement VMs');
   assert.deepEqual(usage(), { instances: 1, vcpus: 1, memory_mib: 128, disk_mib: 64, images: 0, snapshots: 0 });
 });
 
@@ -313,7 +294,7 @@ test('snapshot, change, revert: the change is gone', { timeout: 180000 }, async 
   assert.match(await run('ls /tmp'), /changed/);
   assert.deepEqual(await api(stack, op, 'snapshot.revert', { vm: VM, name: 's1' }), { vm: VM, name: 's1' });
   assert.match(h1.virsh('domstate', VM), /running/);
-  await until('registry says running after the revert', 15000, () => vmKey('state') === 'running');
+  await until(() => vmKey('state') === 'running', 15000, 'registry says running after the revert');
   await con.waitPrompt(60000);
   const out = await run('ls /tmp/changed; cat /tmp/marker');
   assert.match(out, /No such file or directory/);
@@ -351,7 +332,7 @@ test('live migration to the other host while the viewer keeps typing', { timeout
   assert.deepEqual(moved, { vm: VM, from: h1.id, to: h2.id });
   t.diagnostic(`${n} lines typed during the migration`);
   // Redis follows: the registry (hostd) and the definition (gateway).
-  await until(`vg:vm:${VM} host = ${h2.id}`, 20000, () => vmKey('host') === h2.id && vmKey('state') === 'running');
+  await until(() => vmKey('host') === h2.id && vmKey('state') === 'running', 20000, `vg:vm:${VM} host = ${h2.id}`);
   assert.equal(defKey('host'), h2.id);
   assert.equal(stack.redis('sismember', `vg:host:${h2.id}:vms`, VM), '1');
   assert.equal(stack.redis('sismember', `vg:host:${h1.id}:vms`, VM), '0');
@@ -381,7 +362,7 @@ test('shut down (forced after timeout_s) and delete with the disks', { timeout: 
   t.diagnostic(`vm.shutdown took ${Date.now() - t0} ms`);
   assert.deepEqual(down, { vm: VM, host: h2.id, state: 'shutoff', forced: true });
   assert.ok(Date.now() - t0 >= 3000, 'the guest had its timeout_s');
-  await until('registry says shutoff', 15000, () => vmKey('state') === 'shutoff');
+  await until(() => vmKey('state') === 'shutoff', 15000, 'registry says shutoff');
   assert.match(h2.virsh('domstate', VM), /shut off/);
   await refused(api(stack, op, 'vm.shutdown', { vm: VM, timeout_s: 5 }), 'conflict', new RegExp(`VM ${VM} is shutoff`));
   await con.close();
@@ -397,7 +378,7 @@ test('shut down (forced after timeout_s) and delete with the disks', { timeout: 
   assert.equal(stack.redis('exists', `vg:vmdef:${VM}`), '0');
   assert.equal(stack.redis('sismember', `vg:project:${P}:vms`, VM), '0');
   assert.deepEqual(usage(), { instances: 0, vcpus: 0, memory_mib: 0, disk_mib: 0, images: 0, snapshots: 0 });
-  await until(`vg:vm:${VM} removed`, 15000, () => stack.redis('exists', `vg:vm:${VM}`) === '0');
+  await until(() => stack.redis('exists', `vg:vm:${VM}`) === '0', 15000, `vg:vm:${VM} removed`);
   await refused(api(stack, op, 'vm.get', { vm: VM }), 'not_found');
   // The audit trail holds the operator's calls with their results.
   const audit = stack.redis('xrange', 'vg:audit', '-', '+');

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startStack, REPO } from './lib/stack.mjs';
+import { until } from './lib/wait.mjs';
 
 const VMS = ['vgt-reg1', 'vgt-reg2'];
 const DOC_VMS = ['demo1', 'demo2'];
 const LIMIT_MS = 2000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 
 before(async () => {
@@ -22,16 +22,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-async function until(what, ms, pred, step = 5) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
 
 function registered(vm) {
   const vmHash = stack.redis('hget', `vg:vm:${vm}`, 'host');
@@ -49,8 +39,8 @@ test('a started VM is in the registry within 2 s of its console socket existing'
     assert.equal(fs.existsSync(sock), false);
     // The socket is created by libvirt while `virsh start` runs, so watch it concurrently.
     const starting = stack.addVm(vm);
-    const seen = await until(`${sock} to exist`, 30000, () => fs.existsSync(sock) && Date.now());
-    await until(`${vm} in the registry`, 10000, () => registered(vm));
+    const seen = await until(() => fs.existsSync(sock) && Date.now(), 30000, `${sock} to exist`, 5);
+    await until(() => registered(vm), 10000, `${vm} in the registry`, 5);
     const ms = Date.now() - seen;
     await starting;
     console.log(`${vm}: registered ${ms} ms after its console socket appeared`);
@@ -89,7 +79,7 @@ function substitute(cmd) {
 test('the redis-cli examples in docs/redis.md work as written', async () => {
   const examples = docExamples();
   assert.ok(examples.length > 0, 'docs/redis.md has no redis-cli examples in ```sh blocks');
-  for (const vm of VMS) await until(`${vm} in the registry`, 10000, () => registered(vm));
+  for (const vm of VMS) await until(() => registered(vm), 10000, `${vm} in the registry`);
   const failures = [];
   for (const example of examples) {
     const cmd = substitute(example);

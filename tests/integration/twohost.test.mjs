@@ -11,9 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole } from './lib/client.mjs';
+import { sleep, until } from './lib/wait.mjs';
 
 const VM = 'vgt-g2h';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 let token;
 let h1;
@@ -28,16 +28,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-async function until(what, ms, pred, step = 50) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms} ms waiting for ${what}`);
-    await sleep(step);
-  }
-}
 
 // Runs a command on an attached writer and resolves with the output after it up to the marker.
 async function run(con, cmd, marker, ms = 15000) {
@@ -145,9 +135,9 @@ test('a VM defined on host 2 with a pool disk and a NIC registers under host 2',
   fs.writeFileSync(xml, domainXml(h2.consolesDir));
   h2.virsh('define', xml);
   h2.virsh('start', VM);
-  await until(`${VM} registered under ${h2.id}`, 15000, () =>
+  await until(() =>
     stack.redis('hget', `vg:vm:${VM}`, 'host') === h2.id &&
-    stack.redis('hget', `vg:vm:${VM}`, 'state') === 'running');
+    stack.redis('hget', `vg:vm:${VM}`, 'state') === 'running', 15000, `${VM} registered under ${h2.id}`);
   assert.equal(stack.redis('sismember', `vg:host:${h2.id}:vms`, VM), '1');
   assert.equal(stack.redis('sismember', `vg:host:${h1.id}:vms`, VM), '0');
   const serial = stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0');
@@ -184,14 +174,14 @@ test('a manual live migration to host 1 moves the registry entry and the console
   assert.match(h1.virsh('domstate', VM), /running/);
   assert.doesNotMatch(h2.virsh('list', '--all', '--name'), new RegExp(VM));
 
-  await until(`${VM} registered under ${h1.id}`, 15000, () =>
-    stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id);
-  await until(`${VM} gone from ${h2.id}`, 15000, () =>
-    stack.redis('sismember', `vg:host:${h2.id}:vms`, VM) === '0');
+  await until(() =>
+    stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id, 15000, `${VM} registered under ${h1.id}`);
+  await until(() =>
+    stack.redis('sismember', `vg:host:${h2.id}:vms`, VM) === '0', 15000, `${VM} gone from ${h2.id}`);
   assert.equal(stack.redis('sismember', `vg:host:${h1.id}:vms`, VM), '1');
   assert.equal(stack.redis('sismember', 'vg:vms', VM), '1');
-  await until(`${VM}'s console in ${h1.consolesDir}`, 15000, () =>
-    stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0') === path.join(h1.consolesDir, `com-${VM}.sock`));
+  await until(() =>
+    stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0') === path.join(h1.consolesDir, `com-${VM}.sock`), 15000, `${VM}'s console in ${h1.consolesDir}`);
 
   const con = await attach();
   assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
@@ -203,8 +193,8 @@ test("--restart hostd2 restarts the second host's hostd only", async () => {
   const before = stack.redis('hget', `vg:host:${h2.id}`, 'started_ms');
   const pid1 = fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8');
   await stack.restart('hostd2');
-  await until(`${h2.id} re-registered`, 10000, () =>
-    stack.redis('hget', `vg:host:${h2.id}`, 'started_ms') !== before);
+  await until(() =>
+    stack.redis('hget', `vg:host:${h2.id}`, 'started_ms') !== before, 10000, `${h2.id} re-registered`);
   assert.equal(stack.redis('exists', `vg:host:${h2.id}:alive`), '1');
   assert.equal(fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8'), pid1);
   assert.match(stack.logs('hostd2'), new RegExp(`registered as host ${h2.id}`));
