@@ -5,12 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, login } from './lib/client.mjs';
+import { sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-d-env1';
 let stack;
 let admin;
 let viewer;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function expectError(p, code, pattern) {
   await assert.rejects(p, (e) => {

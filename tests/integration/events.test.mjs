@@ -5,11 +5,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
+import { sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-d-ev1';
 let stack;
 let admin;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The next event of type for VM with the given state, timed from t0.
 async function stateEvent(ws, state, t0, ms = 3000) {

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole } from './lib/client.mjs';
+import { sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-hrst';
 const PROMPT = 'testvm# ';
 const TICKS = 300;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let stack;
 let token;
 

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
+import { sleep } from './lib/wait.mjs';
 
 let stack;
 let admin;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function expectError(p, code, pattern) {
   await assert.rejects(p, (e) => {

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole } from './lib/client.mjs';
+import { sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-sv1';
 
@@ -44,8 +45,6 @@ const DESIGN_KB = { gateway: 2 * (2 * 256 + 16 + 64), hostd: 256 + 2 * 16 };
 // either, measured): the paused viewer, like a client whose downlink is congested but whose uplink works,
 // sends a `ping` control message this often.
 const HEARTBEAT_MS = 10000;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let stack;
 let token;
