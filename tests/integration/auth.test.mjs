@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, connectConsole, login, openConsole, request } from './lib/client.mjs';
+import { rejects } from './lib/wait.mjs';
 
 const VM = 'vgt-auth';
 const METHODS = ['logout', 'whoami', 'vm.list', 'host.list', 'console.ticket', 'events.subscribe'];
@@ -20,18 +21,6 @@ after(async () => {
 });
 
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
-
-async function rejects(promise, code, status) {
-  try {
-    await promise;
-  } catch (e) {
-    assert.equal(e.code, code, e.message);
-    if (status) assert.equal(e.status, status);
-    assert.ok(e.message.length > code.length + 2, 'error has a message');
-    return e;
-  }
-  assert.fail(`expected error ${code}`);
-}
 
 test('health and the UI answer without a session, with the security headers', async () => {
   const r = await request(stack, '/healthz');

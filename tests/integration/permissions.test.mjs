@@ -17,7 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
 import { api, login, openConsole } from './lib/client.mjs';
-import { hasMethod, makeUser, putVmInProject, rejects, waitVms } from './lib/tenancy.mjs';
+import { hasMethod, makeUser, putVmInProject, waitVms } from './lib/tenancy.mjs';
+import { rejects } from './lib/wait.mjs';
 
 const VM = 'vgt-e-perm';
 const DOC = path.join(REPO, 'docs/security.md');

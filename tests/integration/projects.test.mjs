@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, login } from './lib/client.mjs';
-import { makeUser, rejects } from './lib/tenancy.mjs';
+import { makeUser } from './lib/tenancy.mjs';
+import { rejects } from './lib/wait.mjs';
 
 let stack;
 let admin;

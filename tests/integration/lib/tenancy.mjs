@@ -1,20 +1,7 @@
 // Helpers of the users, projects, audit and permissions tests (issue 4 §1-§4).
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { api } from './client.mjs';
 
-// Awaits promise and checks it failed with code (and HTTP status when given).
-export async function rejects(promise, code, status) {
-  try {
-    await promise;
-  } catch (e) {
-    assert.equal(e.code, code, e.message);
-    if (status) assert.equal(e.status, status);
-    assert.ok(e.message.length > code.length + 2, 'error has a message');
-    return e;
-  }
-  assert.fail(`expected error ${code}`);
-}
 
 // Creates a user and returns its password.
 export async function makeUser(stack, admin, name, role, password = `pw-${name}-secret`) {

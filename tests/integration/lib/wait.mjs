@@ -23,3 +23,16 @@ export async function refused(promise, code, re) {
     return true;
   });
 }
+
+// Awaits promise and checks it failed with code (and HTTP status when given).
+export async function rejects(promise, code, status) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.equal(e.code, code, e.message);
+    if (status) assert.equal(e.status, status);
+    assert.ok(e.message.length > code.length + 2, 'error has a message');
+    return e;
+  }
+  assert.fail(`expected error ${code}`);
+}
