@@ -164,7 +164,7 @@ static int add_word(cJSON *params, const char *word, ctl_params_reader read, voi
     memcpy(key, word, klen);
     key[klen] = '\0';
     char segs[CTL_PARAMS_MAX_DEPTH][SEGMENT_MAX + 1];
-    int nsegs;
+    int nsegs = 0;
     if (split_key(key, klen, segs, &nsegs, err) != VG_OK)
         return VG_ERR;
 
