@@ -22,6 +22,8 @@
 /* hostd frames are small (one ring read each); anything bigger means a broken peer. */
 #define LINK_MSG_MAX (4 * 1024 * 1024)
 /* A viewer whose VM left its host looks for the VM's new host this long, this often (M7). */
+/* A hostd whose link is not up within this is unavailable to the browser. */
+#define LINK_ANSWER_S 10.
 #define FOLLOW_MS 30000
 #define FOLLOW_POLL_S 0.25
 /* ... but gives up sooner once no host has had the VM for this long (it was deleted). */
@@ -70,10 +72,11 @@ struct gw_viewer {
     int64_t follow_deadline;
     int64_t gone_since; /* while following: since when no host reports the VM (0: one does) */
     ev_timer follow_timer;
-    int moved;         /* the new host's hello becomes a `state` frame */
-    int rebase;        /* the next binary frame from the new host sets delta */
-    uint64_t delta;    /* browser offset = host offset + delta (mod 2^64) */
-    uint64_t next_out; /* browser offset right after the last frame it was sent */
+    ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
+    int moved;           /* the new host's hello becomes a `state` frame */
+    int rebase;          /* the next binary frame from the new host sets delta */
+    uint64_t delta;      /* browser offset = host offset + delta (mod 2^64) */
+    uint64_t next_out;   /* browser offset right after the last frame it was sent */
 };
 
 typedef struct browser_pss {
@@ -144,6 +147,7 @@ static void viewer_maybe_free(gw_viewer *v)
     if (v->browser || v->link || v->redis_pending)
         return;
     ev_timer_stop(v->g->loop, &v->follow_timer);
+    ev_timer_stop(v->g->loop, &v->link_timer);
     if (v->prev)
         v->prev->next = v->next;
     else
@@ -229,13 +233,37 @@ static void close_link(gw_viewer *v)
 
 /* ---- attach: ticket, registry, link ---- */
 
+static void link_gone(gw_viewer *v, const char *why);
+
+/* A TLS peer that refuses our certificate after its handshake (TLS 1.3), or a host that hangs,
+ * would otherwise keep the browser waiting for lws's own timeout of about 20 s. */
+static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    gw_viewer *v = w->data;
+    if (!v->link || v->link_up)
+        return;
+    vg_warn("console", "link to hostd for %s/%s failed: no answer in %.0f s", v->vm, v->dev,
+            LINK_ANSWER_S);
+    /* lws ends that connection itself later; it no longer belongs to this viewer. */
+    lws_set_opaque_user_data(v->link, NULL);
+    link_gone(v, "the VM's host does not answer");
+}
+
 static int connect_link(gw_viewer *v, const char *link_url)
 {
     char path[400];
     snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->vm,
              v->dev, v->mode, v->user, v->q.offset, v->q.take ? "&take=1" : "");
-    return gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v,
-                           &v->link);
+    if (gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v, &v->link) !=
+        VG_OK)
+        return VG_ERR;
+    ev_timer_stop(v->g->loop, &v->link_timer);
+    ev_timer_init(&v->link_timer, link_answer_timeout, LINK_ANSWER_S, 0.);
+    v->link_timer.data = v;
+    ev_timer_start(v->g->loop, &v->link_timer);
+    return VG_OK;
 }
 
 static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
@@ -619,6 +647,7 @@ void gw_console_event(gw *g, const char *type, const cJSON *data)
 
 static void link_gone(gw_viewer *v, const char *why)
 {
+    ev_timer_stop(v->g->loop, &v->link_timer);
     v->link = NULL;
     v->link_up = 0;
     v->link_host[0] = '\0';
@@ -794,6 +823,7 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         if (!v)
             return -1;
         v->link_up = 1;
+        ev_timer_stop(v->g->loop, &v->link_timer);
         snprintf(v->host, sizeof(v->host), "%s", v->link_host);
         v->link_host[0] = '\0';
         if (v->following)

@@ -106,3 +106,25 @@ test('across virtlogd\'s 2 MiB log rotation and a restart after it, the stream i
   await b.close();
 });
 
+
+test('a hostd that accepts the connection but never answers is unavailable within seconds', { timeout: 120000 }, async () => {
+  const pid = Number(fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8'));
+  // Frozen, hostd's socket still accepts TCP (the kernel does that) but no TLS handshake follows.
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const t0 = Date.now();
+    const c = await openConsole(stack, token, { vm: VM });
+    const err = await c.waitControl('error', 15000);
+    const { code } = await c.closed;
+    const took = Date.now() - t0;
+    assert.equal(err.code, 'unavailable');
+    assert.equal(code, 4503);
+    assert.ok(took < 13000, `unavailable after ${took} ms`);
+    assert.match(stack.logs('gateway'), /link to hostd for .* failed: no answer in 10 s/);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  // Awake again, it serves the console as before.
+  const c = await attach('end');
+  await c.close();
+});

@@ -149,32 +149,36 @@ async function attachOutcome(s) {
 
 test('the console attaches through mutual TLS; a peer from another CA means unavailable', async () => {
   const certs = path.join(stack.dir, 'certs');
+  const conf = path.join(stack.dir, 'gateway.conf');
+  const original = fs.readFileSync(conf, 'utf8');
   assert.equal(await attachOutcome(stack), 'hello');
+  try {
+    // The gateway's tls_ca is a foreign CA: it refuses the real hostd.
+    setGatewayConf({ tls_ca: path.join(foreign, 'ca.pem') });
+    await stack.restart('gateway');
+    await waitHealthy(stack);
+    assert.equal(await attachOutcome(stack), 'unavailable');
+    assert.match(stack.logs('gateway'), /link to hostd for .* failed/);
 
-  // The gateway's tls_ca is a foreign CA: it refuses the real hostd.
-  setGatewayConf({ tls_ca: path.join(foreign, 'ca.pem') });
-  await stack.restart('gateway');
-  await waitHealthy(stack);
-  assert.equal(await attachOutcome(stack), 'unavailable');
-  assert.match(stack.logs('gateway'), /link to hostd for .* failed/);
-
-  // The gateway presents a certificate of a foreign CA: hostd refuses it. Its HTTPS side then
-  // uses that certificate too, so this client trusts both CAs.
-  const bundle = path.join(stack.dir, 'ca-bundle.pem');
-  fs.writeFileSync(bundle, fs.readFileSync(stack.caFile, 'utf8') + fs.readFileSync(path.join(foreign, 'ca.pem'), 'utf8'));
-  setGatewayConf({
-    tls_ca: path.join(certs, 'ca.pem'),
-    tls_cert: path.join(foreign, 'gateway.pem'),
-    tls_key: path.join(foreign, 'gateway.key'),
-  });
-  await stack.restart('gateway');
-  const viaBundle = { ...stack, caFile: bundle };
-  await waitHealthy(viaBundle);
-  assert.equal(await attachOutcome(viaBundle), 'unavailable');
-
-  setGatewayConf({ tls_cert: path.join(certs, 'gateway.pem'), tls_key: path.join(certs, 'gateway.key') });
-  await stack.restart('gateway');
-  await waitHealthy(stack);
+    // The gateway presents a certificate of a foreign CA: hostd refuses it. Its HTTPS side then
+    // uses that certificate too, so this client trusts both CAs.
+    const bundle = path.join(stack.dir, 'ca-bundle.pem');
+    fs.writeFileSync(bundle, fs.readFileSync(stack.caFile, 'utf8') + fs.readFileSync(path.join(foreign, 'ca.pem'), 'utf8'));
+    setGatewayConf({
+      tls_ca: path.join(certs, 'ca.pem'),
+      tls_cert: path.join(foreign, 'gateway.pem'),
+      tls_key: path.join(foreign, 'gateway.key'),
+    });
+    await stack.restart('gateway');
+    const viaBundle = { ...stack, caFile: bundle };
+    await waitHealthy(viaBundle);
+    assert.equal(await attachOutcome(viaBundle), 'unavailable');
+  } finally {
+    // Whatever failed above, the later tests get the stack's own gateway back.
+    fs.writeFileSync(conf, original);
+    await stack.restart('gateway');
+    await waitHealthy(stack);
+  }
   assert.equal(await attachOutcome(stack), 'hello');
 });
 
