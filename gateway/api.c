@@ -472,24 +472,24 @@ static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
         return;
-    const char *pw = gw_param_str(c, "admin_password", "");
+    const char *pw = gw_param_str(c, c->reauth_field, "");
     if (reply->type != REDIS_REPLY_STRING || !gw_auth_verify(reply->str, pw)) {
-        vg_warn("auth", "%s by %s from %s refused: wrong admin_password", c->req.method, c->user,
-                c->addr);
-        gw_call_fail(c, VG_E_FORBIDDEN, "%s needs your own password again in \"admin_password\"",
-                     c->req.method);
+        vg_warn("auth", "%s by %s from %s refused: wrong %s", c->req.method, c->user, c->addr,
+                c->reauth_field);
+        gw_call_fail(c, VG_E_FORBIDDEN, "\"%s\" is not your current password", c->reauth_field);
         return;
     }
     c->after_reauth(c);
 }
 
-void gw_call_reauth(gw_call *c, void (*then)(gw_call *c))
+void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c))
 {
     vg_err err;
-    if (gw_check_string(c->req.params, "admin_password", 0, 1024, &err) != VG_OK) {
+    if (gw_check_string(c->req.params, field, 0, 1024, &err) != VG_OK) {
         finish(c, NULL, &err);
         return;
     }
+    c->reauth_field = field;
     c->after_reauth = then;
     gw_call_sent(c, gw_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
 }
@@ -541,7 +541,7 @@ static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     }
     if (c->m->flags & GW_M_REAUTH) {
-        gw_call_reauth(c, c->m->run);
+        gw_call_reauth(c, "admin_password", c->m->run);
         return;
     }
     c->m->run(c);

@@ -60,7 +60,8 @@ struct gw_call {
     /* Per-method state, freed with state_free when the call ends. */
     void *state;
     void (*state_free)(void *state);
-    void (*after_reauth)(gw_call *c); /* see gw_call_reauth */
+    const char *reauth_field; /* see gw_call_reauth */
+    void (*after_reauth)(gw_call *c);
 };
 
 /* ---- answering ---- */
@@ -78,10 +79,11 @@ int gw_call_lua_ok(gw_call *c, redisReply *reply);
 /* A Redis callback for scripts answering {'ok'}: the call ends with {} (or the script's refusal).
  */
 void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv);
-/* Checks params.admin_password against the caller's own password hash, then runs then(c); a
- * wrong or missing password ends the call with `forbidden`. For GW_M_REAUTH methods the
- * dispatcher does this itself; methods that re-authenticate only sometimes call it. */
-void gw_call_reauth(gw_call *c, void (*then)(gw_call *c));
+/* Checks params.<field> (a static string) against the caller's own password hash, then runs
+ * then(c); a wrong password ends the call with `forbidden`, a missing one with `bad_request`.
+ * For GW_M_REAUTH methods the dispatcher does this with admin_password itself; user.edit
+ * (only sometimes sensitive) and user.password (old_password) call it. */
+void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c));
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */

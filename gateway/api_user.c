@@ -169,7 +169,7 @@ static void run_user_edit(gw_call *c)
         edit_apply(c);
         return;
     }
-    gw_call_reauth(c, edit_apply);
+    gw_call_reauth(c, "admin_password", edit_apply);
 }
 
 /* ---- user.freeze, user.unfreeze, user.delete ---- */
@@ -200,17 +200,8 @@ static int check_own_password(const cJSON *params, vg_err *err)
     return check_password(params, "new_password", err);
 }
 
-static void own_password_cb(gw_redis *r, redisReply *reply, void *priv)
+static void set_own_password(gw_call *c)
 {
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    if (reply->type != REDIS_REPLY_STRING ||
-        !gw_auth_verify(reply->str, gw_param_str(c, "old_password", ""))) {
-        gw_call_fail(c, VG_E_FORBIDDEN, "\"old_password\" is not your current password");
-        return;
-    }
     char hash[GW_PWHASH_MAX];
     vg_err err;
     if (gw_auth_hash_password(gw_param_str(c, "new_password", ""), hash, sizeof(hash), &err) !=
@@ -224,8 +215,7 @@ static void own_password_cb(gw_redis *r, redisReply *reply, void *priv)
 
 static void run_own_password(gw_call *c)
 {
-    gw_call_sent(c,
-                 gw_redis_cmd(c->g->redis, own_password_cb, c, "HGET vg:user:%s pwhash", c->user));
+    gw_call_reauth(c, "old_password", set_own_password);
 }
 
 const gw_method gw_api_user_methods[] = {

@@ -18,11 +18,11 @@
 #define HOSTRPC_LOCAL "vg-hostrpc"
 #define HOSTRPC_MAX_MESSAGE (256 * 1024)
 
-struct gw_hostrpc {
+typedef struct gw_hostrpc {
     gw *g;
     struct lws *wsi; /* NULL before connecting and once lws has let it go */
     ev_timer deadline;
-    gw_hostrpc_done *done; /* NULL once answered or cancelled */
+    gw_hostrpc_done *done; /* NULL once answered */
     void *priv;
     int redis_pending; /* the link URL lookup is in flight */
     int connecting;    /* inside gw_link_connect: lws may call back before it returns */
@@ -32,7 +32,7 @@ struct gw_hostrpc {
     gw_wsbuf rx;
     char host[65];
     char method[48];
-};
+} gw_hostrpc;
 
 static void maybe_free(gw_hostrpc *h)
 {
@@ -199,15 +199,15 @@ static void link_cb(gw_redis *r, redisReply *reply, void *priv)
     maybe_free(h);
 }
 
-gw_hostrpc *gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *params,
-                            long timeout_ms, gw_hostrpc_done *done, void *priv)
+void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *params,
+                     long timeout_ms, gw_hostrpc_done *done, void *priv)
 {
     vg_err err = {.code = VG_E_INTERNAL};
     gw_hostrpc *h = calloc(1, sizeof(*h));
     if (!h) {
         snprintf(err.msg, sizeof(err.msg), "out of memory");
         done(priv, NULL, &err);
-        return NULL;
+        return;
     }
     h->g = g;
     h->done = done;
@@ -239,34 +239,23 @@ gw_hostrpc *gw_hostrpc_call(gw *g, const char *host, const char *method, const c
     if (!h->req) {
         fail(h, VG_E_INTERNAL, "out of memory for %s", method);
         maybe_free(h);
-        return NULL;
+        return;
     }
     if (h->req_len > HOSTRPC_MAX_MESSAGE) {
         fail(h, VG_E_TOO_BIG, "the %s request exceeds 256 KiB", method);
         maybe_free(h);
-        return NULL;
+        return;
     }
     if (!vg_valid_name(host)) {
         fail(h, VG_E_NOT_FOUND, "host \"%.64s\" is not known", host);
         maybe_free(h);
-        return NULL;
+        return;
     }
     if (gw_redis_cmd(g->redis, link_cb, h, "HGET vg:host:%s link", host) != VG_OK) {
         fail(h, VG_E_UNAVAILABLE, "Redis is not reachable for %s on host %s", method, host);
         maybe_free(h);
-        return NULL;
+        return;
     }
     h->redis_pending = 1;
     ev_timer_start(g->loop, &h->deadline);
-    return h;
-}
-
-void gw_hostrpc_cancel(gw_hostrpc *h)
-{
-    if (!h || !h->done)
-        return;
-    ev_timer_stop(h->g->loop, &h->deadline);
-    h->done = NULL;
-    close_wsi(h);
-    maybe_free(h);
 }

@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
 import { api, apiWs, login, openConsole } from './lib/client.mjs';
-import { makeUser, ptyConsole, putVmInProject, waitVms } from './lib/tenancy.mjs';
+import { makeUser, putVmInProject, waitVms } from './lib/tenancy.mjs';
+import { ptyConsole } from './lib/pty.mjs';
 import { rejects } from './lib/wait.mjs';
 
 const VM = 'vgt-e-users';

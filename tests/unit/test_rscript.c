@@ -199,15 +199,22 @@ static size_t count(const char *hay, const char *needle)
     return n;
 }
 
-static void test_call_sends_evalsha(void **state)
+/* The script one.lua ("return 1") and a fresh connection for it. */
+static vg_rscript *open_one(wire *w)
 {
-    (void)state;
     write_file("one.lua", "return 1", 8);
     vg_err err;
     vg_rscript *s = vg_rscript_open(tmpdir, "one.lua", &err);
     assert_non_null(s);
+    wire_open(w);
+    return s;
+}
+
+static void test_call_sends_evalsha(void **state)
+{
+    (void)state;
     wire w;
-    wire_open(&w);
+    vg_rscript *s = open_one(&w);
     assert_int_equal(vg_rscript_load(s, w.ac), VG_OK);
     const char *argv[] = {"k", "a b"};
     assert_int_equal(vg_rscript_call(s, w.ac, on_reply, &w, 1, 2, argv, NULL), VG_OK);
@@ -226,12 +233,8 @@ static void test_call_sends_evalsha(void **state)
 static void test_noscript_reloads_and_retries_once(void **state)
 {
     (void)state;
-    write_file("one.lua", "return 1", 8);
-    vg_err err;
-    vg_rscript *s = vg_rscript_open(tmpdir, "one.lua", &err);
-    assert_non_null(s);
     wire w;
-    wire_open(&w);
+    vg_rscript *s = open_one(&w);
     assert_int_equal(vg_rscript_call(s, w.ac, on_reply, &w, 0, 0, NULL, NULL), VG_OK);
     assert_int_equal(count(wire_sent(&w), "EVALSHA"), 1);
 
@@ -267,12 +270,8 @@ static void test_noscript_reloads_and_retries_once(void **state)
 static void test_call_rejects_bad_counts(void **state)
 {
     (void)state;
-    write_file("one.lua", "return 1", 8);
-    vg_err err;
-    vg_rscript *s = vg_rscript_open(tmpdir, "one.lua", &err);
-    assert_non_null(s);
     wire w;
-    wire_open(&w);
+    vg_rscript *s = open_one(&w);
     const char *argv[VG_RSCRIPT_MAX_ARGS + 1] = {0};
     assert_int_equal(vg_rscript_call(s, w.ac, on_reply, &w, 2, 1, argv, NULL), VG_ERR);
     assert_int_equal(vg_rscript_call(s, w.ac, on_reply, &w, -1, 0, argv, NULL), VG_ERR);
