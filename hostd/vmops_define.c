@@ -52,6 +52,12 @@ static int create_volume(define_ctx *x, const vg_spec *s, size_t i, vg_err *err)
     long long size = k->size_mib;
     virStorageVolPtr image = NULL, vol = NULL;
     char *xml = NULL;
+    /* The pool is shared by the hosts: what another host's libvirtd created or deleted there
+     * shows here only after a refresh. */
+    if (virStoragePoolRefresh(pool, 0) < 0) {
+        vmops_lv_fail(err);
+        goto out;
+    }
     if (k->kind == VG_DISK_IMAGE) {
         virStorageVolInfo info;
         if (!(image = virStorageVolLookupByName(pool, k->volume)) ||
@@ -66,9 +72,7 @@ static int create_volume(define_ctx *x, const vg_spec *s, size_t i, vg_err *err)
             size = image_mib;
     }
     snprintf(name, sizeof(name), "%s-disk%zu.%s", s->name, i, fmt);
-    /* Another host's libvirtd may have created the volume: this one sees it after a refresh. */
-    if (x->redefine && virStoragePoolRefresh(pool, 0) == 0 &&
-        (vol = virStorageVolLookupByName(pool, name))) {
+    if (x->redefine && (vol = virStorageVolLookupByName(pool, name))) {
         /* The disk this VM had before the edit: its data stays. */
         if (!(x->path[i] = virStorageVolGetPath(vol)))
             vmops_lv_fail(err);

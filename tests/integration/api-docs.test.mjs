@@ -147,9 +147,22 @@ function vmSpec(name) {
   };
 }
 
+// Removes the volumes a VM of that name left in the shared pool (vm.edit and vm.delete without
+// disks never delete data), so a new VM of the name can have its disk.
+function removeLeftVolumes(vm) {
+  const [h, ...others] = stack.hosts;
+  h.virsh('pool-refresh', stack.pool);
+  for (const line of h.virsh('vol-list', stack.pool).split('\n')) {
+    const vol = line.trim().split(/\s+/)[0];
+    if (vol?.startsWith(`${vm}-disk`)) h.virsh('vol-delete', '--pool', stack.pool, vol);
+  }
+  for (const o of others) o.virsh('pool-refresh', stack.pool);
+}
+
 async function ensureVm(vm) {
   if (!exists(`vg:vmdef:${vm}`)) {
     await ensureProject(P1);
+    if (!exists(`vg:vm:${vm}`)) removeLeftVolumes(vm);
     await A('vm.create', { project: P1, spec: vmSpec(vm) });
   }
   await until(() => vmState(vm), 20000, `${vm} registered`);
@@ -165,14 +178,6 @@ async function ensureUsable(vm) {
   if (!spec || hget(`vg:vmdef:${vm}`, 'adopted') === '1') return; // the demo VM boots anyway
   if (spec.kernel && spec.cdrom && spec.disks?.some((d) => d.format === 'qcow2' || d.image)) return;
   await ensureNoVm(vm);
-  // A redefinition without a disk left its volume behind (vm.edit does not delete data).
-  const [h, ...others] = stack.hosts;
-  h.virsh('pool-refresh', stack.pool);
-  for (const line of h.virsh('vol-list', stack.pool).split('\n')) {
-    const vol = line.trim().split(/\s+/)[0];
-    if (vol?.startsWith(`${vm}-disk`)) h.virsh('vol-delete', '--pool', stack.pool, vol);
-  }
-  for (const o of others) o.virsh('pool-refresh', stack.pool);
   await ensureVm(vm);
 }
 
