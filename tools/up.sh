@@ -173,6 +173,8 @@ start_private_libvirt() { # dir
         echo 'cgroup_controllers = [ ]' >>"$lvd/etc/qemu.conf"
     fi
     alive "$lvd/libvirtd.pid" libvirtd && return 0
+    # A fresh machine without a running system libvirtd has no /run/libvirt to bind over.
+    mkdir -p /run/libvirt
     local binds=""
     for d in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt \
         cache:/var/cache/libvirt; do
