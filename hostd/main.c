@@ -1,15 +1,15 @@
 /* vmgate-hostd: holds every VM console of this host and serves them to gateways. */
-#include "consdir.h"
-#include "console.h"
-#include "link.h"
-#include "registry.h"
+#include "console/consdir.h"
+#include "console/console.h"
+#include "link/endpoint.h"
+#include "registry/registry.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_util.h"
-#include "virt.h"
-#include "virt_ev.h"
-#include "vmops.h"
-#include "vms.h"
+#include "libvirt/virt.h"
+#include "libvirt/virt_ev.h"
+#include "libvirt/vmops.h"
+#include "libvirt/vms.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -93,13 +93,13 @@ static char *read_secret(const char *path, vg_err *err)
 
 static void finish(void)
 {
-    vms_save_all();
-    registry_stop();
-    virt_stop();
-    consdir_stop();
-    vms_free_all();
-    link_stop();
-    virt_ev_cleanup();
+    hd_vms_save_all();
+    hd_registry_stop();
+    hd_virt_stop();
+    hd_consdir_stop();
+    hd_vms_free_all();
+    hd_link_stop();
+    hd_virt_ev_cleanup();
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -108,7 +108,7 @@ static void on_grace(struct ev_loop *l, ev_timer *w, int revents)
     (void)l;
     (void)revents;
     grace_left -= w->repeat;
-    if (link_count() == 0 || grace_left <= 0) {
+    if (hd_link_count() == 0 || grace_left <= 0) {
         ev_timer_stop(loop, w);
         finish();
     }
@@ -121,7 +121,7 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
     if (ev_is_active(&grace))
         return;
     vg_info("hostd", "signal %d: closing viewers and saving offsets", w->signum);
-    link_shutdown();
+    hd_link_shutdown();
     grace_left = SHUTDOWN_GRACE_S;
     ev_timer_init(&grace, on_grace, 0.05, 0.05);
     ev_timer_start(loop, &grace);
@@ -129,8 +129,8 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
 
 static void on_connected(const console *c, int connected)
 {
-    registry_event(connected ? "console.connected" : "console.disconnected", console_vm(c),
-                   console_dev(c));
+    hd_registry_event(connected ? "console.connected" : "console.disconnected", hd_console_vm(c),
+                      hd_console_dev(c));
 }
 
 static int check(vg_err *err)
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }
-    if (vms_set_filter(vm_filter, &err) != VG_OK) {
+    if (hd_vms_set_filter(vm_filter, &err) != VG_OK) {
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }
@@ -206,8 +206,8 @@ int main(int argc, char **argv)
         .state_dir = state_dir,
         .on_connected = on_connected,
     };
-    console_configure(&ccfg);
-    vms_set_changed_cb(registry_changed);
+    hd_console_configure(&ccfg);
+    hd_vms_set_changed_cb(hd_registry_changed);
     link_config lcfg = {
         .bind = link_bind,
         .port = (int)link_port,
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
         .link_url = link_url,
         .mgmt_addr = mgmt_addr,
         .heartbeat_ms = heartbeat_ms,
-        .host_fields = vmops_host_fields,
+        .host_fields = hd_vmops_host_fields,
     };
     vmops_config vcfg = {
         .loop = loop,
@@ -235,14 +235,15 @@ int main(int argc, char **argv)
         .console_dir = console_dir,
         .state_dir = state_dir,
     };
-    vmops_configure(&vcfg);
+    hd_vmops_configure(&vcfg);
     int rc = 1;
-    virt_ev_register(loop);
+    hd_virt_ev_register(loop);
     /* libvirt first: a socket it describes must not be adopted as a bare convention socket
      * and lose its log. */
-    if (link_start(loop, &lcfg, &err) != VG_OK || registry_start(loop, &rcfg, &err) != VG_OK ||
-        virt_start(loop, libvirt_uri, &err) != VG_OK ||
-        consdir_start(loop, console_dir, &err) != VG_OK) {
+    if (hd_link_start(loop, &lcfg, &err) != VG_OK ||
+        hd_registry_start(loop, &rcfg, &err) != VG_OK ||
+        hd_virt_start(loop, libvirt_uri, &err) != VG_OK ||
+        hd_consdir_start(loop, console_dir, &err) != VG_OK) {
         vg_error("hostd", "%s", err.msg);
         goto out;
     }

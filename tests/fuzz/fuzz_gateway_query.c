@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "console.h"
-#include "http.h"
+#include "core/auth.h"
+#include "console/console.h"
+#include "net/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

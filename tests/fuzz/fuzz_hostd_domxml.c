@@ -1,16 +1,16 @@
-/* Domain XML as libvirt (or a hostile definition) could hand it to hostd (domxml_parse). */
+/* Domain XML as libvirt (or a hostile definition) could hand it to hostd (hd_domxml_parse). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "domxml.h"
+#include "libvirt/domxml.h"
 #include "vg_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static domxml_info info;
     vg_err err = {0};
-    if (domxml_parse((const char *)data, size, &info, &err) != VG_OK) {
+    if (hd_domxml_parse((const char *)data, size, &info, &err) != VG_OK) {
         if (err.code == VG_E_NONE || !err.msg[0])
             abort(); /* every refusal carries a code and a message */
         return 0;

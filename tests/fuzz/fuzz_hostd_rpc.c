@@ -1,11 +1,11 @@
 /* A management request as a gateway (or anything that got past the link checks) could send
- * it: rpc_conn_recv parses it, dispatches it and queues exactly one answer. Without a libvirt
+ * it: hd_rpc_conn_recv parses it, dispatches it and queues exactly one answer. Without a libvirt
  * connection every method stops at its parameter checks or with `unavailable`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc.h"
+#include "link/rpc.h"
 
 static void wake(void *ud)
 {
@@ -15,12 +15,12 @@ static void wake(void *ud)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int wakes = 0;
-    rpc_conn *rc = rpc_conn_new(wake, &wakes);
+    rpc_conn *rc = hd_rpc_conn_new(wake, &wakes);
     if (!rc)
         return 0;
-    rpc_conn_recv(rc, (const char *)data, size);
+    hd_rpc_conn_recv(rc, (const char *)data, size);
     size_t len;
-    char *text = rpc_conn_next(rc, &len);
+    char *text = hd_rpc_conn_next(rc, &len);
     if (!text || wakes != 1 || strlen(text) != len)
         abort(); /* every request gets one answer at once here */
     cJSON *o = cJSON_Parse(text);
@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     cJSON_Delete(o);
     free(text);
-    if (rpc_conn_next(rc, &len))
+    if (hd_rpc_conn_next(rc, &len))
         abort();
-    rpc_conn_free(rc);
+    hd_rpc_conn_free(rc);
     return 0;
 }

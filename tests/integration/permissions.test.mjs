@@ -8,7 +8,7 @@
 // Without VG_UPDATE_DOCS the test fails when the documented table and the gateway differ.
 //
 // Proving that authorization passed without doing damage: the gateway authorizes before it
-// checks parameters (gateway/api.c), so a call with the right target and one unknown parameter
+// checks parameters (gateway/api/api.c), so a call with the right target and one unknown parameter
 // answers bad_request when the caller may call the method and forbidden when not; nothing runs.
 // A few calls are also made for real (console attach, vm.list, a lifecycle call).
 import { test, before, after } from 'node:test';

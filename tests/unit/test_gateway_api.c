@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "api/api.h"
 
 static int parse_ws(const char *text, gw_api_req *req, vg_err *err)
 {

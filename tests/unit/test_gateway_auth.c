@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "auth.h"
-#include "http.h"
+#include "core/auth.h"
+#include "net/http.h"
 
 #define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "api_int.h"
-#include "authz.h"
+#include "api/api_int.h"
+#include "core/authz.h"
 
 static const char *const roles[] = {"admin", "operator", "viewer"};
 static const char *const members[] = {"", "viewer", "operator"};

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "console.h"
-#include "wsq.h"
+#include "console/console.h"
+#include "net/wsq.h"
 
 #define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "api/api.h"
 
 /* Requests are written with ' for " to stay readable. */
 static int check(const char *text, vg_err *err)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "http.h"
+#include "net/http.h"
 
 #define HOST "gw.example:8443"
 

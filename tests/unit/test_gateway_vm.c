@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "api_vm.h"
+#include "api/api.h"
+#include "api/methods/api_vm.h"
 
 static void test_state_table(void **state)
 {

@@ -1,4 +1,4 @@
-#include "vmpolicy.h"
+#include "core/vmpolicy.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

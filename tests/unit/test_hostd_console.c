@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "console.h"
+#include "console/console.h"
 #include "vg_frame.h"
 
 static char dir[] = "/tmp/vg-test-console-XXXXXX";
@@ -42,7 +42,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(log_path, sizeof(log_path), "%s/com-vm.log", dir);
     cfg = (console_config){.loop = ev_default_loop(0), .ring_size = 65536, .state_dir = dir};
-    console_configure(&cfg);
+    hd_console_configure(&cfg);
     return 0;
 }
 
@@ -59,7 +59,7 @@ static console *make(void)
     char sock[160];
     snprintf(sock, sizeof(sock), "%s/com-vm.sock", dir);
     vg_err err;
-    console *c = console_new("vm", "serial0", "serial", sock, log_path, &err);
+    console *c = hd_console_new("vm", "serial0", "serial", sock, log_path, &err);
     assert_non_null(c);
     return c;
 }
@@ -69,7 +69,7 @@ static console_msg next(console_viewer *v)
 {
     console_msg m;
     memset(buf, 0, sizeof(buf));
-    assert_int_equal(console_viewer_next(v, buf, sizeof(buf), &m), 1);
+    assert_int_equal(hd_console_viewer_next(v, buf, sizeof(buf), &m), 1);
     return m;
 }
 
@@ -88,11 +88,11 @@ static void test_replay_and_frames(void **state)
     (void)state;
     write_log(40000, 0);
     console *c = make();
-    assert_int_equal(console_start(c), 0);
-    assert_int_equal(console_end(c), 40000);
+    assert_int_equal(hd_console_start(c), 0);
+    assert_int_equal(hd_console_end(c), 40000);
     console_viewer v = {.wake = wake};
     vg_err err;
-    assert_int_equal(console_attach(c, &v, "alice", 1, 0, NULL, &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &v, "alice", 1, 0, NULL, &err), VG_OK);
     expect_type(&v, "hello");
     assert_non_null(strstr((char *)buf, "\"end\":40000"));
     assert_non_null(strstr((char *)buf, "\"writer\":true"));
@@ -111,7 +111,7 @@ static void test_replay_and_frames(void **state)
         off += n;
     }
     console_msg m;
-    assert_int_equal(console_viewer_next(&v, buf, sizeof(buf), &m), 0);
+    assert_int_equal(hd_console_viewer_next(&v, buf, sizeof(buf), &m), 0);
 
     /* New output in the log reaches the viewer through inotify. */
     wakes = 0;
@@ -121,8 +121,8 @@ static void test_replay_and_frames(void **state)
     m = next(&v);
     assert_int_equal(vg_frame_get_u64(buf + 1), 40000);
     assert_int_equal(m.len, VG_FRAME_OUTPUT_HDR + 10);
-    console_detach(&v);
-    console_free(c);
+    hd_console_detach(&v);
+    hd_console_free(c);
 }
 
 static void test_write_lock_and_refusals(void **state)
@@ -132,46 +132,46 @@ static void test_write_lock_and_refusals(void **state)
     console *c = make();
     console_viewer a = {.wake = wake}, b = {.wake = wake}, r = {.wake = wake};
     vg_err err;
-    assert_int_equal(console_attach(c, &a, "alice", 1, 0, "end", &err), VG_OK);
-    assert_int_equal(console_attach(c, &b, "bob", 1, 0, "end", &err), VG_OK);
-    assert_int_equal(console_attach(c, &r, "carol", 0, 0, "50", &err), VG_OK);
-    assert_int_equal(console_attach(c, &r, "x y", 0, 0, NULL, &err), VG_ERR);
+    assert_int_equal(hd_console_attach(c, &a, "alice", 1, 0, "end", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &b, "bob", 1, 0, "end", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &r, "carol", 0, 0, "50", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &r, "x y", 0, 0, NULL, &err), VG_ERR);
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
     console_viewer bad = {.wake = wake};
-    assert_int_equal(console_attach(c, &bad, "dan", 0, 0, "12abc", &err), VG_ERR);
+    assert_int_equal(hd_console_attach(c, &bad, "dan", 0, 0, "12abc", &err), VG_ERR);
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
     expect_type(&r, "hello");
     assert_non_null(strstr((char *)buf, "\"offset\":50"));
     expect_type(&r, "viewers");
 
     const unsigned char input[] = {VG_OP_INPUT, 'l', 's'};
-    console_viewer_recv(&r, 1, input, sizeof(input));
+    hd_console_viewer_recv(&r, 1, input, sizeof(input));
     expect_type(&r, "error");
     assert_non_null(strstr((char *)buf, "\"code\":\"read_only\""));
     expect_type(&b, "hello");
-    console_viewer_recv(&b, 1, input, sizeof(input));
+    hd_console_viewer_recv(&b, 1, input, sizeof(input));
     expect_type(&b, "error");
     assert_non_null(strstr((char *)buf, "\"code\":\"not_writer\""));
     /* the writer itself: the socket is not connected, so the input cannot reach the guest */
-    console_viewer_recv(&a, 1, input, sizeof(input));
+    hd_console_viewer_recv(&a, 1, input, sizeof(input));
     expect_type(&a, "error");
     assert_non_null(strstr((char *)buf, "\"code\":\"unavailable\""));
 
     /* take-over: everyone hears about it, the previous holder is named */
     const char take[] = "{\"type\":\"take\"}";
-    console_viewer_recv(&b, 0, (const unsigned char *)take, strlen(take));
+    hd_console_viewer_recv(&b, 0, (const unsigned char *)take, strlen(take));
     expect_type(&a, "hello");
     expect_type(&a, "writer");
     assert_non_null(strstr((char *)buf, "\"user\":\"bob\""));
     assert_non_null(strstr((char *)buf, "\"previous\":\"v1\""));
-    console_viewer_recv(&r, 0, (const unsigned char *)take, strlen(take));
+    hd_console_viewer_recv(&r, 0, (const unsigned char *)take, strlen(take));
     expect_type(&r, "error");
     assert_non_null(strstr((char *)buf, "read_only"));
 
     const char ping[] = "{\"type\":\"ping\",\"id\":7}";
-    console_viewer_recv(&r, 0, (const unsigned char *)ping, strlen(ping));
+    hd_console_viewer_recv(&r, 0, (const unsigned char *)ping, strlen(ping));
     const char junk[] = "{\"type\":\"dance\"}";
-    console_viewer_recv(&r, 0, (const unsigned char *)junk, strlen(junk));
+    hd_console_viewer_recv(&r, 0, (const unsigned char *)junk, strlen(junk));
     expect_type(&r, "error");
     assert_non_null(strstr((char *)buf, "\"code\":\"unknown\""));
     expect_type(&r, "writer");
@@ -183,12 +183,12 @@ static void test_write_lock_and_refusals(void **state)
     assert_int_equal(vg_frame_get_u64(buf + 1), 50);
 
     /* the console goes away: viewers are told not_found and closed with 4004 */
-    console_free(c);
+    hd_console_free(c);
     expect_type(&a, "error");
     assert_non_null(strstr((char *)buf, "not_found"));
     m = next(&a);
     assert_int_equal(m.close_code, 4004);
-    console_detach(&a);
+    hd_console_detach(&a);
 }
 
 static void test_laggards(void **state)
@@ -199,14 +199,14 @@ static void test_laggards(void **state)
     console *c = make();
     console_viewer v = {.wake = wake};
     vg_err err;
-    assert_int_equal(console_attach(c, &v, "alice", 0, 0, "ring", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &v, "alice", 0, 0, "ring", &err), VG_OK);
     expect_type(&v, "hello");
     expect_type(&v, "viewers");
     console_msg m = next(&v);
     assert_int_equal(m.len, VG_FRAME_OUTPUT_HDR + 3000);
     write_log(10000, 0);
     ev_run(cfg.loop, EVRUN_NOWAIT);
-    assert_int_equal(console_start(c), 13000 - 4096);
+    assert_int_equal(hd_console_start(c), 13000 - 4096);
     m = next(&v); /* skip: a GAP, then the data that is left */
     assert_true(m.binary);
     assert_int_equal(buf[0], VG_OP_GAP);
@@ -219,7 +219,7 @@ static void test_laggards(void **state)
      * offset still gets its GAP */
     cfg.laggard_close = 1;
     console_viewer old = {.wake = wake};
-    assert_int_equal(console_attach(c, &old, "bob", 0, 0, "10", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &old, "bob", 0, 0, "10", &err), VG_OK);
     expect_type(&old, "hello");
     expect_type(&old, "viewers");
     expect_type(&v, "viewers");
@@ -231,9 +231,9 @@ static void test_laggards(void **state)
     assert_int_equal(m.close_code, 4408);
     cfg.laggard_close = 0;
     cfg.ring_size = 65536;
-    console_detach(&old);
-    console_detach(&v);
-    console_free(c);
+    hd_console_detach(&old);
+    hd_console_detach(&v);
+    hd_console_free(c);
 }
 
 int main(void)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domxml.h"
+#include "libvirt/domxml.h"
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -26,7 +26,7 @@ static char *slurp(const char *name, size_t *len)
 
 static int parse(const char *xml, domxml_info *out, vg_err *err)
 {
-    return domxml_parse(xml, strlen(xml), out, err);
+    return hd_domxml_parse(xml, strlen(xml), out, err);
 }
 
 static void test_live_xml(void **state)
@@ -36,7 +36,7 @@ static void test_live_xml(void **state)
     char *xml = slurp("live.xml", &len);
     domxml_info *d = malloc(sizeof(*d));
     vg_err err;
-    assert_int_equal(domxml_parse(xml, len, d, &err), VG_OK);
+    assert_int_equal(hd_domxml_parse(xml, len, d, &err), VG_OK);
     assert_string_equal(d->name, "demo1");
     assert_string_equal(d->uuid, "ba1c6450-7aa6-46cb-843f-d24c25529b0c");
     /* serial0 once (its <console> alias is the same socket), console1, channel0; no pty. */
@@ -61,7 +61,7 @@ static void test_size(void **state)
     domxml_info *d = malloc(sizeof(*d));
     vg_err err;
     char *xml = slurp("live.xml", &len);
-    assert_int_equal(domxml_parse(xml, len, d, &err), VG_OK);
+    assert_int_equal(hd_domxml_parse(xml, len, d, &err), VG_OK);
     assert_int_equal(d->memory_mib, 128); /* 131072 KiB */
     static const struct {
         const char *xml;
@@ -90,7 +90,7 @@ static void test_inactive_xml_derives_aliases(void **state)
     char *xml = slurp("inactive.xml", &len);
     domxml_info *d = malloc(sizeof(*d));
     vg_err err;
-    assert_int_equal(domxml_parse(xml, len, d, &err), VG_OK);
+    assert_int_equal(hd_domxml_parse(xml, len, d, &err), VG_OK);
     assert_int_equal(d->ncons, 2);
     assert_string_equal(d->cons[0].dev, "serial0");
     /* a log without append='on' restarts with the VM: no durable offsets from it */

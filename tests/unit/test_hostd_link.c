@@ -1,4 +1,4 @@
-/* hostd link: the arguments of GET /link/console (link_console_req_parse). */
+/* hostd link: the arguments of GET /link/console (hd_link_console_req_parse). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,11 +7,11 @@
 
 #include <string.h>
 
-#include "link.h"
+#include "link/endpoint.h"
 
 static int parse(const char *q, link_console_req *r, vg_err *err)
 {
-    return link_console_req_parse(q, strlen(q), r, err);
+    return hd_link_console_req_parse(q, strlen(q), r, err);
 }
 
 static void test_full_and_defaults(void **state)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "logtail.h"
+#include "console/logtail.h"
 
 static char got[256];
 static uint64_t got_at[256];
@@ -47,13 +47,13 @@ static void test_follow_rotation_and_restart(void **state)
     vg_err err;
 
     append(log, "abc");
-    logtail *lt = logtail_new(loop, log, &st, &cbs, &err);
+    logtail *lt = hd_logtail_new(loop, log, &st, &cbs, &err);
     assert_non_null(lt);
-    assert_int_equal(logtail_history_start(lt, 2), 1);
-    logtail_start(lt, 0);
+    assert_int_equal(hd_logtail_history_start(lt, 2), 1);
+    hd_logtail_start(lt, 0);
     assert_int_equal(ngot, 3);
     append(log, "def");
-    logtail_poll(lt);
+    hd_logtail_poll(lt);
     assert_int_equal(ngot, 6);
     assert_int_equal(got_at[5], 5);
 
@@ -61,25 +61,25 @@ static void test_follow_rotation_and_restart(void **state)
     assert_int_equal(rename(log, old), 0);
     append(old, "ghi");
     append(log, "jkl");
-    logtail_poll(lt);
+    hd_logtail_poll(lt);
     assert_int_equal(ngot, 12);
     assert_memory_equal(got, "abcdefghijkl", 12);
     for (size_t i = 0; i < 12; i++)
         assert_int_equal(got_at[i], i);
     assert_int_equal(st.base, 9);
-    assert_int_equal(logtail_end(lt), 12);
-    logtail_free(lt);
+    assert_int_equal(hd_logtail_end(lt), 12);
+    hd_logtail_free(lt);
 
     /* While nobody follows: more output, another rotation, more output. */
     append(log, "mno");
     assert_int_equal(unlink(old), 0);
     assert_int_equal(rename(log, old), 0);
     append(log, "pqr");
-    lt = logtail_new(loop, log, &st, &cbs, &err);
+    lt = hd_logtail_new(loop, log, &st, &cbs, &err);
     assert_non_null(lt);
     assert_int_equal(st.base, 15);
-    assert_int_equal(logtail_end(lt), 18);
-    logtail_start(lt, 15);
+    assert_int_equal(hd_logtail_end(lt), 18);
+    hd_logtail_start(lt, 15);
     assert_int_equal(ngot, 15);
     assert_memory_equal(got + 12, "pqr", 3);
     assert_int_equal(got_at[12], 15);
@@ -88,24 +88,24 @@ static void test_follow_rotation_and_restart(void **state)
     FILE *f = fopen(log, "wb");
     fclose(f);
     append(log, "s");
-    logtail_poll(lt);
+    hd_logtail_poll(lt);
     assert_int_equal(ngot, 16);
     assert_int_equal(got_at[15], 18);
-    logtail_free(lt);
+    hd_logtail_free(lt);
 
     /* The log is gone while nobody follows (VM redefined elsewhere): nothing to replay, and a
      * new file continues the stream where it stood. */
     unlink(log);
     uint64_t end = st.end;
-    lt = logtail_new(loop, log, &st, &cbs, &err);
+    lt = hd_logtail_new(loop, log, &st, &cbs, &err);
     assert_non_null(lt);
-    assert_int_equal(logtail_history_start(lt, 1000), end);
-    logtail_start(lt, end);
+    assert_int_equal(hd_logtail_history_start(lt, 1000), end);
+    hd_logtail_start(lt, end);
     append(log, "t");
-    logtail_poll(lt);
+    hd_logtail_poll(lt);
     assert_int_equal(ngot, 17);
     assert_int_equal(got_at[16], end);
-    logtail_free(lt);
+    hd_logtail_free(lt);
 
     unlink(log);
     unlink(old);

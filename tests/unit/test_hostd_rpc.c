@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc.h"
+#include "link/rpc.h"
 
 static void test_parse(void **state)
 {
@@ -17,21 +17,21 @@ static void test_parse(void **state)
     rpc_request req;
     vg_err err;
     const char *good = "{\"id\":42,\"method\":\"vm.start\",\"params\":{\"vm\":\"v1\"}}";
-    assert_int_equal(rpc_parse(good, strlen(good), &req, &err), VG_OK);
+    assert_int_equal(hd_rpc_parse(good, strlen(good), &req, &err), VG_OK);
     assert_true(req.has_id);
     assert_true(req.id == 42);
     assert_string_equal(req.method, "vm.start");
     assert_string_equal(cJSON_GetObjectItem(req.params, "vm")->valuestring, "v1");
-    rpc_request_free(&req);
+    hd_rpc_request_free(&req);
 
     const char *noparams = "{\"id\":-3,\"method\":\"host.info\"}";
-    assert_int_equal(rpc_parse(noparams, strlen(noparams), &req, &err), VG_OK);
+    assert_int_equal(hd_rpc_parse(noparams, strlen(noparams), &req, &err), VG_OK);
     assert_true(cJSON_IsObject(req.params));
-    rpc_request_free(&req);
+    hd_rpc_request_free(&req);
     const char *nullparams = "{\"id\":1,\"method\":\"host.info\",\"params\":null}";
-    assert_int_equal(rpc_parse(nullparams, strlen(nullparams), &req, &err), VG_OK);
+    assert_int_equal(hd_rpc_parse(nullparams, strlen(nullparams), &req, &err), VG_OK);
     assert_true(cJSON_IsObject(req.params));
-    rpc_request_free(&req);
+    hd_rpc_request_free(&req);
 
     static const struct {
         const char *text;
@@ -52,7 +52,7 @@ static void test_parse(void **state)
         {"{\"id\":1,\"method\":\"a-method-name-that-is-far-too-long-for-any-method\"}", 1},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(rpc_parse(bad[i].text, strlen(bad[i].text), &req, &err), VG_ERR);
+        assert_int_equal(hd_rpc_parse(bad[i].text, strlen(bad[i].text), &req, &err), VG_ERR);
         assert_int_equal(err.code, VG_E_BAD_REQUEST);
         assert_int_equal(req.has_id, bad[i].has_id);
         assert_null(req.params);
@@ -60,7 +60,7 @@ static void test_parse(void **state)
     char *big = malloc(RPC_MAX_MESSAGE + 2);
     memset(big, ' ', RPC_MAX_MESSAGE + 1);
     big[RPC_MAX_MESSAGE + 1] = '\0';
-    assert_int_equal(rpc_parse(big, RPC_MAX_MESSAGE + 1, &req, &err), VG_ERR);
+    assert_int_equal(hd_rpc_parse(big, RPC_MAX_MESSAGE + 1, &req, &err), VG_ERR);
     assert_int_equal(err.code, VG_E_TOO_BIG);
     free(big);
 }
@@ -74,34 +74,34 @@ static void test_fields(void **state)
     const char *s;
     int b;
     long long n;
-    assert_int_equal(rpc_name(p, "vm", 1, &s, &err), VG_OK);
+    assert_int_equal(hd_rpc_name(p, "vm", 1, &s, &err), VG_OK);
     assert_string_equal(s, "v-1");
-    assert_int_equal(rpc_name(p, "bad", 1, &s, &err), VG_ERR);
+    assert_int_equal(hd_rpc_name(p, "bad", 1, &s, &err), VG_ERR);
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
     assert_non_null(strstr(err.msg, "params.bad"));
-    assert_int_equal(rpc_name(p, "num", 1, &s, &err), VG_ERR);
-    assert_int_equal(rpc_name(p, "missing", 1, &s, &err), VG_ERR);
+    assert_int_equal(hd_rpc_name(p, "num", 1, &s, &err), VG_ERR);
+    assert_int_equal(hd_rpc_name(p, "missing", 1, &s, &err), VG_ERR);
     assert_non_null(strstr(err.msg, "params.missing is required"));
-    assert_int_equal(rpc_name(p, "missing", 0, &s, &err), VG_OK);
+    assert_int_equal(hd_rpc_name(p, "missing", 0, &s, &err), VG_OK);
     assert_null(s);
-    assert_int_equal(rpc_name(p, "nul", 0, &s, &err), VG_OK); /* null = absent */
+    assert_int_equal(hd_rpc_name(p, "nul", 0, &s, &err), VG_OK); /* null = absent */
     assert_null(s);
-    assert_int_equal(rpc_string(p, "s", 1, 3, &s, &err), VG_ERR); /* too long */
-    assert_int_equal(rpc_string(p, "s", 1, 4, &s, &err), VG_OK);
+    assert_int_equal(hd_rpc_string(p, "s", 1, 3, &s, &err), VG_ERR); /* too long */
+    assert_int_equal(hd_rpc_string(p, "s", 1, 4, &s, &err), VG_OK);
 
-    assert_int_equal(rpc_bool(p, "b", 0, &b, &err), VG_OK);
+    assert_int_equal(hd_rpc_bool(p, "b", 0, &b, &err), VG_OK);
     assert_true(b);
-    assert_int_equal(rpc_bool(p, "missing", 1, &b, &err), VG_OK);
+    assert_int_equal(hd_rpc_bool(p, "missing", 1, &b, &err), VG_OK);
     assert_true(b);
-    assert_int_equal(rpc_bool(p, "n", 0, &b, &err), VG_ERR);
+    assert_int_equal(hd_rpc_bool(p, "n", 0, &b, &err), VG_ERR);
 
-    assert_int_equal(rpc_int(p, "n", 0, 0, 10, &n, &err), VG_OK);
+    assert_int_equal(hd_rpc_int(p, "n", 0, 0, 10, &n, &err), VG_OK);
     assert_int_equal(n, 5);
-    assert_int_equal(rpc_int(p, "missing", 60, 0, 10, &n, &err), VG_OK);
+    assert_int_equal(hd_rpc_int(p, "missing", 60, 0, 10, &n, &err), VG_OK);
     assert_int_equal(n, 60);
-    assert_int_equal(rpc_int(p, "n", 0, 6, 10, &n, &err), VG_ERR);
-    assert_int_equal(rpc_int(p, "f", 0, 0, 10, &n, &err), VG_ERR);
-    assert_int_equal(rpc_int(p, "s", 0, 0, 10, &n, &err), VG_ERR);
+    assert_int_equal(hd_rpc_int(p, "n", 0, 6, 10, &n, &err), VG_ERR);
+    assert_int_equal(hd_rpc_int(p, "f", 0, 0, 10, &n, &err), VG_ERR);
+    assert_int_equal(hd_rpc_int(p, "s", 0, 0, 10, &n, &err), VG_ERR);
     cJSON_Delete(p);
 }
 
@@ -116,7 +116,7 @@ static void wake(void *ud)
 static cJSON *answer(rpc_conn *rc)
 {
     size_t len;
-    char *text = rpc_conn_next(rc, &len);
+    char *text = hd_rpc_conn_next(rc, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
     cJSON *o = cJSON_Parse(text);
@@ -127,7 +127,7 @@ static cJSON *answer(rpc_conn *rc)
 
 static void expect_error(rpc_conn *rc, const char *request, int id, const char *code)
 {
-    rpc_conn_recv(rc, request, strlen(request));
+    hd_rpc_conn_recv(rc, request, strlen(request));
     cJSON *o = answer(rc);
     const cJSON *jid = cJSON_GetObjectItem(o, "id");
     if (id < 0)
@@ -144,9 +144,9 @@ static void expect_error(rpc_conn *rc, const char *request, int id, const char *
 static void test_dispatch_errors(void **state)
 {
     (void)state;
-    rpc_conn *rc = rpc_conn_new(wake, NULL);
+    rpc_conn *rc = hd_rpc_conn_new(wake, NULL);
     size_t len;
-    assert_null(rpc_conn_next(rc, &len));
+    assert_null(hd_rpc_conn_next(rc, &len));
     wakes = 0;
     expect_error(rc, "{", -1, "bad_request");
     expect_error(rc, "{\"id\":3,\"method\":\"vm.nope\"}", 3, "unknown");
@@ -167,8 +167,8 @@ static void test_dispatch_errors(void **state)
                  9, "bad_request");
     assert_int_equal(wakes, 8);
     /* Answers queued and not taken are freed with the connection. */
-    rpc_conn_recv(rc, "x", 1);
-    rpc_conn_free(rc);
+    hd_rpc_conn_recv(rc, "x", 1);
+    hd_rpc_conn_free(rc);
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vms.h"
+#include "libvirt/vms.h"
 
 static char dir[] = "/tmp/vg-test-vms-XXXXXX";
 static console_config cfg;
@@ -32,7 +32,7 @@ static void add_console(vm_entry *e, const char *dev, const char *file)
 static size_t count_vms(void)
 {
     size_t n = 0;
-    for (vms_vm *v = vms_first(); v; v = vms_next(v))
+    for (vms_vm *v = hd_vms_first(); v; v = hd_vms_next(v))
         n++;
     return n;
 }
@@ -42,10 +42,10 @@ static void test_union_and_removal(void **state)
     (void)state;
     assert_non_null(mkdtemp(dir));
     cfg = (console_config){.loop = ev_default_loop(0), .ring_size = 4096, .state_dir = dir};
-    console_configure(&cfg);
-    vms_set_changed_cb(changed);
+    hd_console_configure(&cfg);
+    hd_vms_set_changed_cb(changed);
     vg_err err;
-    assert_int_equal(vms_set_filter("demo*,web", &err), VG_OK);
+    assert_int_equal(hd_vms_set_filter("demo*,web", &err), VG_OK);
 
     vm_entry *e = calloc(3, sizeof(*e));
     snprintf(e[0].info.name, sizeof(e[0].info.name), "demo1");
@@ -56,11 +56,11 @@ static void test_union_and_removal(void **state)
     snprintf(e[1].info.name, sizeof(e[1].info.name), "other"); /* filtered out */
     e[1].state = "running";
     add_console(&e[1], "serial0", "com-other.sock");
-    vms_sync_virt(e, 2);
+    hd_vms_sync_virt(e, 2);
     assert_int_equal(count_vms(), 1);
-    assert_non_null(vms_console("demo1", "serial0"));
-    assert_non_null(vms_console("demo1", "console1"));
-    assert_null(vms_console("other", "serial0"));
+    assert_non_null(hd_vms_console("demo1", "serial0"));
+    assert_non_null(hd_vms_console("demo1", "console1"));
+    assert_null(hd_vms_console("other", "serial0"));
 
     /* The directory names demo1's socket again (same path: same console) and a VM libvirt
      * does not know. */
@@ -73,29 +73,29 @@ static void test_union_and_removal(void **state)
     snprintf(d[1].dev, sizeof(d[1].dev), "serial0");
     snprintf(d[1].path, sizeof(d[1].path), "%s/com-demo2.sock", dir);
     int before = changes;
-    vms_sync_dir(d, 2);
+    hd_vms_sync_dir(d, 2);
     assert_true(changes > before);
     assert_int_equal(count_vms(), 2);
-    for (vms_vm *v = vms_first(); v; v = vms_next(v)) {
-        if (strcmp(vms_name(v), "demo1") == 0) {
-            assert_int_equal(vms_nconsoles(v), 2);
-            assert_string_equal(vms_state(v), "running");
-            assert_string_equal(vms_uuid(v), "u-1");
+    for (vms_vm *v = hd_vms_first(); v; v = hd_vms_next(v)) {
+        if (strcmp(hd_vms_name(v), "demo1") == 0) {
+            assert_int_equal(hd_vms_nconsoles(v), 2);
+            assert_string_equal(hd_vms_state(v), "running");
+            assert_string_equal(hd_vms_uuid(v), "u-1");
         } else {
-            assert_int_equal(vms_nconsoles(v), 1);
-            assert_string_equal(vms_state(v), "unknown");
+            assert_int_equal(hd_vms_nconsoles(v), 1);
+            assert_string_equal(hd_vms_state(v), "unknown");
         }
     }
 
     /* libvirt forgets demo1: its socket in the directory keeps it as a convention console. */
-    vms_sync_virt(e, 0);
+    hd_vms_sync_virt(e, 0);
     assert_int_equal(count_vms(), 2);
-    assert_non_null(vms_console("demo1", "serial0"));
-    assert_null(vms_console("demo1", "console1"));
-    vms_sync_dir(d, 0);
+    assert_non_null(hd_vms_console("demo1", "serial0"));
+    assert_null(hd_vms_console("demo1", "console1"));
+    hd_vms_sync_dir(d, 0);
     assert_int_equal(count_vms(), 0);
 
-    vms_free_all();
+    hd_vms_free_all();
     free(e);
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -106,9 +106,9 @@ static void test_filter_refusal(void **state)
 {
     (void)state;
     vg_err err;
-    assert_int_equal(vms_set_filter("", &err), VG_ERR);
+    assert_int_equal(hd_vms_set_filter("", &err), VG_ERR);
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
-    assert_int_equal(vms_set_filter("*", &err), VG_OK);
+    assert_int_equal(hd_vms_set_filter("*", &err), VG_OK);
 }
 
 int main(void)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmxml.h"
+#include "libvirt/vmxml.h"
 
 static const char *domain =
     "<domain type='qemu'><name>v1</name><devices>"
@@ -30,7 +30,7 @@ static void test_rewrite(void **state)
 {
     (void)state;
     vg_err err;
-    char *x = vmxml_rewrite_dir(domain, "/run/h1/consoles/", "/run/h2/consoles", &err);
+    char *x = hd_vmxml_rewrite_dir(domain, "/run/h1/consoles/", "/run/h2/consoles", &err);
     assert_non_null(x);
     assert_non_null(strstr(x, "path=\"/run/h2/consoles/com-v1.sock\""));
     assert_non_null(strstr(x, "file=\"/run/h2/consoles/com-v1.log\""));
@@ -40,9 +40,9 @@ static void test_rewrite(void **state)
     assert_non_null(strstr(x, "/pool/v1-disk0.qcow2"));
     assert_null(strstr(x, "/run/h1/consoles/com-"));
     free(x);
-    assert_null(vmxml_rewrite_dir(domain, "/run/h1/consoles", "relative", &err));
+    assert_null(hd_vmxml_rewrite_dir(domain, "/run/h1/consoles", "relative", &err));
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
-    assert_null(vmxml_rewrite_dir("<domain", "/a", "/b", &err));
+    assert_null(hd_vmxml_rewrite_dir("<domain", "/a", "/b", &err));
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
 }
 
@@ -52,24 +52,24 @@ static void test_disks(void **state)
     vg_err err;
     vmxml_disk d[4];
     size_t n;
-    assert_int_equal(vmxml_disks(domain, d, 4, &n, &err), VG_OK);
+    assert_int_equal(hd_vmxml_disks(domain, d, 4, &n, &err), VG_OK);
     assert_int_equal(n, 3); /* the CD-ROM is not a disk to delete */
     assert_string_equal(d[0].file, "/pool/v1-disk0.qcow2");
     assert_string_equal(d[1].pool, "p2");
     assert_string_equal(d[1].volume, "data.raw");
     assert_string_equal(d[1].file, "");
     assert_string_equal(d[2].file, "/dev/vg/lv");
-    assert_int_equal(vmxml_disks(domain, d, 2, &n, &err), VG_ERR);
-    assert_int_equal(vmxml_disks("<pool/>", d, 4, &n, &err), VG_ERR);
-    assert_int_equal(vmxml_disks("<domain><name>x</name></domain>", d, 4, &n, &err), VG_OK);
+    assert_int_equal(hd_vmxml_disks(domain, d, 2, &n, &err), VG_ERR);
+    assert_int_equal(hd_vmxml_disks("<pool/>", d, 4, &n, &err), VG_ERR);
+    assert_int_equal(hd_vmxml_disks("<domain><name>x</name></domain>", d, 4, &n, &err), VG_OK);
     assert_int_equal(n, 0);
 
     char dev[16], bus[16];
-    assert_int_equal(vmxml_cdrom(domain, dev, sizeof(dev), bus, sizeof(bus), &err), VG_OK);
+    assert_int_equal(hd_vmxml_cdrom(domain, dev, sizeof(dev), bus, sizeof(bus), &err), VG_OK);
     assert_string_equal(dev, "sda");
     assert_string_equal(bus, "sata");
     assert_int_equal(
-        vmxml_cdrom("<domain><devices/></domain>", dev, sizeof(dev), bus, sizeof(bus), &err),
+        hd_vmxml_cdrom("<domain><devices/></domain>", dev, sizeof(dev), bus, sizeof(bus), &err),
         VG_ERR);
     assert_int_equal(err.code, VG_E_NOT_FOUND);
 }
@@ -78,46 +78,46 @@ static void test_documents(void **state)
 {
     (void)state;
     vg_err err;
-    char *x = vmxml_cdrom_device("sda", "sata", "/pool/a'b&c.iso", &err);
+    char *x = hd_vmxml_cdrom_device("sda", "sata", "/pool/a'b&c.iso", &err);
     assert_non_null(strstr(x, "file=\"/pool/a'b&amp;c.iso\""));
     assert_non_null(strstr(x, "<target dev=\"sda\" bus=\"sata\"/>"));
     free(x);
-    x = vmxml_cdrom_device("hdc", "ide", NULL, &err);
+    x = hd_vmxml_cdrom_device("hdc", "ide", NULL, &err);
     assert_null(strstr(x, "<source"));
     free(x);
 
-    x = vmxml_volume("v1-disk0.qcow2", 64, "qcow2", "/pool/base <1>.qcow2", "raw", &err);
+    x = hd_vmxml_volume("v1-disk0.qcow2", 64, "qcow2", "/pool/base <1>.qcow2", "raw", &err);
     assert_non_null(strstr(x, "<capacity unit=\"MiB\">64</capacity>"));
     assert_non_null(strstr(x, "<path>/pool/base &lt;1&gt;.qcow2</path>"));
     assert_non_null(strstr(x, "<backingStore>"));
     free(x);
-    x = vmxml_volume("v1-disk1.raw", 8, "raw", NULL, NULL, &err);
+    x = hd_vmxml_volume("v1-disk1.raw", 8, "raw", NULL, NULL, &err);
     assert_null(strstr(x, "backingStore"));
     free(x);
 
     char fmt[16];
-    assert_int_equal(vmxml_volume_format("<volume><target><format type='qcow2'/></target>"
-                                         "</volume>",
-                                         fmt, sizeof(fmt), &err),
+    assert_int_equal(hd_vmxml_volume_format("<volume><target><format type='qcow2'/></target>"
+                                            "</volume>",
+                                            fmt, sizeof(fmt), &err),
                      VG_OK);
     assert_string_equal(fmt, "qcow2");
-    assert_int_equal(vmxml_volume_format("<volume><target/></volume>", fmt, sizeof(fmt), &err),
+    assert_int_equal(hd_vmxml_volume_format("<volume><target/></volume>", fmt, sizeof(fmt), &err),
                      VG_OK);
     assert_string_equal(fmt, "raw");
 
     char path[64];
-    assert_int_equal(vmxml_volume_backing("<volume><backingStore><path>/p/base.qcow2</path>"
-                                          "</backingStore></volume>",
-                                          path, sizeof(path), &err),
+    assert_int_equal(hd_vmxml_volume_backing("<volume><backingStore><path>/p/base.qcow2</path>"
+                                             "</backingStore></volume>",
+                                             path, sizeof(path), &err),
                      VG_OK);
     assert_string_equal(path, "/p/base.qcow2");
-    assert_int_equal(vmxml_volume_backing("<volume/>", path, sizeof(path), &err), VG_OK);
+    assert_int_equal(hd_vmxml_volume_backing("<volume/>", path, sizeof(path), &err), VG_OK);
     assert_string_equal(path, "");
-    assert_int_equal(vmxml_pool_path("<pool><target><path>/srv/p</path></target></pool>", path,
-                                     sizeof(path), &err),
+    assert_int_equal(hd_vmxml_pool_path("<pool><target><path>/srv/p</path></target></pool>", path,
+                                        sizeof(path), &err),
                      VG_OK);
     assert_string_equal(path, "/srv/p");
-    assert_int_equal(vmxml_pool_path("<pool/>", path, sizeof(path), &err), VG_OK);
+    assert_int_equal(hd_vmxml_pool_path("<pool/>", path, sizeof(path), &err), VG_OK);
     assert_string_equal(path, "");
 }
 
@@ -125,31 +125,31 @@ static void test_snapshot(void **state)
 {
     (void)state;
     vg_err err;
-    char *x = vmxml_snapshot_doc("s1", "before <upgrade> & \"reboot\"", &err);
+    char *x = hd_vmxml_snapshot_doc("s1", "before <upgrade> & \"reboot\"", &err);
     assert_non_null(strstr(x, "<name>s1</name>"));
     assert_non_null(strstr(x, "&lt;upgrade&gt; &amp;"));
     free(x);
-    x = vmxml_snapshot_doc("s2", NULL, &err);
+    x = hd_vmxml_snapshot_doc("s2", NULL, &err);
     assert_null(strstr(x, "description"));
     free(x);
 
     vmxml_snapshot s;
-    assert_int_equal(vmxml_snapshot_parse("<domainsnapshot><name>s1</name><state>running</state>"
-                                          "<creationTime>1763800000</creationTime>"
-                                          "<memory snapshot='internal'/><disks><disk name='vda' "
-                                          "snapshot='internal'/></disks></domainsnapshot>",
-                                          &s, &err),
+    assert_int_equal(hd_vmxml_snapshot_parse("<domainsnapshot><name>s1</name><state>running</state>"
+                                             "<creationTime>1763800000</creationTime>"
+                                             "<memory snapshot='internal'/><disks><disk name='vda' "
+                                             "snapshot='internal'/></disks></domainsnapshot>",
+                                             &s, &err),
                      VG_OK);
     assert_string_equal(s.state, "running");
     assert_int_equal(s.created_s, 1763800000);
     assert_false(s.external);
-    assert_int_equal(vmxml_snapshot_parse("<domainsnapshot><state>disk-snapshot</state>"
-                                          "<memory snapshot='no'/><disks><disk name='vda' "
-                                          "snapshot='external'/></disks></domainsnapshot>",
-                                          &s, &err),
+    assert_int_equal(hd_vmxml_snapshot_parse("<domainsnapshot><state>disk-snapshot</state>"
+                                             "<memory snapshot='no'/><disks><disk name='vda' "
+                                             "snapshot='external'/></disks></domainsnapshot>",
+                                             &s, &err),
                      VG_OK);
     assert_true(s.external);
-    assert_int_equal(vmxml_snapshot_parse("<domain/>", &s, &err), VG_ERR);
+    assert_int_equal(hd_vmxml_snapshot_parse("<domain/>", &s, &err), VG_ERR);
 }
 
 int main(void)

@@ -1,0 +1,192 @@
+/* Sessions: login, logout, whoami, events.subscribe and api.methods (docs/api.md "Sessions"). */
+#include "api/api_int.h"
+
+#include "core/audit.h"
+#include "core/auth.h"
+#include "vg_log.h"
+#include "vg_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PASSWORD_MAX 1024
+
+static int check_login(const cJSON *params, vg_err *err)
+{
+    static const char *const known[] = {"user", "password", NULL};
+    if (gw_check_known(params, known, err) != VG_OK ||
+        gw_check_name(params, "user", 0, err) != VG_OK)
+        return VG_ERR;
+    const cJSON *pw = gw_param(params, "password");
+    if (!cJSON_IsString(pw))
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be a string");
+    size_t n = strlen(pw->valuestring);
+    if (n == 0 || n > PASSWORD_MAX)
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters", PASSWORD_MAX);
+    return VG_OK;
+}
+
+static void audit_login(gw_call *c, const char *user, const char *result, const char *detail)
+{
+    gw_audit_entry e = {.kind = "login",
+                        .user = user,
+                        .addr = c->addr,
+                        .method = "login",
+                        .result = result,
+                        .detail = detail};
+    gw_audit(c->g, &e);
+}
+
+/* Failed logins are counted per user name and per client address for LOGIN_WINDOW_S seconds
+ * from the first failure; past the limit, login answers rate_limited without looking at the
+ * password, which also keeps argon2 from being used to load the gateway. */
+#define LOGIN_WINDOW_S 300
+#define LOGIN_FAILS_USER 10
+#define LOGIN_FAILS_ADDR 50
+
+static void login_failed(gw_call *c, const char *user)
+{
+    char window[16];
+    snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
+    const char *argv[] = {user, c->addr, window};
+    gw_redis_eval(c->g->redis, gw_lua(c->g, "login_fail"), NULL, NULL, 0, 3, argv, NULL);
+    vg_info("auth", "login failed for user %s from %s", user, c->addr);
+    audit_login(c, user, "unauthorized", "wrong user name or password");
+    gw_call_fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
+}
+
+static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    const char *user = gw_param_str(c, "user", "");
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 1) {
+        vg_warn("auth", "login for user %s from %s refused: too many failures", user, c->addr);
+        audit_login(c, user, "rate_limited", "too many failed logins");
+        gw_call_fail(c, VG_E_RATE_LIMITED, "too many failed logins: try again in a few minutes");
+        return;
+    }
+    /* {0, pwhash, role, frozen} */
+    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
+             reply->element[1]->type == REDIS_REPLY_STRING &&
+             reply->element[2]->type == REDIS_REPLY_STRING &&
+             gw_auth_verify(reply->element[1]->str, gw_param_str(c, "password", ""));
+    if (!ok) {
+        login_failed(c, user);
+        return;
+    }
+    gw_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
+    if (reply->element[3]->type == REDIS_REPLY_STRING && strcmp(reply->element[3]->str, "1") == 0) {
+        vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
+        audit_login(c, user, "forbidden", "user is frozen");
+        gw_call_fail(c, VG_E_FORBIDDEN, "this user is frozen");
+        return;
+    }
+    snprintf(c->user, sizeof(c->user), "%s", user);
+    snprintf(c->role, sizeof(c->role), "%s", reply->element[2]->str);
+    char token[GW_TOKEN_HEX + 1];
+    if (gw_auth_new_token(token) != VG_OK) {
+        gw_call_fail(c, VG_E_INTERNAL, "no randomness for a session token");
+        return;
+    }
+    char hash[65], now[24];
+    gw_auth_sha256_hex(token, hash);
+    snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
+    char key[80];
+    snprintf(key, sizeof(key), "vg:session:%s", hash);
+    const char *argv[] = {"HSET", key, "user", c->user, "created_ms", now, "addr", c->addr};
+    /* The user's set of sessions lets freezing or deleting the user end every one of them. */
+    if (gw_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
+        gw_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
+            VG_OK ||
+        gw_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
+            VG_OK) {
+        gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
+        return;
+    }
+    vg_info("auth", "user %s logged in from %s", c->user, c->addr);
+    audit_login(c, c->user, "ok", NULL);
+    cJSON *res = cJSON_CreateObject();
+    if (res) {
+        cJSON_AddStringToObject(res, "token", token);
+        cJSON_AddStringToObject(res, "user", c->user);
+        cJSON_AddStringToObject(res, "role", c->role);
+        cJSON_AddNumberToObject(res, "expires_in", (double)c->g->cfg.session_ttl);
+    }
+    gw_call_succeed(c, res);
+}
+
+static void run_login(gw_call *c)
+{
+    char ulimit[16], alimit[16];
+    snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
+    snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
+    const char *argv[] = {gw_param_str(c, "user", ""), c->addr, ulimit, alimit};
+    gw_call_sent(
+        c, gw_redis_eval(c->g->redis, gw_lua(c->g, "login"), login_user_cb, c, 0, 4, argv, NULL));
+}
+
+static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    vg_info("auth", "user %s logged out", c->user);
+    /* Every gateway closes the consoles this session opened. */
+    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
+    gw_call_succeed(c, cJSON_CreateObject());
+}
+
+static void run_logout(gw_call *c)
+{
+    gw_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
+    gw_call_sent(c, gw_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
+}
+
+static void run_whoami(gw_call *c)
+{
+    cJSON *res = cJSON_CreateObject();
+    if (res) {
+        cJSON_AddStringToObject(res, "user", c->user);
+        cJSON_AddStringToObject(res, "role", c->role);
+    }
+    gw_call_succeed(c, res);
+}
+
+static void run_subscribe(gw_call *c)
+{
+    /* The WebSocket transport registers the subscription when it sees this answer. */
+    gw_call_succeed(c, cJSON_CreateObject());
+}
+
+static void run_methods(gw_call *c)
+{
+    cJSON *res = cJSON_CreateObject();
+    cJSON *list = res ? cJSON_AddArrayToObject(res, "methods") : NULL;
+    for (const gw_method *m = gw_api_next(NULL); list && m; m = gw_api_next(m)) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddItemToArray(list, o);
+        cJSON_AddStringToObject(o, "name", m->name);
+        cJSON_AddStringToObject(o, "scope", gw_scope_name(m->scope));
+        cJSON_AddStringToObject(o, "level", gw_level_name(m->level));
+        cJSON_AddBoolToObject(o, "mutates", (m->flags & GW_M_MUTATES) != 0);
+        cJSON_AddBoolToObject(o, "websocket_only", (m->flags & GW_M_WS_ONLY) != 0);
+        cJSON_AddBoolToObject(o, "reauth", (m->flags & GW_M_REAUTH) != 0);
+    }
+    gw_call_succeed(c, res);
+}
+
+const gw_method gw_api_session_methods[] = {
+    {"login", GW_SCOPE_PUBLIC, GW_LEVEL_VIEWER, 0, check_login, run_login},
+    {"logout", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_logout},
+    {"whoami", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_whoami},
+    {"events.subscribe", GW_SCOPE_SELF, GW_LEVEL_VIEWER, GW_M_WS_ONLY, gw_check_none,
+     run_subscribe},
+    {"api.methods", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_methods},
+    {NULL, 0, 0, 0, NULL, NULL},
+};

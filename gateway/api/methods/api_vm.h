@@ -1,0 +1,103 @@
+/* What the VM method modules share (api_vm.c: definitions; api_vmlife.c: lifecycle, media,
+ * migration; api_snapshot.c: snapshots; api_vmcall.c: the steps they are built from). A VM
+ * method is a chain of steps over one gw_vmcall: read the VM from Redis, check its state, run
+ * a script, call its hostd, record the outcome. Any step that fails ends the call. */
+#ifndef GW_API_VM_H
+#define GW_API_VM_H
+
+#include "api/api_int.h"
+#include "backend/hostrpc.h"
+#include "vg_domspec.h"
+
+#define GW_VM_RPC_MS 30000L     /* short hostd calls */
+#define GW_VM_DEFINE_MS 60000L  /* vm.define, vm.start (volumes are created, qemu starts) */
+#define GW_VM_LONG_MS 120000L   /* migration, managed save/restore, snapshots */
+#define GW_VM_SHUTDOWN_GRACE 15 /* seconds past the guest's own shutdown timeout */
+
+/* One VM as Redis shows it (gateway_vm_get.lua). */
+typedef struct gw_vminfo {
+    int defined;    /* has a vmdef: belongs to a project */
+    int registered; /* a host reports the domain */
+    int adopted;    /* vmdef made by vm.adopt: no spec to define it from */
+    char project[65];
+    char host[65]; /* where it is: the registry's host, else the vmdef's */
+    int host_up;
+    char state[16]; /* registry state, "" when no host reports it */
+    char uuid[40];
+    long long vcpus, memory_mib, disk_mib;
+    cJSON *def; /* every vmdef field as strings, spec parsed: the vm.get answer's base */
+    cJSON *reg; /* every vg:vm field */
+    cJSON *consoles;
+} gw_vminfo;
+
+/* Pure: a gateway_vm_get.lua answer into out (which the caller frees with gw_vminfo_free). */
+int gw_vminfo_parse(const redisReply *reply, gw_vminfo *out, vg_err *err);
+void gw_vminfo_free(gw_vminfo *vi);
+/* The stored spec of a defined VM, or NULL. */
+const cJSON *gw_vminfo_spec(const gw_vminfo *vi);
+
+/* Pure: 1 when action may run on a VM in state (the table in docs/api.md "Lifecycle"); an
+ * unknown state or action lets hostd decide. */
+int gw_vm_state_allows(const char *action, const char *state);
+
+typedef struct gw_vmcall gw_vmcall;
+typedef void gw_vmcall_step(gw_vmcall *v);
+
+struct gw_vmcall {
+    gw_call *c;
+    char vm[65];
+    gw_vminfo vi;
+    gw_vmcall_step *next;
+    gw_vmcall_step *on_error; /* when set, a refused hostd call comes here with err filled */
+    vg_err err;
+    cJSON *answer; /* the last hostd result */
+    vg_spec spec;  /* the spec being defined (create, clone, edit) */
+    int spec_parsed;
+    cJSON *spec_json; /* the same, as stored (defaults filled) */
+    char project[65];
+    char host[65]; /* the host the next step acts on */
+    char from[65];
+    char what[200]; /* prefix of a placement refusal */
+};
+
+/* Starts the per-call state (c->state). NULL: the call has been failed (out of memory). */
+gw_vmcall *gw_vmcall_new(gw_call *c);
+/* Starts the call's state for params.vm and reads the VM into v->vi, then next. An unknown
+ * VM fails the call with not_found. */
+void gw_vmcall_run(gw_call *c, gw_vmcall_step *next);
+/* Calls method on host with params (taken); the result lands in v->answer, then next. A
+ * refusal ends the call with hostd's error unless v->on_error is set. */
+void gw_vmcall_rpc(gw_vmcall *v, const char *host, const char *method, cJSON *params,
+                   long timeout_ms, gw_vmcall_step *next);
+/* Runs gateway_place.lua; the chosen host lands in v->host, then next. No fit ends the call
+ * with conflict and the script's reasons, prefixed by what. */
+void gw_vmcall_place(gw_vmcall *v, const char *project, int vcpus, long long memory_mib,
+                     const char *host, const char *group, const char *what, gw_vmcall_step *next);
+/* Parses spec into v->spec / v->spec_json: bad_request on a bad spec, forbidden for what only
+ * administrators may ask for (vmpolicy.h). Returns VG_ERR when it has ended the call. */
+int gw_vmcall_parse_spec(gw_vmcall *v, const cJSON *spec);
+/* Fails the call unless the VM's host is up. Returns VG_ERR when it has ended the call. */
+int gw_vmcall_need_host(gw_vmcall *v);
+/* PUBLISH vg:events {"type":type,"vm":..,"project":..,"ts":..} plus extra's fields. */
+void gw_vmcall_event(gw_vmcall *v, const char *type, cJSON *extra);
+/* {"vm": v->vm} and whatever the caller adds. */
+cJSON *gw_vmcall_params(const gw_vmcall *v);
+
+/* The methods of api_vmlife.c and api_snapshot.c, listed in api_vm.c's table. */
+int gw_vmlife_check_vm(const cJSON *params, vg_err *err);
+int gw_vmlife_check_shutdown(const cJSON *params, vg_err *err);
+int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err);
+int gw_vmlife_check_migrate(const cJSON *params, vg_err *err);
+void gw_vmlife_run(gw_call *c);
+void gw_vmlife_run_cdrom(gw_call *c);
+void gw_vmlife_run_migrate(gw_call *c);
+int gw_snapshot_check_list(const cJSON *params, vg_err *err);
+int gw_snapshot_check_create(const cJSON *params, vg_err *err);
+int gw_snapshot_check_revert(const cJSON *params, vg_err *err);
+int gw_snapshot_check_delete(const cJSON *params, vg_err *err);
+void gw_snapshot_run_list(gw_call *c);
+void gw_snapshot_run_create(gw_call *c);
+void gw_snapshot_run_revert(gw_call *c);
+void gw_snapshot_run_delete(gw_call *c);
+
+#endif

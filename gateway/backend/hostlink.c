@@ -1,0 +1,49 @@
+#include "backend/hostlink.h"
+
+#include <libwebsockets.h>
+
+#include <stdio.h>
+#include <string.h>
+
+int gw_link_connect(gw *g, const char *link_url, const char *path, const char *subprotocol,
+                    const char *local_protocol, void *opaque, struct lws **pwsi)
+{
+    char url[256];
+    const char *proto, *host, *base;
+    int port;
+    /* lws_parse_uri cuts the copy into pieces in place. */
+    if (snprintf(url, sizeof(url), "%s", link_url) >= (int)sizeof(url))
+        return VG_ERR;
+    if (lws_parse_uri(url, &proto, &host, &port, &base))
+        return VG_ERR;
+    int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
+    if (!tls && strcmp(proto, "ws") && strcmp(proto, "http"))
+        return VG_ERR;
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.context = g->ctx;
+    ci.vhost = g->links;
+    ci.address = host;
+    ci.port = port;
+    ci.path = path;
+    ci.host = host;
+    ci.origin = host;
+    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+    ci.protocol = subprotocol;
+    ci.local_protocol_name = local_protocol;
+    ci.opaque_user_data = opaque;
+    ci.pwsi = pwsi;
+    if (!lws_client_connect_via_info(&ci))
+        return VG_ERR;
+    return VG_OK;
+}
+
+int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len)
+{
+    unsigned char **p = in, *end = *p + len;
+    const char *secret = g->link_secret ? g->link_secret : "";
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)"x-vmgate-link:",
+                                       (const unsigned char *)secret, (int)strlen(secret), p, end)
+               ? -1
+               : 0;
+}

@@ -1,0 +1,58 @@
+#include "backend/hostwatch.h"
+
+#include "backend/redis.h"
+#include "vg_log.h"
+#include "vg_util.h"
+
+#include <ev.h>
+#include <stdio.h>
+
+#define WATCH_PERIOD_S 0.5
+
+/* One watch per gateway process, like its one loop. */
+static ev_timer watch;
+static int pending; /* a check is in flight: a slow Redis gets no pile of them */
+
+static void watched_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    (void)priv;
+    pending = 0;
+    if (!reply)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        vg_error("hostwatch", "host check failed: %s", reply->str);
+        return;
+    }
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            vg_warn("hostwatch", "host %s missed its heartbeats: declared down",
+                    reply->element[i]->str);
+}
+
+static void tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    gw *g = w->data;
+    if (pending || !gw_redis_up(g->redis))
+        return;
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
+    const char *argv[] = {now};
+    if (gw_redis_eval(g->redis, gw_lua(g, "host_watch"), watched_cb, NULL, 0, 1, argv, NULL) ==
+        VG_OK)
+        pending = 1;
+}
+
+void gw_hostwatch_start(gw *g)
+{
+    ev_timer_init(&watch, tick, WATCH_PERIOD_S, WATCH_PERIOD_S);
+    watch.data = g;
+    ev_timer_start(g->loop, &watch);
+}
+
+void gw_hostwatch_stop(gw *g)
+{
+    ev_timer_stop(g->loop, &watch);
+}

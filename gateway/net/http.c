@@ -1,0 +1,380 @@
+#include "net/http.h"
+
+#include "api/api.h"
+#include "core/auth.h"
+#include "console/console.h"
+#include "vg_log.h"
+#include "net/wsq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PREFIX "/api/v1/"
+
+typedef struct http_pss {
+    gw_call_owner owner;
+    gw_wsbuf body;
+    char method[64];
+    char token[GW_TOKEN_HEX + 1];
+    int has_token;
+    char addr[64];
+    int too_big;
+    int dispatched; /* the request went to the API; at most once per request */
+    int answered;   /* a response is ready in resp */
+    int status;
+    char *resp;
+    char cookie[GW_TOKEN_HEX + 1]; /* login: the new session for Set-Cookie */
+    int clear_cookie;              /* logout */
+    const char *content_type;
+    int close_after;
+} http_pss;
+
+gw *gw_from_wsi(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+int gw_http_origin_ok(const char *origin, const char *host, const char *allowed)
+{
+    if (host && *host) {
+        size_t hl = strlen(host);
+        if (!strncmp(origin, "https://", 8) && strlen(origin) == 8 + hl &&
+            !strcasecmp(origin + 8, host))
+            return 1;
+    }
+    const char *p = allowed ? allowed : "";
+    size_t ol = strlen(origin);
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == ol && ol && !strncasecmp(p, origin, ol))
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+int gw_http_token(struct lws *wsi, char *out)
+{
+    char buf[1024];
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        gw_auth_parse_bearer(buf, out))
+        return GW_TOKEN_BEARER;
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_COOKIE) > 0 &&
+        gw_auth_parse_cookie(buf, out))
+        return GW_TOKEN_COOKIE;
+    return GW_TOKEN_NONE;
+}
+
+const char *gw_http_cross_site(const char *origin, const char *host, const char *allowed,
+                               int token_source, int custom_header)
+{
+    /* A browser adds a bearer token only when a script does, and a foreign page's script
+     * cannot read the answer (no CORS), so bearer calls carry their own proof. */
+    if (token_source == GW_TOKEN_BEARER)
+        return NULL;
+    if (origin)
+        return gw_http_origin_ok(origin, host, allowed) ? NULL : "Origin not allowed";
+    /* No Origin: an old browser, or not a browser. A cookie then needs the custom header,
+     * which a foreign page cannot add without a CORS preflight the gateway never grants. */
+    if (token_source == GW_TOKEN_COOKIE && !custom_header)
+        return "a call authenticated by the session cookie needs an Origin or an "
+               "X-Vmgate-Request header";
+    return NULL;
+}
+
+static int refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+    char peer[64];
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    vg_info("http", "refused WebSocket upgrade from %s: %s", peer, why);
+    lws_return_http_status(wsi, status, why);
+    return 1;
+}
+
+int gw_http_confirm_upgrade(struct lws *wsi)
+{
+    gw *g = gw_from_wsi(wsi);
+    char uri[128] = "", proto[128] = "", origin[256], host[256] = "";
+    if (!lws_is_ssl(wsi))
+        return refuse(wsi, HTTP_STATUS_FORBIDDEN, "WebSockets need TLS (wss://)");
+    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL);
+    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+    int o = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+    if (o < 0 || (o > 0 && !gw_http_origin_ok(origin, host, g->cfg.allowed_origins)))
+        return refuse(wsi, HTTP_STATUS_FORBIDDEN, "Origin not allowed");
+    const char *want = !strcmp(uri, "/ws/api")       ? "vmgate.api.v1"
+                       : !strcmp(uri, "/ws/console") ? GW_CONSOLE_PROTOCOL
+                                                     : NULL;
+    if (!want)
+        return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
+    /* lws picks the protocol by subprotocol name; insist it is the one this path serves. */
+    int found = 0;
+    for (char *tok = strtok(proto, ", "); tok; tok = strtok(NULL, ", "))
+        found |= !strcmp(tok, want);
+    if (!found)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "wrong or missing WebSocket subprotocol");
+    if (!strcmp(want, GW_CONSOLE_PROTOCOL)) {
+        char t[80];
+        if (lws_get_urlarg_by_name(wsi, "ticket=", t, sizeof(t)) == NULL)
+            return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "a console ticket is required");
+    }
+    return 0;
+}
+
+static void api_done(void *priv, const char *method, const cJSON *id, const cJSON *result,
+                     const vg_err *err)
+{
+    (void)id;
+    struct lws *wsi = priv;
+    http_pss *pss = lws_wsi_user(wsi);
+    pss->status = err ? gw_api_http_status(err->code) : 200;
+    pss->resp = gw_api_response(NULL, 0, result, err);
+    pss->content_type = "application/json";
+    /* An export is the file itself, so `curl -o` saves what a spreadsheet or jq reads. */
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(result, "data");
+    if (!err && !strcmp(method, "audit.export") && cJSON_IsString(data)) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(result, "format");
+        free(pss->resp);
+        pss->resp = strdup(data->valuestring);
+        pss->content_type = cJSON_IsString(f) && !strcmp(f->valuestring, "csv")
+                                ? "text/csv; charset=utf-8"
+                                : "application/x-ndjson";
+    }
+    if (!err && !strcmp(method, "login")) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(result, "token");
+        if (cJSON_IsString(t))
+            snprintf(pss->cookie, sizeof(pss->cookie), "%s", t->valuestring);
+    }
+    if (!err && !strcmp(method, "logout"))
+        pss->clear_cookie = 1;
+    pss->answered = 1;
+    lws_callback_on_writable(wsi);
+}
+
+/* A name that does not fit is no method at all: never dispatch a truncated one. */
+static int set_method(http_pss *pss, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= sizeof(pss->method)) {
+        pss->method[0] = '\0';
+        return VG_ERR;
+    }
+    memcpy(pss->method, name, n + 1);
+    return VG_OK;
+}
+
+static void answer_error(struct lws *wsi, http_pss *pss, vg_err_code code, const char *msg)
+{
+    vg_err err;
+    vg_fail(&err, code, "%s", msg);
+    api_done(wsi, pss->method, NULL, NULL, &err);
+}
+
+static void answer_text(struct lws *wsi, http_pss *pss, int status, const char *text)
+{
+    pss->status = status;
+    pss->resp = strdup(text);
+    pss->content_type = "text/plain; charset=utf-8";
+    pss->answered = 1;
+    lws_callback_on_writable(wsi);
+}
+
+static void dispatch(struct lws *wsi, http_pss *pss)
+{
+    gw *g = gw_from_wsi(wsi);
+    if (pss->dispatched)
+        return;
+    pss->dispatched = 1;
+    if (pss->too_big) {
+        pss->close_after = 1;
+        answer_error(wsi, pss, VG_E_TOO_BIG, "request body exceeds 65536 bytes");
+        return;
+    }
+    gw_api_req req;
+    vg_err err;
+    if (gw_api_parse_http(pss->method, (const char *)pss->body.data, pss->body.len, &req, &err) !=
+        VG_OK) {
+        gw_api_req_free(&req);
+        answer_error(wsi, pss, err.code, err.msg);
+        return;
+    }
+    gw_wsbuf_free(&pss->body);
+    pss->owner.done = api_done;
+    pss->owner.priv = wsi;
+    gw_api_start(g, &pss->owner, &req, pss->has_token ? pss->token : NULL, pss->addr, 0);
+}
+
+/* The HTTP API is safe from cross-site requests (docs/security.md "Transport"). A refused call
+ * never reaches the API; its body is not read. */
+static int refuse_cross_site(struct lws *wsi, http_pss *pss)
+{
+    gw *g = gw_from_wsi(wsi);
+    char origin[256] = "", host[256] = "";
+    int o = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+    int custom =
+        lws_hdr_custom_length(wsi, GW_HTTP_REQUEST_HDR, (int)strlen(GW_HTTP_REQUEST_HDR)) > 0;
+    const char *why = o < 0 ? "Origin too long"
+                            : gw_http_cross_site(o > 0 ? origin : NULL, host,
+                                                 g->cfg.allowed_origins, pss->has_token, custom);
+    if (!why)
+        return 0;
+    vg_info("http", "refused cross-site %s from %s: %s", pss->method, pss->addr, why);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "cross-site request refused: %s", why);
+    pss->dispatched = 1;
+    pss->close_after = 1;
+    answer_error(wsi, pss, VG_E_FORBIDDEN, msg);
+    return 1;
+}
+
+static int start_request(struct lws *wsi, http_pss *pss)
+{
+    char uri[256] = "";
+    gw_call_owner_detach(&pss->owner);
+    gw_wsbuf_free(&pss->body);
+    free(pss->resp);
+    memset(pss, 0, sizeof(*pss));
+    lws_get_peer_simple(wsi, pss->addr, sizeof(pss->addr));
+    pss->body.limit = GW_API_MAX_BODY;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0) {
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+        if (!strcmp(uri, "/healthz")) {
+            answer_text(wsi, pss, 200, "ok\n");
+            return 0;
+        }
+        if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
+            set_method(pss, uri + strlen(API_PREFIX));
+            answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
+            return 0;
+        }
+        answer_text(wsi, pss, 404, "not found\n");
+        return 0;
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0 ||
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_POST_URI) <= 0 ||
+        strncmp(uri, API_PREFIX, strlen(API_PREFIX)) != 0) {
+        answer_text(wsi, pss, 404, "not found\n");
+        return 0;
+    }
+    if (set_method(pss, uri + strlen(API_PREFIX)) != VG_OK) {
+        answer_error(wsi, pss, VG_E_UNKNOWN, "unknown method: the name is too long");
+        return 0;
+    }
+    pss->has_token = gw_http_token(wsi, pss->token);
+    if (refuse_cross_site(wsi, pss))
+        return 0;
+    char cl[32];
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        long long n = atoll(cl);
+        if (n > GW_API_MAX_BODY) {
+            pss->too_big = 1;
+            dispatch(wsi, pss);
+        } else if (n == 0) {
+            dispatch(wsi, pss);
+        }
+    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies. */
+        pss->close_after = 1;
+        answer_error(wsi, pss, VG_E_BAD_REQUEST, "send the body with a Content-Length");
+    } else {
+        /* No length and no chunks: there is no body, so no BODY callbacks will come. */
+        dispatch(wsi, pss);
+    }
+    return 0;
+}
+
+static int write_response(struct lws *wsi, http_pss *pss)
+{
+    unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
+                                       *end = buf + sizeof(buf) - 1;
+    size_t len = pss->resp ? strlen(pss->resp) : 0;
+    if (lws_add_http_common_headers(wsi, (unsigned int)pss->status, pss->content_type, len, &p,
+                                    end))
+        return -1;
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end))
+        return -1;
+    if (pss->cookie[0] || pss->clear_cookie) {
+        char c[200];
+        gw *g = gw_from_wsi(wsi);
+        int n = pss->cookie[0] ? snprintf(c, sizeof(c),
+                                          "vg_session=%s; Path=/; Max-Age=%ld; Secure; "
+                                          "HttpOnly; SameSite=Strict",
+                                          pss->cookie, g->cfg.session_ttl)
+                               : snprintf(c, sizeof(c),
+                                          "vg_session=; Path=/; Max-Age=0; "
+                                          "Secure; HttpOnly; SameSite=Strict");
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)c, n, &p, end))
+            return -1;
+    }
+    if (pss->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                        (const unsigned char *)"close", 5, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    /* The response is small: one write, lws buffers whatever the socket does not take. */
+    unsigned char *body = malloc(LWS_PRE + len + 1);
+    if (!body)
+        return -1;
+    memcpy(body + LWS_PRE, pss->resp ? pss->resp : "", len);
+    int n = lws_write(wsi, body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+    free(body);
+    free(pss->resp);
+    pss->resp = NULL;
+    pss->answered = 0;
+    if (n < 0 || pss->close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    http_pss *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return gw_http_confirm_upgrade(wsi);
+    case LWS_CALLBACK_HTTP:
+        return start_request(wsi, pss);
+    case LWS_CALLBACK_HTTP_BODY: {
+        if (pss->too_big || pss->dispatched)
+            return 0;
+        int rc = gw_wsbuf_add(&pss->body, in, len, 0, 0);
+        if (rc == VG_ERR) {
+            pss->too_big = 1;
+            gw_wsbuf_free(&pss->body);
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        dispatch(wsi, pss);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!pss || !pss->answered)
+            return 0;
+        return write_response(wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (pss) {
+            gw_call_owner_detach(&pss->owner);
+            gw_wsbuf_free(&pss->body);
+            free(pss->resp);
+            pss->resp = NULL;
+        }
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+const struct lws_protocols gw_http_protocol = {
+    GW_HTTP_PROTOCOL, callback, sizeof(http_pss), 0, 0, NULL, 0,
+};

@@ -1,0 +1,514 @@
+#include "link/endpoint.h"
+
+#include "console/console.h"
+#include "link/rpc.h"
+#include "vg_frame.h"
+#include "vg_log.h"
+#include "vg_util.h"
+#include "libvirt/vms.h"
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINK_SUBPROTOCOL "vmgate.console.v1"
+#define LINK_SECRET_HDR "x-vmgate-link:"
+#define LINK_FRAME_CAP (VG_FRAME_OUTPUT_HDR + 16384)
+
+typedef struct link_conn {
+    console_viewer v;
+    struct lws *wsi;
+    int is_ws;
+    int rejecting; /* refused at attach: send the error, then close */
+    int reject_sent;
+    vg_err reject;
+    int reject_close;
+    unsigned char *rx; /* reassembly of a fragmented message, at most rx_max() */
+    size_t rxlen;
+    int rx_overflow;
+    rpc_conn *rpc; /* a /link/api connection: management calls instead of a console */
+    struct link_conn *prev, *next;
+} link_conn;
+
+static struct lws_context *ctx;
+static const link_config *cfg;
+static link_conn *conns;
+static int nconns;
+static int stopping;
+/* One frame is built at a time, so one buffer serves every viewer (C7: nothing per viewer). */
+static unsigned char txbuf[LWS_PRE + LINK_FRAME_CAP];
+
+static void wake(console_viewer *v)
+{
+    link_conn *lc = v->ud;
+    lws_callback_on_writable(lc->wsi);
+}
+
+static void reject(link_conn *lc, vg_err_code code, int close_code, const char *msg)
+{
+    vg_fail(&lc->reject, code, "%s", msg);
+    lc->rejecting = 1;
+    lc->reject_close = close_code;
+    lws_callback_on_writable(lc->wsi);
+}
+
+static int copy_value(char *dst, size_t size, const char *v, size_t n)
+{
+    if (n >= size)
+        return VG_ERR;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return VG_OK;
+}
+
+int hd_link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err)
+{
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } fields[] = {
+        {"vm", offsetof(link_console_req, vm), sizeof(out->vm)},
+        {"dev", offsetof(link_console_req, dev), sizeof(out->dev)},
+        {"user", offsetof(link_console_req, user), sizeof(out->user)},
+        {"offset", offsetof(link_console_req, offset), sizeof(out->offset)},
+    };
+    char mode[4] = "rw", take[2] = "0";
+    memset(out, 0, sizeof(*out));
+    const char *p = query, *end = query + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        const char *val = eq ? eq + 1 : e;
+        size_t klen = (size_t)((eq ? eq : e) - p), vlen = (size_t)(e - val);
+        char *dst = NULL;
+        size_t size = 0;
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+            if (strlen(fields[i].key) == klen && !memcmp(p, fields[i].key, klen)) {
+                dst = (char *)out + fields[i].off;
+                size = fields[i].size;
+            }
+        if (klen == 4 && !memcmp(p, "mode", 4)) {
+            dst = mode;
+            size = sizeof(mode);
+        } else if (klen == 4 && !memcmp(p, "take", 4)) {
+            dst = take;
+            size = sizeof(take);
+        }
+        if (dst && copy_value(dst, size, val, vlen) != VG_OK)
+            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)klen, p);
+        p = e + 1;
+    }
+    if (!vg_valid_name(out->vm))
+        return vg_fail(err, VG_E_BAD_REQUEST, "vm is missing or not a valid name");
+    if (!out->dev[0])
+        snprintf(out->dev, sizeof(out->dev), "serial0");
+    else if (!vg_valid_name(out->dev))
+        return vg_fail(err, VG_E_BAD_REQUEST, "dev is not a valid console name");
+    if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0 && mode[0])
+        return vg_fail(err, VG_E_BAD_REQUEST, "mode must be rw or ro");
+    if (strcmp(take, "0") != 0 && strcmp(take, "1") != 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "take must be 0 or 1");
+    out->rw = strcmp(mode, "ro") != 0;
+    out->take = take[0] == '1';
+    return VG_OK;
+}
+
+/* lws hands the URL arguments over decoded, one fragment each. -1: they do not fit. */
+static int query_of(struct lws *wsi, char *query, size_t size)
+{
+    size_t qlen = 0;
+    query[0] = '\0';
+    for (int i = 0; lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        if (qlen) {
+            if (qlen + 2 >= size)
+                return -1;
+            query[qlen++] = '&';
+        }
+        int n = lws_hdr_copy_fragment(wsi, query + qlen, (int)(size - qlen),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            return -1;
+        qlen += (size_t)n;
+    }
+    return (int)qlen;
+}
+
+static int secret_ok(struct lws *wsi)
+{
+    char got[256];
+    int n = lws_hdr_custom_length(wsi, LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR));
+    if (n <= 0 || n >= (int)sizeof(got))
+        return 0;
+    if (lws_hdr_custom_copy(wsi, got, sizeof(got), LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR)) <
+        0)
+        return 0;
+    int ok = vg_const_eq(got, cfg->secret);
+    lws_explicit_bzero(got, sizeof(got));
+    return ok;
+}
+
+static void rpc_wake(void *ud)
+{
+    link_conn *lc = ud;
+    lws_callback_on_writable(lc->wsi);
+}
+
+static void attach(link_conn *lc)
+{
+    struct lws *wsi = lc->wsi;
+    char uri[128] = "";
+    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    int api = strcmp(uri, "/link/api") == 0;
+    if (!api && strcmp(uri, "/link/console") != 0) {
+        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
+        return;
+    }
+    if (!secret_ok(wsi)) {
+        vg_warn("link", "refused a link connection: wrong or missing X-Vmgate-Link");
+        reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
+        return;
+    }
+    if (api) {
+        if (!(lc->rpc = hd_rpc_conn_new(rpc_wake, lc)))
+            reject(lc, VG_E_INTERNAL, 1011, "out of memory");
+        return;
+    }
+    char query[512];
+    int qlen = query_of(wsi, query, sizeof(query));
+    link_console_req req;
+    vg_err err;
+    if (qlen < 0) {
+        reject(lc, VG_E_TOO_BIG, 1008, "the request arguments are longer than 511 bytes");
+        return;
+    }
+    if (hd_link_console_req_parse(query, (size_t)qlen, &req, &err) != VG_OK) {
+        reject(lc, err.code, 1008, err.msg);
+        return;
+    }
+    console *c = hd_vms_console(req.vm, req.dev);
+    if (!c) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", req.vm, req.dev);
+        reject(lc, VG_E_NOT_FOUND, 4004, msg);
+        return;
+    }
+    lc->v.wake = wake;
+    lc->v.ud = lc;
+    if (hd_console_attach(c, &lc->v, req.user, req.rw, req.take, req.offset[0] ? req.offset : NULL,
+                          &err) != VG_OK)
+        reject(lc, err.code, 1008, err.msg);
+}
+
+static int write_reject(link_conn *lc)
+{
+    if (!lc->reject_sent) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "error");
+        cJSON_AddStringToObject(o, "code", vg_err_code_name(lc->reject.code));
+        cJSON_AddStringToObject(o, "message", lc->reject.msg);
+        char *p = (char *)txbuf + LWS_PRE;
+        int ok = o && cJSON_PrintPreallocated(o, p, LINK_FRAME_CAP, 0);
+        cJSON_Delete(o);
+        lc->reject_sent = 1;
+        if (ok &&
+            lws_write(lc->wsi, (unsigned char *)p, strlen(p), LWS_WRITE_TEXT) < (int)strlen(p))
+            return -1;
+        lws_callback_on_writable(lc->wsi);
+        return 0;
+    }
+    lws_close_reason(lc->wsi, (enum lws_close_status)lc->reject_close, NULL, 0);
+    return -1;
+}
+
+/* One queued answer per writable callback; answers can be far larger than a console frame. */
+static int write_answer(link_conn *lc)
+{
+    size_t len;
+    char *text = hd_rpc_conn_next(lc->rpc, &len);
+    if (!text)
+        return 0;
+    unsigned char *buf = malloc(LWS_PRE + len);
+    int n = -1;
+    if (buf) {
+        memcpy(buf + LWS_PRE, text, len);
+        n = lws_write(lc->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+    }
+    free(buf);
+    free(text);
+    if (n < (int)len)
+        return -1;
+    lws_callback_on_writable(lc->wsi);
+    return 0;
+}
+
+static int writable(link_conn *lc)
+{
+    if (lc->rejecting)
+        return write_reject(lc);
+    if (lc->rpc)
+        return write_answer(lc);
+    console_msg m;
+    if (!hd_console_viewer_next(&lc->v, txbuf + LWS_PRE, LINK_FRAME_CAP, &m))
+        return 0;
+    if (m.len) {
+        int n = lws_write(lc->wsi, txbuf + LWS_PRE, m.len,
+                          m.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        if (n < (int)m.len)
+            return -1;
+    }
+    if (m.close_code) {
+        lws_close_reason(lc->wsi, (enum lws_close_status)m.close_code, NULL, 0);
+        return -1;
+    }
+    lws_callback_on_writable(lc->wsi);
+    return 0;
+}
+
+static size_t rx_max(const link_conn *lc)
+{
+    return lc->rpc ? RPC_MAX_MESSAGE : VG_FRAME_MAX_CLIENT;
+}
+
+/* A complete management request; too large ones close the connection with 1009. */
+static int receive_rpc(link_conn *lc, const unsigned char *in, size_t len)
+{
+    if (lc->rx_overflow) {
+        static const char why[] = "message too big";
+        vg_warn("link", "closing a management connection: message over %d bytes", RPC_MAX_MESSAGE);
+        lws_close_reason(lc->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+                         sizeof(why) - 1);
+        return -1;
+    }
+    hd_rpc_conn_recv(lc->rpc, (const char *)in, len);
+    return 0;
+}
+
+static int receive(link_conn *lc, const unsigned char *in, size_t len)
+{
+    int first = lws_is_first_fragment(lc->wsi);
+    int last = lws_is_final_fragment(lc->wsi) && !lws_remaining_packet_payload(lc->wsi);
+    int binary = lws_frame_is_binary(lc->wsi);
+    if (lc->rejecting || (!lc->v.con && !lc->rpc))
+        return 0;
+    if (first && last) { /* the common case: no copy */
+        if (lc->rpc)
+            return receive_rpc(lc, in, len);
+        hd_console_viewer_recv(&lc->v, binary, in, len);
+        return 0;
+    }
+    if (first) {
+        lc->rxlen = 0;
+        lc->rx_overflow = 0;
+    }
+    if (!lc->rx_overflow) {
+        if (lc->rxlen + len > rx_max(lc)) {
+            lc->rx_overflow = 1;
+        } else {
+            if (!lc->rx && !(lc->rx = malloc(rx_max(lc)))) {
+                lc->rx_overflow = 1;
+            } else {
+                memcpy(lc->rx + lc->rxlen, in, len);
+                lc->rxlen += len;
+            }
+        }
+    }
+    if (!last)
+        return 0;
+    if (lc->rpc) {
+        int rc = receive_rpc(lc, lc->rx, lc->rxlen);
+        free(lc->rx);
+        lc->rx = NULL;
+        lc->rxlen = 0;
+        return rc;
+    }
+    if (lc->rx_overflow) {
+        vg_err err;
+        vg_fail(&err, VG_E_TOO_BIG, "message larger than %d bytes", VG_FRAME_MAX_CLIENT);
+        hd_console_viewer_refuse(&lc->v, &err);
+    } else {
+        hd_console_viewer_recv(&lc->v, binary, lc->rx, lc->rxlen);
+    }
+    free(lc->rx);
+    lc->rx = NULL;
+    lc->rxlen = 0;
+    return 0;
+}
+
+static int http(struct lws *wsi)
+{
+    char uri[64] = "";
+    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    if (strcmp(uri, "/healthz") != 0) {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start,
+                                      *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain", 2, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* OpenSSL's verdict on each certificate of the client's chain (lws passes it as len); lws
+ * accepts the client when this returns 0, whatever OpenSSL said, so the verdict is repeated
+ * here. The leaf must be a gateway's (OU=gateway, tools/vmgate-ca): a hostd's certificate from
+ * the same CA must not open another host's consoles. */
+static int verify_client(X509_STORE_CTX *x, int preverify_ok)
+{
+    if (!preverify_ok) {
+        vg_warn("link", "refused a TLS client: %s",
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(x)));
+        return 1;
+    }
+    if (X509_STORE_CTX_get_error_depth(x) != 0)
+        return 0;
+    char ou[32] = "";
+    X509 *cert = X509_STORE_CTX_get_current_cert(x);
+    if (!cert ||
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_organizationalUnitName, ou,
+                                  sizeof(ou)) < 0 ||
+        strcmp(ou, "gateway") != 0) {
+        vg_warn("link", "refused a TLS client: its certificate is not of role gateway (OU=%s)",
+                ou[0] ? ou : "none");
+        return 1;
+    }
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    link_conn *lc = user;
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+        return verify_client(user, (int)len);
+    case LWS_CALLBACK_HTTP:
+        return http(wsi);
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        unsigned char body[LWS_PRE + 2];
+        memcpy(body + LWS_PRE, "ok", 2);
+        if (lws_write(wsi, body + LWS_PRE, 2, LWS_WRITE_HTTP_FINAL) != 2)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(lc, 0, sizeof(*lc));
+        lc->wsi = wsi;
+        lc->is_ws = 1;
+        lc->next = conns;
+        if (conns)
+            conns->prev = lc;
+        conns = lc;
+        nconns++;
+        if (stopping)
+            reject(lc, VG_E_UNAVAILABLE, 1001, "hostd is shutting down");
+        else
+            attach(lc);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return lc && lc->is_ws ? writable(lc) : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return lc && lc->is_ws ? receive(lc, in, len) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (!lc || !lc->is_ws)
+            return 0;
+        hd_console_detach(&lc->v);
+        hd_rpc_conn_free(lc->rpc);
+        lc->rpc = NULL;
+        free(lc->rx);
+        lc->rx = NULL;
+        if (lc->prev)
+            lc->prev->next = lc->next;
+        else
+            conns = lc->next;
+        if (lc->next)
+            lc->next->prev = lc->prev;
+        lc->is_ws = 0;
+        nconns--;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Both entries share one callback: a client that names no subprotocol lands on the first. */
+static const struct lws_protocols protocols[] = {
+    {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
+{
+    static void *loops[1];
+    cfg = c;
+    loops[0] = loop;
+    lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = c->port;
+    info.iface = c->bind;
+    info.protocols = protocols;
+    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_LIBEV;
+    int tls =
+        c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0] && c->tls_ca && c->tls_ca[0];
+    if (tls) {
+        /* Mutual TLS: a client without a certificate from tls_ca fails the handshake, before
+         * any HTTP, and only tls_ca counts (not the system's authorities). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                        LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                        LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+        info.ssl_cert_filepath = c->tls_cert;
+        info.ssl_private_key_filepath = c->tls_key;
+        info.ssl_ca_filepath = c->tls_ca;
+    } else if (!c->insecure) {
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "the link needs tls_cert, tls_key and tls_ca (mutual TLS with the "
+                       "gateways); link_insecure = 1 serves it without TLS, for tests only");
+    } else {
+        vg_warn("link", "link_insecure = 1: the link has NO TLS; anyone on the network can read "
+                        "consoles and the link secret. Tests only.");
+    }
+    info.timeout_secs = 10;
+    ctx = lws_create_context(&info);
+    if (!ctx)
+        return vg_fail(err, VG_E_INTERNAL, "cannot serve the link on %s:%d (port busy, TLS files?)",
+                       c->bind, c->port);
+    vg_info("link", "listening on %s://%s:%d", info.ssl_cert_filepath ? "wss" : "ws", c->bind,
+            c->port);
+    return VG_OK;
+}
+
+void hd_link_shutdown(void)
+{
+    stopping = 1;
+    for (link_conn *lc = conns; lc; lc = lc->next) {
+        if (lc->rejecting)
+            continue;
+        if (lc->v.con)
+            hd_console_viewer_close(&lc->v, 1001);
+        else
+            reject(lc, VG_E_UNAVAILABLE, 1001, "hostd is shutting down");
+    }
+}
+
+int hd_link_count(void)
+{
+    return nconns;
+}
+
+void hd_link_stop(void)
+{
+    if (ctx)
+        lws_context_destroy(ctx);
+    ctx = NULL;
+}

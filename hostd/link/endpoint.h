@@ -1,0 +1,40 @@
+/* The link endpoint gateways connect to (docs/protocol.md §3): a libwebsockets server on the
+ * process's libev loop, mutual TLS (tls_cert/tls_key; the client must present a certificate of
+ * role gateway signed by tls_ca: docs/security.md "Transport"), serving `GET /link/console` (a
+ * console viewer per connection, authenticated by the X-Vmgate-Link shared secret) and `GET
+ * /healthz`. */
+#ifndef LINK_H
+#define LINK_H
+
+#include "vg.h"
+
+#include <ev.h>
+
+typedef struct link_config {
+    const char *bind;
+    int port;
+    const char *tls_cert; /* all three required unless insecure */
+    const char *tls_key;
+    const char *tls_ca; /* CA that signs the gateways' client certificates */
+    const char *secret; /* shared with the gateways */
+    int insecure;       /* link_insecure = 1: plain ws without TLS, for tests only */
+} link_config;
+
+/* The arguments of GET /link/console, checked: vm (required), dev (default serial0), user,
+ * offset (as hd_console_attach takes it; empty = ring), mode rw/ro, take 0/1. */
+typedef struct link_console_req {
+    char vm[65], dev[65], user[65], offset[24];
+    int rw, take;
+} link_console_req;
+
+/* query: the URL arguments as lws decodes them, joined by '&'. Unknown arguments are ignored. */
+int hd_link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err);
+
+int hd_link_start(struct ev_loop *loop, const link_config *cfg, vg_err *err);
+/* Asks every viewer to close with 1001 (hostd going away). */
+void hd_link_shutdown(void);
+/* Number of connections still open. */
+int hd_link_count(void);
+void hd_link_stop(void);
+
+#endif

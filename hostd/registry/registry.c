@@ -1,0 +1,253 @@
+#include "registry/registry.h"
+
+#include "vg_log.h"
+#include "vg_rscript.h"
+#include "vg_util.h"
+#include "libvirt/vms.h"
+
+#include <cjson/cJSON.h>
+#include <hiredis/adapters/libev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REGISTRY_RETRY_S 1.0
+#define REGISTRY_SOON_S 0.01
+
+static struct ev_loop *loop;
+static const registry_config *cfg;
+static redisAsyncContext *ac;
+static int ready; /* the last sync succeeded on this connection */
+static vg_rscript *sync_script;
+static ev_timer heartbeat;
+static ev_timer soon;
+static ev_timer retry;
+static int64_t started_ms;
+
+static void connect_redis(void);
+
+static void schedule_retry(void)
+{
+    ready = 0;
+    if (!ev_is_active(&retry)) {
+        ev_timer_set(&retry, REGISTRY_RETRY_S, 0.);
+        ev_timer_start(loop, &retry);
+    }
+}
+
+static char *host_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    char buf[32];
+    cJSON_AddStringToObject(o, "id", cfg->host_id);
+    cJSON_AddStringToObject(o, "link", cfg->link_url);
+    cJSON_AddStringToObject(o, "mgmt_addr", cfg->mgmt_addr);
+    if (cfg->host_fields)
+        cfg->host_fields(o);
+    cJSON_AddStringToObject(o, "version", VG_VERSION);
+    snprintf(buf, sizeof(buf), "%lld", (long long)started_ms);
+    cJSON_AddStringToObject(o, "started_ms", buf);
+    snprintf(buf, sizeof(buf), "%ld", cfg->heartbeat_ms);
+    cJSON_AddStringToObject(o, "heartbeat_ms", buf);
+    cJSON_AddStringToObject(o, "heartbeat_interval_ms", buf);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static char *vms_json(void)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (vms_vm *v = hd_vms_first(); v; v = hd_vms_next(v)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", hd_vms_name(v));
+        cJSON_AddStringToObject(o, "uuid", hd_vms_uuid(v));
+        cJSON_AddStringToObject(o, "state", hd_vms_state(v));
+        cJSON_AddNumberToObject(o, "vcpus", hd_vms_vcpus(v));
+        cJSON_AddNumberToObject(o, "memory_mib", (double)hd_vms_memory_mib(v));
+        cJSON_AddNumberToObject(o, "autostart", hd_vms_autostart(v));
+        cJSON *cons = cJSON_AddObjectToObject(o, "consoles");
+        for (size_t i = 0; i < hd_vms_nconsoles(v); i++) {
+            const console *c = hd_vms_console_at(v, i);
+            cJSON_AddStringToObject(cons, hd_console_dev(c), hd_console_path(c));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    return s;
+}
+
+static void on_sync(redisAsyncContext *c, void *r, void *priv)
+{
+    (void)c;
+    (void)priv;
+    redisReply *reply = r;
+    if (!reply)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        vg_warn("registry", "sync failed: %s", reply->str);
+        return;
+    }
+    if (!ready)
+        vg_info("registry", "registered as host %s", cfg->host_id);
+    ready = 1;
+}
+
+static void sync_registry(void)
+{
+    if (!ac)
+        return;
+    char *host = host_json(), *vms = vms_json();
+    char ttl[32], now[32];
+    snprintf(ttl, sizeof(ttl), "%ld", cfg->heartbeat_ms * 3);
+    snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
+    const char *argv[] = {cfg->host_id, host, vms, ttl, now};
+    if (host && vms && vg_rscript_call(sync_script, ac, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
+        vg_warn("registry", "cannot queue the registry sync");
+    free(host);
+    free(vms);
+}
+
+static void on_auth(redisAsyncContext *c, void *r, void *priv)
+{
+    (void)c;
+    (void)priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        vg_error("registry", "Redis AUTH failed: %s", reply->str);
+}
+
+static void on_connect(const redisAsyncContext *c, int status)
+{
+    if (status != REDIS_OK) {
+        vg_warn("registry", "cannot connect to Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
+                c->errstr);
+        ac = NULL;
+        schedule_retry();
+        return;
+    }
+    vg_info("registry", "connected to Redis %s:%d", cfg->redis_host, cfg->redis_port);
+}
+
+static void on_disconnect(const redisAsyncContext *c, int status)
+{
+    (void)c;
+    ac = NULL;
+    ready = 0;
+    if (status != REDIS_OK)
+        vg_warn("registry", "Redis connection lost; reconnecting");
+    if (loop && ev_is_active(&heartbeat))
+        schedule_retry();
+}
+
+static void connect_redis(void)
+{
+    ac = redisAsyncConnect(cfg->redis_host, cfg->redis_port);
+    if (!ac || ac->err) {
+        vg_warn("registry", "Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
+                ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        ac = NULL;
+        schedule_retry();
+        return;
+    }
+    redisLibevAttach(loop, ac);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    /* Commands queue until the connection is up and are sent in order: the first sync runs
+     * right behind AUTH and SCRIPT LOAD. */
+    if (cfg->password)
+        redisAsyncCommand(ac, on_auth, NULL, "AUTH %s", cfg->password);
+    vg_rscript_load(sync_script, ac);
+    sync_registry();
+}
+
+static void on_retry(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    if (!ac)
+        connect_redis();
+}
+
+static void on_heartbeat(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    if (!ac)
+        connect_redis();
+    else
+        sync_registry();
+}
+
+static void on_soon(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    sync_registry();
+}
+
+void hd_registry_changed(void)
+{
+    if (loop && !ev_is_active(&soon)) {
+        ev_timer_set(&soon, REGISTRY_SOON_S, 0.);
+        ev_timer_start(loop, &soon);
+    }
+}
+
+void hd_registry_event(const char *type, const char *vm, const char *dev)
+{
+    if (!ready)
+        return; /* the next sync re-asserts the state; this event is history */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddStringToObject(o, "vm", vm);
+    if (dev)
+        cJSON_AddStringToObject(o, "dev", dev);
+    cJSON_AddStringToObject(o, "host", cfg->host_id);
+    cJSON_AddNumberToObject(o, "ts", (double)vg_now_ms());
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s)
+        redisAsyncCommand(ac, NULL, NULL, "PUBLISH vg:events %s", s);
+    free(s);
+}
+
+int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
+{
+    sync_script = vg_rscript_open(c->scripts_dir, "hostd_sync.lua", err);
+    if (!sync_script)
+        return VG_ERR;
+    loop = l;
+    cfg = c;
+    started_ms = vg_now_ms();
+    ev_timer_init(&heartbeat, on_heartbeat, c->heartbeat_ms / 1000.0, c->heartbeat_ms / 1000.0);
+    ev_timer_start(loop, &heartbeat);
+    ev_init(&soon, on_soon);
+    ev_init(&retry, on_retry);
+    connect_redis();
+    return VG_OK;
+}
+
+void hd_registry_stop(void)
+{
+    if (!loop)
+        return;
+    ev_timer_stop(loop, &heartbeat);
+    ev_timer_stop(loop, &soon);
+    ev_timer_stop(loop, &retry);
+    if (ac)
+        redisAsyncDisconnect(ac); /* sends what is queued, then closes */
+    ac = NULL;
+    /* A closing connection retries no NOSCRIPT call, so nothing uses the script any more. */
+    vg_rscript_free(sync_script);
+    sync_script = NULL;
+}
