@@ -14,7 +14,5 @@
 int vg_domspec_raw_parse(const cJSON *raw, vg_spec *out, vg_err *err);
 /* The raw XML for libvirt, keeping host->uuid on a redefinition. Caller frees. */
 char *vg_domspec_raw_xml(const vg_spec *spec, const vg_domspec_host *host, vg_err *err);
-/* 8-4-4-4-12 hexadecimal digits. */
-int vg_domspec_uuid_ok(const char *uuid);
 
 #endif

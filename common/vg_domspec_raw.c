@@ -1,6 +1,7 @@
 /* raw_xml specs: the expert's own domain XML, checked when the spec is parsed and handed to
  * libvirt nearly as written. The only part of the module that reads XML (libxml2). */
 #include "vg_domspec_int.h"
+#include "vg_util.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -128,7 +129,7 @@ char *vg_domspec_raw_xml(const vg_spec *s, const vg_domspec_host *h, vg_err *err
             vg_fail(err, VG_E_INTERNAL, "out of memory");
         return out;
     }
-    if (!vg_domspec_uuid_ok(h->uuid)) {
+    if (!vg_uuid_ok(h->uuid)) {
         vg_fail(err, VG_E_INTERNAL, "uuid %.40s is not a UUID", h->uuid);
         return NULL;
     }

@@ -2,6 +2,7 @@
  * shape of the serial console is the one tools/up.sh gives the demo VMs, which hostd's
  * domxml_parse recognises: a unix socket with a durable log, mirrored by a <console>. */
 #include "vg_domspec_int.h"
+#include "vg_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,18 +113,6 @@ static int file_ok(const char *s)
     return 1;
 }
 
-int vg_domspec_uuid_ok(const char *u)
-{
-    if (strlen(u) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? u[i] != '-' : !strchr("0123456789abcdefABCDEF", u[i]))
-            return 0;
-    }
-    return 1;
-}
-
 static int format_ok(const char *f)
 {
     size_t n = strlen(f);
@@ -149,7 +138,7 @@ static int check_host(const vg_spec *s, const vg_domspec_host *h, vg_err *err)
                        "spec.name is too long for this host: its console socket path would be "
                        "%zu bytes, more than %d",
                        sock, SUN_PATH_MAX);
-    if (h->uuid && !vg_domspec_uuid_ok(h->uuid))
+    if (h->uuid && !vg_uuid_ok(h->uuid))
         return vg_fail(err, VG_E_INTERNAL, "uuid %.40s is not a UUID", h->uuid);
     for (size_t i = 0; i < s->ndisks; i++) {
         if (!file_ok(h->disk_path[i]))

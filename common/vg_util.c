@@ -68,3 +68,15 @@ int vg_valid_name(const char *s)
     }
     return 1;
 }
+
+int vg_uuid_ok(const char *u)
+{
+    if (strlen(u) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? u[i] != '-' : !strchr("0123456789abcdefABCDEF", u[i]))
+            return 0;
+    }
+    return 1;
+}

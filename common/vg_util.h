@@ -15,5 +15,7 @@ int vg_const_eq(const char *a, const char *b);
 /* Names that may appear in Redis keys, URLs and file names: [A-Za-z0-9._-], 1..64 chars,
  * not starting with '.' or '-'. */
 int vg_valid_name(const char *s);
+/* A UUID as libvirt writes it: 8-4-4-4-12 hexadecimal digits. */
+int vg_uuid_ok(const char *uuid);
 
 #endif

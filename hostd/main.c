@@ -216,6 +216,7 @@ int main(int argc, char **argv)
         .tls_ca = tls_ca,
         .secret = secret,
         .insecure = link_insecure == 1,
+        .rpc_methods = hd_vmops_methods,
     };
     registry_config rcfg = {
         .host_id = host_id,

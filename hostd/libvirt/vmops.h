@@ -34,5 +34,7 @@ rpc_method_fn hd_vmops_define, hd_vmops_undefine, hd_vmops_xml, hd_vmops_start, 
     hd_vmops_save, hd_vmops_restore, hd_vmops_cdrom, hd_vmops_autostart, hd_vmops_probe,
     hd_vmops_migrate, hd_vmops_snapshot_create, hd_vmops_snapshot_list, hd_vmops_snapshot_revert,
     hd_vmops_snapshot_delete, hd_vmops_host_info;
+/* Every method above by its RPC name, for hd_rpc_conn_new. */
+extern const rpc_method hd_vmops_methods[];
 
 #endif

@@ -174,7 +174,7 @@ static void attach(link_conn *lc)
         return;
     }
     if (api) {
-        if (!(lc->rpc = hd_rpc_conn_new(rpc_wake, lc)))
+        if (!(lc->rpc = hd_rpc_conn_new(cfg->rpc_methods, rpc_wake, lc)))
             reject(lc, VG_E_INTERNAL, 1011, "out of memory");
         return;
     }

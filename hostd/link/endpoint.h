@@ -6,6 +6,7 @@
 #ifndef LINK_H
 #define LINK_H
 
+#include "link/rpc.h"
 #include "vg.h"
 
 #include <ev.h>
@@ -15,9 +16,10 @@ typedef struct link_config {
     int port;
     const char *tls_cert; /* all three required unless insecure */
     const char *tls_key;
-    const char *tls_ca; /* CA that signs the gateways' client certificates */
-    const char *secret; /* shared with the gateways */
-    int insecure;       /* link_insecure = 1: plain ws without TLS, for tests only */
+    const char *tls_ca;            /* CA that signs the gateways' client certificates */
+    const char *secret;            /* shared with the gateways */
+    int insecure;                  /* link_insecure = 1: plain ws without TLS, for tests only */
+    const rpc_method *rpc_methods; /* what /link/api serves */
 } link_config;
 
 /* The arguments of GET /link/console, checked: vm (required), dev (default serial0), user,

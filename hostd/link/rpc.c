@@ -2,7 +2,6 @@
 
 #include "vg_log.h"
 #include "vg_util.h"
-#include "libvirt/vmops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@ typedef struct rpc_answer {
 } rpc_answer;
 
 struct rpc_conn {
+    const rpc_method *methods;
     void (*wake)(void *ud);
     void *ud;
     rpc_call *calls; /* running */
@@ -28,33 +28,6 @@ struct rpc_call {
     int has_id;
     char method[48];
     rpc_call *prev, *next;
-};
-
-static const struct {
-    const char *name;
-    rpc_method_fn *fn;
-} methods[] = {
-    {"vm.define", hd_vmops_define},
-    {"vm.undefine", hd_vmops_undefine},
-    {"vm.xml", hd_vmops_xml},
-    {"vm.start", hd_vmops_start},
-    {"vm.destroy", hd_vmops_destroy},
-    {"vm.reboot", hd_vmops_reboot},
-    {"vm.reset", hd_vmops_reset},
-    {"vm.suspend", hd_vmops_suspend},
-    {"vm.resume", hd_vmops_resume},
-    {"vm.shutdown", hd_vmops_shutdown},
-    {"vm.save", hd_vmops_save},
-    {"vm.restore", hd_vmops_restore},
-    {"vm.cdrom", hd_vmops_cdrom},
-    {"vm.autostart", hd_vmops_autostart},
-    {"vm.probe", hd_vmops_probe},
-    {"vm.migrate", hd_vmops_migrate},
-    {"snapshot.create", hd_vmops_snapshot_create},
-    {"snapshot.list", hd_vmops_snapshot_list},
-    {"snapshot.revert", hd_vmops_snapshot_revert},
-    {"snapshot.delete", hd_vmops_snapshot_delete},
-    {"host.info", hd_vmops_host_info},
 };
 
 int hd_rpc_parse(const char *buf, size_t len, rpc_request *out, vg_err *err)
@@ -106,10 +79,11 @@ void hd_rpc_request_free(rpc_request *req)
     req->params = NULL;
 }
 
-rpc_conn *hd_rpc_conn_new(void (*wake)(void *ud), void *ud)
+rpc_conn *hd_rpc_conn_new(const rpc_method *methods, void (*wake)(void *ud), void *ud)
 {
     rpc_conn *rc = calloc(1, sizeof(*rc));
     if (rc) {
+        rc->methods = methods;
         rc->wake = wake;
         rc->ud = ud;
     }
@@ -216,9 +190,9 @@ void hd_rpc_conn_recv(rpc_conn *rc, const char *buf, size_t len)
         return;
     }
     rpc_method_fn *fn = NULL;
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]) && !fn; i++)
-        if (strcmp(methods[i].name, req.method) == 0)
-            fn = methods[i].fn;
+    for (const rpc_method *m = rc->methods; m->name && !fn; m++)
+        if (strcmp(m->name, req.method) == 0)
+            fn = m->fn;
     if (!fn) {
         vg_fail(&err, VG_E_UNKNOWN, "unknown method %.40s", req.method);
         queue(rc, 1, req.id, NULL, &err);

@@ -19,8 +19,18 @@
 typedef struct rpc_conn rpc_conn;
 typedef struct rpc_call rpc_call;
 
+/* A method runs with the call and its params object (always an object) and eventually
+ * answers exactly once, now or later from the loop. */
+typedef void rpc_method_fn(rpc_call *call, const cJSON *params);
+/* The methods a connection serves, ended by {NULL, NULL}. The table comes from whoever makes
+ * the connection (hostd: hd_vmops_methods), so this module calls no method module itself. */
+typedef struct rpc_method {
+    const char *name;
+    rpc_method_fn *fn;
+} rpc_method;
+
 /* wake asks the transport for a writable callback. */
-rpc_conn *hd_rpc_conn_new(void (*wake)(void *ud), void *ud);
+rpc_conn *hd_rpc_conn_new(const rpc_method *methods, void (*wake)(void *ud), void *ud);
 /* The connection closed; calls still running answer into nothing. */
 void hd_rpc_conn_free(rpc_conn *rc);
 /* One complete text message from the gateway. */
@@ -28,9 +38,6 @@ void hd_rpc_conn_recv(rpc_conn *rc, const char *buf, size_t len);
 /* The next answer to send (caller frees), or NULL when none is queued. */
 char *hd_rpc_conn_next(rpc_conn *rc, size_t *len);
 
-/* A method runs with the call and its params object (always an object) and eventually
- * answers exactly once, now or later from the loop. */
-typedef void rpc_method_fn(rpc_call *call, const cJSON *params);
 /* Takes result (an object; NULL = {}) and frees the call. */
 void hd_rpc_reply(rpc_call *call, cJSON *result);
 /* Answers with err and frees the call. */

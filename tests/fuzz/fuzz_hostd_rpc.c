@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libvirt/vmops.h"
 #include "link/rpc.h"
 
 static void wake(void *ud)
@@ -15,7 +16,7 @@ static void wake(void *ud)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int wakes = 0;
-    rpc_conn *rc = hd_rpc_conn_new(wake, &wakes);
+    rpc_conn *rc = hd_rpc_conn_new(hd_vmops_methods, wake, &wakes);
     if (!rc)
         return 0;
     hd_rpc_conn_recv(rc, (const char *)data, size);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libvirt/vmops.h"
 #include "link/rpc.h"
 
 static void test_parse(void **state)
@@ -144,7 +145,7 @@ static void expect_error(rpc_conn *rc, const char *request, int id, const char *
 static void test_dispatch_errors(void **state)
 {
     (void)state;
-    rpc_conn *rc = hd_rpc_conn_new(wake, NULL);
+    rpc_conn *rc = hd_rpc_conn_new(hd_vmops_methods, wake, NULL);
     size_t len;
     assert_null(hd_rpc_conn_next(rc, &len));
     wakes = 0;

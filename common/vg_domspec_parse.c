@@ -1,5 +1,5 @@
 /* VM spec: parse and check every field (the error names the offending one by its path) and
- * fill defaults. Also in this module: vg_domspec_raw.c (raw_xml specs), vg_domspec_json.c (the
+ * fill defaults. Also in this module: vg_domspec_raw.c (raw_xml specs), vg_domspec_tojson.c (the
  * spec back as JSON), vg_domspec_xml.c (the domain XML). */
 #include "vg_domspec_int.h"
 
