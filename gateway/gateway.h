@@ -3,6 +3,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include "core/ticket.h"
 #include "vg.h"
 
 #include <stdint.h>
@@ -49,6 +50,7 @@ typedef struct gw {
     char *link_secret;
     char *admin_password;  /* NULL when admin_password_file is unset */
     gw_viewer *viewers;    /* every console attachment, for shutdown */
+    gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
     gw_apiws *apiws;       /* every API WebSocket */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;

@@ -502,29 +502,37 @@ void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv)
         gw_call_succeed(c, cJSON_CreateObject());
 }
 
+int gw_authz_facts(const redisReply *reply, const char *target, gw_authz_subject *s)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 7)
+        return VG_ERR;
+    *s = (gw_authz_subject){
+        .user = gw_reply_str(reply, 0),
+        .role = gw_reply_str(reply, 1),
+        .frozen = strcmp(gw_reply_str(reply, 2), "1") == 0,
+        .target_exists = gw_reply_int(reply, 3) == 1,
+        .target = target,
+        .project = gw_reply_str(reply, 4),
+        .member = gw_reply_str(reply, 5),
+        .project_active = strcmp(gw_reply_str(reply, 6), "0") != 0,
+    };
+    return VG_OK;
+}
+
 static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
         return;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) {
+    gw_authz_subject s;
+    if (gw_authz_facts(reply, c->target, &s) != VG_OK) {
         gw_call_fail(c, VG_E_UNAUTHORIZED, "no valid session: log in first");
         return;
     }
-    snprintf(c->user, sizeof(c->user), "%s", gw_reply_str(reply, 0));
-    snprintf(c->role, sizeof(c->role), "%s", gw_reply_str(reply, 1));
-    snprintf(c->project, sizeof(c->project), "%s", gw_reply_str(reply, 4));
-    gw_authz_subject s = {
-        .user = c->user,
-        .role = c->role,
-        .frozen = strcmp(gw_reply_str(reply, 2), "1") == 0,
-        .target_exists = gw_reply_int(reply, 3) == 1,
-        .target = c->target,
-        .project = c->project,
-        .member = gw_reply_str(reply, 5),
-        .project_active = strcmp(gw_reply_str(reply, 6), "0") != 0,
-    };
+    snprintf(c->user, sizeof(c->user), "%s", s.user);
+    snprintf(c->role, sizeof(c->role), "%s", s.role);
+    snprintf(c->project, sizeof(c->project), "%s", s.project);
     snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));
     vg_err err;
     const char *tp = target_param(c->m->scope);

@@ -109,5 +109,8 @@ int gw_param_bool(const gw_call *c, const char *name, int def);
 /* ---- Redis replies ---- */
 const char *gw_reply_str(const redisReply *r, size_t i);
 long long gw_reply_int(const redisReply *r, size_t i);
+/* The facts in a gateway_authz.lua answer about target, for gw_authz_check; the strings point
+ * into reply. VG_ERR for {} (no session, or its user is gone) and anything malformed. */
+int gw_authz_facts(const redisReply *reply, const char *target, gw_authz_subject *s);
 
 #endif

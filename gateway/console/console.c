@@ -40,8 +40,8 @@ struct gw_viewer {
     int link_closing;
     int redis_pending;
     gw_console_query q;
-    char user[65], vm[65], dev[65], mode[3];
-    char session[65]; /* sha256 of the session that minted the ticket */
+    gw_ticket t;           /* what the ticket opens; empty until it has been redeemed */
+    uint64_t revoked_mark; /* g->revoked.count when the ticket was sent to be redeemed */
     char addr[64];
     gw_wsq down; /* to the browser */
     gw_wsq up;   /* to hostd */
@@ -56,7 +56,6 @@ struct gw_viewer {
     char close_reason[64];
     int link_close_code; /* what hostd closed the link with */
     gw_keepalive ka;     /* of the browser connection */
-    char project[65];    /* the VM's project when the ticket was minted, for the audit trail */
     int audited;         /* the attach is on record, so the detach goes there too */
     char host[65];       /* the host the established link goes to */
     char link_host[65];  /* the host a link is being made to ("" when none) */
@@ -188,13 +187,13 @@ static void send_error(gw_viewer *v, vg_err_code code, const char *message)
 static void audit(gw_viewer *v, const char *method)
 {
     char detail[160];
-    snprintf(detail, sizeof(detail), "dev=%s mode=%s", v->dev, v->mode);
+    snprintf(detail, sizeof(detail), "dev=%s mode=%s", v->t.dev, v->t.mode);
     gw_audit_entry e = {.kind = "console",
-                        .user = v->user,
+                        .user = v->t.user,
                         .addr = v->addr,
                         .method = method,
-                        .vm = v->vm,
-                        .project = v->project,
+                        .vm = v->t.vm,
+                        .project = v->t.project,
                         .result = "ok",
                         .detail = detail};
     gw_audit(v->g, &e);
@@ -244,7 +243,7 @@ static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     gw_viewer *v = w->data;
     if (!v->link || v->link_up)
         return;
-    vg_warn("console", "link to hostd for %s/%s failed: no answer in %.0f s", v->vm, v->dev,
+    vg_warn("console", "link to hostd for %s/%s failed: no answer in %.0f s", v->t.vm, v->t.dev,
             LINK_ANSWER_S);
     /* lws ends that connection itself later; it no longer belongs to this viewer. */
     lws_set_opaque_user_data(v->link, NULL);
@@ -254,8 +253,8 @@ static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 static int connect_link(gw_viewer *v, const char *link_url)
 {
     char path[400];
-    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->vm,
-             v->dev, v->mode, v->user, v->q.offset, v->q.take ? "&take=1" : "");
+    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->t.vm,
+             v->t.dev, v->t.mode, v->t.user, v->q.offset, v->q.take ? "&take=1" : "");
     if (gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v, &v->link) !=
         VG_OK)
         return VG_ERR;
@@ -284,7 +283,7 @@ static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
     if (kind == 0 || kind == 1 || reply->elements < 4) {
         char msg[160];
         snprintf(msg, sizeof(msg), kind == 0 ? "VM %s is not known" : "VM %s has no console %s",
-                 v->vm, v->dev);
+                 v->t.vm, v->t.dev);
         fail_browser(v, VG_E_NOT_FOUND, msg, 4004);
         return;
     }
@@ -294,24 +293,29 @@ static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
         alive->integer != 1) {
         char msg[160];
         snprintf(msg, sizeof(msg), "host %s of VM %s is down",
-                 host->type == REDIS_REPLY_STRING ? host->str : "?", v->vm);
+                 host->type == REDIS_REPLY_STRING ? host->str : "?", v->t.vm);
         fail_browser(v, VG_E_UNAVAILABLE, msg, 4503);
         return;
     }
     snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
     if (connect_link(v, link->str) != VG_OK && !v->close_code) {
-        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->vm, v->dev);
+        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->t.vm, v->t.dev);
         fail_browser(v, VG_E_UNAVAILABLE, "the VM's host cannot be reached", 4503);
     }
 }
 
-static int ticket_field(const cJSON *t, const char *name, char *dst, size_t size)
+/* The console's ticket is worth nothing any more: its session ended or its user lost access.
+ * Both ways of learning it, a vg:sessions message while the console is open and one that came
+ * in while its ticket was being redeemed, close it here. */
+static void access_ended(gw_viewer *v, gw_revoked_kind kind)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(t, name);
-    if (!cJSON_IsString(f) || strlen(f->valuestring) >= size)
-        return VG_ERR;
-    strcpy(dst, f->valuestring);
-    return VG_OK;
+    int session = kind == GW_REVOKED_SESSION;
+    vg_info("console", "closing %s/%s of user %s: %s", v->t.vm, v->t.dev, v->t.user,
+            session ? "the session ended" : "access ended");
+    fail_browser(v, VG_E_UNAUTHORIZED,
+                 session ? "the session that opened this console ended"
+                         : "your access to this console ended",
+                 4001);
 }
 
 static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
@@ -326,30 +330,30 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
         fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
         return;
     }
-    cJSON *t = reply->type == REDIS_REPLY_STRING ? cJSON_Parse(reply->str) : NULL;
-    int ok = t && ticket_field(t, "user", v->user, sizeof(v->user)) == VG_OK &&
-             ticket_field(t, "vm", v->vm, sizeof(v->vm)) == VG_OK &&
-             ticket_field(t, "dev", v->dev, sizeof(v->dev)) == VG_OK &&
-             ticket_field(t, "mode", v->mode, sizeof(v->mode)) == VG_OK && vg_valid_name(v->user) &&
-             vg_valid_name(v->vm) && vg_valid_name(v->dev) &&
-             (!strcmp(v->mode, "rw") || !strcmp(v->mode, "ro"));
-    if (ok && ticket_field(t, "session", v->session, sizeof(v->session)) != VG_OK)
-        v->session[0] = '\0';
-    if (ok && ticket_field(t, "project", v->project, sizeof(v->project)) != VG_OK)
-        v->project[0] = '\0';
-    cJSON_Delete(t);
-    if (!ok) {
-        vg_info("console", "refused a console from %s: ticket unknown, used or expired", v->addr);
-        fail_browser(v, VG_E_UNAUTHORIZED, "the ticket is unknown, used or expired", 4001);
+    vg_err err;
+    if (gw_ticket_redeem(reply, &v->t, &err) != VG_OK) {
+        vg_info("console", "refused a console from %s: %s", v->addr, err.msg);
+        if (err.code == VG_E_NOT_FOUND)
+            fail_browser(v, err.code, err.msg, 4004);
+        else
+            fail_browser(v, VG_E_UNAUTHORIZED, err.msg, 4001);
         return;
     }
-    vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->user, v->vm, v->dev, v->mode,
-            v->addr);
+    /* From here on session_ended_cb finds this console by its user and session. What it
+     * handled while the ticket was on its way is looked at now, so no revocation made after
+     * the redemption in Redis is missed. */
+    gw_revoked_kind k = gw_revoked_since(&v->g->revoked, v->revoked_mark, v->t.user, v->t.session);
+    if (k != GW_REVOKED_NONE) {
+        access_ended(v, k);
+        return;
+    }
+    vg_info("console", "user %s attaches to %s/%s (%s) from %s", v->t.user, v->t.vm, v->t.dev,
+            v->t.mode, v->addr);
     audit(v, "attach");
     v->audited = 1;
-    if (v->q.take && !strcmp(v->mode, "rw"))
+    if (v->q.take && !strcmp(v->t.mode, "rw"))
         audit(v, "take");
-    const char *argv[] = {v->vm, v->dev};
+    const char *argv[] = {v->t.vm, v->t.dev};
     if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
@@ -376,9 +380,13 @@ static void attach(gw_viewer *v, struct lws *wsi)
         fail_browser(v, err.code, err.msg, err.code == VG_E_UNAUTHORIZED ? 4001 : 1008);
         return;
     }
-    char hash[65];
+    char hash[65], ttl[24];
     gw_auth_sha256_hex(v->q.ticket, hash);
-    if (gw_redis_cmd(v->g->redis, ticket_cb, v, "GETDEL vg:ticket:%s", hash) != VG_OK) {
+    snprintf(ttl, sizeof(ttl), "%ld", v->g->cfg.session_ttl);
+    const char *argv[] = {hash, "ticket", "", ttl};
+    v->revoked_mark = v->g->revoked.count;
+    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "authz"), ticket_cb, v, 0, 4, argv, NULL) !=
+        VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
         return;
     }
@@ -409,7 +417,7 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
             send_error(v, err.code, err.msg);
         return;
     }
-    if (msg.kind == VG_MSG_TAKE && !strcmp(v->mode, "rw"))
+    if (msg.kind == VG_MSG_TAKE && !strcmp(v->t.mode, "rw"))
         audit(v, "take");
     gw_wsq_push(&v->up, v->rx_browser.msg, v->rx_browser.msg_len, binary);
     gw_wsbuf_reset(&v->rx_browser);
@@ -506,8 +514,8 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
             return 0;
         pss->v = NULL;
         v->browser = NULL;
-        if (v->user[0])
-            vg_info("console", "user %s detached from %s/%s", v->user, v->vm, v->dev);
+        if (v->t.user[0])
+            vg_info("console", "user %s detached from %s/%s", v->t.user, v->t.vm, v->t.dev);
         if (v->audited)
             audit(v, "detach");
         close_link(v);
@@ -574,8 +582,8 @@ static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
         close_link(v); /* the old host's link goes first; the next poll connects */
         return;
     }
-    vg_info("console", "%s/%s of user %s follows the VM from host %s to %s", v->vm, v->dev, v->user,
-            v->host, host->str);
+    vg_info("console", "%s/%s of user %s follows the VM from host %s to %s", v->t.vm, v->t.dev,
+            v->t.user, v->host, host->str);
     /* The new host's ring is not the old one's: start at its end, as its writer if this
      * viewer held the lock before. */
     strcpy(v->q.offset, "end");
@@ -587,7 +595,7 @@ static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
     v->rebase = 1;
     snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
     if (connect_link(v, link->str) != VG_OK) {
-        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->vm, v->dev);
+        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->t.vm, v->t.dev);
         v->link_host[0] = '\0';
     }
 }
@@ -605,14 +613,14 @@ static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (vg_mono_ms() > v->follow_deadline) {
         follow_stop(v);
         if (!v->link) {
-            vg_info("console", "%s/%s did not reappear on another host", v->vm, v->dev);
+            vg_info("console", "%s/%s did not reappear on another host", v->t.vm, v->t.dev);
             close_like_link(v, v->follow_code, "the VM's console is gone from its host");
         }
         return;
     }
     if (v->redis_pending)
         return;
-    const char *argv[] = {v->vm, v->dev};
+    const char *argv[] = {v->t.vm, v->t.dev};
     if (gw_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
                       NULL) == VG_OK)
         v->redis_pending = 1;
@@ -639,7 +647,7 @@ void gw_console_event(gw *g, const char *type, const cJSON *data)
         return;
     const char *vm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "vm"));
     for (gw_viewer *v = g->viewers; vm && v; v = v->next)
-        if (v->browser && !v->close_code && !strcmp(v->vm, vm))
+        if (v->browser && !v->close_code && !strcmp(v->t.vm, vm))
             follow_start(v, 4004);
 }
 
@@ -727,7 +735,7 @@ static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size
     vg_msg m;
     vg_err err;
     if (vg_frame_parse_server(1, data, len, &m, &err) != VG_OK) {
-        vg_warn("console", "hostd sent a bad frame for %s/%s: %s", v->vm, v->dev, err.msg);
+        vg_warn("console", "hostd sent a bad frame for %s/%s: %s", v->t.vm, v->t.dev, err.msg);
         return;
     }
     if (v->rebase) {
@@ -770,7 +778,7 @@ static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t l
         gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
     if (rc == VG_ERR) {
         vg_warn("console", "hostd sent a message over %d bytes for %s/%s; dropping the link",
-                LINK_MSG_MAX, v->vm, v->dev);
+                LINK_MSG_MAX, v->t.vm, v->t.dev);
         close_link(v);
         return;
     }
@@ -793,7 +801,7 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
     /* Control frames (take, release, ping) still go: hostd answers them without the VM. */
     if (!p || (v->console_down && binary))
         return 0;
-    if (binary && len && p[0] == VG_OP_INPUT && !strcmp(v->mode, "ro")) {
+    if (binary && len && p[0] == VG_OP_INPUT && !strcmp(v->t.mode, "ro")) {
         /* Refused here already, so a read-only viewer's bytes never travel to hostd. */
         gw_wsq_pop(&v->up);
         send_error(v, VG_E_READ_ONLY, "this console is attached read-only");
@@ -845,7 +853,7 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (v) {
-            vg_warn("console", "link to hostd for %s/%s failed: %s", v->vm, v->dev,
+            vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev,
                     in ? (const char *)in : "connection error");
             lws_set_opaque_user_data(wsi, NULL);
             link_gone(v, "the VM's host cannot be reached");
@@ -876,25 +884,20 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
-    const char *hash;
+    const char *msg;
     size_t len;
-    if (!gw_redis_message(reply, "vg:sessions", &hash, &len))
+    if (!gw_redis_message(reply, "vg:sessions", &msg, &len))
         return;
-    const char *user = !strncmp(hash, "user:", 5) ? hash + 5 : NULL;
+    gw_revoked_add(&g->revoked, msg, len);
     for (gw_viewer *v = g->viewers; v; v = v->next) {
         if (!v->browser || v->close_code)
             continue;
-        if (user && !strcmp(v->user, user)) {
-            vg_info("console", "closing %s/%s of user %s: access ended", v->vm, v->dev, v->user);
-            fail_browser(v, VG_E_UNAUTHORIZED, "your access to this console ended", 4001);
-        } else if (!user && v->session[0] && !strcmp(v->session, hash)) {
-            vg_info("console", "closing %s/%s of user %s: the session ended", v->vm, v->dev,
-                    v->user);
-            fail_browser(v, VG_E_UNAUTHORIZED, "the session that opened this console ended", 4001);
-        }
+        gw_revoked_kind k = gw_revoked_match(msg, v->t.user, v->t.session);
+        if (k != GW_REVOKED_NONE)
+            access_ended(v, k);
     }
-    if (user)
-        gw_apiws_close_user(g, user);
+    if (!strncmp(msg, "user:", 5))
+        gw_apiws_close_user(g, msg + 5);
 }
 
 void gw_console_bus_connected(gw_redis *bus, void *priv)
@@ -915,8 +918,8 @@ void gw_console_keepalive(gw *g, int64_t now_ms)
     for (gw_viewer *v = g->viewers; v; v = next) {
         next = v->next; /* dropping a browser may free v, never another viewer */
         if (v->browser && gw_keepalive_check(&v->ka, v->browser, &g->cfg, now_ms)) {
-            vg_info("console", "dropping the silent viewer %s of %s/%s after %ld s", v->addr, v->vm,
-                    v->dev, g->cfg.idle_timeout);
+            vg_info("console", "dropping the silent viewer %s of %s/%s after %ld s", v->addr,
+                    v->t.vm, v->t.dev, g->cfg.idle_timeout);
             gw_keepalive_drop(v->browser);
         }
     }

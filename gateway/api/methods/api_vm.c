@@ -124,9 +124,9 @@ static void ticket_consoles_cb(gw_redis *r, redisReply *reply, void *priv)
         cJSON_AddStringToObject(o, "vm", vm);
         cJSON_AddStringToObject(o, "dev", t->dev);
         cJSON_AddStringToObject(o, "mode", gw_param_str(c, "mode", "rw"));
-        /* Lets the gateways close this console when that session ends (C9). */
+        /* The ticket is valid only while this session is, and the console it opens closes
+         * when the session ends (C9, gateway/core/ticket.h). */
         cJSON_AddStringToObject(o, "session", c->token_hash);
-        cJSON_AddStringToObject(o, "project", c->project);
     }
     char *json = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
