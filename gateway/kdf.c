@@ -4,6 +4,7 @@
 
 #include <ev.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,13 +125,20 @@ gw_kdf *gw_kdf_new(struct ev_loop *loop, int threads, int max_jobs, vg_err *err)
     ev_async_init(&k->done_w, done_cb);
     k->done_w.data = k;
     ev_async_start(loop, &k->done_w);
-    for (; k->nthreads < threads; k->nthreads++) {
-        int rc = pthread_create(&k->threads[k->nthreads], NULL, worker, k);
-        if (rc != 0) {
-            vg_fail(err, VG_E_INTERNAL, "cannot start a password check thread: %s", strerror(rc));
-            gw_kdf_free(k);
-            return NULL;
-        }
+    /* The threads inherit a mask that blocks every signal: SIGTERM and the others go to the
+     * loop's thread, whose libev watchers handle them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    while (rc == 0 && k->nthreads < threads)
+        if ((rc = pthread_create(&k->threads[k->nthreads], NULL, worker, k)) == 0)
+            k->nthreads++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        vg_fail(err, VG_E_INTERNAL, "cannot start a password check thread: %s", strerror(rc));
+        gw_kdf_free(k);
+        return NULL;
     }
     return k;
 }
