@@ -16,6 +16,7 @@ typedef struct gw_redis gw_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
+typedef struct gw_kdf gw_kdf;
 
 typedef struct gw_config {
     char *http_bind;
@@ -30,6 +31,7 @@ typedef struct gw_config {
     long session_ttl, ticket_ttl;
     long ping_interval, idle_timeout;
     long viewer_queue;
+    long kdf_threads;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
     char *boot_dirs;       /* comma-separated, see vmpolicy.h */
     char *scripts_dir;
@@ -48,7 +50,12 @@ typedef struct gw {
     size_t nlua;
     char *redis_password;
     char *link_secret;
-    char *admin_password;  /* NULL when admin_password_file is unset */
+    char *admin_password; /* NULL when admin_password_file is unset */
+    gw_kdf *kdf;          /* the threads that check passwords (kdf.h) */
+    /* argon2id hash of a random password made at start, with the cost of real ones: login
+     * checks an unknown user's password against it, so the answer takes as long as for a user
+     * who exists and the timing does not tell user names. */
+    char *pw_dummy;
     gw_viewer *viewers;    /* every console attachment, for shutdown */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
     gw_apiws *apiws;       /* every API WebSocket */

@@ -5,6 +5,7 @@
 #include "gateway.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
+#include "core/kdf.h"
 #include "net/http.h"
 #include "backend/redis.h"
 #include "vg_config.h"
@@ -51,6 +52,8 @@ static const vg_opt options[] = {
      "bytes queued per console viewer before its link "
      "stops being read",
      &G.cfg.viewer_queue},
+    {"kdf_threads", VG_OPT_INT, "2",
+     "threads that check login passwords (argon2id) beside the event loop", &G.cfg.kdf_threads},
     {"allowed_origins", VG_OPT_STR, "",
      "extra allowed origins (WebSockets, cookie API calls), comma-separated",
      &G.cfg.allowed_origins},
@@ -108,6 +111,10 @@ static int check_config(const gw_config *c)
     }
     if (c->viewer_queue < 65536) {
         vg_error("gateway", "viewer_queue must be at least 65536 bytes");
+        return VG_ERR;
+    }
+    if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX) {
+        vg_error("gateway", "kdf_threads must be 1-%d", GW_KDF_THREADS_MAX);
         return VG_ERR;
     }
     return VG_OK;
@@ -221,8 +228,19 @@ int main(int argc, char **argv)
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
 
+    if (!(g->pw_dummy = gw_auth_dummy_hash(&err))) {
+        vg_error("gateway", "%s", err.msg);
+        return 1;
+    }
+
     signal(SIGPIPE, SIG_IGN);
     g->loop = ev_default_loop(0);
+    g->kdf = gw_kdf_new(g->loop, (int)g->cfg.kdf_threads,
+                        (int)g->cfg.kdf_threads * GW_KDF_JOBS_PER_THREAD, &err);
+    if (!g->kdf) {
+        vg_error("gateway", "%s", err.msg);
+        return 1;
+    }
     /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
 
@@ -357,8 +375,13 @@ int main(int argc, char **argv)
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
     lws_context_destroy(g->ctx);
+    /* Checks in flight end while Redis is still there for their calls; the calls still
+     * waiting for Redis give their reserved jobs back when it goes. */
+    gw_kdf_stop(g->kdf);
     gw_redis_free(g->bus);
     gw_redis_free(g->redis);
+    gw_kdf_free(g->kdf);
+    free(g->pw_dummy);
     gw_lua_free_all(g); /* after the connections: their pending calls still refer to the scripts */
     free(g->redis_password);
     free(g->link_secret);

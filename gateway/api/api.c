@@ -250,6 +250,7 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
         o->done(o->priv, c->req.method, c->req.id, result, err);
     if (c->state_free)
         c->state_free(c->state);
+    gw_kdf_release(c->kdf);
     gw_api_req_free(&c->req);
     free(c);
 }
@@ -308,6 +309,32 @@ int gw_call_lua_ok(gw_call *c, redisReply *reply)
     vg_error("api", "%s: unexpected script answer \"%.32s\"", c->req.method, status);
     gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
     return 0;
+}
+
+int gw_call_reserve_check(gw_call *c)
+{
+    if (!c->kdf)
+        c->kdf = gw_kdf_reserve(c->g->kdf);
+    return c->kdf != NULL;
+}
+
+static void password_checked(int match, void *priv)
+{
+    gw_call *c = priv;
+    if (match < 0) {
+        gw_call_fail(c, VG_E_UNAVAILABLE, "the gateway is stopping");
+        return;
+    }
+    c->after_check(c, match);
+}
+
+void gw_call_check_password(gw_call *c, const char *encoded, const char *password,
+                            void (*then)(gw_call *c, int match))
+{
+    gw_kdf_job *j = c->kdf;
+    c->kdf = NULL;
+    c->after_check = then;
+    gw_kdf_verify(j, encoded, password, password_checked, c);
 }
 
 void gw_call_sent(gw_call *c, int rc)
@@ -466,14 +493,9 @@ static void checked_run(gw_call *c)
     c->m->run(c);
 }
 
-static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
+static void reauth_checked(gw_call *c, int match)
 {
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    const char *pw = gw_param_str(c, c->reauth_field, "");
-    if (reply->type != REDIS_REPLY_STRING || !gw_auth_verify(reply->str, pw)) {
+    if (!match) {
         vg_warn("auth", "%s by %s from %s refused: wrong %s", c->req.method, c->user, c->addr,
                 c->reauth_field);
         gw_call_fail(c, VG_E_FORBIDDEN, "\"%s\" is not your current password", c->reauth_field);
@@ -482,11 +504,25 @@ static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
     c->after_reauth(c);
 }
 
+static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    gw_call_check_password(c, reply->type == REDIS_REPLY_STRING ? reply->str : "",
+                           gw_param_str(c, c->reauth_field, ""), reauth_checked);
+}
+
 void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c))
 {
     vg_err err;
-    if (gw_check_string(c->req.params, field, 0, 1024, &err) != VG_OK) {
+    if (gw_check_string(c->req.params, field, 0, GW_KDF_PASSWORD_MAX, &err) != VG_OK) {
         finish(c, NULL, &err);
+        return;
+    }
+    if (!gw_call_reserve_check(c)) {
+        gw_call_fail(c, VG_E_UNAVAILABLE, GW_KDF_BUSY);
         return;
     }
     c->reauth_field = field;

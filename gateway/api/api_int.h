@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "core/authz.h"
+#include "core/kdf.h"
 #include "backend/redis.h"
 
 #include <cjson/cJSON.h>
@@ -62,6 +63,11 @@ struct gw_call {
     void (*state_free)(void *state);
     const char *reauth_field; /* see gw_call_reauth */
     void (*after_reauth)(gw_call *c);
+    /* A password check reserved in the pool (kdf.h) and not queued yet: the call owns it, and
+     * finish gives it back. Once queued, the pool owns it and the call waits for
+     * after_check; a call whose client left meanwhile still waits, then ends unheard. */
+    gw_kdf_job *kdf;
+    void (*after_check)(gw_call *c, int match);
 };
 
 /* ---- answering ---- */
@@ -84,6 +90,14 @@ void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv);
  * For GW_M_REAUTH methods the dispatcher does this with admin_password itself; user.edit
  * (only sometimes sensitive) and user.password (old_password) call it. */
 void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c));
+/* Reserves a password check for this call (c->kdf), to be queued later with
+ * gw_call_check_password; returns 0 when the pool is full. */
+int gw_call_reserve_check(gw_call *c);
+/* Checks password against the argon2id hash encoded off the event loop, with the check
+ * reserved before, then runs then(c, match) on the loop. A pool stopped meanwhile ends the
+ * call with `unavailable`. */
+void gw_call_check_password(gw_call *c, const char *encoded, const char *password,
+                            void (*then)(gw_call *c, int match));
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */

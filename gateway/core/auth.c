@@ -7,6 +7,7 @@
 #include <argon2.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -26,6 +27,19 @@ int gw_auth_hash_password(const char *password, char *encoded, size_t size, vg_e
     if (rc != ARGON2_OK)
         return vg_fail(err, VG_E_INTERNAL, "argon2: %s", argon2_error_message(rc));
     return VG_OK;
+}
+
+char *gw_auth_dummy_hash(vg_err *err)
+{
+    char pw[2 * PW_SALT + 1], encoded[GW_PWHASH_MAX];
+    char *dup = NULL;
+    if (vg_random_hex(pw, PW_SALT) != VG_OK)
+        vg_fail(err, VG_E_INTERNAL, "no randomness for the unknown-user password");
+    else if (gw_auth_hash_password(pw, encoded, sizeof(encoded), err) == VG_OK &&
+             !(dup = strdup(encoded)))
+        vg_fail(err, VG_E_INTERNAL, "out of memory");
+    explicit_bzero(pw, sizeof(pw));
+    return dup;
 }
 
 int gw_auth_verify(const char *encoded, const char *password)

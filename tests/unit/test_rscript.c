@@ -115,10 +115,10 @@ static void test_bad_names_and_dirs(void **state)
 static void test_repo_scripts_open(void **state)
 {
     (void)state;
-    const char *names[] = {"hostd_sync.lua",         "gateway_login.lua",
-                           "gateway_login_fail.lua", "gateway_bootstrap.lua",
-                           "gateway_vm_list.lua",    "gateway_host_list.lua",
-                           "gateway_consoles.lua",   "gateway_console_lookup.lua"};
+    const char *names[] = {"hostd_sync.lua",       "gateway_login.lua",
+                           "gateway_login_ok.lua", "gateway_bootstrap.lua",
+                           "gateway_vm_list.lua",  "gateway_host_list.lua",
+                           "gateway_consoles.lua", "gateway_console_lookup.lua"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         vg_err err;
         vg_rscript *s = vg_rscript_open(REPO_SCRIPTS, names[i], &err);
