@@ -5,7 +5,7 @@
 #include "core/auth.h"
 #include "net/keepalive.h"
 #include "backend/hostlink.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -266,7 +266,7 @@ static int connect_link(gw_viewer *v, const char *link_url)
     return VG_OK;
 }
 
-static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -314,7 +314,7 @@ static int ticket_field(const cJSON *t, const char *name, char *dst, size_t size
     return VG_OK;
 }
 
-static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
+static void ticket_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     gw_viewer *v = priv;
     v->redis_pending = 0;
@@ -350,7 +350,7 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     if (v->q.take && !strcmp(v->mode, "rw"))
         audit(v, "take");
     const char *argv[] = {v->vm, v->dev};
-    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
+    if (vg_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
     }
@@ -378,7 +378,7 @@ static void attach(gw_viewer *v, struct lws *wsi)
     }
     char hash[65];
     gw_auth_sha256_hex(v->q.ticket, hash);
-    if (gw_redis_cmd(v->g->redis, ticket_cb, v, "GETDEL vg:ticket:%s", hash) != VG_OK) {
+    if (vg_redis_cmd(v->g->redis, ticket_cb, v, "GETDEL vg:ticket:%s", hash) != VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
         return;
     }
@@ -537,7 +537,7 @@ static void follow_stop(gw_viewer *v)
     ev_timer_stop(v->g->loop, &v->follow_timer);
 }
 
-static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -613,7 +613,7 @@ static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (v->redis_pending)
         return;
     const char *argv[] = {v->vm, v->dev};
-    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
+    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
                       NULL) == VG_OK)
         v->redis_pending = 1;
 }
@@ -872,13 +872,13 @@ const struct lws_protocols gw_link_protocol = {
 
 /* Payload: a session's sha256 (that session ended) or `user:<name>` (the user was frozen,
  * deleted or lost access: all their consoles and API WebSockets close). */
-static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
+static void session_ended_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
     const char *hash;
     size_t len;
-    if (!gw_redis_message(reply, "vg:sessions", &hash, &len))
+    if (!vg_redis_message(reply, "vg:sessions", &hash, &len))
         return;
     const char *user = !strncmp(hash, "user:", 5) ? hash + 5 : NULL;
     for (gw_viewer *v = g->viewers; v; v = v->next) {
@@ -897,9 +897,9 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
         gw_apiws_close_user(g, user);
 }
 
-void gw_console_bus_connected(gw_redis *bus, void *priv)
+void gw_console_bus_subscribe(vg_redis *bus, void *priv)
 {
-    if (gw_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
+    if (vg_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
         vg_error("console", "cannot subscribe to vg:sessions");
 }
 

@@ -49,13 +49,13 @@ static void login_failed(gw_call *c, const char *user)
     char window[16];
     snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
     const char *argv[] = {user, c->addr, window};
-    gw_redis_eval(c->g->redis, gw_lua(c->g, "login_fail"), NULL, NULL, 0, 3, argv, NULL);
+    vg_redis_eval(c->g->redis, gw_lua(c->g, "login_fail"), NULL, NULL, 0, 3, argv, NULL);
     vg_info("auth", "login failed for user %s from %s", user, c->addr);
     audit_login(c, user, "unauthorized", "wrong user name or password");
     gw_call_fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
 }
 
-static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
+static void login_user_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
@@ -77,7 +77,7 @@ static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
         login_failed(c, user);
         return;
     }
-    gw_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
+    vg_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
     if (reply->element[3]->type == REDIS_REPLY_STRING && strcmp(reply->element[3]->str, "1") == 0) {
         vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
         audit_login(c, user, "forbidden", "user is frozen");
@@ -98,10 +98,10 @@ static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
     snprintf(key, sizeof(key), "vg:session:%s", hash);
     const char *argv[] = {"HSET", key, "user", c->user, "created_ms", now, "addr", c->addr};
     /* The user's set of sessions lets freezing or deleting the user end every one of them. */
-    if (gw_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
+    if (vg_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
+        vg_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
             VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
+        vg_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
             VG_OK) {
         gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
         return;
@@ -125,10 +125,10 @@ static void run_login(gw_call *c)
     snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
     const char *argv[] = {gw_param_str(c, "user", ""), c->addr, ulimit, alimit};
     gw_call_sent(
-        c, gw_redis_eval(c->g->redis, gw_lua(c->g, "login"), login_user_cb, c, 0, 4, argv, NULL));
+        c, vg_redis_eval(c->g->redis, gw_lua(c->g, "login"), login_user_cb, c, 0, 4, argv, NULL));
 }
 
-static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
+static void logout_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -136,14 +136,14 @@ static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     vg_info("auth", "user %s logged out", c->user);
     /* Every gateway closes the consoles this session opened. */
-    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
+    vg_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
     gw_call_succeed(c, cJSON_CreateObject());
 }
 
 static void run_logout(gw_call *c)
 {
-    gw_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
-    gw_call_sent(c, gw_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
+    vg_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
+    gw_call_sent(c, vg_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
 }
 
 static void run_whoami(gw_call *c)
