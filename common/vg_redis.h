@@ -20,7 +20,8 @@ typedef struct vg_redis vg_redis;
 /* reply is NULL when the connection failed before Redis answered. */
 typedef void vg_redis_cb(vg_redis *r, redisReply *reply, void *priv);
 /* Called on every new command connection once AUTH and the scripts are queued, so what it
- * queues runs after them (e.g. re-asserting state that a restarted Redis lost). */
+ * queues runs after them (e.g. re-asserting state that a restarted Redis lost). The first call
+ * comes from within vg_redis_new, before it returns r. */
 typedef void vg_redis_connect_cb(vg_redis *r, void *priv);
 
 typedef struct vg_redis_config {

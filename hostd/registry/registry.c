@@ -99,8 +99,8 @@ static void sync_registry(void)
  * behind AUTH and SCRIPT LOAD, and an event is published only after it. */
 static void on_connect(vg_redis *r, void *priv)
 {
-    (void)r;
     (void)priv;
+    redis = r; /* the first call comes from within vg_redis_new */
     ready = 0;
     sync_registry();
 }
