@@ -12,7 +12,7 @@ struct ev_loop;
 struct lws_context;
 struct lws_vhost;
 struct lws;
-typedef struct gw_redis gw_redis;
+typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
@@ -44,8 +44,7 @@ typedef struct gw {
     struct lws_context *ctx;
     struct lws_vhost *https; /* browsers and API clients */
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
-    gw_redis *redis;         /* commands */
-    gw_redis *bus;           /* SUBSCRIBE vg:events */
+    vg_redis *redis;         /* commands, and vg:events / vg:sessions on its pub/sub side */
     vg_rscript **lua;        /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;

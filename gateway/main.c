@@ -7,7 +7,7 @@
 #include "backend/hostwatch.h"
 #include "core/kdf.h"
 #include "net/http.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
@@ -120,19 +120,9 @@ static int check_config(const gw_config *c)
     return VG_OK;
 }
 
-static void bus_connected(gw_redis *bus, void *priv)
+static void redis_connected(vg_redis *r, void *priv)
 {
-    gw_apiws_bus_connected(bus, priv);
-    gw_console_bus_connected(bus, priv);
-}
-
-static void redis_connected(gw_redis *r, void *priv)
-{
-    gw *g = priv;
-    /* A Redis that restarted has lost its scripts; loading them first spares NOSCRIPT round
-     * trips on the calls queued behind. */
-    gw_redis_load(r, g->lua, g->nlua);
-    gw_auth_bootstrap(g, r);
+    gw_auth_bootstrap(priv, r);
 }
 
 static const struct lws_protocol_vhost_options security_headers[] = {
@@ -345,14 +335,23 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    g->redis = gw_redis_new(g->loop, "registry", g->cfg.redis_host, (int)g->cfg.redis_port,
-                            g->redis_password, redis_connected, g);
-    g->bus = gw_redis_new(g->loop, "events", g->cfg.redis_host, (int)g->cfg.redis_port,
-                          g->redis_password, bus_connected, g);
-    if (!g->redis || !g->bus) {
-        vg_error("gateway", "out of memory");
+    vg_redis_config rcfg = {
+        .name = "registry",
+        .host = g->cfg.redis_host,
+        .port = (int)g->cfg.redis_port,
+        .password = g->redis_password,
+        .scripts = g->lua,
+        .nscripts = g->nlua,
+        .on_connect = redis_connected,
+        .priv = g,
+    };
+    g->redis = vg_redis_new(g->loop, &rcfg, &err);
+    if (!g->redis) {
+        vg_error("gateway", "%s", err.msg);
         return 1;
     }
+    gw_apiws_bus_subscribe(g->redis, g);
+    gw_console_bus_subscribe(g->redis, g);
 
     ev_signal sigterm, sigint;
     ev_signal_init(&sigterm, signal_cb, SIGTERM);
@@ -378,8 +377,7 @@ int main(int argc, char **argv)
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
     gw_kdf_stop(g->kdf);
-    gw_redis_free(g->bus);
-    gw_redis_free(g->redis);
+    vg_redis_free(g->redis);
     gw_kdf_free(g->kdf);
     free(g->pw_dummy);
     gw_lua_free_all(g); /* after the connections: their pending calls still refer to the scripts */

@@ -343,9 +343,9 @@ void gw_call_sent(gw_call *c, int rc)
         gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
 }
 
-void gw_call_eval(gw_call *c, const char *script, gw_redis_cb *cb, int argc, const char **argv)
+void gw_call_eval(gw_call *c, const char *script, vg_redis_cb *cb, int argc, const char **argv)
 {
-    gw_call_sent(c, gw_redis_eval(c->g->redis, gw_lua(c->g, script), cb, c, 0, argc, argv, NULL));
+    gw_call_sent(c, vg_redis_eval(c->g->redis, gw_lua(c->g, script), cb, c, 0, argc, argv, NULL));
 }
 
 int gw_call_level_at_least(const gw_call *c, gw_level level)
@@ -504,7 +504,7 @@ static void reauth_checked(gw_call *c, int match)
     c->after_reauth(c);
 }
 
-static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
+static void reauth_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -527,10 +527,10 @@ void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c))
     }
     c->reauth_field = field;
     c->after_reauth = then;
-    gw_call_sent(c, gw_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+    gw_call_sent(c, vg_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
 }
 
-void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv)
+void gw_call_lua_empty_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -555,7 +555,7 @@ int gw_authz_facts(const redisReply *reply, const char *target, gw_authz_subject
     return VG_OK;
 }
 
-static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
+static void authz_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

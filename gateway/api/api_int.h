@@ -12,7 +12,7 @@
 #include "api/api.h"
 #include "core/authz.h"
 #include "core/kdf.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 
 #include <cjson/cJSON.h>
 
@@ -84,7 +84,7 @@ int gw_call_reply_ok(gw_call *c, redisReply *reply);
 int gw_call_lua_ok(gw_call *c, redisReply *reply);
 /* A Redis callback for scripts answering {'ok'}: the call ends with {} (or the script's refusal).
  */
-void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv);
+void gw_call_lua_empty_cb(vg_redis *r, redisReply *reply, void *priv);
 /* Checks params.<field> (a static string) against the caller's own password hash, then runs
  * then(c); a wrong password ends the call with `forbidden`, a missing one with `bad_request`.
  * For GW_M_REAUTH methods the dispatcher does this with admin_password itself; user.edit
@@ -101,7 +101,7 @@ void gw_call_check_password(gw_call *c, const char *encoded, const char *passwor
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */
-void gw_call_eval(gw_call *c, const char *script, gw_redis_cb *cb, int argc, const char **argv);
+void gw_call_eval(gw_call *c, const char *script, vg_redis_cb *cb, int argc, const char **argv);
 /* 1 when the caller's effective role in the target's project is at least level. */
 int gw_call_level_at_least(const gw_call *c, gw_level level);
 

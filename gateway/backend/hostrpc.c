@@ -1,7 +1,7 @@
 #include "backend/hostrpc.h"
 
 #include "backend/hostlink.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
@@ -170,7 +170,7 @@ const struct lws_protocols gw_hostrpc_protocol = {
     HOSTRPC_LOCAL, rpc_callback, 0, 65536, 0, NULL, 0,
 };
 
-static void link_cb(gw_redis *r, redisReply *reply, void *priv)
+static void link_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_hostrpc *h = priv;
@@ -251,7 +251,7 @@ void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *p
         maybe_free(h);
         return;
     }
-    if (gw_redis_cmd(g->redis, link_cb, h, "HGET vg:host:%s link", host) != VG_OK) {
+    if (vg_redis_cmd(g->redis, link_cb, h, "HGET vg:host:%s link", host) != VG_OK) {
         fail(h, VG_E_UNAVAILABLE, "Redis is not reachable for %s on host %s", method, host);
         maybe_free(h);
         return;

@@ -5,7 +5,7 @@
 #include "core/auth.h"
 #include "net/keepalive.h"
 #include "backend/hostlink.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -265,7 +265,7 @@ static int connect_link(gw_viewer *v, const char *link_url)
     return VG_OK;
 }
 
-static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -318,7 +318,7 @@ static void access_ended(gw_viewer *v, gw_revoked_kind kind)
                  4001);
 }
 
-static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
+static void ticket_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     gw_viewer *v = priv;
     v->redis_pending = 0;
@@ -354,7 +354,7 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     if (v->q.take && !strcmp(v->t.mode, "rw"))
         audit(v, "take");
     const char *argv[] = {v->t.vm, v->t.dev};
-    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
+    if (vg_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
     }
@@ -385,7 +385,7 @@ static void attach(gw_viewer *v, struct lws *wsi)
     snprintf(ttl, sizeof(ttl), "%ld", v->g->cfg.session_ttl);
     const char *argv[] = {hash, "ticket", "", ttl};
     v->revoked_mark = v->g->revoked.count;
-    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "authz"), ticket_cb, v, 0, 4, argv, NULL) !=
+    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "authz"), ticket_cb, v, 0, 4, argv, NULL) !=
         VG_OK) {
         fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
         return;
@@ -545,7 +545,7 @@ static void follow_stop(gw_viewer *v)
     ev_timer_stop(v->g->loop, &v->follow_timer);
 }
 
-static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -621,7 +621,7 @@ static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (v->redis_pending)
         return;
     const char *argv[] = {v->t.vm, v->t.dev};
-    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
+    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
                       NULL) == VG_OK)
         v->redis_pending = 1;
 }
@@ -880,13 +880,13 @@ const struct lws_protocols gw_link_protocol = {
 
 /* Payload: a session's sha256 (that session ended) or `user:<name>` (the user was frozen,
  * deleted or lost access: all their consoles and API WebSockets close). */
-static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
+static void session_ended_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
     const char *msg;
     size_t len;
-    if (!gw_redis_message(reply, "vg:sessions", &msg, &len))
+    if (!vg_redis_message(reply, "vg:sessions", &msg, &len))
         return;
     gw_revoked_add(&g->revoked, msg, len);
     for (gw_viewer *v = g->viewers; v; v = v->next) {
@@ -900,9 +900,9 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
         gw_apiws_close_user(g, msg + 5);
 }
 
-void gw_console_bus_connected(gw_redis *bus, void *priv)
+void gw_console_bus_subscribe(vg_redis *bus, void *priv)
 {
-    if (gw_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
+    if (vg_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
         vg_error("console", "cannot subscribe to vg:sessions");
 }
 

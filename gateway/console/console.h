@@ -22,8 +22,8 @@ int gw_console_parse_query(const char *query, size_t len, gw_console_query *out,
 
 extern const struct lws_protocols gw_console_protocol;
 extern const struct lws_protocols gw_link_protocol;
-/* Subscribes the bus connection to vg:sessions: consoles close when their session ends. */
-void gw_console_bus_connected(gw_redis *bus, void *priv);
+/* Subscribes to vg:sessions, once at start-up: consoles close when their session ends. */
+void gw_console_bus_subscribe(vg_redis *bus, void *priv);
 /* Closes every console with 1001 (server going away). */
 void gw_console_shutdown(gw *g);
 /* Pings silent viewers and drops those silent for idle_timeout (keepalive.h). */

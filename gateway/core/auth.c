@@ -1,6 +1,6 @@
 #include "core/auth.h"
 
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -115,7 +115,7 @@ int gw_auth_parse_cookie(const char *value, char out[GW_TOKEN_HEX + 1])
     return 0;
 }
 
-static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
+static void bootstrap_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
@@ -129,7 +129,7 @@ static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
 
 /* redis-scripts/gateway_bootstrap.lua creates admin only while vg:users is empty, atomically,
  * so concurrent gateways agree. */
-void gw_auth_bootstrap(gw *g, gw_redis *r)
+void gw_auth_bootstrap(gw *g, vg_redis *r)
 {
     if (!g->admin_password)
         return;
@@ -141,5 +141,5 @@ void gw_auth_bootstrap(gw *g, gw_redis *r)
     }
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {hash, now};
-    gw_redis_eval(r, gw_lua(g, "bootstrap"), bootstrap_cb, NULL, 0, 2, argv, NULL);
+    vg_redis_eval(r, gw_lua(g, "bootstrap"), bootstrap_cb, NULL, 0, 2, argv, NULL);
 }

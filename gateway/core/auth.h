@@ -27,6 +27,6 @@ int gw_auth_parse_cookie(const char *value, char out[GW_TOKEN_HEX + 1]);
 int gw_auth_valid_token(const char *s, size_t len);
 /* Creates the `admin` user from admin_password_file when Redis holds no user yet. Safe to call
  * on every Redis (re)connection and from several gateways at once. */
-void gw_auth_bootstrap(gw *g, gw_redis *r);
+void gw_auth_bootstrap(gw *g, vg_redis *r);
 
 #endif

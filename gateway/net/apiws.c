@@ -5,7 +5,7 @@
 #include "console/console.h"
 #include "net/http.h"
 #include "net/keepalive.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "net/wsq.h"
 
@@ -113,7 +113,7 @@ static void scope_answer(gw *g, evscope *s, const vg_err *err)
 
 static void scope_load(gw *g, evscope *s);
 
-static void scope_cb(gw_redis *r, redisReply *reply, void *priv)
+static void scope_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     evscope *s = priv;
@@ -158,7 +158,7 @@ static void scope_load(gw *g, evscope *s)
         return;
     }
     const char *argv[] = {s->a->owner.user};
-    if (gw_redis_eval(g->redis, gw_lua(g, "events_scope"), scope_cb, s, 0, 1, argv, NULL) ==
+    if (vg_redis_eval(g->redis, gw_lua(g, "events_scope"), scope_cb, s, 0, 1, argv, NULL) ==
         VG_OK) {
         s->pending = 1;
         return;
@@ -395,13 +395,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
-static void event_cb(gw_redis *r, redisReply *reply, void *priv)
+static void event_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
     const char *payload;
     size_t len;
-    if (!gw_redis_message(reply, "vg:events", &payload, &len))
+    if (!vg_redis_message(reply, "vg:events", &payload, &len))
         return;
     cJSON *data = cJSON_ParseWithLength(payload, len);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(data, "type");
@@ -466,8 +466,8 @@ const struct lws_protocols gw_apiws_protocol = {
     GW_API_PROTOCOL, callback, sizeof(gw_apiws), GW_API_MAX_BODY, 0, NULL, 0,
 };
 
-void gw_apiws_bus_connected(gw_redis *bus, void *priv)
+void gw_apiws_bus_subscribe(vg_redis *bus, void *priv)
 {
-    if (gw_redis_subscribe(bus, "vg:events", event_cb, priv) != VG_OK)
+    if (vg_redis_subscribe(bus, "vg:events", event_cb, priv) != VG_OK)
         vg_error("api", "cannot subscribe to vg:events");
 }

@@ -15,7 +15,7 @@ void gw_apiws_keepalive(gw *g, int64_t now_ms);
 /* Closes every API WebSocket of user with 4001: the user was frozen, deleted or lost access
  * (vg:sessions `user:<name>`). */
 void gw_apiws_close_user(gw *g, const char *user);
-/* Subscribes the bus connection to vg:events (call on every bus connection). */
-void gw_apiws_bus_connected(gw_redis *bus, void *priv);
+/* Subscribes to vg:events, once at start-up: events reach the API WebSockets. */
+void gw_apiws_bus_subscribe(vg_redis *bus, void *priv);
 
 #endif

@@ -64,7 +64,7 @@ static void login_checked(gw_call *c, int match)
         return;
     }
     const char *ok_argv[] = {user, c->addr};
-    gw_redis_eval(c->g->redis, gw_lua(c->g, "login_ok"), NULL, NULL, 0, 2, ok_argv, NULL);
+    vg_redis_eval(c->g->redis, gw_lua(c->g, "login_ok"), NULL, NULL, 0, 2, ok_argv, NULL);
     if (u->frozen) {
         vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
         audit_login(c, user, "forbidden", "user is frozen");
@@ -85,10 +85,10 @@ static void login_checked(gw_call *c, int match)
     snprintf(key, sizeof(key), "vg:session:%s", hash);
     const char *argv[] = {"HSET", key, "user", c->user, "created_ms", now, "addr", c->addr};
     /* The user's set of sessions lets freezing or deleting the user end every one of them. */
-    if (gw_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
+    if (vg_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
+        vg_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
             VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
+        vg_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
             VG_OK) {
         gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
         return;
@@ -105,7 +105,7 @@ static void login_checked(gw_call *c, int match)
     gw_call_succeed(c, res);
 }
 
-static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
+static void login_user_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -156,7 +156,7 @@ static void run_login(gw_call *c)
     gw_call_eval(c, "login", login_user_cb, 5, argv);
 }
 
-static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
+static void logout_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -164,14 +164,14 @@ static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     vg_info("auth", "user %s logged out", c->user);
     /* Every gateway closes the consoles this session opened. */
-    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
+    vg_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
     gw_call_succeed(c, cJSON_CreateObject());
 }
 
 static void run_logout(gw_call *c)
 {
-    gw_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
-    gw_call_sent(c, gw_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
+    vg_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
+    gw_call_sent(c, vg_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
 }
 
 static void run_whoami(gw_call *c)

@@ -59,7 +59,7 @@ static cJSON *user_json(const redisReply *u)
     return o;
 }
 
-static void users_cb(gw_redis *r, redisReply *reply, void *priv)
+static void users_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
