@@ -8,9 +8,20 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Text cJSON accepted: every escape is well formed there, so one pass that steps over each
- * escape as a whole finds exactly the \u0000 escapes and the raw control bytes (cJSON takes
- * any of them as whitespace between tokens, and copies them into strings). */
+static int is_hex4(const char *p)
+{
+    for (int i = 0; i < 4; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+              (p[i] >= 'A' && p[i] <= 'F')))
+            return 0;
+    return 1;
+}
+
+/* Text cJSON accepted, whose escapes it checked only in part: it reads a \u escape with a
+ * non-hex digit ("\u12zz") as code point 0, which cuts the C string just as \u0000 does. One
+ * pass over the strings, stepping over each escape as cJSON does, finds those, \u0000 itself and
+ * the raw control bytes (cJSON takes any of them as whitespace between tokens, and copies them
+ * into strings). */
 static int check_bytes(const char *text, size_t len, vg_err *err)
 {
     int in_string = 0;
@@ -23,11 +34,16 @@ static int check_bytes(const char *text, size_t len, vg_err *err)
             in_string = c == '"';
         } else if (c == '"') {
             in_string = 0;
-        } else if (c == '\\') {
-            if (i + 5 < len && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4))
+        } else if (c == '\\' && i + 1 < len && text[i + 1] == 'u') {
+            if (i + 5 >= len || !is_hex4(text + i + 2))
+                return vg_fail(err, VG_E_BAD_REQUEST,
+                               "invalid JSON: a \\u escape without four hex digits at byte %zu", i);
+            if (!memcmp(text + i + 2, "0000", 4))
                 return vg_fail(err, VG_E_BAD_REQUEST,
                                "invalid JSON: \\u0000 inside a string at byte %zu", i);
-            i++; /* the escaped character; \uXXXX's hex digits are harmless as plain bytes */
+            i += 5;
+        } else if (c == '\\') {
+            i++; /* the escaped character, a quote or a backslash among them */
         }
     }
     return VG_OK;

@@ -60,9 +60,9 @@ static void test_valid_json_parses(void **state)
     accepted("[{\"k\":1},{\"k\":2}]");      /* equal keys in sibling objects */
     accepted("{\"k\":1,\"K\":2,\"k \":3}"); /* keys differ by case or a space */
     accepted("{\"q\":\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u0041 \\u00e9 \\ud83d\\ude00\"}");
-    accepted("{\"s\":\"\\\\u0000\"}");               /* an escaped backslash, then text */
-    accepted("{\"s\":\"\\\\\\\\u0000\"}");           /* two escaped backslashes, then text */
-    accepted("{\"s\":\"\\u0001 \\u001f \\u0100\"}"); /* other escapes of low code points */
+    accepted("{\"s\":\"\\\\u0000\"}");     /* an escaped backslash, then text */
+    accepted("{\"s\":\"\\\\\\\\u0000\"}"); /* two escaped backslashes, then text */
+    accepted("{\"s\":\"\\u0001 \\u001f \\u0100 \\u00E9\"}"); /* other low code points */
 
     vg_err err;
     cJSON *v = parse("{\"vm\":\"rel1\",\"n\":5}", &err);
@@ -94,6 +94,13 @@ static void test_nul_refused(void **state)
     refused("{\"a\":\"\\\\\\u0000\"}", "\\u0000");   /* after an escaped backslash */
     refused("{\"a\":\"\\\"\\u0000\"}", "\\u0000");   /* after an escaped quote */
     refused("\"\\u00000\"", "\\u0000");
+    /* cJSON reads a \u escape with any non-hex digit as code point 0 */
+    refused("{\"vm\":\"rel1\\u12zzx\"}", "\\u escape without four hex digits at byte 11");
+    refused("{\"vm\":\"\\uGGGG\"}", "four hex digits");
+    refused("{\"vm\":\"\\u\\\"00\"}", "four hex digits");
+    refused_n("{\"vm\":\"\\u\\\0"
+              "0000\"}",
+              17, "four hex digits");                                      /* found by fuzz_json */
     refused_n("{\"vm\":\"rel1\0x\"}", 15, "control character at byte 11"); /* raw NUL */
     refused("{\"vm\":\"a\x01\"}", "control character");
     refused("{\"vm\":\"a\tb\"}", "control character"); /* JSON wants \t escaped */
