@@ -30,6 +30,10 @@ typedef struct http_pss {
     int clear_cookie;              /* logout */
     const char *content_type;
     int close_after;
+    /* A too big body is refused at once, but the close waits for its last byte: closed with
+     * unread input, the socket sends a reset that destroys the answer before the client reads
+     * it (it sees ECONNRESET, not 413). */
+    int drain_body;
 } http_pss;
 
 gw *gw_from_wsi(struct lws *wsi)
@@ -226,27 +230,23 @@ static int refuse_cross_site(struct lws *wsi, http_pss *pss)
 
 int gw_http_content_length(const char *value, size_t len, size_t max, size_t *out, vg_err *err)
 {
-    size_t i = 0, end = len, n = 0;
+    size_t i = 0, end = len, n = 0, d;
     while (i < end && (value[i] == ' ' || value[i] == '\t'))
         i++;
     while (end > i && (value[end - 1] == ' ' || value[end - 1] == '\t'))
         end--;
     if (i == end)
         return vg_fail(err, VG_E_BAD_REQUEST, "Content-Length is empty");
-    int over = 0;
     for (; i < end; i++) {
         if (value[i] < '0' || value[i] > '9')
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "Content-Length must be one whole number of bytes (a single header)");
-        /* Past max the value only has to stay digits: no arithmetic can overflow. */
-        if (!over) {
-            n = n * 10 + (size_t)(value[i] - '0');
-            over = n > max;
-        }
+        d = (size_t)(value[i] - '0');
+        n = n > (SIZE_MAX - d) / 10 ? SIZE_MAX : n * 10 + d;
     }
-    if (over)
-        return vg_fail(err, VG_E_TOO_BIG, "request body exceeds %zu bytes", max);
     *out = n;
+    if (n > max)
+        return vg_fail(err, VG_E_TOO_BIG, "request body exceeds %zu bytes", max);
     return VG_OK;
 }
 
@@ -307,10 +307,12 @@ static int start_request(struct lws *wsi, http_pss *pss)
         vg_fail(&err, VG_E_BAD_REQUEST, "Content-Length header too long");
         refuse_body(wsi, pss, &err);
     } else if (cl_len > 0) {
-        if (gw_http_content_length(cl, (size_t)cl_len, GW_API_MAX_BODY, &body_len, &err) != VG_OK)
+        if (gw_http_content_length(cl, (size_t)cl_len, GW_API_MAX_BODY, &body_len, &err) != VG_OK) {
+            pss->drain_body = err.code == VG_E_TOO_BIG && body_len <= GW_WSBUF_DRAIN_MAX;
             refuse_body(wsi, pss, &err);
-        else if (body_len == 0)
+        } else if (body_len == 0) {
             dispatch(wsi, pss);
+        }
     } else {
         /* No length and no chunks: there is no body, so no BODY callbacks will come. */
         dispatch(wsi, pss);
@@ -358,8 +360,10 @@ static int write_response(struct lws *wsi, http_pss *pss)
     free(pss->resp);
     pss->resp = NULL;
     pss->answered = 0;
-    if (n < 0 || pss->close_after)
+    if (n < 0)
         return -1;
+    if (pss->close_after) /* at once, or after the rest of a too big body */
+        return pss->drain_body ? 0 : -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -383,6 +387,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->drain_body) {
+            /* The answer closes the connection when it is written; if it was, close now. */
+            pss->drain_body = 0;
+            return pss->answered ? 0 : -1;
+        }
         dispatch(wsi, pss);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -40,7 +40,8 @@ typedef struct gw_wsbuf {
  * is larger than limit (the caller answers too_big; fragments of that message keep being discarded
  * until its end). */
 int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final);
-/* How much of a too big message's rest is read and thrown away before the close (64 MiB). */
+/* How much of the rest of a too big message (or HTTP body, http.c) is read and thrown away
+ * before the close (64 MiB). */
 #define GW_WSBUF_DRAIN_MAX (64u << 20)
 /* 1 while the rest of a message refused as too big is still arriving, up to GW_WSBUF_DRAIN_MAX:
  * the close waits for its end. Closed earlier, the socket has unread input, the kernel answers it

@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int expect = memchr(buf, '\0', first) ? 0 : expect_ok(buf, first, &want);
     if (expect == 1 ? rc != VG_OK || n != want
                     : rc != VG_ERR || !err.msg[0] ||
-                          err.code != (expect < 0 ? VG_E_TOO_BIG : VG_E_BAD_REQUEST))
+                          err.code != (expect < 0 ? VG_E_TOO_BIG : VG_E_BAD_REQUEST) ||
+                          (expect < 0 && n <= MAX))
         abort();
 
     /* the other lines as the C strings lws_hdr_copy gives */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import tls from 'node:tls';
 import { startStack } from './lib/stack.mjs';
-import { api, apiWs, login, openConsole } from './lib/client.mjs';
+import { api, apiWs, login, openConsole, request } from './lib/client.mjs';
 import { rejects } from './lib/wait.mjs';
 
 const VM = 'vgt-mal';
@@ -84,6 +84,18 @@ test('a malformed Content-Length is answered at once with 400 (413 over the limi
   assert.equal(ok.status, 200, ok.body);
   assert.equal(JSON.parse(ok.body).result.user, 'admin');
   assert.equal(stack.redis('dbsize'), before, 'malformed requests changed Redis');
+});
+
+test('a 10 MB body gets 413 too_big, not a reset of the connection', async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await request(stack, '/api/v1/whoami', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: 'x'.repeat(BIG),
+    });
+    assert.equal(r.status, 413);
+    assert.equal(JSON.parse(r.body).error.code, 'too_big');
+  }
 });
 
 // Lenient JSON that cJSON alone would read one way and another parser another way.

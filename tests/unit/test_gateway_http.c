@@ -68,15 +68,22 @@ static void test_content_length(void **state)
         assert_int_equal(n, 99);
         assert_non_null(strstr(err.msg, "Content-Length"));
     }
-    /* well-formed but over the limit, however many digits */
-    static const char *const big[] = {"65537", "70000", "18446744073709551616",
-                                      "99999999999999999999999999999999999999"};
+    /* well-formed but over the limit, however many digits: the length comes back (saturated)
+     * so that the caller can read the body away before it closes */
+    static const struct {
+        const char *value;
+        size_t n;
+    } big[] = {{"65537", 65537},
+               {"10485760", 10485760},
+               {"18446744073709551615", SIZE_MAX},
+               {"18446744073709551616", SIZE_MAX},
+               {"99999999999999999999999999999999999999", SIZE_MAX}};
     for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
         size_t n = 99;
         vg_err err;
-        assert_int_equal(length(big[i], &n, &err), VG_ERR);
+        assert_int_equal(length(big[i].value, &n, &err), VG_ERR);
         assert_int_equal(err.code, VG_E_TOO_BIG);
-        assert_int_equal(n, 99);
+        assert_true(n == big[i].n);
     }
     /* digits past the limit still have to be digits */
     size_t n;
