@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/auth.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -24,8 +25,10 @@ int gw_api_parse_ws(const char *buf, size_t len, gw_api_req *out, vg_err *err)
     if (len > GW_API_MAX_BODY)
         return vg_fail(err, VG_E_TOO_BIG, "request of %zu bytes exceeds the %d byte limit", len,
                        GW_API_MAX_BODY);
-    cJSON *root = cJSON_ParseWithLength(buf, len);
-    if (!root || !cJSON_IsObject(root)) {
+    cJSON *root = vg_json_parse(buf, len, err);
+    if (!root)
+        return VG_ERR;
+    if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return vg_fail(err, VG_E_BAD_REQUEST, "request is not a JSON object");
     }
@@ -61,8 +64,10 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
     while (ws < len &&
            (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
         ws++;
-    cJSON *params = ws == len ? cJSON_CreateObject() : cJSON_ParseWithLength(body, len);
-    if (!params || !cJSON_IsObject(params)) {
+    cJSON *params = ws == len ? cJSON_CreateObject() : vg_json_parse(body, len, err);
+    if (!params)
+        return ws == len ? vg_fail(err, VG_E_INTERNAL, "out of memory") : VG_ERR;
+    if (!cJSON_IsObject(params)) {
         cJSON_Delete(params);
         return vg_fail(err, VG_E_BAD_REQUEST, "request body is not a JSON object");
     }
@@ -569,6 +574,10 @@ static void authz_cb(vg_redis *r, redisReply *reply, void *priv)
     snprintf(c->user, sizeof(c->user), "%s", s.user);
     snprintf(c->role, sizeof(c->role), "%s", s.role);
     snprintf(c->project, sizeof(c->project), "%s", s.project);
+    if (!c->m) {
+        gw_call_fail(c, VG_E_UNKNOWN, "unknown method \"%.64s\"", c->req.method);
+        return;
+    }
     snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));
     vg_err err;
     const char *tp = target_param(c->m->scope);
@@ -595,13 +604,9 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
                   int websocket)
 {
     vg_err err;
+    /* An unknown method (m NULL) still passes the session check: without a session a client
+     * learns nothing but "log in", not even which methods exist (authz_cb answers unknown). */
     const gw_method *m = gw_api_find(req->method);
-    if (!m) {
-        vg_fail(&err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
-        owner->done(owner->priv, req->method, req->id, NULL, &err);
-        gw_api_req_free(req);
-        return;
-    }
     gw_call *c = calloc(1, sizeof(*c));
     if (!c) {
         vg_fail(&err, VG_E_INTERNAL, "out of memory");
@@ -621,7 +626,7 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         c->next->prev = c;
     owner->calls = c;
 
-    if (m->scope == GW_SCOPE_PUBLIC) {
+    if (m && m->scope == GW_SCOPE_PUBLIC) {
         checked_run(c);
         return;
     }
@@ -632,12 +637,13 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         return;
     }
     gw_auth_sha256_hex(token, c->token_hash);
-    const char *tp = target_param(m->scope);
+    gw_scope scope = m ? m->scope : GW_SCOPE_SELF;
+    const char *tp = target_param(scope);
     const cJSON *t = tp ? gw_param(c->req.params, tp) : NULL;
     snprintf(c->target, sizeof(c->target), "%s",
              cJSON_IsString(t) && vg_valid_name(t->valuestring) ? t->valuestring : "");
     char ttl[24];
     snprintf(ttl, sizeof(ttl), "%ld", g->cfg.session_ttl);
-    const char *argv[] = {c->token_hash, gw_scope_name(m->scope), c->target, ttl};
+    const char *argv[] = {c->token_hash, gw_scope_name(scope), c->target, ttl};
     gw_call_eval(c, "authz", authz_cb, 4, argv);
 }

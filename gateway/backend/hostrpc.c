@@ -2,6 +2,7 @@
 
 #include "backend/hostlink.h"
 #include "vg_redis.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
@@ -86,7 +87,7 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 /* One answer: {"id":n,"result":{...}} or {"id":n,"error":{"code":..,"message":..}}. */
 static void answer(gw_hostrpc *h, const unsigned char *buf, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    cJSON *root = vg_json_parse((const char *)buf, len, NULL);
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");

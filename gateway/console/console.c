@@ -7,6 +7,7 @@
 #include "backend/hostlink.h"
 #include "vg_redis.h"
 #include "vg_frame.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
@@ -397,8 +398,11 @@ static void attach(gw_viewer *v, struct lws *wsi)
 
 static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
 {
+    int draining = gw_wsbuf_draining(&v->rx_browser);
     int rc = gw_wsbuf_add(&v->rx_browser, in, len, lws_is_first_fragment(wsi),
                           lws_is_final_fragment(wsi));
+    if (draining && !gw_wsbuf_draining(&v->rx_browser))
+        lws_callback_on_writable(wsi); /* the close waited for this end of a too big message */
     if (rc == VG_ERR) {
         fail_browser(v, VG_E_TOO_BIG, "message larger than 65536 bytes", 1009);
         return;
@@ -447,11 +451,11 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
                     lws_rx_flow_control(v->link, 1);
             }
         }
-        if (v->down.head || v->close_code)
+        if (v->down.head || (v->close_code && !gw_wsbuf_draining(&v->rx_browser)))
             lws_callback_on_writable(wsi);
         return 0;
     }
-    if (v->close_code) {
+    if (v->close_code && !gw_wsbuf_draining(&v->rx_browser)) {
         lws_close_reason(wsi, (enum lws_close_status)v->close_code,
                          (unsigned char *)v->close_reason, strlen(v->close_reason));
         return -1;
@@ -674,7 +678,7 @@ static void link_gone(gw_viewer *v, const char *why)
  * Returns 1 when the message is not to be relayed. */
 static int link_control(gw_viewer *v, const unsigned char *data, size_t len)
 {
-    cJSON *m = cJSON_ParseWithLength((const char *)data, len);
+    cJSON *m = vg_json_parse((const char *)data, len, NULL);
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "viewer");
     int swallow = 0;

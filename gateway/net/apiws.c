@@ -6,6 +6,7 @@
 #include "net/http.h"
 #include "net/keepalive.h"
 #include "vg_redis.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "net/wsq.h"
 
@@ -343,8 +344,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_RECEIVE:
         gw_keepalive_seen(&a->ka);
-        if (!a->close_code)
+        if (!a->close_code) {
             receive(a, in, len);
+        } else if (gw_wsbuf_draining(&a->rx)) {
+            gw_wsbuf_add(&a->rx, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
+            if (!gw_wsbuf_draining(&a->rx))
+                lws_callback_on_writable(wsi);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         gw_keepalive_seen(&a->ka);
@@ -360,11 +366,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (a->out.head) {
             if (gw_wsq_write(&a->out, wsi) < 0)
                 return -1;
-            if (a->out.head || a->close_code)
+            if (a->out.head || (a->close_code && !gw_wsbuf_draining(&a->rx)))
                 lws_callback_on_writable(wsi);
             return 0;
         }
-        if (a->close_code) {
+        if (a->close_code && !gw_wsbuf_draining(&a->rx)) {
             lws_close_reason(wsi, (enum lws_close_status)a->close_code, NULL, 0);
             return -1;
         }
@@ -403,7 +409,7 @@ static void event_cb(vg_redis *r, redisReply *reply, void *priv)
     size_t len;
     if (!vg_redis_message(reply, "vg:events", &payload, &len))
         return;
-    cJSON *data = cJSON_ParseWithLength(payload, len);
+    cJSON *data = vg_json_parse(payload, len, NULL);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(data, "type");
     if (!cJSON_IsObject(data) || !cJSON_IsString(type)) {
         vg_warn("api", "ignoring a vg:events message that is not a JSON object with a type");
