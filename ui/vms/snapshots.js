@@ -54,7 +54,7 @@ class VgVmSnapshots extends VgElement {
         this.reload();
     }
 
-    async remove(name) {
+    async deleteSnapshot(name) {
         let children = false;
         const ok = await VgConfirm.ask({
             text: `Delete snapshot ${name} of ${this.vm.name}?`,
@@ -77,7 +77,7 @@ class VgVmSnapshots extends VgElement {
             <span class="dim">${s.state}, ${formatTime(s.created_s * 1000)}${s.external ? ', external' : ''}${s.current ? ', current' : ''}</span>
             ${this.canOperate
                 ? html`<button type="button" data-revert=${s.name} @click=${() => this.revert(s.name)}>Revert</button>
-                      <button type="button" data-delete=${s.name} @click=${() => this.remove(s.name)}>Delete</button>`
+                      <button type="button" data-delete=${s.name} @click=${() => this.deleteSnapshot(s.name)}>Delete</button>`
                 : nothing}
             ${kids.length ? html`<ul class="tree">${kids.map((k) => this.renderNode(k, byParent))}</ul>` : nothing}
         </li>`;

@@ -213,7 +213,7 @@ class VgSpecForm extends VgElement {
             ${this.field('Bus', `${k}.bus`, `${p}.bus`, { options: DISK_BUSES })}
             ${this.field('Cache', `${k}.cache`, `${p}.cache`, { options: CACHES })}
             <div class="full">
-                <button type="button" @click=${() => this.remove('disks', i)}>Remove disk ${i + 1}</button>
+                <button type="button" @click=${() => this.drop('disks', i)}>Remove disk ${i + 1}</button>
             </div>
         </fieldset>`;
     }
@@ -227,12 +227,12 @@ class VgSpecForm extends VgElement {
             ${this.field('Model', `${k}.model`, `${p}.model`, { options: NIC_MODELS })}
             ${this.field('MAC', `${k}.mac`, `${p}.mac`, { help: 'generated' })}
             <div class="full">
-                <button type="button" @click=${() => this.remove('nics', i)}>Remove NIC ${i + 1}</button>
+                <button type="button" @click=${() => this.drop('nics', i)}>Remove NIC ${i + 1}</button>
             </div>
         </fieldset>`;
     }
 
-    remove(list, i) {
+    drop(list, i) {
         this.model[list].splice(i, 1);
         this.requestUpdate();
     }

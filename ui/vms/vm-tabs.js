@@ -98,7 +98,7 @@ class VgVmTab extends VgElement {
         if (res) location.hash = vmHref(res.vm);
     }
 
-    async remove() {
+    async deleteVm() {
         let disks = false;
         const ok = await VgConfirm.ask({
             text: `Delete VM ${this.vm.name}? This cannot be undone.`,
@@ -202,7 +202,7 @@ class VgVmTab extends VgElement {
         const off = OFF.includes(vm.state);
         return html`<section id="delete">
             <p>${off ? 'The VM is shut off and can be deleted.' : 'Shut the VM down to delete it.'}</p>
-            <button type="button" class="danger" id="delete-vm" ?disabled=${!off} @click=${() => this.remove()}>
+            <button type="button" class="danger" id="delete-vm" ?disabled=${!off} @click=${() => this.deleteVm()}>
                 Delete ${vm.name}…
             </button>
         </section>`;
