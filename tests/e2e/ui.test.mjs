@@ -448,7 +448,7 @@ test('an ended session sends the user to the login page, and back after login', 
     await page.fill('#login-password', stack.adminPassword);
     await page.click('#login-submit');
     await page.waitForSelector('body[data-console="connected"]', { timeout: 20000 });
-    assert.equal(new URL(page.url()).hash, `#/console/${VM}`);
+    assert.equal(new URL(page.url()).hash, `#/console/${VM}/serial0`);
 });
 
 test('logout returns to the login page and the session is gone', async () => {

@@ -37,7 +37,8 @@ class VgAccount extends VgElement {
             toast('Password changed', 'ok');
         } catch (err) {
             // A wrong current password is `forbidden`; a bad new one names "new_password".
-            const field = err.code === 'forbidden' ? 'old_password' : fieldOf(err.message) || 'new_password';
+            const field =
+                err.code === 'forbidden' ? 'old_password' : fieldOf(err.message) || 'new_password';
             this.errors = { [field]: err.message };
             f[field]?.focus();
         }
@@ -47,8 +48,14 @@ class VgAccount extends VgElement {
         const err = this.errors[name] || '';
         return html`<label for="pw-${name}">${label}</label>
             <div class="field">
-                <input type="password" id="pw-${name}" name=${name} autocomplete=${autocomplete}
-                    aria-invalid=${err ? 'true' : 'false'} aria-describedby="pw-${name}-error" />
+                <input
+                    type="password"
+                    id="pw-${name}"
+                    name=${name}
+                    autocomplete=${autocomplete}
+                    aria-invalid=${err ? 'true' : 'false'}
+                    aria-describedby="pw-${name}-error"
+                />
                 <span class="field-error" id="pw-${name}-error" role="alert">${err}</span>
             </div>`;
     }
@@ -60,7 +67,11 @@ class VgAccount extends VgElement {
                     ${this.field('old_password', 'Current password', 'current-password')}
                     ${this.field('new_password', 'New password (8 or more characters)', 'new-password')}
                     ${this.field('repeat', 'New password again', 'new-password')}
-                    <div class="actions"><button type="submit" class="primary" id="password-submit">Change password</button></div>
+                    <div class="actions">
+                        <button type="submit" class="primary" id="password-submit">
+                            Change password
+                        </button>
+                    </div>
                 </form>
             </main>`;
     }

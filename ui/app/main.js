@@ -16,7 +16,11 @@ const PAGES = {
     vm: { tag: 'vg-vm-page', load: () => import('../vms/vm-page.js') },
     console: { tag: 'vg-console', load: () => import('../console/console.js') },
     hosts: { tag: 'vg-hosts', load: () => import('../hosts/hosts.js'), nav: 'Hosts' },
-    projects: { tag: 'vg-projects', load: () => import('../projects/projects.js'), nav: 'Projects' },
+    projects: {
+        tag: 'vg-projects',
+        load: () => import('../projects/projects.js'),
+        nav: 'Projects',
+    },
     envs: { tag: 'vg-envs', load: () => import('../envs/envs.js'), nav: 'Environments' },
     users: { tag: 'vg-users', load: () => import('../users/users.js'), nav: 'Users', admin: true },
     audit: { tag: 'vg-audit', load: () => import('../audit/audit.js'), nav: 'Audit', admin: true },
@@ -57,6 +61,7 @@ class VgApp extends VgElement {
     constructor() {
         super();
         this.route = null;
+        this.pageKey = '';
         this.error = '';
         this.liveOn = false;
         this.afterLogin = '#/vms';
@@ -114,6 +119,7 @@ class VgApp extends VgElement {
         if (r.page === 'login') {
             api.stop();
             session.set(null);
+            this.pageKey = ''; // the page after login is a new element, even the same route
             this.route = r;
             return;
         }
@@ -130,12 +136,14 @@ class VgApp extends VgElement {
                 if (err.code !== 'unauthorized') {
                     this.error = `The gateway cannot be reached: ${err.message}`;
                     this.route = null;
+                    this.pageKey = '';
                     return;
                 }
             }
             if (seq !== this.seq) return;
             if (!me) {
-                this.afterLogin = location.hash && location.hash !== '#/login' ? location.hash : '#/vms';
+                this.afterLogin =
+                    location.hash && location.hash !== '#/login' ? location.hash : '#/vms';
                 navigate('#/login');
                 return;
             }
@@ -150,6 +158,7 @@ class VgApp extends VgElement {
             if (seq !== this.seq) return;
             this.error = `The page could not be loaded (${err.message}).`;
             this.route = null;
+            this.pageKey = '';
             return;
         }
         if (seq !== this.seq) return;
@@ -178,9 +187,11 @@ class VgApp extends VgElement {
                     html`<a
                         href="#/${key}"
                         id="nav-${key}"
-                        aria-current=${current === key || (key === 'vms' && current === 'vm')
-                            ? 'page'
-                            : 'false'}
+                        aria-current=${
+                            current === key || (key === 'vms' && current === 'vm')
+                                ? 'page'
+                                : 'false'
+                        }
                         >${p.nav}</a
                     >`,
             )}

@@ -90,7 +90,10 @@ class VgAudit extends VgElement {
             a.download = `vmgate-audit.${format === 'csv' ? 'csv' : 'jsonl'}`;
             a.click();
             setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-            toast(`Exported ${res.count} entries${res.next_cursor ? ' (more remain: narrow the filter)' : ''}`, 'ok');
+            toast(
+                `Exported ${res.count} entries${res.next_cursor ? ' (more remain: narrow the filter)' : ''}`,
+                'ok',
+            );
         } catch (err) {
             this.error = err.message;
         }
@@ -102,9 +105,21 @@ class VgAudit extends VgElement {
         const ok = await VgConfirm.ask({
             text: 'Delete every audit entry before a time (purge records stay).',
             action: 'Purge',
-            extra: html`<label>Before <input type="datetime-local" id="purge-before" @input=${(e) => (before = e.target.value)} /></label>
-                <label>Your password (re-authentication)
-                    <input type="password" id="reauth-password" autocomplete="current-password" @input=${(e) => (password = e.target.value)} /></label>`,
+            extra: html`<label
+                    >Before
+                    <input
+                        type="datetime-local"
+                        id="purge-before"
+                        @input=${(e) => (before = e.target.value)}
+                /></label>
+                <label
+                    >Your password (re-authentication)
+                    <input
+                        type="password"
+                        id="reauth-password"
+                        autocomplete="current-password"
+                        @input=${(e) => (password = e.target.value)}
+                /></label>`,
         });
         if (!ok) return;
         const res = await this.op('Purge the audit trail', 'audit.purge', {
@@ -118,41 +133,101 @@ class VgAudit extends VgElement {
     }
 
     render() {
-        if (!session.isAdmin) return html`<main><p class="empty">The audit trail is for administrators.</p></main>`;
+        if (!session.isAdmin)
+            return html`<main><p class="empty">The audit trail is for administrators.</p></main>`;
         return html`<header class="bar sub">
                 <h1>Audit</h1>
                 <span class="spacer"></span>
-                <button type="button" id="audit-export-jsonl" @click=${() => this.export('jsonl')}>Export JSON lines</button>
-                <button type="button" id="audit-export-csv" @click=${() => this.export('csv')}>Export CSV</button>
-                <button type="button" class="danger" id="audit-purge" @click=${() => this.purge()}>Purge…</button>
+                <button type="button" id="audit-export-jsonl" @click=${() => this.export('jsonl')}>
+                    Export JSON lines
+                </button>
+                <button type="button" id="audit-export-csv" @click=${() => this.export('csv')}>
+                    Export CSV
+                </button>
+                <button type="button" class="danger" id="audit-purge" @click=${() => this.purge()}>
+                    Purge…
+                </button>
             </header>
             <main>
                 <form class="inline-form" id="audit-form" @submit=${(e) => this.submit(e)}>
                     <label>From <input type="datetime-local" name="from" /></label>
                     <label>To <input type="datetime-local" name="to" /></label>
-                    <label>Kind <select name="kind">${KINDS.map((k) => html`<option value=${k}>${k || 'any'}</option>`)}</select></label>
+                    <label
+                        >Kind
+                        <select name="kind">
+                            ${KINDS.map((k) => html`<option value=${k}>${k || 'any'}</option>`)}
+                        </select></label
+                    >
                     ${TEXT_FILTERS.map((k) => html`<label>${k} <input name=${k} id="audit-${k}" size="10" autocomplete="off" /></label>`)}
-                    <label>Order <select name="order"><option value="desc">newest first</option><option value="asc">oldest first</option></select></label>
-                    <label>Per page <select name="limit"><option>25</option><option selected>100</option><option>500</option></select></label>
+                    <label
+                        >Order
+                        <select name="order">
+                            <option value="desc">newest first</option>
+                            <option value="asc">oldest first</option>
+                        </select></label
+                    >
+                    <label
+                        >Per page
+                        <select name="limit">
+                            <option>25</option>
+                            <option selected>100</option>
+                            <option>500</option>
+                        </select></label
+                    >
                     <button type="submit" class="primary" id="audit-query">Query</button>
                 </form>
                 <p class="form-error" role="alert" id="audit-error">${this.error}</p>
                 <table class="grid" id="audit-table">
-                    <thead><tr><th>Time</th><th>Kind</th><th>User</th><th>Address</th><th>Method</th><th>VM</th><th>Project</th><th>Result</th><th>Detail</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th>Time</th>
+                            <th>Kind</th>
+                            <th>User</th>
+                            <th>Address</th>
+                            <th>Method</th>
+                            <th>VM</th>
+                            <th>Project</th>
+                            <th>Result</th>
+                            <th>Detail</th>
+                        </tr>
+                    </thead>
                     <tbody>
                         ${this.entries.map(
-                            (e) => html`<tr data-id=${e.id}>
-                                <td>${formatTime(e.ts)}</td><td>${e.kind}</td><td>${e.user}</td><td>${e.addr}</td>
-                                <td>${e.method}</td><td>${e.vm}</td><td>${e.project}</td>
-                                <td class=${e.result === 'ok' ? 'count-ok' : 'count-bad'}>${e.result}</td><td>${e.detail}</td>
-                            </tr>`,
+                            (e) =>
+                                html`<tr data-id=${e.id}>
+                                    <td>${formatTime(e.ts)}</td>
+                                    <td>${e.kind}</td>
+                                    <td>${e.user}</td>
+                                    <td>${e.addr}</td>
+                                    <td>${e.method}</td>
+                                    <td>${e.vm}</td>
+                                    <td>${e.project}</td>
+                                    <td class=${e.result === 'ok' ? 'count-ok' : 'count-bad'}>
+                                        ${e.result}
+                                    </td>
+                                    <td>${e.detail}</td>
+                                </tr>`,
                         )}
                     </tbody>
                 </table>
                 ${this.entries.length ? nothing : html`<p class="empty">No entries match.</p>`}
                 <div class="actions">
-                    <button type="button" id="audit-prev" ?disabled=${!this.pages.length} @click=${() => this.prevPage()}>Previous page</button>
-                    <button type="button" id="audit-next" ?disabled=${!this.next} @click=${() => this.nextPage()}>Next page</button>
+                    <button
+                        type="button"
+                        id="audit-prev"
+                        ?disabled=${!this.pages.length}
+                        @click=${() => this.prevPage()}
+                    >
+                        Previous page
+                    </button>
+                    <button
+                        type="button"
+                        id="audit-next"
+                        ?disabled=${!this.next}
+                        @click=${() => this.nextPage()}
+                    >
+                        Next page
+                    </button>
                     <span class="dim">page ${this.pages.length + 1}</span>
                 </div>
             </main>`;

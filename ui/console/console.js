@@ -25,7 +25,8 @@ function connText(st) {
         const attempt = st.attempt > 1 ? ` (attempt ${st.attempt})` : '';
         return [`reconnecting${attempt}${st.detail ? `: ${st.detail}` : ''}`, 'warn'];
     }
-    if (st.phase === 'stopped') return [`disconnected${st.detail ? `: ${st.detail}` : ''}`, 'error'];
+    if (st.phase === 'stopped')
+        return [`disconnected${st.detail ? `: ${st.detail}` : ''}`, 'error'];
     return ['connecting…', 'warn'];
 }
 
@@ -61,7 +62,8 @@ class VgConsole extends VgElement {
             this.offset = this.query.get('offset') || 'ring';
         }
         this.dev = this.dev || '';
-        if (!this.embedded) document.title = `${this.vm}${this.dev ? ` (${this.dev})` : ''} · vmgate`;
+        if (!this.embedded)
+            document.title = `${this.vm}${this.dev ? ` (${this.dev})` : ''} · vmgate`;
     }
 
     firstUpdated() {
@@ -254,10 +256,14 @@ class VgConsole extends VgElement {
         const devs = this.devs.length > 1 ? this.devs : [];
         const current = this.dev || (this.devs.includes('serial0') ? 'serial0' : this.devs[0]);
         return html`<header class="bar sub">
-            ${this.embedded
-                ? nothing
-                : html`<a href="#/vm/${encodeURIComponent(this.vm)}" class="back">← ${this.vm}</a>
-                      <strong class="vm-name" id="vm-name">${this.vm}</strong>`}
+            ${
+                this.embedded
+                    ? nothing
+                    : html`<a href="#/vm/${encodeURIComponent(this.vm)}" class="back"
+                              >← ${this.vm}</a
+                          >
+                          <strong class="vm-name" id="vm-name">${this.vm}</strong>`
+            }
             <select
                 id="dev"
                 title="Console device"
@@ -279,7 +285,11 @@ class VgConsole extends VgElement {
             >
                 Copy
             </button>
-            <button type="button" title="Paste (Ctrl+Shift+V)" @click=${() => pasteClipboard(this.term)}>
+            <button
+                type="button"
+                title="Paste (Ctrl+Shift+V)"
+                @click=${() => pasteClipboard(this.term)}
+            >
                 Paste
             </button>
             <label class="toggle" title="Read-only: watch without typing (Ctrl+Shift+O)">
@@ -343,9 +353,11 @@ class VgConsole extends VgElement {
                 Reconnect
             </button>
             <span class="st-viewers" id="st-viewers"
-                >${live && names.length
-                    ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}`
-                    : ''}</span
+                >${
+                    live && names.length
+                        ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}`
+                        : ''
+                }</span
             >
             <span class="spacer"></span>
             <span class="st-offset" id="st-offset"
@@ -368,12 +380,23 @@ class VgConsole extends VgElement {
                     @input=${(e) => this.searchInput(e)}
                     @keydown=${(e) => this.searchKey(e)}
                 />
-                <button type="button" title="Previous (Shift+Enter)" @click=${() => this.find(false)}>
+                <button
+                    type="button"
+                    title="Previous (Shift+Enter)"
+                    @click=${() => this.find(false)}
+                >
                     ↑
                 </button>
-                <button type="button" title="Next (Enter)" @click=${() => this.find(true)}>↓</button>
+                <button type="button" title="Next (Enter)" @click=${() => this.find(true)}>
+                    ↓
+                </button>
                 <span class="search-count" id="search-count">${this.searchCount}</span>
-                <button type="button" class="link" title="Close (Esc)" @click=${() => this.closeSearch()}>
+                <button
+                    type="button"
+                    class="link"
+                    title="Close (Esc)"
+                    @click=${() => this.closeSearch()}
+                >
                     close
                 </button>
             </div>

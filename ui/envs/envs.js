@@ -59,7 +59,10 @@ class VgEnvs extends VgElement {
                 this.call('project.list', {}, 'Projects'),
             ]);
             if (e) this.envs = e.envs;
-            if (p) this.projects = p.projects.filter((x) => x.active && session.can('operator', x.name));
+            if (p)
+                this.projects = p.projects.filter(
+                    (x) => x.active && session.can('operator', x.name),
+                );
             return;
         }
         try {
@@ -90,7 +93,10 @@ class VgEnvs extends VgElement {
     }
 
     async power(method, label) {
-        const res = await longOp(`${label} of ${this.name}`, api.call(method, { env: this.name }, { timeout: LONG_CALL_MS }));
+        const res = await longOp(
+            `${label} of ${this.name}`,
+            api.call(method, { env: this.name }, { timeout: LONG_CALL_MS }),
+        );
         if (res) this.results = res;
         await this.reload();
         this.probe();
@@ -106,35 +112,78 @@ class VgEnvs extends VgElement {
     }
 
     async deleteEnv() {
-        const ok = await VgConfirm.ask({ text: `Delete environment ${this.name}? Its VMs stay.`, typed: this.name });
-        if (ok && (await this.op(`Delete ${this.name}`, 'env.delete', { env: this.name }))) location.hash = '#/envs';
+        const ok = await VgConfirm.ask({
+            text: `Delete environment ${this.name}? Its VMs stay.`,
+            typed: this.name,
+        });
+        if (ok && (await this.op(`Delete ${this.name}`, 'env.delete', { env: this.name })))
+            location.hash = '#/envs';
     }
 
     renderList() {
         return html`<header class="bar sub"><h1>Environments</h1></header>
             <main>
                 <table class="grid" id="env-table">
-                    <thead><tr><th>Environment</th><th>Project</th><th>VMs by role</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th>Environment</th>
+                            <th>Project</th>
+                            <th>VMs by role</th>
+                        </tr>
+                    </thead>
                     <tbody>
                         ${this.envs.map(
-                            (e) => html`<tr data-env=${e.name}>
-                                <td><a href="#/envs/${encodeURIComponent(e.name)}" class="env-link">${e.name}</a><div class="dim">${e.description}</div></td>
-                                <td>${e.project}</td>
-                                <td>${Object.entries(e.vms).map(([vm, role]) => `${vm} (${role})`).join(', ') || '—'}</td>
-                            </tr>`,
+                            (e) =>
+                                html`<tr data-env=${e.name}>
+                                    <td>
+                                        <a
+                                            href="#/envs/${encodeURIComponent(e.name)}"
+                                            class="env-link"
+                                            >${e.name}</a
+                                        >
+                                        <div class="dim">${e.description}</div>
+                                    </td>
+                                    <td>${e.project}</td>
+                                    <td>
+                                        ${
+                                            Object.entries(e.vms)
+                                                .map(([vm, role]) => `${vm} (${role})`)
+                                                .join(', ') || '—'
+                                        }
+                                    </td>
+                                </tr>`,
                         )}
                     </tbody>
                 </table>
                 ${this.envs.length ? nothing : html`<p class="empty">No environments.</p>`}
-                ${this.projects.length
-                    ? html`<h2>New environment</h2>
-                          <form class="inline-form" id="env-form" @submit=${(e) => this.create(e)}>
-                              <select name="project" aria-label="Project">${this.projects.map((p) => html`<option>${p.name}</option>`)}</select>
-                              <input name="name" id="env-name" required placeholder="name" aria-label="Name" autocomplete="off" />
-                              <input name="description" placeholder="description" aria-label="Description" />
-                              <button type="submit" id="env-create">Create environment</button>
-                          </form>`
-                    : nothing}
+                ${
+                    this.projects.length
+                        ? html`<h2>New environment</h2>
+                              <form
+                                  class="inline-form"
+                                  id="env-form"
+                                  @submit=${(e) => this.create(e)}
+                              >
+                                  <select name="project" aria-label="Project">
+                                      ${this.projects.map((p) => html`<option>${p.name}</option>`)}
+                                  </select>
+                                  <input
+                                      name="name"
+                                      id="env-name"
+                                      required
+                                      placeholder="name"
+                                      aria-label="Name"
+                                      autocomplete="off"
+                                  />
+                                  <input
+                                      name="description"
+                                      placeholder="description"
+                                      aria-label="Description"
+                                  />
+                                  <button type="submit" id="env-create">Create environment</button>
+                              </form>`
+                        : nothing
+                }
             </main>`;
     }
 
@@ -142,15 +191,20 @@ class VgEnvs extends VgElement {
         const roles = this.status?.roles || {};
         return html`<div class="cards" id="env-dashboard">
             ${Object.entries(roles).map(
-                ([role, c]) => html`<div class="card" data-role=${role}>
-                    <h2>${role}</h2>
-                    <dl class="facts">
-                        <dt>VMs</dt><dd>${c.total}</dd>
-                        <dt>Running</dt><dd>${c.running}</dd>
-                        <dt>Reachable</dt><dd class="count-ok">${c.reachable}</dd>
-                        <dt>Unreachable</dt><dd class=${c.unreachable ? 'count-bad' : ''}>${c.unreachable}</dd>
-                    </dl>
-                </div>`,
+                ([role, c]) =>
+                    html`<div class="card" data-role=${role}>
+                        <h2>${role}</h2>
+                        <dl class="facts">
+                            <dt>VMs</dt>
+                            <dd>${c.total}</dd>
+                            <dt>Running</dt>
+                            <dd>${c.running}</dd>
+                            <dt>Reachable</dt>
+                            <dd class="count-ok">${c.reachable}</dd>
+                            <dt>Unreachable</dt>
+                            <dd class=${c.unreachable ? 'count-bad' : ''}>${c.unreachable}</dd>
+                        </dl>
+                    </div>`,
             )}
             ${this.status ? nothing : html`<p class="dim">Probing consoles…</p>`}
         </div>`;
@@ -158,7 +212,10 @@ class VgEnvs extends VgElement {
 
     renderEnv() {
         if (this.error && !this.env)
-            return html`<main><p class="form-error" role="alert">${this.name}: ${this.error}</p><a href="#/envs">Environments</a></main>`;
+            return html`<main>
+                <p class="form-error" role="alert">${this.name}: ${this.error}</p>
+                <a href="#/envs">Environments</a>
+            </main>`;
         const env = this.env;
         if (!env) return html`<p class="loading">Loading…</p>`;
         const op = session.can('operator', env.project);
@@ -170,48 +227,100 @@ class VgEnvs extends VgElement {
                 <h1>${env.name}</h1>
                 <span class="dim">project ${env.project}</span>
                 <span class="spacer"></span>
-                <button type="button" id="env-probe" @click=${() => this.probe()}>Probe consoles</button>
-                ${op
-                    ? html`${POWER.map(([m, label, id]) => html`<button type="button" id=${id} @click=${() => this.power(m, label)}>${label}</button>`)}
-                          <button type="button" class="danger" id="env-delete" @click=${() => this.deleteEnv()}>Delete…</button>`
-                    : nothing}
+                <button type="button" id="env-probe" @click=${() => this.probe()}>
+                    Probe consoles
+                </button>
+                ${
+                    op
+                        ? html`${POWER.map(([m, label, id]) => html`<button type="button" id=${id} @click=${() => this.power(m, label)}>${label}</button>`)}
+                              <button
+                                  type="button"
+                                  class="danger"
+                                  id="env-delete"
+                                  @click=${() => this.deleteEnv()}
+                              >
+                                  Delete…
+                              </button>`
+                        : nothing
+                }
             </header>
             <main>
                 ${this.renderDashboard()}
                 ${this.results ? html`<p id="env-result">${this.results.ok} ok, ${this.results.failed} failed</p>` : nothing}
                 <table class="grid" id="env-vms">
-                    <thead><tr><th>VM</th><th>Role</th><th>State</th><th>Host</th><th>Console</th><th>Last action</th>${op ? html`<th></th>` : nothing}</tr></thead>
+                    <thead>
+                        <tr>
+                            <th>VM</th>
+                            <th>Role</th>
+                            <th>State</th>
+                            <th>Host</th>
+                            <th>Console</th>
+                            <th>Last action</th>
+                            ${op ? html`<th></th>` : nothing}
+                        </tr>
+                    </thead>
                     <tbody>
                         ${env.vms.map(
-                            (v) => html`<tr data-vm=${v.vm}>
-                                <td><a href="#/vm/${encodeURIComponent(v.vm)}">${v.vm}</a></td>
-                                <td>${v.role}</td>
-                                <td class="state-cell">${stateBadge(v.state)}</td>
-                                <td>${v.host || '—'}</td>
-                                <td>${v.vm in reach ? (reach[v.vm] ? 'reachable' : v.state === 'running' ? 'unreachable' : '—') : ''}</td>
-                                <td>${result[v.vm] ? `${result[v.vm].result}${result[v.vm].message ? `: ${result[v.vm].message}` : ''}` : ''}</td>
-                                ${op
-                                    ? html`<td><button type="button" data-leave=${v.vm} @click=${() => {
-                                          const vms = this.membership();
-                                          delete vms[v.vm];
-                                          this.setVms(vms);
-                                      }}>Remove</button></td>`
-                                    : nothing}
-                            </tr>`,
+                            (v) =>
+                                html`<tr data-vm=${v.vm}>
+                                    <td><a href="#/vm/${encodeURIComponent(v.vm)}">${v.vm}</a></td>
+                                    <td>${v.role}</td>
+                                    <td class="state-cell">${stateBadge(v.state)}</td>
+                                    <td>${v.host || '—'}</td>
+                                    <td>
+                                        ${v.vm in reach ? (reach[v.vm] ? 'reachable' : v.state === 'running' ? 'unreachable' : '—') : ''}
+                                    </td>
+                                    <td>
+                                        ${result[v.vm] ? `${result[v.vm].result}${result[v.vm].message ? `: ${result[v.vm].message}` : ''}` : ''}
+                                    </td>
+                                    ${
+                                        op
+                                            ? html`<td>
+                                                  <button
+                                                      type="button"
+                                                      data-leave=${v.vm}
+                                                      @click=${() => {
+                                                          const vms = this.membership();
+                                                          delete vms[v.vm];
+                                                          this.setVms(vms);
+                                                      }}
+                                                  >
+                                                      Remove
+                                                  </button>
+                                              </td>`
+                                            : nothing
+                                    }
+                                </tr>`,
                         )}
                     </tbody>
                 </table>
-                ${op
-                    ? html`<form class="inline-form" id="env-add" @submit=${(e) => {
-                          e.preventDefault();
-                          const f = e.target.elements;
-                          this.setVms({ ...this.membership(), [f.vm.value]: f.role.value });
-                      }}>
-                          <select name="vm" aria-label="VM">${outside.map((vm) => html`<option>${vm}</option>`)}</select>
-                          <input name="role" required placeholder="role (web, db…)" aria-label="Role" autocomplete="off" />
-                          <button type="submit" id="env-add-vm" ?disabled=${!outside.length}>Add VM</button>
-                      </form>`
-                    : nothing}
+                ${
+                    op
+                        ? html`<form
+                              class="inline-form"
+                              id="env-add"
+                              @submit=${(e) => {
+                                  e.preventDefault();
+                                  const f = e.target.elements;
+                                  this.setVms({ ...this.membership(), [f.vm.value]: f.role.value });
+                              }}
+                          >
+                              <select name="vm" aria-label="VM">
+                                  ${outside.map((vm) => html`<option>${vm}</option>`)}
+                              </select>
+                              <input
+                                  name="role"
+                                  required
+                                  placeholder="role (web, db…)"
+                                  aria-label="Role"
+                                  autocomplete="off"
+                              />
+                              <button type="submit" id="env-add-vm" ?disabled=${!outside.length}>
+                                  Add VM
+                              </button>
+                          </form>`
+                        : nothing
+                }
             </main>`;
     }
 

@@ -6,7 +6,15 @@ import { html, nothing } from 'lit';
 import { session } from '../lib/store.js';
 import { VgElement, VgConfirm, formatMib } from '../lib/ui.js';
 
-const RELOAD_EVENTS = ['host.up', 'host.down', 'host.maintenance', 'vm.state', 'vm.created', 'vm.deleted', 'vm.migrated'];
+const RELOAD_EVENTS = [
+    'host.up',
+    'host.down',
+    'host.maintenance',
+    'vm.state',
+    'vm.created',
+    'vm.deleted',
+    'vm.migrated',
+];
 
 class VgHosts extends VgElement {
     static properties = {
@@ -52,10 +60,14 @@ class VgHosts extends VgElement {
     async saveLimits(ev, host) {
         ev.preventDefault();
         const f = ev.target.elements;
-        await this.setHost(host, {
-            max_vcpus: Number(f.max_vcpus.value),
-            max_vm_memory_mib: Number(f.max_vm_memory_mib.value),
-        }, `Limits of ${host}`);
+        await this.setHost(
+            host,
+            {
+                max_vcpus: Number(f.max_vcpus.value),
+                max_vm_memory_mib: Number(f.max_vm_memory_mib.value),
+            },
+            `Limits of ${host}`,
+        );
     }
 
     checkedHosts(form) {
@@ -95,7 +107,16 @@ class VgHosts extends VgElement {
 
     hostChecks(selected = []) {
         return this.hosts.map(
-            (h) => html`<label class="check"><input type="checkbox" name="host" value=${h.id} ?checked=${selected.includes(h.id)} /> ${h.id}</label> `,
+            (h) =>
+                html`<label class="check"
+                    ><input
+                        type="checkbox"
+                        name="host"
+                        value=${h.id}
+                        ?checked=${selected.includes(h.id)}
+                    />
+                    ${h.id}</label
+                > `,
         );
     }
 
@@ -104,50 +125,109 @@ class VgHosts extends VgElement {
         const maxV = h.max_vcpus || h.cpus * 4;
         const maxM = h.max_vm_memory_mib || Math.max(0, h.mem_mib - 512);
         return html`<tr data-host=${h.id}>
-            <td><strong>${h.id}</strong><div class="dim">${h.version || ''}</div></td>
-            <td class=${h.up ? 'host-up' : 'host-down'}>${h.up ? 'up' : 'down'}${h.maintenance ? html`<div class="state state-paused">maintenance</div>` : nothing}</td>
-            <td>${h.cpus} CPUs, ${formatMib(h.mem_mib)}<div class="dim">disk ${formatMib(h.disk_mib)}</div></td>
-            <td>CPU ${h.cpu_pct}%<div class="dim">memory ${h.mem_pct}%, net ${h.net_mbps} Mbit/s</div></td>
-            <td>${h.vms_running} of ${h.vms} running<div class="dim">${h.vcpus_used} of ${maxV} vCPUs, ${formatMib(h.memory_mib_used)} of ${formatMib(maxM)}</div></td>
+            <td>
+                <strong>${h.id}</strong>
+                <div class="dim">${h.version || ''}</div>
+            </td>
+            <td class=${h.up ? 'host-up' : 'host-down'}>
+                ${h.up ? 'up' : 'down'}${h.maintenance ? html`<div class="state state-paused">maintenance</div>` : nothing}
+            </td>
+            <td>
+                ${h.cpus} CPUs, ${formatMib(h.mem_mib)}
+                <div class="dim">disk ${formatMib(h.disk_mib)}</div>
+            </td>
+            <td>
+                CPU ${h.cpu_pct}%
+                <div class="dim">memory ${h.mem_pct}%, net ${h.net_mbps} Mbit/s</div>
+            </td>
+            <td>
+                ${h.vms_running} of ${h.vms} running
+                <div class="dim">
+                    ${h.vcpus_used} of ${maxV} vCPUs, ${formatMib(h.memory_mib_used)} of
+                    ${formatMib(maxM)}
+                </div>
+            </td>
             <td>${(h.groups || []).join(', ') || '—'}</td>
-            ${admin
-                ? html`<td class="actions">
-                      <button type="button" data-maintenance=${h.id}
-                          @click=${() => this.setHost(h.id, { maintenance: !h.maintenance }, `${h.maintenance ? 'End' : 'Start'} maintenance of ${h.id}`)}>
-                          ${h.maintenance ? 'End maintenance' : 'Maintenance'}
-                      </button>
-                      <form class="inline-form" @submit=${(e) => this.saveLimits(e, h.id)}>
-                          <label>vCPUs <input type="number" name="max_vcpus" min="0" value=${h.max_vcpus} size="4" /></label>
-                          <label>MiB <input type="number" name="max_vm_memory_mib" min="0" value=${h.max_vm_memory_mib} size="6" /></label>
-                          <button type="submit" data-limits=${h.id}>Set limits</button>
-                      </form>
-                  </td>`
-                : nothing}
+            ${
+                admin
+                    ? html`<td class="actions">
+                          <button
+                              type="button"
+                              data-maintenance=${h.id}
+                              @click=${() => this.setHost(h.id, { maintenance: !h.maintenance }, `${h.maintenance ? 'End' : 'Start'} maintenance of ${h.id}`)}
+                          >
+                              ${h.maintenance ? 'End maintenance' : 'Maintenance'}
+                          </button>
+                          <form class="inline-form" @submit=${(e) => this.saveLimits(e, h.id)}>
+                              <label
+                                  >vCPUs
+                                  <input
+                                      type="number"
+                                      name="max_vcpus"
+                                      min="0"
+                                      value=${h.max_vcpus}
+                                      size="4"
+                              /></label>
+                              <label
+                                  >MiB
+                                  <input
+                                      type="number"
+                                      name="max_vm_memory_mib"
+                                      min="0"
+                                      value=${h.max_vm_memory_mib}
+                                      size="6"
+                              /></label>
+                              <button type="submit" data-limits=${h.id}>Set limits</button>
+                          </form>
+                      </td>`
+                    : nothing
+            }
         </tr>`;
     }
 
     renderGroup(g) {
         const admin = session.isAdmin;
         if (this.editing === g.name)
-            return html`<tr data-group=${g.name}><td colspan="5">
-                <form class="inline-form" @submit=${(e) => this.editGroup(e, g.name)}>
-                    <strong>${g.name}</strong>
-                    <input name="description" .value=${g.description} aria-label="Description" />
-                    ${this.hostChecks(g.hosts)}
-                    <button type="submit" id="group-save">Save</button>
-                    <button type="button" @click=${() => (this.editing = '')}>Cancel</button>
-                </form></td></tr>`;
+            return html`<tr data-group=${g.name}>
+                <td colspan="5">
+                    <form class="inline-form" @submit=${(e) => this.editGroup(e, g.name)}>
+                        <strong>${g.name}</strong>
+                        <input
+                            name="description"
+                            .value=${g.description}
+                            aria-label="Description"
+                        />
+                        ${this.hostChecks(g.hosts)}
+                        <button type="submit" id="group-save">Save</button>
+                        <button type="button" @click=${() => (this.editing = '')}>Cancel</button>
+                    </form>
+                </td>
+            </tr>`;
         return html`<tr data-group=${g.name}>
             <td><strong>${g.name}</strong></td>
             <td>${g.description}</td>
             <td>${g.hosts.join(', ') || '—'}</td>
             <td>${g.projects.join(', ') || '—'}</td>
-            ${admin
-                ? html`<td class="actions">
-                      <button type="button" data-edit-group=${g.name} @click=${() => (this.editing = g.name)}>Edit</button>
-                      <button type="button" data-delete-group=${g.name} @click=${() => this.deleteGroup(g.name)}>Delete</button>
-                  </td>`
-                : nothing}
+            ${
+                admin
+                    ? html`<td class="actions">
+                          <button
+                              type="button"
+                              data-edit-group=${g.name}
+                              @click=${() => (this.editing = g.name)}
+                          >
+                              Edit
+                          </button>
+                          <button
+                              type="button"
+                              data-delete-group=${g.name}
+                              @click=${() => this.deleteGroup(g.name)}
+                          >
+                              Delete
+                          </button>
+                      </td>`
+                    : nothing
+            }
         </tr>`;
     }
 
@@ -156,24 +236,62 @@ class VgHosts extends VgElement {
         return html`<header class="bar sub"><h1>Hosts</h1></header>
             <main>
                 <table class="grid" id="host-table">
-                    <thead><tr><th>Host</th><th>State</th><th>Capacity</th><th>Load</th><th>VMs</th><th>Groups</th>${admin ? html`<th>Administration</th>` : nothing}</tr></thead>
-                    <tbody>${this.hosts.map((h) => this.renderHost(h))}</tbody>
+                    <thead>
+                        <tr>
+                            <th>Host</th>
+                            <th>State</th>
+                            <th>Capacity</th>
+                            <th>Load</th>
+                            <th>VMs</th>
+                            <th>Groups</th>
+                            ${admin ? html`<th>Administration</th>` : nothing}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        ${this.hosts.map((h) => this.renderHost(h))}
+                    </tbody>
                 </table>
                 <h2>Host groups</h2>
                 <table class="grid" id="group-table">
-                    <thead><tr><th>Group</th><th>Description</th><th>Hosts</th><th>Projects</th>${admin ? html`<th></th>` : nothing}</tr></thead>
-                    <tbody>${this.groups.map((g) => this.renderGroup(g))}</tbody>
+                    <thead>
+                        <tr>
+                            <th>Group</th>
+                            <th>Description</th>
+                            <th>Hosts</th>
+                            <th>Projects</th>
+                            ${admin ? html`<th></th>` : nothing}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        ${this.groups.map((g) => this.renderGroup(g))}
+                    </tbody>
                 </table>
                 ${this.groups.length ? nothing : html`<p class="empty">No host groups.</p>`}
-                ${admin
-                    ? html`<form class="inline-form" id="group-form" @submit=${(e) => this.createGroup(e)}>
-                          <label for="group-name">New group</label>
-                          <input id="group-name" name="name" required placeholder="name" autocomplete="off" />
-                          <input name="description" placeholder="description" aria-label="Description" />
-                          ${this.hostChecks()}
-                          <button type="submit" id="group-create">Create group</button>
-                      </form>`
-                    : nothing}
+                ${
+                    admin
+                        ? html`<form
+                              class="inline-form"
+                              id="group-form"
+                              @submit=${(e) => this.createGroup(e)}
+                          >
+                              <label for="group-name">New group</label>
+                              <input
+                                  id="group-name"
+                                  name="name"
+                                  required
+                                  placeholder="name"
+                                  autocomplete="off"
+                              />
+                              <input
+                                  name="description"
+                                  placeholder="description"
+                                  aria-label="Description"
+                              />
+                              ${this.hostChecks()}
+                              <button type="submit" id="group-create">Create group</button>
+                          </form>`
+                        : nothing
+                }
             </main>`;
     }
 }

@@ -193,16 +193,18 @@ export class VgConfirm extends LitElement {
             >
                 <p id="confirm-text">${this.text}</p>
                 ${this.extra}
-                ${this.typed
-                    ? html`<label
-                          >Type <code>${this.typed}</code> to confirm
-                          <input
-                              id="confirm-typed"
-                              autocomplete="off"
-                              .value=${this.value}
-                              @input=${(e) => (this.value = e.target.value)}
-                      /></label>`
-                    : nothing}
+                ${
+                    this.typed
+                        ? html`<label
+                              >Type <code>${this.typed}</code> to confirm
+                              <input
+                                  id="confirm-typed"
+                                  autocomplete="off"
+                                  .value=${this.value}
+                                  @input=${(e) => (this.value = e.target.value)}
+                          /></label>`
+                        : nothing
+                }
                 <div class="actions">
                     <button type="button" @click=${() => this.done(false)}>Cancel</button>
                     <button type="submit" id="confirm-ok" class="danger" ?disabled=${!ready}>

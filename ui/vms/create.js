@@ -43,7 +43,9 @@ class VgVmCreate extends VgElement {
             this.call('host.list', {}, 'Hosts'),
             this.call('hostgroup.list', {}, 'Host groups'),
         ]);
-        this.projects = (p?.projects || []).filter((x) => session.can('operator', x.name) && x.active);
+        this.projects = (p?.projects || []).filter(
+            (x) => session.can('operator', x.name) && x.active,
+        );
         this.project ||= this.query?.get('project') || this.projects[0]?.name || '';
         this.hosts = (h?.hosts || []).map((x) => x.id);
         this.groups = (g?.groups || []).map((x) => x.name);
@@ -58,14 +60,19 @@ class VgVmCreate extends VgElement {
         try {
             const res = await longOp(
                 `Create ${spec.name || 'VM'}`,
-                api.call('vm.create', { project: this.project, spec }, { timeout: 90000 }).catch((err) => {
-                    this.showError(err);
-                    throw err;
-                }),
+                api
+                    .call('vm.create', { project: this.project, spec }, { timeout: 90000 })
+                    .catch((err) => {
+                        this.showError(err);
+                        throw err;
+                    }),
             );
             if (!res) return;
             if (this.start)
-                await longOp(`Start ${res.vm}`, api.call('vm.start', { vm: res.vm }, { timeout: 90000 }));
+                await longOp(
+                    `Start ${res.vm}`,
+                    api.call('vm.start', { vm: res.vm }, { timeout: 90000 }),
+                );
             location.hash = vmHref(res.vm, this.start ? 'console' : '');
         } finally {
             this.busy = false;
@@ -78,7 +85,9 @@ class VgVmCreate extends VgElement {
 
     render() {
         if (!session.operatesSomewhere)
-            return html`<main><p class="empty">Creating VMs needs the operator role in a project.</p></main>`;
+            return html`<main>
+                <p class="empty">Creating VMs needs the operator role in a project.</p>
+            </main>`;
         return html`<header class="bar sub"><h1>New VM</h1></header>
             <main>
                 <form class="form" id="create-form" novalidate @submit=${(e) => this.submit(e)}>
@@ -86,7 +95,13 @@ class VgVmCreate extends VgElement {
                     <div class="field">
                         <select id="f-project" @change=${(e) => (this.project = e.target.value)}>
                             ${this.projects.map(
-                                (p) => html`<option value=${p.name} ?selected=${p.name === this.project}>${p.name}</option>`,
+                                (p) =>
+                                    html`<option
+                                        value=${p.name}
+                                        ?selected=${p.name === this.project}
+                                    >
+                                        ${p.name}
+                                    </option>`,
                             )}
                         </select>
                     </div>
@@ -99,11 +114,21 @@ class VgVmCreate extends VgElement {
                     ></vg-spec-form>
                     <label for="f-start">Start it</label>
                     <div class="field">
-                        <input type="checkbox" id="f-start" .checked=${this.start} @change=${(e) => (this.start = e.target.checked)} />
+                        <input
+                            type="checkbox"
+                            id="f-start"
+                            .checked=${this.start}
+                            @change=${(e) => (this.start = e.target.checked)}
+                        />
                     </div>
                     <p class="form-error full" id="create-error" role="alert">${this.error}</p>
                     <div class="actions">
-                        <button type="submit" class="primary" id="create-submit" ?disabled=${this.busy || !this.project}>
+                        <button
+                            type="submit"
+                            class="primary"
+                            id="create-submit"
+                            ?disabled=${this.busy || !this.project}
+                        >
                             Create VM
                         </button>
                         <a href="#/vms">Cancel</a>

@@ -210,7 +210,8 @@ class VgVmList extends VgElement {
     renderBatch() {
         if (!session.operatesSomewhere) return nothing;
         const chosen = this.vms.filter((v) => this.selected.has(v.name));
-        const allowed = chosen.length > 0 && chosen.every((v) => session.can('operator', v.project));
+        const allowed =
+            chosen.length > 0 && chosen.every((v) => session.can('operator', v.project));
         return html`<span class="batch" role="group" aria-label="Batch actions">
             <span class="dim">${chosen.length} selected</span>
             ${BATCH.map(
@@ -251,7 +252,9 @@ class VgVmList extends VgElement {
                 ${vm.host || '—'}${vm.host_up === false ? ' (down)' : ''}
             </td>
             <td>${vm.project || html`<span class="dim">none</span>`}</td>
-            <td>${vm.env ? html`<a href="#/envs/${encodeURIComponent(vm.env)}">${vm.env}</a>` : ''}</td>
+            <td>
+                ${vm.env ? html`<a href="#/envs/${encodeURIComponent(vm.env)}">${vm.env}</a>` : ''}
+            </td>
             <td class="consoles">
                 ${(vm.consoles || []).map(
                     (dev) => html`<a href=${consoleHref(vm.name, dev)} class="dev">${dev}</a>`,
@@ -281,9 +284,11 @@ class VgVmList extends VgElement {
                 />
                 ${this.renderBatch()}
                 <span class="spacer"></span>
-                ${session.operatesSomewhere
-                    ? html`<a class="button" href="#/vms/new" id="new-vm">New VM</a>`
-                    : nothing}
+                ${
+                    session.operatesSomewhere
+                        ? html`<a class="button" href="#/vms/new" id="new-vm">New VM</a>`
+                        : nothing
+                }
             </header>
             <main>
                 <table class="grid vms">
@@ -304,11 +309,13 @@ class VgVmList extends VgElement {
                             ${COLUMNS.map(
                                 ([key, label]) =>
                                     html`<th
-                                        aria-sort=${this.sortKey === key
-                                            ? this.sortDir > 0
-                                                ? 'ascending'
-                                                : 'descending'
-                                            : 'none'}
+                                        aria-sort=${
+                                            this.sortKey === key
+                                                ? this.sortDir > 0
+                                                    ? 'ascending'
+                                                    : 'descending'
+                                                : 'none'
+                                        }
                                     >
                                         <button
                                             type="button"
@@ -316,11 +323,13 @@ class VgVmList extends VgElement {
                                             data-sort=${key}
                                             @click=${() => this.sortBy(key)}
                                         >
-                                            ${label}${this.sortKey === key
-                                                ? this.sortDir > 0
-                                                    ? ' ▲'
-                                                    : ' ▼'
-                                                : ''}
+                                            ${label}${
+                                                this.sortKey === key
+                                                    ? this.sortDir > 0
+                                                        ? ' ▲'
+                                                        : ' ▼'
+                                                    : ''
+                                            }
                                         </button>
                                     </th>`,
                             )}
@@ -334,10 +343,16 @@ class VgVmList extends VgElement {
                 <p class="empty" id="vm-empty" ?hidden=${!this.loaded || rows.length > 0}>
                     ${this.vms.length ? 'No VM matches the filter.' : 'No VMs yet.'}
                 </p>
-                <p class="hosts" id="hosts">${this.hosts.length ? 'Hosts: ' : ''}${this.hosts.map(
-                    (host, i) =>
-                        html`${i ? ', ' : ''}<a href="#/hosts" class=${host.up ? 'host-up' : 'host-down'}>${host.id}</a> (${hostFacts(host)})`,
-                )}
+                <p class="hosts" id="hosts">
+                    ${this.hosts.length ? 'Hosts: ' : ''}${this.hosts.map(
+                        (host, i) =>
+                            html`${i ? ', ' : ''}<a
+                                    href="#/hosts"
+                                    class=${host.up ? 'host-up' : 'host-down'}
+                                    >${host.id}</a
+                                >
+                                (${hostFacts(host)})`,
+                    )}
                 </p>
             </main>`;
     }

@@ -50,7 +50,10 @@ class VgVmSnapshots extends VgElement {
             action: 'Revert',
         });
         if (!ok) return;
-        await this.op(`Revert ${this.vm.name} to ${name}`, 'snapshot.revert', { vm: this.vm.name, name });
+        await this.op(`Revert ${this.vm.name} to ${name}`, 'snapshot.revert', {
+            vm: this.vm.name,
+            name,
+        });
         this.reload();
     }
 
@@ -59,7 +62,11 @@ class VgVmSnapshots extends VgElement {
         const ok = await VgConfirm.ask({
             text: `Delete snapshot ${name} of ${this.vm.name}?`,
             extra: html`<label class="check"
-                ><input type="checkbox" id="snap-children" @change=${(e) => (children = e.target.checked)} />
+                ><input
+                    type="checkbox"
+                    id="snap-children"
+                    @change=${(e) => (children = e.target.checked)}
+                />
                 with the snapshots below it</label
             >`,
         });
@@ -74,12 +81,35 @@ class VgVmSnapshots extends VgElement {
         const kids = byParent.get(s.name) || [];
         return html`<li data-snapshot=${s.name}>
             <strong class=${s.current ? 'snap-current' : ''}>${s.name}</strong>
-            <span class="dim">${s.state}, ${formatTime(s.created_s * 1000)}${s.external ? ', external' : ''}${s.current ? ', current' : ''}</span>
-            ${this.canOperate
-                ? html`<button type="button" data-revert=${s.name} @click=${() => this.revert(s.name)}>Revert</button>
-                      <button type="button" data-delete=${s.name} @click=${() => this.deleteSnapshot(s.name)}>Delete</button>`
-                : nothing}
-            ${kids.length ? html`<ul class="tree">${kids.map((k) => this.renderNode(k, byParent))}</ul>` : nothing}
+            <span class="dim"
+                >${s.state},
+                ${formatTime(s.created_s * 1000)}${s.external ? ', external' : ''}${s.current ? ', current' : ''}</span
+            >
+            ${
+                this.canOperate
+                    ? html`<button
+                              type="button"
+                              data-revert=${s.name}
+                              @click=${() => this.revert(s.name)}
+                          >
+                              Revert
+                          </button>
+                          <button
+                              type="button"
+                              data-delete=${s.name}
+                              @click=${() => this.deleteSnapshot(s.name)}
+                          >
+                              Delete
+                          </button>`
+                    : nothing
+            }
+            ${
+                kids.length
+                    ? html`<ul class="tree">
+                          ${kids.map((k) => this.renderNode(k, byParent))}
+                      </ul>`
+                    : nothing
+            }
         </li>`;
     }
 
@@ -93,18 +123,41 @@ class VgVmSnapshots extends VgElement {
         }
         const roots = byParent.get('') || [];
         return html`<section id="snapshots">
-            ${this.canOperate
-                ? html`<form class="inline-form" id="snap-form" @submit=${(e) => this.create(e)}>
-                      <label for="snap-name">New snapshot</label>
-                      <input id="snap-name" name="name" required placeholder="name" autocomplete="off" />
-                      <input id="snap-desc" name="description" placeholder="description" aria-label="Description" />
-                      <label><input type="checkbox" name="disk_only" /> disk only</label>
-                      <button type="submit" id="snap-create" ?disabled=${this.busy}>Take snapshot</button>
-                  </form>`
-                : nothing}
-            ${roots.length
-                ? html`<ul class="tree" id="snap-tree">${roots.map((s) => this.renderNode(s, byParent))}</ul>`
-                : html`<p class="empty">No snapshots.</p>`}
+            ${
+                this.canOperate
+                    ? html`<form
+                          class="inline-form"
+                          id="snap-form"
+                          @submit=${(e) => this.create(e)}
+                      >
+                          <label for="snap-name">New snapshot</label>
+                          <input
+                              id="snap-name"
+                              name="name"
+                              required
+                              placeholder="name"
+                              autocomplete="off"
+                          />
+                          <input
+                              id="snap-desc"
+                              name="description"
+                              placeholder="description"
+                              aria-label="Description"
+                          />
+                          <label><input type="checkbox" name="disk_only" /> disk only</label>
+                          <button type="submit" id="snap-create" ?disabled=${this.busy}>
+                              Take snapshot
+                          </button>
+                      </form>`
+                    : nothing
+            }
+            ${
+                roots.length
+                    ? html`<ul class="tree" id="snap-tree">
+                          ${roots.map((s) => this.renderNode(s, byParent))}
+                      </ul>`
+                    : html`<p class="empty">No snapshots.</p>`
+            }
         </section>`;
     }
 }

@@ -12,7 +12,11 @@ const BOOT_DEVS = ['hd', 'cdrom', 'network'];
 const ON_CRASH = ['destroy', 'restart', 'preserve', 'coredump-destroy', 'coredump-restart'];
 
 // The id of the control for a spec path: spec.disks[0].size_mib → f-disks-0-size_mib.
-export const idOf = (path) => `f-${path.replace(/^spec\./, '').replace(/[[\].]+/g, '-').replace(/-$/, '')}`;
+export const idOf = (path) =>
+    `f-${path
+        .replace(/^spec\./, '')
+        .replace(/[[\].]+/g, '-')
+        .replace(/-$/, '')}`;
 
 // Where to show an API refusal of a spec: {errors: {path: message}} when it names a field the
 // form under root has (which then gets the focus), else {error: message} for the whole form.
@@ -54,7 +58,11 @@ export function modelOf(spec = {}) {
         })),
         useCdrom: Boolean(s.cdrom),
         cdrom: { bus: s.cdrom?.bus || 'sata', media: s.cdrom?.media || '' },
-        nics: (s.nics || []).map((n) => ({ network: n.network, model: n.model || 'virtio', mac: n.mac || '' })),
+        nics: (s.nics || []).map((n) => ({
+            network: n.network,
+            model: n.model || 'virtio',
+            mac: n.mac || '',
+        })),
         consoles: {
             virtio_console: Boolean(s.consoles?.virtio_console),
             channel: Boolean(s.consoles?.channel),
@@ -71,8 +79,7 @@ export function toSpec(m, { withName = true } = {}) {
     const spec = {};
     if (withName) spec.name = m.name;
     if (m.description) spec.description = m.description;
-    const placement =
-        m.placeKind === 'any' ? undefined : { [m.placeKind]: m.placeValue };
+    const placement = m.placeKind === 'any' ? undefined : { [m.placeKind]: m.placeValue };
     if (m.raw_xml.trim()) {
         if (placement) spec.placement = placement;
         spec.raw_xml = m.raw_xml;
@@ -141,7 +148,9 @@ class VgSpecForm extends VgElement {
 
     err(path) {
         const msg = this.errors[path];
-        return html`<span class="field-error" id="${idOf(path)}-error" role="alert">${msg || ''}</span>`;
+        return html`<span class="field-error" id="${idOf(path)}-error" role="alert"
+            >${msg || ''}</span
+        >`;
     }
 
     // One labelled control bound to model path `key`, reporting API errors at spec path `path`.
@@ -196,24 +205,32 @@ class VgSpecForm extends VgElement {
         return html`<fieldset data-disk=${i}>
             <legend>Disk ${i + 1}</legend>
             ${this.field('Kind', `${k}.kind`, `${p}.kind`, { options: ['new', 'image', 'volume'] })}
-            ${d.kind === 'new'
-                ? html`${this.field('Size (MiB)', `${k}.size_mib`, `${p}.size_mib`, { type: 'number' })}
-                  ${this.field('Pool', `${k}.pool`, `${p}.pool`, { help: 'vmgate' })}
-                  ${this.field('Format', `${k}.format`, `${p}.format`, { options: ['qcow2', 'raw'] })}`
-                : nothing}
-            ${d.kind === 'image'
-                ? html`${this.field('Image', `${k}.image`, `${p}.image`, { help: 'pool/volume' })}
-                  ${this.field('Size (MiB, 0 = the image)', `${k}.size_mib`, `${p}.size_mib`, {
-                      type: 'number',
-                  })}`
-                : nothing}
-            ${d.kind === 'volume'
-                ? this.field('Volume', `${k}.volume`, `${p}.volume`, { help: 'pool/volume' })
-                : nothing}
+            ${
+                d.kind === 'new'
+                    ? html`${this.field('Size (MiB)', `${k}.size_mib`, `${p}.size_mib`, { type: 'number' })}
+                      ${this.field('Pool', `${k}.pool`, `${p}.pool`, { help: 'vmgate' })}
+                      ${this.field('Format', `${k}.format`, `${p}.format`, { options: ['qcow2', 'raw'] })}`
+                    : nothing
+            }
+            ${
+                d.kind === 'image'
+                    ? html`${this.field('Image', `${k}.image`, `${p}.image`, { help: 'pool/volume' })}
+                      ${this.field('Size (MiB, 0 = the image)', `${k}.size_mib`, `${p}.size_mib`, {
+                          type: 'number',
+                      })}`
+                    : nothing
+            }
+            ${
+                d.kind === 'volume'
+                    ? this.field('Volume', `${k}.volume`, `${p}.volume`, { help: 'pool/volume' })
+                    : nothing
+            }
             ${this.field('Bus', `${k}.bus`, `${p}.bus`, { options: DISK_BUSES })}
             ${this.field('Cache', `${k}.cache`, `${p}.cache`, { options: CACHES })}
             <div class="full">
-                <button type="button" @click=${() => this.drop('disks', i)}>Remove disk ${i + 1}</button>
+                <button type="button" @click=${() => this.drop('disks', i)}>
+                    Remove disk ${i + 1}
+                </button>
             </div>
         </fieldset>`;
     }
@@ -227,7 +244,9 @@ class VgSpecForm extends VgElement {
             ${this.field('Model', `${k}.model`, `${p}.model`, { options: NIC_MODELS })}
             ${this.field('MAC', `${k}.mac`, `${p}.mac`, { help: 'generated' })}
             <div class="full">
-                <button type="button" @click=${() => this.drop('nics', i)}>Remove NIC ${i + 1}</button>
+                <button type="button" @click=${() => this.drop('nics', i)}>
+                    Remove NIC ${i + 1}
+                </button>
             </div>
         </fieldset>`;
     }
@@ -265,31 +284,43 @@ class VgSpecForm extends VgElement {
             <fieldset ?disabled=${raw}>
                 <legend>Boot</legend>
                 ${this.field('Direct kernel boot', 'useKernel', 'spec.kernel', { type: 'checkbox' })}
-                ${m.useKernel
-                    ? html`${this.field('Kernel', 'kernel.kernel', 'spec.kernel.kernel', { help: '/path/on/host' })}
-                      ${this.field('Initrd', 'kernel.initrd', 'spec.kernel.initrd')}
-                      ${this.field('Command line', 'kernel.cmdline', 'spec.kernel.cmdline', {
-                          help: 'console=ttyS0',
-                      })}`
-                    : html`${[0, 1, 2].map((i) =>
-                          this.field(`Boot device ${i + 1}`, `boot.order.${i}`, `spec.boot.order[${i}]`, {
-                              options: i ? ['', ...BOOT_DEVS] : BOOT_DEVS,
-                          }),
-                      )}
-                      ${this.field('Boot menu', 'boot.menu', 'spec.boot.menu', { type: 'checkbox' })}`}
+                ${
+                    m.useKernel
+                        ? html`${this.field('Kernel', 'kernel.kernel', 'spec.kernel.kernel', { help: '/path/on/host' })}
+                          ${this.field('Initrd', 'kernel.initrd', 'spec.kernel.initrd')}
+                          ${this.field('Command line', 'kernel.cmdline', 'spec.kernel.cmdline', {
+                              help: 'console=ttyS0',
+                          })}`
+                        : html`${[0, 1, 2].map((i) =>
+                              this.field(
+                                  `Boot device ${i + 1}`,
+                                  `boot.order.${i}`,
+                                  `spec.boot.order[${i}]`,
+                                  {
+                                      options: i ? ['', ...BOOT_DEVS] : BOOT_DEVS,
+                                  },
+                              ),
+                          )}
+                          ${this.field('Boot menu', 'boot.menu', 'spec.boot.menu', { type: 'checkbox' })}`
+                }
             </fieldset>
             <fieldset ?disabled=${raw}>
                 <legend>Disks</legend>
-                ${this.err('spec.disks')}
-                ${m.disks.map((d, i) => this.renderDisk(d, i))}
+                ${this.err('spec.disks')} ${m.disks.map((d, i) => this.renderDisk(d, i))}
                 <div class="full">
                     <button
                         type="button"
                         id="add-disk"
                         @click=${() =>
                             this.add('disks', {
-                                kind: 'new', size_mib: 1024, pool: '', format: 'qcow2',
-                                image: '', volume: '', bus: 'virtio', cache: 'default',
+                                kind: 'new',
+                                size_mib: 1024,
+                                pool: '',
+                                format: 'qcow2',
+                                image: '',
+                                volume: '',
+                                bus: 'virtio',
+                                cache: 'default',
                             })}
                     >
                         Add disk
@@ -299,19 +330,25 @@ class VgSpecForm extends VgElement {
             <fieldset ?disabled=${raw}>
                 <legend>CD-ROM and consoles</legend>
                 ${this.field('CD-ROM drive', 'useCdrom', 'spec.cdrom', { type: 'checkbox' })}
-                ${m.useCdrom
-                    ? html`${this.field('CD-ROM bus', 'cdrom.bus', 'spec.cdrom.bus', { options: ['sata', 'ide'] })}
-                      ${this.field('Medium', 'cdrom.media', 'spec.cdrom.media', { help: 'pool/volume or empty' })}`
-                    : nothing}
-                ${this.field('virtio console', 'consoles.virtio_console', 'spec.consoles.virtio_console', {
-                    type: 'checkbox',
-                })}
+                ${
+                    m.useCdrom
+                        ? html`${this.field('CD-ROM bus', 'cdrom.bus', 'spec.cdrom.bus', { options: ['sata', 'ide'] })}
+                          ${this.field('Medium', 'cdrom.media', 'spec.cdrom.media', { help: 'pool/volume or empty' })}`
+                        : nothing
+                }
+                ${this.field(
+                    'virtio console',
+                    'consoles.virtio_console',
+                    'spec.consoles.virtio_console',
+                    {
+                        type: 'checkbox',
+                    },
+                )}
                 ${this.field('Channel', 'consoles.channel', 'spec.consoles.channel', { type: 'checkbox' })}
             </fieldset>
             <fieldset ?disabled=${raw}>
                 <legend>Network</legend>
-                ${this.err('spec.nics')}
-                ${m.nics.map((n, i) => this.renderNic(n, i))}
+                ${this.err('spec.nics')} ${m.nics.map((n, i) => this.renderNic(n, i))}
                 <div class="full">
                     <button
                         type="button"
@@ -325,18 +362,29 @@ class VgSpecForm extends VgElement {
             <fieldset>
                 <legend>Placement</legend>
                 ${this.field('Place on', 'placeKind', 'spec.placement', { options: ['any', 'host', 'group'] })}
-                ${m.placeKind !== 'any'
-                    ? this.field(m.placeKind === 'host' ? 'Host' : 'Host group', 'placeValue',
-                          `spec.placement.${m.placeKind}`, { options: ['', ...placeOpts] })
-                    : nothing}
+                ${
+                    m.placeKind !== 'any'
+                        ? this.field(
+                              m.placeKind === 'host' ? 'Host' : 'Host group',
+                              'placeValue',
+                              `spec.placement.${m.placeKind}`,
+                              { options: ['', ...placeOpts] },
+                          )
+                        : nothing
+                }
             </fieldset>
-            ${this.admin
-                ? html`<fieldset>
-                      <legend>Raw domain XML (administrators)</legend>
-                      <p class="full dim">With XML, only name, description and placement of the fields above apply.</p>
-                      ${this.field('Domain XML', 'raw_xml', 'spec.raw_xml', { type: 'textarea' })}
-                  </fieldset>`
-                : nothing}
+            ${
+                this.admin
+                    ? html`<fieldset>
+                          <legend>Raw domain XML (administrators)</legend>
+                          <p class="full dim">
+                              With XML, only name, description and placement of the fields above
+                              apply.
+                          </p>
+                          ${this.field('Domain XML', 'raw_xml', 'spec.raw_xml', { type: 'textarea' })}
+                      </fieldset>`
+                    : nothing
+            }
         `;
     }
 }

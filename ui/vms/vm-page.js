@@ -109,33 +109,60 @@ class VgVmPage extends VgElement {
             <div class="card">
                 <h2>State</h2>
                 <dl class="facts">
-                    <dt>State</dt><dd>${stateBadge(vm.state)}</dd>
-                    <dt>Host</dt><dd>${vm.host || '—'}${vm.host_up === false ? ' (down)' : ''}</dd>
-                    <dt>Project</dt><dd>${vm.project ? html`<a href="#/projects/${encodeURIComponent(vm.project)}">${vm.project}</a>` : 'none'}</dd>
-                    <dt>Environment</dt><dd>${vm.env ? html`<a href="#/envs/${encodeURIComponent(vm.env)}">${vm.env}</a> (${vm.role})` : '—'}</dd>
-                    <dt>Consoles</dt><dd>${(vm.consoles || []).map((c) => html`<a class="dev" href="#/console/${encodeURIComponent(vm.name)}/${encodeURIComponent(c)}">${c}</a> `)}</dd>
-                    <dt>Snapshots</dt><dd>${vm.snapshots ?? 0}</dd>
+                    <dt>State</dt>
+                    <dd>${stateBadge(vm.state)}</dd>
+                    <dt>Host</dt>
+                    <dd>${vm.host || '—'}${vm.host_up === false ? ' (down)' : ''}</dd>
+                    <dt>Project</dt>
+                    <dd>
+                        ${vm.project ? html`<a href="#/projects/${encodeURIComponent(vm.project)}">${vm.project}</a>` : 'none'}
+                    </dd>
+                    <dt>Environment</dt>
+                    <dd>
+                        ${vm.env ? html`<a href="#/envs/${encodeURIComponent(vm.env)}">${vm.env}</a> (${vm.role})` : '—'}
+                    </dd>
+                    <dt>Consoles</dt>
+                    <dd>
+                        ${(vm.consoles || []).map((c) => html`<a class="dev" href="#/console/${encodeURIComponent(vm.name)}/${encodeURIComponent(c)}">${c}</a> `)}
+                    </dd>
+                    <dt>Snapshots</dt>
+                    <dd>${vm.snapshots ?? 0}</dd>
                 </dl>
             </div>
             <div class="card">
                 <h2>Spec</h2>
                 <dl class="facts">
-                    <dt>vCPUs</dt><dd>${vm.vcpus}</dd>
-                    <dt>Memory</dt><dd>${formatMib(vm.memory_mib)}</dd>
-                    <dt>Disk</dt><dd>${formatMib(vm.disk_mib || 0)}</dd>
-                    <dt>Disks</dt><dd>${(spec.disks || []).length}</dd>
-                    <dt>NICs</dt><dd>${(spec.nics || []).map((n) => n.network).join(', ') || '—'}</dd>
-                    <dt>CD-ROM</dt><dd>${spec.cdrom ? spec.cdrom.media || 'empty' : 'no drive'}</dd>
-                    <dt>Boot</dt><dd>${spec.kernel ? `kernel ${spec.kernel.kernel}` : (spec.boot?.order || ['hd']).join(', ')}</dd>
+                    <dt>vCPUs</dt>
+                    <dd>${vm.vcpus}</dd>
+                    <dt>Memory</dt>
+                    <dd>${formatMib(vm.memory_mib)}</dd>
+                    <dt>Disk</dt>
+                    <dd>${formatMib(vm.disk_mib || 0)}</dd>
+                    <dt>Disks</dt>
+                    <dd>${(spec.disks || []).length}</dd>
+                    <dt>NICs</dt>
+                    <dd>${(spec.nics || []).map((n) => n.network).join(', ') || '—'}</dd>
+                    <dt>CD-ROM</dt>
+                    <dd>${spec.cdrom ? spec.cdrom.media || 'empty' : 'no drive'}</dd>
+                    <dt>Boot</dt>
+                    <dd>
+                        ${spec.kernel ? `kernel ${spec.kernel.kernel}` : (spec.boot?.order || ['hd']).join(', ')}
+                    </dd>
                 </dl>
             </div>
             <div class="card">
                 <h2>About</h2>
                 <dl class="facts">
-                    <dt>UUID</dt><dd>${vm.uuid}</dd>
-                    <dt>Created</dt><dd>${formatTime(vm.created_ms)}${vm.created_by ? ` by ${vm.created_by}` : ''}</dd>
-                    <dt>Adopted</dt><dd>${vm.adopted ? 'yes' : 'no'}</dd>
-                    <dt>Description</dt><dd>${vm.description || '—'}</dd>
+                    <dt>UUID</dt>
+                    <dd>${vm.uuid}</dd>
+                    <dt>Created</dt>
+                    <dd>
+                        ${formatTime(vm.created_ms)}${vm.created_by ? ` by ${vm.created_by}` : ''}
+                    </dd>
+                    <dt>Adopted</dt>
+                    <dd>${vm.adopted ? 'yes' : 'no'}</dd>
+                    <dt>Description</dt>
+                    <dd>${vm.description || '—'}</dd>
                 </dl>
             </div>
         </section>`;
@@ -145,9 +172,17 @@ class VgVmPage extends VgElement {
         const props = { vm, canOperate: this.canOperate };
         switch (this.tab) {
             case 'console':
-                return html`<vg-console embedded .vm=${vm.name} .dev=${''} .offset=${'ring'}></vg-console>`;
+                return html`<vg-console
+                    embedded
+                    .vm=${vm.name}
+                    .dev=${''}
+                    .offset=${'ring'}
+                ></vg-console>`;
             case 'snapshots':
-                return html`<vg-vm-snapshots .vm=${vm} .canOperate=${props.canOperate}></vg-vm-snapshots>`;
+                return html`<vg-vm-snapshots
+                    .vm=${vm}
+                    .canOperate=${props.canOperate}
+                ></vg-vm-snapshots>`;
             case 'overview':
                 return this.renderOverview(vm);
             default:
@@ -162,8 +197,10 @@ class VgVmPage extends VgElement {
 
     render() {
         if (this.error && !this.vm)
-            return html`<main><p class="form-error" role="alert" id="vm-error">${this.name}: ${this.error}</p>
-                <a href="#/vms">VM list</a></main>`;
+            return html`<main>
+                <p class="form-error" role="alert" id="vm-error">${this.name}: ${this.error}</p>
+                <a href="#/vms">VM list</a>
+            </main>`;
         const vm = this.vm;
         if (!vm) return html`<p class="loading">Loading…</p>`;
         return html`<header class="bar sub">
@@ -172,16 +209,25 @@ class VgVmPage extends VgElement {
                 <span id="vm-state">${stateBadge(vm.state)}</span>
                 <span class="dim">${vm.host || ''}</span>
                 <span class="spacer"></span>
-                ${this.canOperate
-                    ? html`<span class="batch" role="group" aria-label="Power">
-                          ${POWER.filter(([, , states]) => states.includes(vm.state) || vm.state === 'unknown').map(
-                              ([method, label]) =>
-                                  html`<button type="button" data-power=${method} @click=${() => this.power(method, label)}>
-                                      ${label}
-                                  </button>`,
-                          )}
-                      </span>`
-                    : nothing}
+                ${
+                    this.canOperate
+                        ? html`<span class="batch" role="group" aria-label="Power">
+                              ${POWER.filter(
+                                  ([, , states]) =>
+                                      states.includes(vm.state) || vm.state === 'unknown',
+                              ).map(
+                                  ([method, label]) =>
+                                      html`<button
+                                          type="button"
+                                          data-power=${method}
+                                          @click=${() => this.power(method, label)}
+                                      >
+                                          ${label}
+                                      </button>`,
+                              )}
+                          </span>`
+                        : nothing
+                }
             </header>
             <div role="tablist" aria-label="VM" @keydown=${(e) => this.tabKey(e)}>
                 ${TABS.map(
@@ -198,7 +244,9 @@ class VgVmPage extends VgElement {
                         </button>`,
                 )}
             </div>
-            <div role="tabpanel" aria-labelledby="tab-${this.tab}" class="tabpanel">${this.renderTab(vm)}</div>`;
+            <div role="tabpanel" aria-labelledby="tab-${this.tab}" class="tabpanel">
+                ${this.renderTab(vm)}
+            </div>`;
     }
 }
 customElements.define('vg-vm-page', VgVmPage);

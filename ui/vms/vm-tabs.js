@@ -44,7 +44,11 @@ class VgVmTab extends VgElement {
         if (this.tab === 'settings') {
             this.model = modelOf(this.vm.spec || {});
             if (session.isAdmin) {
-                const res = await this.call('vm.xml', { vm: this.vm.name, inactive: true }, 'Domain XML');
+                const res = await this.call(
+                    'vm.xml',
+                    { vm: this.vm.name, inactive: true },
+                    'Domain XML',
+                );
                 this.xml = res ? res.xml : '';
             }
         }
@@ -53,7 +57,11 @@ class VgVmTab extends VgElement {
                 this.call('host.list', {}, 'Hosts'),
                 this.call('hostgroup.list', {}, 'Host groups'),
             ]);
-            this.hosts = (h?.hosts || []).map((x) => ({ id: x.id, up: x.up, maintenance: x.maintenance }));
+            this.hosts = (h?.hosts || []).map((x) => ({
+                id: x.id,
+                up: x.up,
+                maintenance: x.maintenance,
+            }));
             this.groups = (g?.groups || []).map((x) => x.name);
         }
     }
@@ -65,10 +73,12 @@ class VgVmTab extends VgElement {
         const spec = toSpec(this.model, { withName: false });
         const res = await longOp(
             `Save ${this.vm.name}`,
-            api.call('vm.edit', { vm: this.vm.name, spec }, { timeout: LONG_CALL_MS }).catch((err) => {
-                ({ errors: this.errors, error: this.error } = placeError(this, err));
-                throw err;
-            }),
+            api
+                .call('vm.edit', { vm: this.vm.name, spec }, { timeout: LONG_CALL_MS })
+                .catch((err) => {
+                    ({ errors: this.errors, error: this.error } = placeError(this, err));
+                    throw err;
+                }),
         );
         if (res) this.onChanged();
     }
@@ -94,7 +104,10 @@ class VgVmTab extends VgElement {
     async clone(ev) {
         ev.preventDefault();
         const name = ev.target.elements.name.value;
-        const res = await this.op(`Clone ${this.vm.name} as ${name}`, 'vm.clone', { vm: this.vm.name, name });
+        const res = await this.op(`Clone ${this.vm.name} as ${name}`, 'vm.clone', {
+            vm: this.vm.name,
+            name,
+        });
         if (res) location.hash = vmHref(res.vm);
     }
 
@@ -104,12 +117,19 @@ class VgVmTab extends VgElement {
             text: `Delete VM ${this.vm.name}? This cannot be undone.`,
             typed: this.vm.name,
             extra: html`<label class="check"
-                ><input type="checkbox" id="delete-disks" @change=${(e) => (disks = e.target.checked)} />
+                ><input
+                    type="checkbox"
+                    id="delete-disks"
+                    @change=${(e) => (disks = e.target.checked)}
+                />
                 also delete its disks</label
             >`,
         });
         if (!ok) return;
-        const res = await this.op(`Delete ${this.vm.name}`, 'vm.delete', { vm: this.vm.name, disks });
+        const res = await this.op(`Delete ${this.vm.name}`, 'vm.delete', {
+            vm: this.vm.name,
+            disks,
+        });
         if (res) location.hash = '#/vms';
     }
 
@@ -117,52 +137,91 @@ class VgVmTab extends VgElement {
         const off = OFF.includes(vm.state);
         const editable = vm.spec && !vm.adopted && this.canOperate;
         return html`<section id="settings">
-            ${!vm.spec || vm.adopted
-                ? html`<p class="empty">This VM has no spec to edit (adopted or unassigned).</p>`
-                : html`<form class="form" id="settings-form" novalidate @submit=${(e) => this.save(e)}>
-                      <fieldset class="full" ?disabled=${!editable || !off}>
-                          <legend>Spec of ${vm.name}</legend>
-                          <vg-spec-form
-                              editing
-                              .model=${this.model}
-                              .errors=${this.errors}
-                              .hosts=${this.hosts.map((x) => x.id)}
-                              .groups=${this.groups}
-                              ?admin=${session.isAdmin}
-                          ></vg-spec-form>
-                      </fieldset>
-                      <p class="form-error full" id="settings-error" role="alert">${this.error}</p>
-                      ${editable
-                          ? html`<div class="actions">
-                                <button type="submit" class="primary" id="settings-save" ?disabled=${!off}>Save</button>
-                                ${off ? nothing : html`<span class="dim">Shut the VM down to edit it.</span>`}
-                            </div>`
-                          : nothing}
-                  </form>`}
-            ${session.isAdmin && this.xml
-                ? html`<h2>Domain XML (persistent definition)</h2><pre class="xml" id="vm-xml">${this.xml}</pre>`
-                : nothing}
+            ${
+                !vm.spec || vm.adopted
+                    ? html`<p class="empty">
+                          This VM has no spec to edit (adopted or unassigned).
+                      </p>`
+                    : html`<form
+                          class="form"
+                          id="settings-form"
+                          novalidate
+                          @submit=${(e) => this.save(e)}
+                      >
+                          <fieldset class="full" ?disabled=${!editable || !off}>
+                              <legend>Spec of ${vm.name}</legend>
+                              <vg-spec-form
+                                  editing
+                                  .model=${this.model}
+                                  .errors=${this.errors}
+                                  .hosts=${this.hosts.map((x) => x.id)}
+                                  .groups=${this.groups}
+                                  ?admin=${session.isAdmin}
+                              ></vg-spec-form>
+                          </fieldset>
+                          <p class="form-error full" id="settings-error" role="alert">
+                              ${this.error}
+                          </p>
+                          ${
+                              editable
+                                  ? html`<div class="actions">
+                                        <button
+                                            type="submit"
+                                            class="primary"
+                                            id="settings-save"
+                                            ?disabled=${!off}
+                                        >
+                                            Save
+                                        </button>
+                                        ${off ? nothing : html`<span class="dim">Shut the VM down to edit it.</span>`}
+                                    </div>`
+                                  : nothing
+                          }
+                      </form>`
+            }
+            ${
+                session.isAdmin && this.xml
+                    ? html`<h2>Domain XML (persistent definition)</h2>
+                          <pre class="xml" id="vm-xml">${this.xml}</pre>`
+                    : nothing
+            }
         </section>`;
     }
 
     renderCdrom(vm) {
         const drive = vm.spec?.cdrom;
-        if (vm.spec && !drive) return html`<p class="empty">This VM has no CD-ROM drive (Settings adds one).</p>`;
+        if (vm.spec && !drive)
+            return html`<p class="empty">This VM has no CD-ROM drive (Settings adds one).</p>`;
         return html`<section id="cdrom">
             <p>Medium: <strong id="cdrom-media">${drive?.media || 'empty'}</strong></p>
-            ${this.canOperate
-                ? html`<form class="inline-form" @submit=${(e) => {
-                      e.preventDefault();
-                      this.cdrom(e.target.elements.media.value);
-                  }}>
-                      <label for="cdrom-input">Volume</label>
-                      <input id="cdrom-input" name="media" placeholder="pool/volume.iso" required />
-                      <button type="submit" id="cdrom-insert">Insert</button>
-                      <button type="button" id="cdrom-eject" ?disabled=${!drive?.media} @click=${() => this.cdrom(null)}>
-                          Eject
-                      </button>
-                  </form>`
-                : nothing}
+            ${
+                this.canOperate
+                    ? html`<form
+                          class="inline-form"
+                          @submit=${(e) => {
+                              e.preventDefault();
+                              this.cdrom(e.target.elements.media.value);
+                          }}
+                      >
+                          <label for="cdrom-input">Volume</label>
+                          <input
+                              id="cdrom-input"
+                              name="media"
+                              placeholder="pool/volume.iso"
+                              required
+                          />
+                          <button type="submit" id="cdrom-insert">Insert</button>
+                          <button
+                              type="button"
+                              id="cdrom-eject"
+                              ?disabled=${!drive?.media}
+                              @click=${() => this.cdrom(null)}
+                          >
+                              Eject
+                          </button>
+                      </form>`
+                    : nothing
+            }
         </section>`;
     }
 
@@ -170,15 +229,25 @@ class VgVmTab extends VgElement {
         if (!session.isAdmin) return html`<p class="empty">Migration is for administrators.</p>`;
         const targets = this.hosts.filter((h) => h.id !== vm.host);
         return html`<section id="migrate">
-            <p>Live migration keeps console viewers attached. ${vm.host ? `Now on ${vm.host}.` : ''}</p>
+            <p>
+                Live migration keeps console viewers attached.
+                ${vm.host ? `Now on ${vm.host}.` : ''}
+            </p>
             <form class="inline-form" @submit=${(e) => this.migrate(e)}>
                 <label for="migrate-host">To host</label>
                 <select id="migrate-host" name="host">
                     ${targets.map(
-                        (h) => html`<option value=${h.id}>${h.id}${h.up ? '' : ' (down)'}${h.maintenance ? ' (maintenance)' : ''}</option>`,
+                        (h) =>
+                            html`<option value=${h.id}>
+                                ${h.id}${h.up ? '' : ' (down)'}${h.maintenance ? ' (maintenance)' : ''}
+                            </option>`,
                     )}
                 </select>
-                <button type="submit" id="migrate-submit" ?disabled=${!targets.length || !['running', 'paused'].includes(vm.state)}>
+                <button
+                    type="submit"
+                    id="migrate-submit"
+                    ?disabled=${!targets.length || !['running', 'paused'].includes(vm.state)}
+                >
                     Migrate
                 </button>
             </form>
@@ -188,10 +257,19 @@ class VgVmTab extends VgElement {
     renderClone(vm) {
         if (!this.canOperate) return html`<p class="empty">Cloning needs the operator role.</p>`;
         return html`<section id="clone">
-            <p>The clone gets the same spec with new disks (contents are not copied) and new MAC addresses.</p>
+            <p>
+                The clone gets the same spec with new disks (contents are not copied) and new MAC
+                addresses.
+            </p>
             <form class="inline-form" @submit=${(e) => this.clone(e)}>
                 <label for="clone-name">New name</label>
-                <input id="clone-name" name="name" required autocomplete="off" value="${vm.name}-clone" />
+                <input
+                    id="clone-name"
+                    name="name"
+                    required
+                    autocomplete="off"
+                    value="${vm.name}-clone"
+                />
                 <button type="submit" id="clone-submit">Clone</button>
             </form>
         </section>`;
@@ -201,8 +279,16 @@ class VgVmTab extends VgElement {
         if (!this.canOperate) return html`<p class="empty">Deleting needs the operator role.</p>`;
         const off = OFF.includes(vm.state);
         return html`<section id="delete">
-            <p>${off ? 'The VM is shut off and can be deleted.' : 'Shut the VM down to delete it.'}</p>
-            <button type="button" class="danger" id="delete-vm" ?disabled=${!off} @click=${() => this.deleteVm()}>
+            <p>
+                ${off ? 'The VM is shut off and can be deleted.' : 'Shut the VM down to delete it.'}
+            </p>
+            <button
+                type="button"
+                class="danger"
+                id="delete-vm"
+                ?disabled=${!off}
+                @click=${() => this.deleteVm()}
+            >
                 Delete ${vm.name}…
             </button>
         </section>`;

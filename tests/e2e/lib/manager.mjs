@@ -19,7 +19,11 @@ export function documentedMethods() {
         if (line.startsWith('## ')) section = line;
         const lifecycleRow = section === '## Lifecycle' && line.startsWith('| `');
         if (line.startsWith('### ') || lifecycleRow)
-            for (const m of line.split('|', 2).join('|').matchAll(/`([a-z]+\.[a-z.]+)`/g)) names.add(m[1]);
+            for (const m of line
+                .split('|', 2)
+                .join('|')
+                .matchAll(/`([a-z]+\.[a-z.]+)`/g))
+                names.add(m[1]);
     }
     return names;
 }
@@ -53,21 +57,43 @@ export async function shot(page, name) {
 // Buttons that do nothing but show, move or leave: anyone may press them. The own-password
 // button is every user's own (scope self).
 const HARMLESS = new Set([
-    'Log out', 'Name ▲', 'Name ▼', 'Name', 'State', 'Host', 'Project', 'Environment',
-    'Search', 'Copy', 'Paste', 'Reconnect', '↑', '↓', 'close', 'Probe consoles',
-    'Query', 'Previous page', 'Next page', 'Change password', 'Cancel', 'Retry',
+    'Log out',
+    'Name ▲',
+    'Name ▼',
+    'Name',
+    'State',
+    'Host',
+    'Project',
+    'Environment',
+    'Search',
+    'Copy',
+    'Paste',
+    'Reconnect',
+    '↑',
+    '↓',
+    'close',
+    'Probe consoles',
+    'Query',
+    'Previous page',
+    'Next page',
+    'Change password',
+    'Cancel',
+    'Retry',
 ]);
 
 // The texts of the enabled buttons on the page that are neither tabs nor harmless.
 export function mutatingButtons(page) {
-    return page.evaluate((harmless) => {
-        const allowed = new Set(harmless);
-        return [...document.querySelectorAll('button')]
-            .filter((b) => !b.matches(':disabled') && b.getClientRects().length > 0)
-            .filter((b) => b.getAttribute('role') !== 'tab')
-            .map((b) => b.textContent.trim().replace(/\s+/g, ' '))
-            .filter((t) => !allowed.has(t));
-    }, [...HARMLESS]);
+    return page.evaluate(
+        (harmless) => {
+            const allowed = new Set(harmless);
+            return [...document.querySelectorAll('button')]
+                .filter((b) => !b.matches(':disabled') && b.getClientRects().length > 0)
+                .filter((b) => b.getAttribute('role') !== 'tab')
+                .map((b) => b.textContent.trim().replace(/\s+/g, ' '))
+                .filter((t) => !allowed.has(t));
+        },
+        [...HARMLESS],
+    );
 }
 
 // Waits for the test guest's shell prompt in the page's terminal; pokes Enter if none came.
