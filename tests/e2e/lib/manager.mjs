@@ -18,12 +18,10 @@ export function documentedMethods() {
     for (const line of md.split('\n')) {
         if (line.startsWith('## ')) section = line;
         const lifecycleRow = section === '## Lifecycle' && line.startsWith('| `');
-        if (line.startsWith('### ') || lifecycleRow)
-            for (const m of line
-                .split('|', 2)
-                .join('|')
-                .matchAll(/`([a-z]+\.[a-z.]+)`/g))
-                names.add(m[1]);
+        if (line.startsWith('### '))
+            for (const m of line.matchAll(/`([a-z]+(?:\.[a-z]+)*)`/g)) names.add(m[1]);
+        if (lifecycleRow)
+            for (const m of line.split('|', 2)[1].matchAll(/`([a-z]+\.[a-z]+)`/g)) names.add(m[1]);
     }
     return names;
 }
