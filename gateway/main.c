@@ -8,6 +8,7 @@
 #include "core/kdf.h"
 #include "net/http.h"
 #include "vg_redis.h"
+#include "ui_csp.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
@@ -126,8 +127,10 @@ static void redis_connected(vg_redis *r, void *priv)
 }
 
 static const struct lws_protocol_vhost_options security_headers[] = {
+    /* The UI's one inline script is its import map, allowed by its hash; nothing else inline. */
     {&security_headers[1], NULL, "content-security-policy:",
-     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+     "default-src 'self'; script-src 'self' " GW_UI_IMPORTMAP_HASH
+     "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
     {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
     {&security_headers[3], NULL, "x-frame-options:", "DENY"},
     {&security_headers[4], NULL, "referrer-policy:", "no-referrer"},
@@ -257,8 +260,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char vendor_dir[1024];
-    struct lws_http_mount mounts[4];
+    /* ui_dir is the staged UI (build/ui, tools/stage-ui.mjs): only the files the page loads,
+     * its vendored modules under vendor/; never ui/ itself with its package files. */
+    struct lws_http_mount mounts[3];
     memset(mounts, 0, sizeof(mounts));
     mounts[0].mountpoint = "/api";
     mounts[0].mountpoint_len = 4;
@@ -270,19 +274,12 @@ int main(int argc, char **argv)
     mounts[1].mountpoint_len = 8;
     mounts[1].mount_next = g->cfg.ui_dir ? &mounts[2] : NULL;
     if (g->cfg.ui_dir) {
-        snprintf(vendor_dir, sizeof(vendor_dir), "%s/node_modules", g->cfg.ui_dir);
-        mounts[2].mountpoint = "/vendor";
-        mounts[2].mountpoint_len = 7;
-        mounts[2].origin = vendor_dir;
+        mounts[2].mountpoint = "/";
+        mounts[2].mountpoint_len = 1;
+        mounts[2].origin = g->cfg.ui_dir;
+        mounts[2].def = "index.html";
         mounts[2].origin_protocol = LWSMPRO_FILE;
         mounts[2].extra_mimetypes = mime_types;
-        mounts[2].mount_next = &mounts[3];
-        mounts[3].mountpoint = "/";
-        mounts[3].mountpoint_len = 1;
-        mounts[3].origin = g->cfg.ui_dir;
-        mounts[3].def = "index.html";
-        mounts[3].origin_protocol = LWSMPRO_FILE;
-        mounts[3].extra_mimetypes = mime_types;
     }
 
     /* lws wants arrays of protocols; each module owns its entry. */

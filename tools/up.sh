@@ -340,7 +340,7 @@ http_port = $http_port
 tls_cert = $stack/certs/gateway.pem
 tls_key = $stack/certs/gateway.key
 tls_ca = $stack/certs/ca.pem
-ui_dir = $repo/ui
+ui_dir = $build/ui
 redis_host = 127.0.0.1
 redis_port = $redis_port
 redis_password_file = $stack/redis/password
@@ -363,6 +363,9 @@ start_daemon() { # hostd|hostd2|gateway [binary]
     local bin=${2:-$build/${prog#vmgate-}/$prog}
     alive "$run/$name.pid" "$prog" && return 0
     [ -x "$bin" ] || die "$bin is missing: build the tree (tools/setup.sh) or set VG_BUILD_DIR"
+    # The gateway serves the UI the build staged next to it (docs/ui.md).
+    [ "$name" != gateway ] || [ -f "$build/ui/index.html" ] ||
+        die "$build/ui/index.html is missing: build the tree (tools/setup.sh) to stage the UI"
     # --restart starts the very same binary again, whatever the caller's VG_BUILD_DIR.
     echo "$bin" >"$run/$name.bin"
     # Own session and no inherited stdio: the daemon outlives this script and never holds the

@@ -9,7 +9,7 @@ import {
     decodeFrame,
     encodeInput,
 } from './proto.js';
-import { wsUrl } from './api.js';
+import { wsUrl } from '../lib/api.js';
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 10000];
 const STABLE_MS = 5000; // a connection that lived this long resets the backoff

@@ -5,6 +5,7 @@
 
 export const API_SUBPROTOCOL = 'vmgate.api.v1';
 const CALL_TIMEOUT_MS = 15000;
+export const LONG_CALL_MS = 150000;
 
 export class ApiError extends Error {
     constructor(code, message, status = 0) {
@@ -84,6 +85,20 @@ export class ApiSocket {
         this.failAll(new ApiError('unavailable', 'API connection closed'));
     }
 
+    // Resolves once the WebSocket is open, or after ms in any case (calls then go over HTTP).
+    opened(ms) {
+        if (this.isOpen) return Promise.resolve();
+        return new Promise((resolve) => {
+            const timer = setTimeout(done, ms);
+            const off = this.on('open', done);
+            function done() {
+                clearTimeout(timer);
+                off();
+                resolve();
+            }
+        });
+    }
+
     on(type, fn) {
         if (!this.listeners.has(type)) this.listeners.set(type, new Set());
         this.listeners.get(type).add(fn);
@@ -153,16 +168,16 @@ export class ApiSocket {
     }
 
     // Calls over the WebSocket when it is open, otherwise over HTTP: both carry the same API.
-    call(method, params = {}) {
+    // Long operations (migration, managed save, snapshots: up to 120 s on the host) pass a
+    // longer timeout.
+    call(method, params = {}, { timeout = CALL_TIMEOUT_MS } = {}) {
         if (!this.isOpen) return httpCall(method, params);
         const id = this.nextId++;
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
                 this.pending.delete(id);
-                reject(
-                    new ApiError('unavailable', `${method}: no answer in ${CALL_TIMEOUT_MS} ms`),
-                );
-            }, CALL_TIMEOUT_MS);
+                reject(new ApiError('unavailable', `${method}: no answer in ${timeout} ms`));
+            }, timeout);
             this.pending.set(id, { resolve, reject, timer });
             this.ws.send(JSON.stringify({ id, method, params }));
         });
