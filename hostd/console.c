@@ -314,7 +314,7 @@ void console_update(console *c, const char *path, const char *log)
         logtail_free(c->lt);
         c->lt = NULL;
         snprintf(c->log, sizeof(c->log), "%s", log);
-        c->st.inode = 0;
+        c->st.inode = c->st.prev = 0;
         c->st.base = c->st.end = c->ring.end;
         if (log[0]) {
             logtail_cbs cbs = {.on_data = log_data, .on_state = log_state, .ud = c};

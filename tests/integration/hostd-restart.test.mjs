@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { login, openConsole } from './lib/client.mjs';
-import { sleep } from './lib/wait.mjs';
+import { sleep, until } from './lib/wait.mjs';
 
 const VM = 'vgt-hrst';
 const PROMPT = 'testvm# ';
 const TICKS = 300;
+const RING = 262144; // hostd's default ring_size
 let stack;
 let token;
 
@@ -89,6 +90,15 @@ test('across virtlogd\'s 2 MiB log rotation and a restart after it, the stream i
   assert.ok(fs.existsSync(path.join(logDir, `com-${VM}.log.0`)), 'virtlogd rotated the log');
   await stack.restart('hostd');
   await a.closed;
+  // Issue 9: the refilled ring holds ring_size (256 KiB) although the current log is shorter:
+  // it reaches back into the rotated one, and holds exactly the recorded bytes.
+  const r = await attach('ring');
+  assert.ok(fs.statSync(path.join(logDir, `com-${VM}.log`)).size < RING, 'the current log is shorter than the ring');
+  assert.equal(r.hello.end - r.hello.start, RING, `ring ${r.hello.start}..${r.hello.end} after the restart`);
+  await until(() => r.nextOffset >= r.hello.end, 30000, 'the refilled ring');
+  const ringBytes = Buffer.from(r.output.subarray(0, r.hello.end - r.hello.start));
+  assert.equal(r.startOffset, r.hello.start);
+  await r.close();
   const b = await attach(a.nextOffset);
   b.send('echo after-$((2+2))\n');
   await b.waitFor('after-4', 30000);
@@ -103,6 +113,7 @@ test('across virtlogd\'s 2 MiB log rotation and a restart after it, the stream i
   t.diagnostic(`stream ${a.startOffset}..${end}, logs ${files.join(' ')} = ${recorded.length} bytes`);
   assert.ok(recorded.length >= end, 'hostd sent nothing virtlogd did not record');
   assert.ok(got.equals(recorded.subarray(a.startOffset, end)), 'stream equals the recorded logs');
+  assert.ok(ringBytes.equals(recorded.subarray(r.hello.start, r.hello.end)), 'refilled ring equals the recorded logs');
   await b.close();
 });
 
