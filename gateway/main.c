@@ -9,6 +9,7 @@
 #include "net/http.h"
 #include "vg_redis.h"
 #include "ui_csp.h"
+#include "vg_bindaddr.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
@@ -303,10 +304,33 @@ int main(int argc, char **argv)
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
                  LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+    /* As hostd's link: an IPv4 http_bind on an IPv4 socket, an IPv6 one IPv6-only, else lws
+     * would listen on every interface. */
+    struct sockaddr_storage want, got;
+    if (vg_bindaddr_parse(g->cfg.http_bind, (int)g->cfg.http_port, &want, &err) != VG_OK) {
+        vg_error("gateway", "http_bind: %s", err.msg);
+        lws_context_destroy(g->ctx);
+        return 2;
+    }
+    if (want.ss_family == AF_INET)
+        vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else
+        vi.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+    char want_s[64], got_s[64];
+    vg_bindaddr_format(&want, want_s, sizeof(want_s));
     g->https = lws_create_vhost(g->ctx, &vi);
     if (!g->https) {
-        vg_error("gateway", "cannot listen on %s:%ld with %s / %s", g->cfg.http_bind,
-                 g->cfg.http_port, g->cfg.tls_cert, g->cfg.tls_key);
+        vg_error("gateway", "cannot listen on %s with %s / %s", want_s, g->cfg.tls_cert,
+                 g->cfg.tls_key);
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+    int n = vg_bindaddr_listeners((int)g->cfg.http_port, &got);
+    if (n != 1 || !vg_bindaddr_equal(&want, &got)) {
+        if (n)
+            vg_bindaddr_format(&got, got_s, sizeof(got_s));
+        vg_error("gateway", "was to listen on %s but listens on %s%s", want_s,
+                 n ? got_s : "nothing", n > 1 ? " and more" : "");
         lws_context_destroy(g->ctx);
         return 1;
     }
@@ -363,7 +387,9 @@ int main(int argc, char **argv)
     ev_timer_start(g->loop, &keepalive_timer);
     gw_hostwatch_start(g);
 
-    vg_info("gateway", "listening on https://%s:%ld", g->cfg.http_bind, g->cfg.http_port);
+    vg_bindaddr_format(&got, got_s, sizeof(got_s));
+    vg_info("gateway", "listening on https://%s%s", got_s,
+            got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
     ev_run(g->loop, 0);
 
     ev_signal_stop(g->loop, &sigterm);

@@ -3,7 +3,7 @@
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "registry/registry.h"
-#include "link/linkaddr.h"
+#include "vg_bindaddr.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -153,7 +153,7 @@ static int check(vg_err *err)
     if (host_id && !vg_valid_name(host_id))
         return vg_fail(err, VG_E_BAD_REQUEST, "host_id must be [A-Za-z0-9._-], 1..64 chars");
     struct sockaddr_storage bind;
-    return hd_linkaddr_parse(link_bind, (int)link_port, &bind, err);
+    return vg_bindaddr_parse(link_bind, (int)link_port, &bind, err);
 }
 
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
 
 #include "console/console.h"
 #include "link/rpc.h"
-#include "link/linkaddr.h"
+#include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -451,7 +451,7 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
 {
     static void *loops[1];
     struct sockaddr_storage want, got;
-    if (hd_linkaddr_parse(c->bind, c->port, &want, err) != VG_OK)
+    if (vg_bindaddr_parse(c->bind, c->port, &want, err) != VG_OK)
         return VG_ERR;
     cfg = c;
     loops[0] = loop;
@@ -491,7 +491,7 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     }
     info.timeout_secs = 10;
     char want_s[64], got_s[64];
-    hd_linkaddr_format(&want, want_s, sizeof(want_s));
+    vg_bindaddr_format(&want, want_s, sizeof(want_s));
     ctx = lws_create_context(&info);
     if (!ctx)
         return vg_fail(err, VG_E_INTERNAL,
@@ -499,15 +499,15 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
                        "files?)",
                        want_s);
     /* What the socket really got, not what was asked for. */
-    int n = hd_linkaddr_listeners(c->port, &got);
-    if (n != 1 || !hd_linkaddr_equal(&want, &got)) {
+    int n = vg_bindaddr_listeners(c->port, &got);
+    if (n != 1 || !vg_bindaddr_equal(&want, &got)) {
         if (n)
-            hd_linkaddr_format(&got, got_s, sizeof(got_s));
+            vg_bindaddr_format(&got, got_s, sizeof(got_s));
         hd_link_stop();
         return vg_fail(err, VG_E_INTERNAL, "the link was to listen on %s but listens on %s%s",
                        want_s, n ? got_s : "nothing", n > 1 ? " and more" : "");
     }
-    hd_linkaddr_format(&got, got_s, sizeof(got_s));
+    vg_bindaddr_format(&got, got_s, sizeof(got_s));
     vg_info("link", "listening on %s://%s%s", info.ssl_cert_filepath ? "wss" : "ws", got_s,
             got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
     return VG_OK;

@@ -1,4 +1,5 @@
-// Operating the stack (issue 9, docs/operations.md): hostd's link listens on link_bind alone,
+// Operating the stack (issue 9, docs/operations.md): hostd's link listens on link_bind alone and
+// the gateway on http_bind alone,
 // Redis's files are private to it, and every component restarts on its own with the stack
 // serving consoles afterwards.
 import { test, before, after } from 'node:test';
@@ -35,6 +36,11 @@ const pidOf = (s, name) => Number(fs.readFileSync(path.join(s.dir, 'run', `${nam
 test('hostd listens on link_bind (127.0.0.1) only, not on every interface, and logs what it bound', () => {
   assert.deepEqual(listening(pidOf(stack, 'hostd')), [`127.0.0.1:${stack.linkPort}`]);
   assert.match(stack.logs('hostd'), new RegExp(`link: listening on wss://127\\.0\\.0\\.1:${stack.linkPort} \\(IPv4 only\\)`));
+});
+
+test('the gateway listens on http_bind (127.0.0.1) only, not on every interface, and logs what it bound', () => {
+  assert.deepEqual(listening(pidOf(stack, 'gateway')), [`127.0.0.1:${stack.httpPort}`]);
+  assert.match(stack.logs('gateway'), new RegExp(`listening on https://127\\.0\\.0\\.1:${stack.httpPort} \\(IPv4 only\\)`));
 });
 
 test('link_bind = ::1: hostd listens on [::1] only, publishes wss://[::1]:port, and the console works through it', { timeout: 300000 }, async () => {

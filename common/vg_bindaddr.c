@@ -1,4 +1,4 @@
-#include "link/linkaddr.h"
+#include "vg_bindaddr.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hd_linkaddr_parse(const char *bind, int port, struct sockaddr_storage *out, vg_err *err)
+int vg_bindaddr_parse(const char *bind, int port, struct sockaddr_storage *out, vg_err *err)
 {
     memset(out, 0, sizeof(*out));
     struct sockaddr_in *a4 = (struct sockaddr_in *)out;
@@ -31,7 +31,7 @@ int hd_linkaddr_parse(const char *bind, int port, struct sockaddr_storage *out, 
                    bind ? bind : "");
 }
 
-void hd_linkaddr_format(const struct sockaddr_storage *a, char *buf, size_t size)
+void vg_bindaddr_format(const struct sockaddr_storage *a, char *buf, size_t size)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     if (a->ss_family == AF_INET) {
@@ -47,7 +47,7 @@ void hd_linkaddr_format(const struct sockaddr_storage *a, char *buf, size_t size
     }
 }
 
-int hd_linkaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+int vg_bindaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
     if (a->ss_family != b->ss_family)
         return 0;
@@ -75,7 +75,7 @@ static int port_of(const struct sockaddr_storage *a)
 }
 
 /* lws keeps its listening socket to itself: the process's descriptors are where to find it. */
-int hd_linkaddr_listeners(int port, struct sockaddr_storage *out)
+int vg_bindaddr_listeners(int port, struct sockaddr_storage *out)
 {
     DIR *d = opendir("/proc/self/fd");
     if (!d)
