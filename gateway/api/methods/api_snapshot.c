@@ -6,46 +6,26 @@
 #include <stdio.h>
 #include <string.h>
 
-int gw_snapshot_check_list(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_snapshot_create_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new snapshot's name"},
+    {"description", GW_F_STRING, 0, 0, 1024, NULL, "free text"},
+    {"disk_only", GW_F_BOOL, 0, 0, 0, NULL, "external, of the disks only (no memory)"},
+    {NULL},
+};
 
-int gw_snapshot_check_create(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", "description", "disk_only", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, 1024, err) != VG_OK ||
-        gw_check_bool(params, "disk_only", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_snapshot_name_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
+    {NULL},
+};
 
-int gw_snapshot_check_revert(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
-
-int gw_snapshot_check_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", "children", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_bool(params, "children", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_snapshot_delete_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
+    {"children", GW_F_BOOL, 0, 0, 0, NULL, "also its whole subtree"},
+    {NULL},
+};
 
 /* {"vm":..,"name":..} answers of create, revert and delete. */
 static cJSON *named_result(gw_vmcall *v)

@@ -83,18 +83,20 @@ void gw_vmcall_event(gw_vmcall *v, const char *type, cJSON *extra);
 /* {"vm": v->vm} and whatever the caller adds. */
 cJSON *gw_vmcall_params(const gw_vmcall *v);
 
+/* {vm}: the parameters of vm.get, most lifecycle actions and snapshot.list. */
+extern const gw_field gw_vm_params[];
+
 /* The methods of api_vmlife.c and api_snapshot.c, listed in api_vm.c's table. */
-int gw_vmlife_check_vm(const cJSON *params, vg_err *err);
-int gw_vmlife_check_shutdown(const cJSON *params, vg_err *err);
+extern const gw_field gw_vmlife_shutdown_params[];
+extern const gw_field gw_vmlife_cdrom_params[];
+extern const gw_field gw_vmlife_migrate_params[];
 int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err);
-int gw_vmlife_check_migrate(const cJSON *params, vg_err *err);
 void gw_vmlife_run(gw_call *c);
 void gw_vmlife_run_cdrom(gw_call *c);
 void gw_vmlife_run_migrate(gw_call *c);
-int gw_snapshot_check_list(const cJSON *params, vg_err *err);
-int gw_snapshot_check_create(const cJSON *params, vg_err *err);
-int gw_snapshot_check_revert(const cJSON *params, vg_err *err);
-int gw_snapshot_check_delete(const cJSON *params, vg_err *err);
+extern const gw_field gw_snapshot_create_params[];
+extern const gw_field gw_snapshot_name_params[];
+extern const gw_field gw_snapshot_delete_params[];
 void gw_snapshot_run_list(gw_call *c);
 void gw_snapshot_run_create(gw_call *c);
 void gw_snapshot_run_revert(gw_call *c);

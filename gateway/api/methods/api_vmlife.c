@@ -7,23 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gw_vmlife_check_vm(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
-
-int gw_vmlife_check_shutdown(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "timeout_s", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_int(params, "timeout_s", 1, 1, 3600, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_vmlife_shutdown_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"timeout_s", GW_F_INT, 0, 1, 3600, NULL,
+     "seconds of ACPI shutdown before the VM is forced off (default 60)"},
+    {NULL},
+};
 
 static long timeout_of(const char *method, long long shutdown_s)
 {
@@ -183,20 +172,20 @@ void gw_vmlife_run(gw_call *c)
 
 /* ---- vm.cdrom ---- */
 
+const gw_field gw_vmlife_cdrom_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"media", GW_F_STRING, GW_F_REQUIRED | GW_F_NULLABLE, 0, 194, NULL,
+     "the medium as \"pool/volume\", or null to eject"},
+    {NULL},
+};
+
 int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"vm", "media", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
     const cJSON *m = gw_param(params, "media");
-    if (!m)
-        return vg_fail(err, VG_E_BAD_REQUEST,
-                       "\"media\" is required: \"pool/volume\", or null to eject");
     if (cJSON_IsNull(m))
         return VG_OK;
-    const char *slash = cJSON_IsString(m) ? strchr(m->valuestring, '/') : NULL;
-    if (!slash || slash == m->valuestring || !slash[1] || strchr(slash + 1, '/') ||
-        strlen(m->valuestring) > 194)
+    const char *slash = strchr(m->valuestring, '/');
+    if (!slash || slash == m->valuestring || !slash[1] || strchr(slash + 1, '/'))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"media\" must be \"pool/volume\" or null");
     return VG_OK;
 }
@@ -286,15 +275,11 @@ void gw_vmlife_run_cdrom(gw_call *c)
 
 /* ---- vm.migrate ---- */
 
-int gw_vmlife_check_migrate(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "host", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "host", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_vmlife_migrate_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"host", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the destination host's id"},
+    {NULL},
+};
 
 static void migrated_answer(gw_vmcall *v)
 {
