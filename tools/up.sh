@@ -387,43 +387,8 @@ start_daemon() { # hostd|hostd2|gateway [binary]
     echo $! >"$run/$name.pid"
 }
 
-domain_xml() { # name [uuid]
-    local name=$1 uuid=${2:-}
-    cat <<EOF
-<domain type='qemu'>
-  <name>$name</name>${uuid:+
-  <uuid>$uuid</uuid>}
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$VG_GUEST_DIR/vmlinuz</kernel>
-    <initrd>$VG_GUEST_DIR/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <controller type='usb' model='none'/>
-    <serial type='unix'>
-      <source mode='bind' path='$consoles/com-$name.sock'/>
-      <log file='$consoles/com-$name.log' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='unix'>
-      <source mode='bind' path='$consoles/com-$name.sock'/>
-      <target type='serial' port='0'/>
-    </console>
-    <console type='unix'>
-      <source mode='bind' path='$consoles/hvc-$name.sock'/>
-      <target type='virtio' port='1'/>
-    </console>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+domain_xml() { # name [uuid]: the test guest's spec through hostd's XML generator
+    VG_BUILD_DIR=$build "$repo/tools/guest-xml.sh" ${2:+--uuid "$2"} "$1" "$consoles"
 }
 
 start_vms() {

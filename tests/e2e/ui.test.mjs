@@ -12,10 +12,9 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { startStack } from '../integration/lib/stack.mjs';
 import { waitHealthy } from '../integration/lib/client.mjs';
-import { openBrowser, login, terminalLines, waitForLine, screenshot } from './lib/browser.mjs';
+import { openBrowser, login, terminalLines, typeCommand, waitForLine, waitForPrompt, screenshot } from './lib/browser.mjs';
 
 const VM = 'vgt-ui2';
-const PROMPT = /^testvm#/;
 const CPR = /\x1b\[\d+;\d+R/g; // cursor position report, xterm's answer to busybox's ESC[6n
 let stack;
 let browser;
@@ -49,30 +48,9 @@ async function openConsole(page, hash = `#/console/${VM}`) {
     await page.waitForSelector('body[data-console="connected"]', { timeout: 20000 });
 }
 
-// The guest keeps booting for a while under TCG; hostd keeps and replays its prompt. Only if
-// none shows up, poke the shell with Enter (see console.test.mjs for why not earlier).
-async function waitForPrompt(page, timeout = 90000) {
-    const deadline = Date.now() + timeout;
-    let nextPoke = Date.now() + 45000;
-    while (Date.now() < deadline) {
-        const lines = (await terminalLines(page)).filter((l) => l.trim());
-        if (lines.length && PROMPT.test(lines.at(-1))) return;
-        if (Date.now() >= nextPoke) {
-            await page.keyboard.press('Enter');
-            nextPoke = Date.now() + 5000;
-        }
-        await page.waitForTimeout(250);
-    }
-    throw new Error(`no shell prompt within ${timeout} ms`);
-}
-
-// Ctrl+U first: a cursor position report the slow emulated UART delivered late may sit on the
-// command line as text (docs/ui.md, "Known limitation").
 async function run(page, command) {
     await page.click('#terminal');
-    await page.keyboard.press('Control+U');
-    await page.keyboard.type(command);
-    await page.keyboard.press('Enter');
+    await typeCommand(page, command);
 }
 
 const count = (lines, re) => lines.filter((l) => re.test(l)).length;

@@ -304,6 +304,14 @@ export class Console {
     }
   }
 
+  // Types cmd (and Enter) and resolves with the output that follows it, once that matches
+  // marker.
+  run(cmd, marker, ms = 15000) {
+    const mark = this.output.length;
+    this.send(`${cmd}\n`);
+    return this.waitFor(marker, ms, { from: mark });
+  }
+
   // Resolves with the whole output text once it matches (searching from `from`, a byte index).
   waitFor(pattern, ms = 10000, { from = 0 } = {}) {
     // A string is searched only in the bytes that arrived since the last look, so waiting
@@ -373,4 +381,13 @@ export async function openConsole(stack, token, { vm, dev, mode = 'rw', offset, 
   if (offset !== undefined && offset !== null) path += `&offset=${offset}`;
   if (take) path += '&take=1';
   return connectConsole(stack, path);
+}
+
+// openConsole, then waits for the hello (con.hello) and the guest's shell prompt
+// (Console.waitPrompt: ms, prompt) before resolving the attached console.
+export async function openShell(stack, token, { ms, prompt, ...opts }) {
+  const con = await openConsole(stack, token, opts);
+  await con.waitControl('hello');
+  await con.waitPrompt(ms, prompt);
+  return con;
 }
