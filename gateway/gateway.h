@@ -3,6 +3,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include "core/events.h"
 #include "core/ticket.h"
 #include "vg.h"
 
@@ -43,7 +44,7 @@ typedef struct gw {
     struct lws_vhost *https; /* browsers and API clients */
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
     gw_redis *redis;         /* commands */
-    gw_redis *bus;           /* SUBSCRIBE vg:events */
+    gw_redis *bus;           /* SUBSCRIBE vg:events, vg:sessions (backend/bus.c) */
     vg_rscript **lua;        /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;
@@ -51,6 +52,7 @@ typedef struct gw {
     char *admin_password;  /* NULL when admin_password_file is unset */
     gw_viewer *viewers;    /* every console attachment, for shutdown */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
+    gw_events events;      /* who hears of what (core/events.h) */
     gw_apiws *apiws;       /* every API WebSocket */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;

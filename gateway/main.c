@@ -3,6 +3,7 @@
 #include "core/auth.h"
 #include "console/console.h"
 #include "gateway.h"
+#include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
 #include "net/http.h"
@@ -113,12 +114,6 @@ static int check_config(const gw_config *c)
     return VG_OK;
 }
 
-static void bus_connected(gw_redis *bus, void *priv)
-{
-    gw_apiws_bus_connected(bus, priv);
-    gw_console_bus_connected(bus, priv);
-}
-
 static void redis_connected(gw_redis *r, void *priv)
 {
     gw *g = priv;
@@ -221,6 +216,11 @@ int main(int argc, char **argv)
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
 
+    /* Before anything can publish: every event finds its listeners. */
+    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK) {
+        vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     g->loop = ev_default_loop(0);
     /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
@@ -330,7 +330,7 @@ int main(int argc, char **argv)
     g->redis = gw_redis_new(g->loop, "registry", g->cfg.redis_host, (int)g->cfg.redis_port,
                             g->redis_password, redis_connected, g);
     g->bus = gw_redis_new(g->loop, "events", g->cfg.redis_host, (int)g->cfg.redis_port,
-                          g->redis_password, bus_connected, g);
+                          g->redis_password, gw_bus_connected, g);
     if (!g->redis || !g->bus) {
         vg_error("gateway", "out of memory");
         return 1;
