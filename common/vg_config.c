@@ -69,7 +69,7 @@ int vg_config_set(const vg_opt *opts, const char *name, const char *value, vg_er
     return assign(o, value, err);
 }
 
-int vg_config_parse(const vg_opt *opts, const char *text, size_t len, vg_err *err)
+static int parse_lines(const vg_opt *opts, const char *text, size_t len, int *set_on, vg_err *err)
 {
     const char *p = text, *end = text + len;
     for (int lineno = 1; p < end; lineno++) {
@@ -78,6 +78,9 @@ int vg_config_parse(const vg_opt *opts, const char *text, size_t len, vg_err *er
             eol = end;
         const char *s = p, *e = eol;
         p = eol + 1;
+        /* A NUL would end the name or the value early as C strings see them. */
+        if (memchr(s, '\0', (size_t)(e - s)))
+            return vg_fail(err, VG_E_BAD_REQUEST, "line %d: NUL byte", lineno);
         while (s < e && isspace((unsigned char)*s))
             s++;
         while (e > s && isspace((unsigned char)e[-1]))
@@ -97,19 +100,36 @@ int vg_config_parse(const vg_opt *opts, const char *text, size_t len, vg_err *er
         if (!o)
             return vg_fail(err, VG_E_UNKNOWN, "line %d: unknown option \"%.*s\"", lineno,
                            (int)((ne - s) > 60 ? 60 : ne - s), s);
+        if (set_on[o - opts])
+            return vg_fail(err, VG_E_BAD_REQUEST, "line %d: %s is already set on line %d", lineno,
+                           o->name, set_on[o - opts]);
+        set_on[o - opts] = lineno;
         char value[4096];
         size_t vlen = (size_t)(e - vs);
         if (vlen >= sizeof(value))
             return vg_fail(err, VG_E_TOO_BIG, "line %d: value too long", lineno);
         memcpy(value, vs, vlen);
         value[vlen] = '\0';
-        if (memchr(value, '\0', vlen))
-            return vg_fail(err, VG_E_BAD_REQUEST, "line %d: NUL byte in value", lineno);
         vg_err sub;
         if (assign(o, value, &sub) != VG_OK)
             return vg_fail(err, sub.code, "line %d: %s", lineno, sub.msg);
     }
     return VG_OK;
+}
+
+/* A second line for one option is refused rather than letting the last silently win: an operator
+ * who edits the first line would see no effect. set_on[i] is the line that set opts[i]. */
+int vg_config_parse(const vg_opt *opts, const char *text, size_t len, vg_err *err)
+{
+    size_t nopts = 0;
+    while (opts[nopts].name)
+        nopts++;
+    int *set_on = calloc(nopts ? nopts : 1, sizeof(*set_on));
+    if (!set_on)
+        return vg_fail(err, VG_E_INTERNAL, "out of memory");
+    int rc = parse_lines(opts, text, len, set_on, err);
+    free(set_on);
+    return rc;
 }
 
 int vg_config_load_file(const vg_opt *opts, const char *path, vg_err *err)

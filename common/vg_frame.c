@@ -1,6 +1,7 @@
 #include "vg_frame.h"
 
-#include <cjson/cJSON.h>
+#include "vg_json.h"
+
 #include <string.h>
 
 void vg_frame_put_u64(unsigned char *p, uint64_t v)
@@ -34,8 +35,10 @@ void vg_frame_gap(unsigned char *p, uint64_t from, uint64_t to)
 
 static int parse_control(const unsigned char *buf, size_t len, vg_msg *out, vg_err *err)
 {
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
-    if (!root || !cJSON_IsObject(root)) {
+    cJSON *root = vg_json_parse((const char *)buf, len, err);
+    if (!root)
+        return VG_ERR;
+    if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return vg_fail(err, VG_E_BAD_REQUEST, "control message is not a JSON object");
     }

@@ -76,15 +76,42 @@ static int sha1_hex(const char *data, size_t len, char out[41])
     return VG_OK;
 }
 
+static char *read_in(const char *dir, const char *name, size_t *len, vg_err *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+        return vg_fail(err, VG_E_BAD_REQUEST, "scripts_dir is too long"), NULL;
+    return read_all(path, len, err);
+}
+
+/* The prelude and the script as one text, as `cat` would join the two files. */
+static char *read_with_prelude(const char *dir, const char *name, size_t *len, vg_err *err)
+{
+    size_t plen, blen;
+    char *body = read_in(dir, name, &blen, err);
+    if (!body)
+        return NULL;
+    char *prelude = read_in(dir, VG_RSCRIPT_PRELUDE, &plen, err);
+    char *all = prelude ? realloc(prelude, plen + blen + 1) : NULL;
+    if (!all) {
+        if (prelude)
+            vg_fail(err, VG_E_INTERNAL, "out of memory reading %s", name);
+        free(prelude);
+        free(body);
+        return NULL;
+    }
+    memcpy(all + plen, body, blen + 1);
+    free(body);
+    *len = plen + blen;
+    return all;
+}
+
 vg_rscript *vg_rscript_open(const char *dir, const char *name, vg_err *err)
 {
     if (!dir || !*dir)
         return vg_fail(err, VG_E_BAD_REQUEST, "scripts_dir is not set (needed for %s)", name), NULL;
     if (!valid_file_name(name))
         return vg_fail(err, VG_E_BAD_REQUEST, "bad Redis script name \"%.64s\"", name), NULL;
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-        return vg_fail(err, VG_E_BAD_REQUEST, "scripts_dir is too long"), NULL;
     vg_rscript *s = calloc(1, sizeof(*s));
     if (!s)
         return vg_fail(err, VG_E_INTERNAL, "out of memory"), NULL;
@@ -94,13 +121,13 @@ vg_rscript *vg_rscript_open(const char *dir, const char *name, vg_err *err)
         vg_rscript_free(s);
         return NULL;
     }
-    s->body = read_all(path, &s->len, err);
+    s->body = read_with_prelude(dir, name, &s->len, err);
     if (!s->body) {
         vg_rscript_free(s);
         return NULL;
     }
     if (sha1_hex(s->body, s->len, s->sha) != VG_OK) {
-        vg_fail(err, VG_E_INTERNAL, "cannot compute the SHA1 of %s", path);
+        vg_fail(err, VG_E_INTERNAL, "cannot compute the SHA1 of %s", name);
         vg_rscript_free(s);
         return NULL;
     }

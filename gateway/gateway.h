@@ -13,10 +13,11 @@ struct ev_loop;
 struct lws_context;
 struct lws_vhost;
 struct lws;
-typedef struct gw_redis gw_redis;
+typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
+typedef struct gw_kdf gw_kdf;
 
 typedef struct gw_config {
     char *http_bind;
@@ -31,6 +32,7 @@ typedef struct gw_config {
     long session_ttl, ticket_ttl;
     long ping_interval, idle_timeout;
     long viewer_queue;
+    long kdf_threads;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
     char *boot_dirs;       /* comma-separated, see vmpolicy.h */
     char *scripts_dir;
@@ -43,13 +45,18 @@ typedef struct gw {
     struct lws_context *ctx;
     struct lws_vhost *https; /* browsers and API clients */
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
-    gw_redis *redis;         /* commands */
-    gw_redis *bus;           /* SUBSCRIBE vg:events, vg:sessions (backend/bus.c) */
+    vg_redis *redis;         /* commands, and vg:events / vg:sessions on its pub/sub side
+                              * (backend/bus.c) */
     vg_rscript **lua;        /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;
     char *link_secret;
-    char *admin_password;  /* NULL when admin_password_file is unset */
+    char *admin_password; /* NULL when admin_password_file is unset */
+    gw_kdf *kdf;          /* the threads that check passwords (kdf.h) */
+    /* argon2id hash of a random password made at start, with the cost of real ones: login
+     * checks an unknown user's password against it, so the answer takes as long as for a user
+     * who exists and the timing does not tell user names. */
+    char *pw_dummy;
     gw_viewer *viewers;    /* every console attachment, for shutdown */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
     gw_events events;      /* who hears of what (core/events.h) */

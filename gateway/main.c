@@ -6,8 +6,10 @@
 #include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
+#include "core/kdf.h"
 #include "net/http.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
+#include "ui_csp.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
@@ -52,6 +54,8 @@ static const vg_opt options[] = {
      "bytes queued per console viewer before its link "
      "stops being read",
      &G.cfg.viewer_queue},
+    {"kdf_threads", VG_OPT_INT, "2",
+     "threads that check login passwords (argon2id) beside the event loop", &G.cfg.kdf_threads},
     {"allowed_origins", VG_OPT_STR, "",
      "extra allowed origins (WebSockets, cookie API calls), comma-separated",
      &G.cfg.allowed_origins},
@@ -111,21 +115,23 @@ static int check_config(const gw_config *c)
         vg_error("gateway", "viewer_queue must be at least 65536 bytes");
         return VG_ERR;
     }
+    if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX) {
+        vg_error("gateway", "kdf_threads must be 1-%d", GW_KDF_THREADS_MAX);
+        return VG_ERR;
+    }
     return VG_OK;
 }
 
-static void redis_connected(gw_redis *r, void *priv)
+static void redis_connected(vg_redis *r, void *priv)
 {
-    gw *g = priv;
-    /* A Redis that restarted has lost its scripts; loading them first spares NOSCRIPT round
-     * trips on the calls queued behind. */
-    gw_redis_load(r, g->lua, g->nlua);
-    gw_auth_bootstrap(g, r);
+    gw_auth_bootstrap(priv, r);
 }
 
 static const struct lws_protocol_vhost_options security_headers[] = {
+    /* The UI's one inline script is its import map, allowed by its hash; nothing else inline. */
     {&security_headers[1], NULL, "content-security-policy:",
-     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+     "default-src 'self'; script-src 'self' " GW_UI_IMPORTMAP_HASH
+     "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
     {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
     {&security_headers[3], NULL, "x-frame-options:", "DENY"},
     {&security_headers[4], NULL, "referrer-policy:", "no-referrer"},
@@ -221,8 +227,19 @@ int main(int argc, char **argv)
         vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
         return 1;
     }
+    if (!(g->pw_dummy = gw_auth_dummy_hash(&err))) {
+        vg_error("gateway", "%s", err.msg);
+        return 1;
+    }
+
     signal(SIGPIPE, SIG_IGN);
     g->loop = ev_default_loop(0);
+    g->kdf = gw_kdf_new(g->loop, (int)g->cfg.kdf_threads,
+                        (int)g->cfg.kdf_threads * GW_KDF_JOBS_PER_THREAD, &err);
+    if (!g->kdf) {
+        vg_error("gateway", "%s", err.msg);
+        return 1;
+    }
     /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
 
@@ -249,8 +266,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char vendor_dir[1024];
-    struct lws_http_mount mounts[4];
+    /* ui_dir is the staged UI (build/ui, tools/stage-ui.mjs): only the files the page loads,
+     * its vendored modules under vendor/; never ui/ itself with its package files. */
+    struct lws_http_mount mounts[3];
     memset(mounts, 0, sizeof(mounts));
     mounts[0].mountpoint = "/api";
     mounts[0].mountpoint_len = 4;
@@ -262,19 +280,12 @@ int main(int argc, char **argv)
     mounts[1].mountpoint_len = 8;
     mounts[1].mount_next = g->cfg.ui_dir ? &mounts[2] : NULL;
     if (g->cfg.ui_dir) {
-        snprintf(vendor_dir, sizeof(vendor_dir), "%s/node_modules", g->cfg.ui_dir);
-        mounts[2].mountpoint = "/vendor";
-        mounts[2].mountpoint_len = 7;
-        mounts[2].origin = vendor_dir;
+        mounts[2].mountpoint = "/";
+        mounts[2].mountpoint_len = 1;
+        mounts[2].origin = g->cfg.ui_dir;
+        mounts[2].def = "index.html";
         mounts[2].origin_protocol = LWSMPRO_FILE;
         mounts[2].extra_mimetypes = mime_types;
-        mounts[2].mount_next = &mounts[3];
-        mounts[3].mountpoint = "/";
-        mounts[3].mountpoint_len = 1;
-        mounts[3].origin = g->cfg.ui_dir;
-        mounts[3].def = "index.html";
-        mounts[3].origin_protocol = LWSMPRO_FILE;
-        mounts[3].extra_mimetypes = mime_types;
     }
 
     /* lws wants arrays of protocols; each module owns its entry. */
@@ -327,14 +338,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    g->redis = gw_redis_new(g->loop, "registry", g->cfg.redis_host, (int)g->cfg.redis_port,
-                            g->redis_password, redis_connected, g);
-    g->bus = gw_redis_new(g->loop, "events", g->cfg.redis_host, (int)g->cfg.redis_port,
-                          g->redis_password, gw_bus_connected, g);
-    if (!g->redis || !g->bus) {
-        vg_error("gateway", "out of memory");
+    vg_redis_config rcfg = {
+        .name = "registry",
+        .host = g->cfg.redis_host,
+        .port = (int)g->cfg.redis_port,
+        .password = g->redis_password,
+        .scripts = g->lua,
+        .nscripts = g->nlua,
+        .on_connect = redis_connected,
+        .priv = g,
+    };
+    g->redis = vg_redis_new(g->loop, &rcfg, &err);
+    if (!g->redis) {
+        vg_error("gateway", "%s", err.msg);
         return 1;
     }
+    gw_bus_subscribe(g->redis, g);
 
     ev_signal sigterm, sigint;
     ev_signal_init(&sigterm, signal_cb, SIGTERM);
@@ -357,8 +376,12 @@ int main(int argc, char **argv)
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
     lws_context_destroy(g->ctx);
-    gw_redis_free(g->bus);
-    gw_redis_free(g->redis);
+    /* Checks in flight end while Redis is still there for their calls; the calls still
+     * waiting for Redis give their reserved jobs back when it goes. */
+    gw_kdf_stop(g->kdf);
+    vg_redis_free(g->redis);
+    gw_kdf_free(g->kdf);
+    free(g->pw_dummy);
     gw_lua_free_all(g); /* after the connections: their pending calls still refer to the scripts */
     free(g->redis_password);
     free(g->link_secret);

@@ -3,6 +3,7 @@
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "registry/registry.h"
+#include "link/linkaddr.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -151,7 +152,8 @@ static int check(vg_err *err)
         return vg_fail(err, VG_E_BAD_REQUEST, "tls_cert needs tls_key");
     if (host_id && !vg_valid_name(host_id))
         return vg_fail(err, VG_E_BAD_REQUEST, "host_id must be [A-Za-z0-9._-], 1..64 chars");
-    return VG_OK;
+    struct sockaddr_storage bind;
+    return hd_linkaddr_parse(link_bind, (int)link_port, &bind, err);
 }
 
 int main(int argc, char **argv)
@@ -176,7 +178,9 @@ int main(int argc, char **argv)
     }
     char url[300];
     if (!link_url) {
-        snprintf(url, sizeof(url), "%s://%s:%ld", tls_cert ? "wss" : "ws", link_bind, link_port);
+        int v6 = strchr(link_bind, ':') != NULL; /* a URL puts an IPv6 address in brackets */
+        snprintf(url, sizeof(url), "%s://%s%s%s:%ld", tls_cert ? "wss" : "ws", v6 ? "[" : "",
+                 link_bind, v6 ? "]" : "", link_port);
         link_url = strdup(url);
     }
     if (!mgmt_addr)

@@ -33,15 +33,7 @@ if want ~= '' then
   return {'ok', cjson.encode(e)}
 end
 
-local member = {}
-if not admin then
-  for _, p in ipairs(redis.call('SMEMBERS', 'vg:user:' .. user .. ':projects')) do
-    if redis.call('HGET', 'vg:project:' .. p .. ':members', user) and
-        redis.call('HGET', 'vg:project:' .. p, 'active') ~= '0' then
-      member[p] = true
-    end
-  end
-end
+local member = admin and {} or user_active_projects(user)
 local names = redis.call('SMEMBERS', 'vg:envs')
 table.sort(names)
 local out = {}

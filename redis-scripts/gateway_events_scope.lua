@@ -10,13 +10,10 @@ local user = ARGV[1]
 local role = redis.call('HGET', 'vg:user:' .. user, 'role') or ''
 local projects, vms, envs = {}, {}, {}
 if role ~= '' and role ~= 'admin' then
-  for _, p in ipairs(redis.call('SMEMBERS', 'vg:user:' .. user .. ':projects')) do
-    if redis.call('HGET', 'vg:project:' .. p .. ':members', user) and
-        redis.call('HGET', 'vg:project:' .. p, 'active') ~= '0' then
-      projects[p] = true
-      for _, vm in ipairs(redis.call('SMEMBERS', 'vg:project:' .. p .. ':vms')) do
-        vms[vm] = true
-      end
+  projects = user_active_projects(user)
+  for p in pairs(projects) do
+    for _, vm in ipairs(redis.call('SMEMBERS', 'vg:project:' .. p .. ':vms')) do
+      vms[vm] = true
     end
   end
   for _, e in ipairs(redis.call('SMEMBERS', 'vg:envs')) do

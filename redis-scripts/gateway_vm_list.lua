@@ -6,15 +6,7 @@
 -- ARGV[2] '1' when the user is an administrator (sees every VM, also those of no project)
 -- Returns {{name, uuid, host, state, host_up (0|1), {dev, ...} sorted, project}, ...}.
 local user, admin = ARGV[1], ARGV[2] == '1'
-local member = {}
-if not admin then
-  for _, p in ipairs(redis.call('SMEMBERS', 'vg:user:' .. user .. ':projects')) do
-    if redis.call('HGET', 'vg:project:' .. p .. ':members', user) and
-        redis.call('HGET', 'vg:project:' .. p, 'active') ~= '0' then
-      member[p] = true
-    end
-  end
-end
+local member = admin and {} or user_active_projects(user)
 local names = redis.call('SMEMBERS', 'vg:vms')
 table.sort(names)
 local out = {}

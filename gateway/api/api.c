@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/auth.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -24,8 +25,10 @@ int gw_api_parse_ws(const char *buf, size_t len, gw_api_req *out, vg_err *err)
     if (len > GW_API_MAX_BODY)
         return vg_fail(err, VG_E_TOO_BIG, "request of %zu bytes exceeds the %d byte limit", len,
                        GW_API_MAX_BODY);
-    cJSON *root = cJSON_ParseWithLength(buf, len);
-    if (!root || !cJSON_IsObject(root)) {
+    cJSON *root = vg_json_parse(buf, len, err);
+    if (!root)
+        return VG_ERR;
+    if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return vg_fail(err, VG_E_BAD_REQUEST, "request is not a JSON object");
     }
@@ -61,8 +64,10 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
     while (ws < len &&
            (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
         ws++;
-    cJSON *params = ws == len ? cJSON_CreateObject() : cJSON_ParseWithLength(body, len);
-    if (!params || !cJSON_IsObject(params)) {
+    cJSON *params = ws == len ? cJSON_CreateObject() : vg_json_parse(body, len, err);
+    if (!params)
+        return ws == len ? vg_fail(err, VG_E_INTERNAL, "out of memory") : VG_ERR;
+    if (!cJSON_IsObject(params)) {
         cJSON_Delete(params);
         return vg_fail(err, VG_E_BAD_REQUEST, "request body is not a JSON object");
     }
@@ -250,6 +255,7 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
         o->done(o->priv, c->req.method, c->req.id, result, err);
     if (c->state_free)
         c->state_free(c->state);
+    gw_kdf_release(c->kdf);
     gw_api_req_free(&c->req);
     free(c);
 }
@@ -310,15 +316,41 @@ int gw_call_lua_ok(gw_call *c, redisReply *reply)
     return 0;
 }
 
+int gw_call_reserve_check(gw_call *c)
+{
+    if (!c->kdf)
+        c->kdf = gw_kdf_reserve(c->g->kdf);
+    return c->kdf != NULL;
+}
+
+static void password_checked(int match, void *priv)
+{
+    gw_call *c = priv;
+    if (match < 0) {
+        gw_call_fail(c, VG_E_UNAVAILABLE, "the gateway is stopping");
+        return;
+    }
+    c->after_check(c, match);
+}
+
+void gw_call_check_password(gw_call *c, const char *encoded, const char *password,
+                            void (*then)(gw_call *c, int match))
+{
+    gw_kdf_job *j = c->kdf;
+    c->kdf = NULL;
+    c->after_check = then;
+    gw_kdf_verify(j, encoded, password, password_checked, c);
+}
+
 void gw_call_sent(gw_call *c, int rc)
 {
     if (rc != VG_OK)
         gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
 }
 
-void gw_call_eval(gw_call *c, const char *script, gw_redis_cb *cb, int argc, const char **argv)
+void gw_call_eval(gw_call *c, const char *script, vg_redis_cb *cb, int argc, const char **argv)
 {
-    gw_call_sent(c, gw_redis_eval(c->g->redis, gw_lua(c->g, script), cb, c, 0, argc, argv, NULL));
+    gw_call_sent(c, vg_redis_eval(c->g->redis, gw_lua(c->g, script), cb, c, 0, argc, argv, NULL));
 }
 
 int gw_call_level_at_least(const gw_call *c, gw_level level)
@@ -466,14 +498,9 @@ static void checked_run(gw_call *c)
     c->m->run(c);
 }
 
-static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
+static void reauth_checked(gw_call *c, int match)
 {
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    const char *pw = gw_param_str(c, c->reauth_field, "");
-    if (reply->type != REDIS_REPLY_STRING || !gw_auth_verify(reply->str, pw)) {
+    if (!match) {
         vg_warn("auth", "%s by %s from %s refused: wrong %s", c->req.method, c->user, c->addr,
                 c->reauth_field);
         gw_call_fail(c, VG_E_FORBIDDEN, "\"%s\" is not your current password", c->reauth_field);
@@ -482,19 +509,33 @@ static void reauth_cb(gw_redis *r, redisReply *reply, void *priv)
     c->after_reauth(c);
 }
 
+static void reauth_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    gw_call_check_password(c, reply->type == REDIS_REPLY_STRING ? reply->str : "",
+                           gw_param_str(c, c->reauth_field, ""), reauth_checked);
+}
+
 void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c))
 {
     vg_err err;
-    if (gw_check_string(c->req.params, field, 0, 1024, &err) != VG_OK) {
+    if (gw_check_string(c->req.params, field, 0, GW_KDF_PASSWORD_MAX, &err) != VG_OK) {
         finish(c, NULL, &err);
+        return;
+    }
+    if (!gw_call_reserve_check(c)) {
+        gw_call_fail(c, VG_E_UNAVAILABLE, GW_KDF_BUSY);
         return;
     }
     c->reauth_field = field;
     c->after_reauth = then;
-    gw_call_sent(c, gw_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
+    gw_call_sent(c, vg_redis_cmd(c->g->redis, reauth_cb, c, "HGET vg:user:%s pwhash", c->user));
 }
 
-void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv)
+void gw_call_lua_empty_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -519,7 +560,7 @@ int gw_authz_facts(const redisReply *reply, const char *target, gw_authz_subject
     return VG_OK;
 }
 
-static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
+static void authz_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -533,6 +574,10 @@ static void authz_cb(gw_redis *r, redisReply *reply, void *priv)
     snprintf(c->user, sizeof(c->user), "%s", s.user);
     snprintf(c->role, sizeof(c->role), "%s", s.role);
     snprintf(c->project, sizeof(c->project), "%s", s.project);
+    if (!c->m) {
+        gw_call_fail(c, VG_E_UNKNOWN, "unknown method \"%.64s\"", c->req.method);
+        return;
+    }
     snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));
     vg_err err;
     const char *tp = target_param(c->m->scope);
@@ -559,13 +604,9 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
                   int websocket)
 {
     vg_err err;
+    /* An unknown method (m NULL) still passes the session check: without a session a client
+     * learns nothing but "log in", not even which methods exist (authz_cb answers unknown). */
     const gw_method *m = gw_api_find(req->method);
-    if (!m) {
-        vg_fail(&err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
-        owner->done(owner->priv, req->method, req->id, NULL, &err);
-        gw_api_req_free(req);
-        return;
-    }
     gw_call *c = calloc(1, sizeof(*c));
     if (!c) {
         vg_fail(&err, VG_E_INTERNAL, "out of memory");
@@ -585,7 +626,7 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         c->next->prev = c;
     owner->calls = c;
 
-    if (m->scope == GW_SCOPE_PUBLIC) {
+    if (m && m->scope == GW_SCOPE_PUBLIC) {
         checked_run(c);
         return;
     }
@@ -596,12 +637,13 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
         return;
     }
     gw_auth_sha256_hex(token, c->token_hash);
-    const char *tp = target_param(m->scope);
+    gw_scope scope = m ? m->scope : GW_SCOPE_SELF;
+    const char *tp = target_param(scope);
     const cJSON *t = tp ? gw_param(c->req.params, tp) : NULL;
     snprintf(c->target, sizeof(c->target), "%s",
              cJSON_IsString(t) && vg_valid_name(t->valuestring) ? t->valuestring : "");
     char ttl[24];
     snprintf(ttl, sizeof(ttl), "%ld", g->cfg.session_ttl);
-    const char *argv[] = {c->token_hash, gw_scope_name(m->scope), c->target, ttl};
+    const char *argv[] = {c->token_hash, gw_scope_name(scope), c->target, ttl};
     gw_call_eval(c, "authz", authz_cb, 4, argv);
 }

@@ -11,7 +11,8 @@
 
 #include "api/api.h"
 #include "core/authz.h"
-#include "backend/redis.h"
+#include "core/kdf.h"
+#include "vg_redis.h"
 
 #include <cjson/cJSON.h>
 
@@ -62,6 +63,11 @@ struct gw_call {
     void (*state_free)(void *state);
     const char *reauth_field; /* see gw_call_reauth */
     void (*after_reauth)(gw_call *c);
+    /* A password check reserved in the pool (kdf.h) and not queued yet: the call owns it, and
+     * finish gives it back. Once queued, the pool owns it and the call waits for
+     * after_check; a call whose client left meanwhile still waits, then ends unheard. */
+    gw_kdf_job *kdf;
+    void (*after_check)(gw_call *c, int match);
 };
 
 /* ---- answering ---- */
@@ -78,16 +84,24 @@ int gw_call_reply_ok(gw_call *c, redisReply *reply);
 int gw_call_lua_ok(gw_call *c, redisReply *reply);
 /* A Redis callback for scripts answering {'ok'}: the call ends with {} (or the script's refusal).
  */
-void gw_call_lua_empty_cb(gw_redis *r, redisReply *reply, void *priv);
+void gw_call_lua_empty_cb(vg_redis *r, redisReply *reply, void *priv);
 /* Checks params.<field> (a static string) against the caller's own password hash, then runs
  * then(c); a wrong password ends the call with `forbidden`, a missing one with `bad_request`.
  * For GW_M_REAUTH methods the dispatcher does this with admin_password itself; user.edit
  * (only sometimes sensitive) and user.password (old_password) call it. */
 void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c));
+/* Reserves a password check for this call (c->kdf), to be queued later with
+ * gw_call_check_password; returns 0 when the pool is full. */
+int gw_call_reserve_check(gw_call *c);
+/* Checks password against the argon2id hash encoded off the event loop, with the check
+ * reserved before, then runs then(c, match) on the loop. A pool stopped meanwhile ends the
+ * call with `unavailable`. */
+void gw_call_check_password(gw_call *c, const char *encoded, const char *password,
+                            void (*then)(gw_call *c, int match));
 /* Ends the call with `unavailable` when a command could not be sent (rc != VG_OK). */
 void gw_call_sent(gw_call *c, int rc);
 /* Runs a gateway Lua script (redis-scripts/gateway_<name>.lua) for this call. */
-void gw_call_eval(gw_call *c, const char *script, gw_redis_cb *cb, int argc, const char **argv);
+void gw_call_eval(gw_call *c, const char *script, vg_redis_cb *cb, int argc, const char **argv);
 /* 1 when the caller's effective role in the target's project is at least level. */
 int gw_call_level_at_least(const gw_call *c, gw_level level);
 

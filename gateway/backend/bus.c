@@ -1,20 +1,21 @@
 #include "backend/bus.h"
 
-#include "backend/redis.h"
+#include "vg_json.h"
 #include "vg_log.h"
+#include "vg_redis.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
 
-static void event_cb(gw_redis *r, redisReply *reply, void *priv)
+static void event_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
     const char *payload;
     size_t len;
-    if (!gw_redis_message(reply, "vg:events", &payload, &len))
+    if (!vg_redis_message(reply, "vg:events", &payload, &len))
         return;
-    cJSON *data = cJSON_ParseWithLength(payload, len);
+    cJSON *data = vg_json_parse(payload, len, NULL);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(data, "type");
     if (!cJSON_IsObject(data) || !cJSON_IsString(type)) {
         vg_warn("events", "ignoring a vg:events message that is not a JSON object with a type");
@@ -28,13 +29,13 @@ static void event_cb(gw_redis *r, redisReply *reply, void *priv)
 
 /* Payload: a session's sha256 (that session ended) or `user:<name>` (the user was frozen,
  * deleted or lost access: all their consoles and API WebSockets close). */
-static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
+static void session_ended_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw *g = priv;
     const char *msg;
     size_t len;
-    if (!gw_redis_message(reply, "vg:sessions", &msg, &len))
+    if (!vg_redis_message(reply, "vg:sessions", &msg, &len))
         return;
     gw_revoked_add(&g->revoked, msg, len);
     gw_event ev = {.kind = GW_EVENT_REVOKED,
@@ -43,10 +44,10 @@ static void session_ended_cb(gw_redis *r, redisReply *reply, void *priv)
     gw_events_publish(&g->events, &ev);
 }
 
-void gw_bus_connected(gw_redis *bus, void *priv)
+void gw_bus_subscribe(vg_redis *r, void *priv)
 {
-    if (gw_redis_subscribe(bus, "vg:events", event_cb, priv) != VG_OK)
+    if (vg_redis_subscribe(r, "vg:events", event_cb, priv) != VG_OK)
         vg_error("events", "cannot subscribe to vg:events");
-    if (gw_redis_subscribe(bus, "vg:sessions", session_ended_cb, priv) != VG_OK)
+    if (vg_redis_subscribe(r, "vg:sessions", session_ended_cb, priv) != VG_OK)
         vg_error("events", "cannot subscribe to vg:sessions");
 }

@@ -7,8 +7,8 @@
 
 #include "gateway.h"
 
-/* Subscribes the bus connection to both channels (call on every bus connection); priv is the
- * gw. */
-void gw_bus_connected(gw_redis *bus, void *priv);
+/* Subscribes to both channels, once at start-up (vg_redis subscribes again after every
+ * reconnection); priv is the gw. */
+void gw_bus_subscribe(vg_redis *r, void *priv);
 
 #endif

@@ -1,7 +1,8 @@
 #include "backend/hostrpc.h"
 
 #include "backend/hostlink.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
@@ -86,7 +87,7 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 /* One answer: {"id":n,"result":{...}} or {"id":n,"error":{"code":..,"message":..}}. */
 static void answer(gw_hostrpc *h, const unsigned char *buf, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    cJSON *root = vg_json_parse((const char *)buf, len, NULL);
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
@@ -170,7 +171,7 @@ const struct lws_protocols gw_hostrpc_protocol = {
     HOSTRPC_LOCAL, rpc_callback, 0, 65536, 0, NULL, 0,
 };
 
-static void link_cb(gw_redis *r, redisReply *reply, void *priv)
+static void link_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_hostrpc *h = priv;
@@ -251,7 +252,7 @@ void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *p
         maybe_free(h);
         return;
     }
-    if (gw_redis_cmd(g->redis, link_cb, h, "HGET vg:host:%s link", host) != VG_OK) {
+    if (vg_redis_cmd(g->redis, link_cb, h, "HGET vg:host:%s link", host) != VG_OK) {
         fail(h, VG_E_UNAVAILABLE, "Redis is not reachable for %s on host %s", method, host);
         maybe_free(h);
         return;

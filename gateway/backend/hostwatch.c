@@ -1,6 +1,6 @@
 #include "backend/hostwatch.h"
 
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -13,7 +13,7 @@
 static ev_timer watch;
 static int pending; /* a check is in flight: a slow Redis gets no pile of them */
 
-static void watched_cb(gw_redis *r, redisReply *reply, void *priv)
+static void watched_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
@@ -35,12 +35,12 @@ static void tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     gw *g = w->data;
-    if (pending || !gw_redis_up(g->redis))
+    if (pending || !vg_redis_up(g->redis))
         return;
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {now};
-    if (gw_redis_eval(g->redis, gw_lua(g, "host_watch"), watched_cb, NULL, 0, 1, argv, NULL) ==
+    if (vg_redis_eval(g->redis, gw_lua(g, "host_watch"), watched_cb, NULL, 0, 1, argv, NULL) ==
         VG_OK)
         pending = 1;
 }

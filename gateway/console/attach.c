@@ -2,9 +2,9 @@
  * ticket), the console looked up in the registry, and the link to the VM's host started. */
 #include "console/console_int.h"
 
-#include "backend/redis.h"
 #include "core/auth.h"
 #include "vg_log.h"
+#include "vg_redis.h"
 #include "vg_query.h"
 
 #include <libwebsockets.h>
@@ -52,7 +52,7 @@ int gw_console_parse_query(const char *query, size_t len, gw_console_query *out,
     return VG_OK;
 }
 
-static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -91,7 +91,7 @@ static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
     }
 }
 
-static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
+static void ticket_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     gw_viewer *v = priv;
     v->redis_pending = 0;
@@ -127,7 +127,7 @@ static void ticket_cb(gw_redis *r, redisReply *reply, void *priv)
     if (v->q.take && !strcmp(v->t.mode, "rw"))
         gw_viewer_audit(v, "take");
     const char *argv[] = {v->t.vm, v->t.dev};
-    if (gw_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
+    if (vg_redis_eval(r, gw_lua(v->g, "console_lookup"), lookup_cb, v, 0, 2, argv, NULL) != VG_OK) {
         gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "the registry is not reachable", 4503);
         return;
     }
@@ -158,7 +158,7 @@ void gw_attach_start(gw_viewer *v, struct lws *wsi)
     snprintf(ttl, sizeof(ttl), "%ld", v->g->cfg.session_ttl);
     const char *argv[] = {hash, "ticket", "", ttl};
     v->revoked_mark = v->g->revoked.count;
-    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "authz"), ticket_cb, v, 0, 4, argv, NULL) !=
+    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "authz"), ticket_cb, v, 0, 4, argv, NULL) !=
         VG_OK) {
         gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "the ticket store is not reachable", 4503);
         return;

@@ -15,8 +15,11 @@ typedef struct browser_pss {
 
 static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
 {
+    int draining = gw_wsbuf_draining(&v->rx_browser);
     int rc = gw_wsbuf_add(&v->rx_browser, in, len, lws_is_first_fragment(wsi),
                           lws_is_final_fragment(wsi));
+    if (draining && !gw_wsbuf_draining(&v->rx_browser))
+        lws_callback_on_writable(wsi); /* the close waited for this end of a too big message */
     if (rc == VG_ERR) {
         gw_viewer_fail_browser(v, VG_E_TOO_BIG, "message larger than 65536 bytes", 1009);
         return;
@@ -65,11 +68,11 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
                     lws_rx_flow_control(v->link, 1);
             }
         }
-        if (v->down.head || v->close_code)
+        if (v->down.head || (v->close_code && !gw_wsbuf_draining(&v->rx_browser)))
             lws_callback_on_writable(wsi);
         return 0;
     }
-    if (v->close_code) {
+    if (v->close_code && !gw_wsbuf_draining(&v->rx_browser)) {
         lws_close_reason(wsi, (enum lws_close_status)v->close_code,
                          (unsigned char *)v->close_reason, strlen(v->close_reason));
         return -1;

@@ -5,8 +5,8 @@
 #include "console/console_int.h"
 
 #include "backend/hostlink.h"
-#include "backend/redis.h"
 #include "vg_log.h"
+#include "vg_redis.h"
 #include "vg_util.h"
 
 #include <libwebsockets.h>
@@ -58,7 +58,7 @@ void gw_follow_stop(gw_viewer *v)
     ev_timer_stop(v->g->loop, &v->follow_timer);
 }
 
-static void follow_lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_viewer *v = priv;
@@ -134,7 +134,7 @@ static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (v->redis_pending)
         return;
     const char *argv[] = {v->t.vm, v->t.dev};
-    if (gw_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
+    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
                       NULL) == VG_OK)
         v->redis_pending = 1;
 }

@@ -5,6 +5,7 @@
 
 #include "backend/hostlink.h"
 #include "vg_frame.h"
+#include "vg_json.h"
 #include "vg_log.h"
 
 #include <cjson/cJSON.h>
@@ -17,7 +18,7 @@
  * Returns 1 when the message is not to be relayed. */
 static int link_control(gw_viewer *v, const unsigned char *data, size_t len)
 {
-    cJSON *m = cJSON_ParseWithLength((const char *)data, len);
+    cJSON *m = vg_json_parse((const char *)data, len, NULL);
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "viewer");
     int swallow = 0;

@@ -1,12 +1,12 @@
 #include "core/audit.h"
 
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
 #include <stdio.h>
 
-static void written_cb(gw_redis *r, redisReply *reply, void *priv)
+static void written_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
@@ -45,7 +45,7 @@ void gw_audit(gw *g, const gw_audit_entry *e)
                           or_empty(e->result),
                           "detail",
                           or_empty(e->detail)};
-    if (gw_redis_argv(g->redis, written_cb, NULL, (int)(sizeof(argv) / sizeof(argv[0])), argv,
+    if (vg_redis_argv(g->redis, written_cb, NULL, (int)(sizeof(argv) / sizeof(argv[0])), argv,
                       NULL) != VG_OK)
         vg_error("audit", "an audit entry was lost: Redis is not reachable (%s %s by %s)",
                  or_empty(e->kind), or_empty(e->method), or_empty(e->user));

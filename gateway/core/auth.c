@@ -1,12 +1,13 @@
 #include "core/auth.h"
 
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
 #include <argon2.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -26,6 +27,19 @@ int gw_auth_hash_password(const char *password, char *encoded, size_t size, vg_e
     if (rc != ARGON2_OK)
         return vg_fail(err, VG_E_INTERNAL, "argon2: %s", argon2_error_message(rc));
     return VG_OK;
+}
+
+char *gw_auth_dummy_hash(vg_err *err)
+{
+    char pw[2 * PW_SALT + 1], encoded[GW_PWHASH_MAX];
+    char *dup = NULL;
+    if (vg_random_hex(pw, PW_SALT) != VG_OK)
+        vg_fail(err, VG_E_INTERNAL, "no randomness for the unknown-user password");
+    else if (gw_auth_hash_password(pw, encoded, sizeof(encoded), err) == VG_OK &&
+             !(dup = strdup(encoded)))
+        vg_fail(err, VG_E_INTERNAL, "out of memory");
+    explicit_bzero(pw, sizeof(pw));
+    return dup;
 }
 
 int gw_auth_verify(const char *encoded, const char *password)
@@ -101,7 +115,7 @@ int gw_auth_parse_cookie(const char *value, char out[GW_TOKEN_HEX + 1])
     return 0;
 }
 
-static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
+static void bootstrap_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
@@ -115,7 +129,7 @@ static void bootstrap_cb(gw_redis *r, redisReply *reply, void *priv)
 
 /* redis-scripts/gateway_bootstrap.lua creates admin only while vg:users is empty, atomically,
  * so concurrent gateways agree. */
-void gw_auth_bootstrap(gw *g, gw_redis *r)
+void gw_auth_bootstrap(gw *g, vg_redis *r)
 {
     if (!g->admin_password)
         return;
@@ -127,5 +141,5 @@ void gw_auth_bootstrap(gw *g, gw_redis *r)
     }
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {hash, now};
-    gw_redis_eval(r, gw_lua(g, "bootstrap"), bootstrap_cb, NULL, 0, 2, argv, NULL);
+    vg_redis_eval(r, gw_lua(g, "bootstrap"), bootstrap_cb, NULL, 0, 2, argv, NULL);
 }

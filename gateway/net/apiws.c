@@ -4,7 +4,7 @@
 #include "core/auth.h"
 #include "net/http.h"
 #include "net/keepalive.h"
-#include "backend/redis.h"
+#include "vg_redis.h"
 #include "vg_log.h"
 #include "net/wsq.h"
 
@@ -112,7 +112,7 @@ static void scope_answer(gw *g, evscope *s, const vg_err *err)
 
 static void scope_load(gw *g, evscope *s);
 
-static void scope_cb(gw_redis *r, redisReply *reply, void *priv)
+static void scope_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     evscope *s = priv;
@@ -157,7 +157,7 @@ static void scope_load(gw *g, evscope *s)
         return;
     }
     const char *argv[] = {s->a->owner.user};
-    if (gw_redis_eval(g->redis, gw_lua(g, "events_scope"), scope_cb, s, 0, 1, argv, NULL) ==
+    if (vg_redis_eval(g->redis, gw_lua(g, "events_scope"), scope_cb, s, 0, 1, argv, NULL) ==
         VG_OK) {
         s->pending = 1;
         return;
@@ -342,8 +342,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_RECEIVE:
         gw_keepalive_seen(&a->ka);
-        if (!a->close_code)
+        if (!a->close_code) {
             receive(a, in, len);
+        } else if (gw_wsbuf_draining(&a->rx)) {
+            gw_wsbuf_add(&a->rx, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
+            if (!gw_wsbuf_draining(&a->rx))
+                lws_callback_on_writable(wsi);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         gw_keepalive_seen(&a->ka);
@@ -359,11 +364,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (a->out.head) {
             if (gw_wsq_write(&a->out, wsi) < 0)
                 return -1;
-            if (a->out.head || a->close_code)
+            if (a->out.head || (a->close_code && !gw_wsbuf_draining(&a->rx)))
                 lws_callback_on_writable(wsi);
             return 0;
         }
-        if (a->close_code) {
+        if (a->close_code && !gw_wsbuf_draining(&a->rx)) {
             lws_close_reason(wsi, (enum lws_close_status)a->close_code, NULL, 0);
             return -1;
         }

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "core/auth.h"
 #include "console/console.h"
+#include "backend/hostlink.h"
 #include "vg_log.h"
 #include "net/wsq.h"
 
@@ -11,11 +12,13 @@
 #include <string.h>
 
 #define API_PREFIX "/api/v1/"
+/* The longest request path read; a longer one is no API path (404). */
+#define URI_MAX 256
 
 typedef struct http_pss {
     gw_call_owner owner;
     gw_wsbuf body;
-    char method[64];
+    char method[URI_MAX]; /* the whole path fits: a method name is never cut short */
     char token[GW_TOKEN_HEX + 1];
     int has_token;
     char addr[64];
@@ -28,6 +31,10 @@ typedef struct http_pss {
     int clear_cookie;              /* logout */
     const char *content_type;
     int close_after;
+    /* A too big body is refused at once, but the close waits for its last byte: closed with
+     * unread input, the socket sends a reset that destroys the answer before the client reads
+     * it (it sees ECONNRESET, not 413). */
+    int drain_body;
 } http_pss;
 
 gw *gw_from_wsi(struct lws *wsi)
@@ -157,18 +164,6 @@ static void api_done(void *priv, const char *method, const cJSON *id, const cJSO
     lws_callback_on_writable(wsi);
 }
 
-/* A name that does not fit is no method at all: never dispatch a truncated one. */
-static int set_method(http_pss *pss, const char *name)
-{
-    size_t n = strlen(name);
-    if (n >= sizeof(pss->method)) {
-        pss->method[0] = '\0';
-        return VG_ERR;
-    }
-    memcpy(pss->method, name, n + 1);
-    return VG_OK;
-}
-
 static void answer_error(struct lws *wsi, http_pss *pss, vg_err_code code, const char *msg)
 {
     vg_err err;
@@ -234,9 +229,40 @@ static int refuse_cross_site(struct lws *wsi, http_pss *pss)
     return 1;
 }
 
+int gw_http_content_length(const char *value, size_t len, size_t max, size_t *out, vg_err *err)
+{
+    size_t i = 0, end = len, n = 0, d;
+    while (i < end && (value[i] == ' ' || value[i] == '\t'))
+        i++;
+    while (end > i && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+        end--;
+    if (i == end)
+        return vg_fail(err, VG_E_BAD_REQUEST, "Content-Length is empty");
+    for (; i < end; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return vg_fail(err, VG_E_BAD_REQUEST,
+                           "Content-Length must be one whole number of bytes (a single header)");
+        d = (size_t)(value[i] - '0');
+        n = n > (SIZE_MAX - d) / 10 ? SIZE_MAX : n * 10 + d;
+    }
+    *out = n;
+    if (n > max)
+        return vg_fail(err, VG_E_TOO_BIG, "request body exceeds %zu bytes", max);
+    return VG_OK;
+}
+
+/* Refuses a request whose body cannot be read as announced; the connection closes after the
+ * answer, since the bytes that follow on it are no longer known to be a next request. */
+static void refuse_body(struct lws *wsi, http_pss *pss, const vg_err *err)
+{
+    pss->dispatched = 1;
+    pss->close_after = 1;
+    answer_error(wsi, pss, err->code, err->msg);
+}
+
 static int start_request(struct lws *wsi, http_pss *pss)
 {
-    char uri[256] = "";
+    char uri[URI_MAX] = "";
     gw_call_owner_detach(&pss->owner);
     gw_wsbuf_free(&pss->body);
     free(pss->resp);
@@ -250,7 +276,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
             return 0;
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
-            set_method(pss, uri + strlen(API_PREFIX));
+            snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
             answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
             return 0;
         }
@@ -263,26 +289,31 @@ static int start_request(struct lws *wsi, http_pss *pss)
         answer_text(wsi, pss, 404, "not found\n");
         return 0;
     }
-    if (set_method(pss, uri + strlen(API_PREFIX)) != VG_OK) {
-        answer_error(wsi, pss, VG_E_UNKNOWN, "unknown method: the name is too long");
-        return 0;
-    }
+    snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
     pss->has_token = gw_http_token(wsi, pss->token);
     if (refuse_cross_site(wsi, pss))
         return 0;
-    char cl[32];
-    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        long long n = atoll(cl);
-        if (n > GW_API_MAX_BODY) {
-            pss->too_big = 1;
-            dispatch(wsi, pss);
-        } else if (n == 0) {
+    /* lws reads the length with atoll and waits for that many bytes (for -5 a huge number,
+     * for "5,5" of two headers 5): it is checked here first, and answered before any body. */
+    char cl[64];
+    int cl_len = lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    vg_err err;
+    size_t body_len = 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies; with a Content-Length as well the
+         * two could frame the body differently (request smuggling). */
+        vg_fail(&err, VG_E_BAD_REQUEST, "send the body with a Content-Length only");
+        refuse_body(wsi, pss, &err);
+    } else if (cl_len < 0) {
+        vg_fail(&err, VG_E_BAD_REQUEST, "Content-Length header too long");
+        refuse_body(wsi, pss, &err);
+    } else if (cl_len > 0) {
+        if (gw_http_content_length(cl, (size_t)cl_len, GW_API_MAX_BODY, &body_len, &err) != VG_OK) {
+            pss->drain_body = err.code == VG_E_TOO_BIG && body_len <= GW_WSBUF_DRAIN_MAX;
+            refuse_body(wsi, pss, &err);
+        } else if (body_len == 0) {
             dispatch(wsi, pss);
         }
-    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-        /* lws 4.1 does not decode chunked request bodies. */
-        pss->close_after = 1;
-        answer_error(wsi, pss, VG_E_BAD_REQUEST, "send the body with a Content-Length");
     } else {
         /* No length and no chunks: there is no body, so no BODY callbacks will come. */
         dispatch(wsi, pss);
@@ -330,8 +361,10 @@ static int write_response(struct lws *wsi, http_pss *pss)
     free(pss->resp);
     pss->resp = NULL;
     pss->answered = 0;
-    if (n < 0 || pss->close_after)
+    if (n < 0)
         return -1;
+    if (pss->close_after) /* at once, or after the rest of a too big body */
+        return pss->drain_body ? 0 : -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -340,6 +373,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     http_pss *pss = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* lws asks the first vhost's first protocol (this one) about every TLS client
+         * connection the gateway makes, and those are the hostd links. */
+        return gw_link_verify_hostd(user, (int)len);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return gw_http_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP:
@@ -355,6 +392,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->drain_body) {
+            /* The answer closes the connection when it is written; if it was, close now. */
+            pss->drain_body = 0;
+            return pss->answered ? 0 : -1;
+        }
         dispatch(wsi, pss);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:

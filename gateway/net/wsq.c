@@ -76,6 +76,7 @@ int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final)
         b->overflow = 0;
     }
     if (b->overflow) {
+        b->skipped += len;
         if (final)
             gw_wsbuf_reset(b);
         return 0;
@@ -83,6 +84,7 @@ int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final)
     if (len > b->limit - b->len) {
         b->len = 0;
         b->overflow = !final;
+        b->skipped = len;
         return VG_ERR;
     }
     if (first && final) {
@@ -108,6 +110,11 @@ int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final)
     b->msg = b->data;
     b->msg_len = b->len;
     return 1;
+}
+
+int gw_wsbuf_draining(const gw_wsbuf *b)
+{
+    return b->overflow && b->skipped < GW_WSBUF_DRAIN_MAX;
 }
 
 void gw_wsbuf_reset(gw_wsbuf *b)

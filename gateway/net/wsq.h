@@ -27,7 +27,8 @@ int gw_wsq_write(gw_wsq *q, struct lws *wsi);
 typedef struct gw_wsbuf {
     unsigned char *data;
     size_t len, cap, limit;
-    int overflow; /* the current message grew past limit; its rest is being discarded */
+    int overflow;   /* the current message grew past limit; its rest is being discarded */
+    size_t skipped; /* bytes of that message discarded so far */
     /* The whole message once gw_wsbuf_add returned 1: the caller's own input when it came in
      * one piece (no copy on the console data path), else data/len. */
     const unsigned char *msg;
@@ -39,6 +40,14 @@ typedef struct gw_wsbuf {
  * is larger than limit (the caller answers too_big; fragments of that message keep being discarded
  * until its end). */
 int gw_wsbuf_add(gw_wsbuf *b, const void *in, size_t len, int first, int final);
+/* How much of the rest of a too big message (or HTTP body, http.c) is read and thrown away
+ * before the close (64 MiB). */
+#define GW_WSBUF_DRAIN_MAX (64u << 20)
+/* 1 while the rest of a message refused as too big is still arriving, up to GW_WSBUF_DRAIN_MAX:
+ * the close waits for its end. Closed earlier, the socket has unread input, the kernel answers it
+ * with a reset, and the reset destroys the too_big answer and the close frame before the client
+ * reads them (it sees 1006, not 1009). */
+int gw_wsbuf_draining(const gw_wsbuf *b);
 void gw_wsbuf_reset(gw_wsbuf *b);
 void gw_wsbuf_free(gw_wsbuf *b);
 

@@ -1,5 +1,6 @@
 #include "libvirt/worker.h"
 
+#include "vg_json.h"
 #include "vg_log.h"
 
 #include <errno.h>
@@ -77,7 +78,7 @@ static void finish(worker *w)
 {
     nrunning--;
     vg_err err = {VG_E_NONE, ""};
-    cJSON *answer = w->buf ? cJSON_ParseWithLength(w->buf, w->len) : NULL;
+    cJSON *answer = w->buf ? vg_json_parse(w->buf, w->len, NULL) : NULL;
     cJSON *result = cJSON_DetachItemFromObject(answer, "result");
     const cJSON *code = cJSON_GetObjectItem(answer, "code");
     const cJSON *msg = cJSON_GetObjectItem(answer, "message");

@@ -2,6 +2,7 @@
 
 #include "console/console.h"
 #include "link/rpc.h"
+#include "link/linkaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 #include "vg_query.h"
@@ -436,6 +437,9 @@ static const struct lws_protocols protocols[] = {
 int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
 {
     static void *loops[1];
+    struct sockaddr_storage want, got;
+    if (hd_linkaddr_parse(c->bind, c->port, &want, err) != VG_OK)
+        return VG_ERR;
     cfg = c;
     loops[0] = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
@@ -445,7 +449,14 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     info.iface = c->bind;
     info.protocols = protocols;
     info.foreign_loops = loops;
-    info.options = LWS_SERVER_OPTION_LIBEV;
+    /* lws binds an IPv4 address on its IPv6 socket as the wildcard (every interface, both
+     * families): an IPv4 link_bind gets an IPv4 socket, an IPv6 one an IPv6-only socket. A
+     * link_bind that cannot be bound stops the start instead of leaving the link unserved. */
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (want.ss_family == AF_INET)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else
+        info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
     int tls =
         c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0] && c->tls_ca && c->tls_ca[0];
     if (tls) {
@@ -466,12 +477,26 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
                         "consoles and the link secret. Tests only.");
     }
     info.timeout_secs = 10;
+    char want_s[64], got_s[64];
+    hd_linkaddr_format(&want, want_s, sizeof(want_s));
     ctx = lws_create_context(&info);
     if (!ctx)
-        return vg_fail(err, VG_E_INTERNAL, "cannot serve the link on %s:%d (port busy, TLS files?)",
-                       c->bind, c->port);
-    vg_info("link", "listening on %s://%s:%d", info.ssl_cert_filepath ? "wss" : "ws", c->bind,
-            c->port);
+        return vg_fail(err, VG_E_INTERNAL,
+                       "cannot serve the link on %s (port busy, address not on this host, TLS "
+                       "files?)",
+                       want_s);
+    /* What the socket really got, not what was asked for. */
+    int n = hd_linkaddr_listeners(c->port, &got);
+    if (n != 1 || !hd_linkaddr_equal(&want, &got)) {
+        if (n)
+            hd_linkaddr_format(&got, got_s, sizeof(got_s));
+        hd_link_stop();
+        return vg_fail(err, VG_E_INTERNAL, "the link was to listen on %s but listens on %s%s",
+                       want_s, n ? got_s : "nothing", n > 1 ? " and more" : "");
+    }
+    hd_linkaddr_format(&got, got_s, sizeof(got_s));
+    vg_info("link", "listening on %s://%s%s", info.ssl_cert_filepath ? "wss" : "ws", got_s,
+            got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
     return VG_OK;
 }
 

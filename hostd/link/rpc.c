@@ -1,5 +1,6 @@
 #include "link/rpc.h"
 
+#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -35,7 +36,9 @@ int hd_rpc_parse(const char *buf, size_t len, rpc_request *out, vg_err *err)
     memset(out, 0, sizeof(*out));
     if (len > RPC_MAX_MESSAGE)
         return vg_fail(err, VG_E_TOO_BIG, "message larger than %d bytes", RPC_MAX_MESSAGE);
-    cJSON *o = cJSON_ParseWithLength(buf, len);
+    cJSON *o = vg_json_parse(buf, len, err);
+    if (!o)
+        return VG_ERR;
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return vg_fail(err, VG_E_BAD_REQUEST, "a request is one JSON object");

@@ -1,42 +1,26 @@
 #include "registry/registry.h"
 
 #include "vg_log.h"
+#include "vg_redis.h"
 #include "vg_rscript.h"
 #include "vg_util.h"
 #include "libvirt/vms.h"
 
 #include <cjson/cJSON.h>
-#include <hiredis/adapters/libev.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define REGISTRY_RETRY_S 1.0
 #define REGISTRY_SOON_S 0.01
 
 static struct ev_loop *loop;
 static const registry_config *cfg;
-static redisAsyncContext *ac;
+static vg_redis *redis;
 static int ready; /* the last sync succeeded on this connection */
 static vg_rscript *sync_script;
 static ev_timer heartbeat;
 static ev_timer soon;
-static ev_timer retry;
 static int64_t started_ms;
-
-static void connect_redis(void);
-
-static void schedule_retry(void)
-{
-    ready = 0;
-    if (!ev_is_active(&retry)) {
-        ev_timer_set(&retry, REGISTRY_RETRY_S, 0.);
-        ev_timer_start(loop, &retry);
-    }
-}
 
 static char *host_json(void)
 {
@@ -81,11 +65,10 @@ static char *vms_json(void)
     return s;
 }
 
-static void on_sync(redisAsyncContext *c, void *r, void *priv)
+static void on_sync(vg_redis *r, redisReply *reply, void *priv)
 {
-    (void)c;
+    (void)r;
     (void)priv;
-    redisReply *reply = r;
     if (!reply)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -99,81 +82,27 @@ static void on_sync(redisAsyncContext *c, void *r, void *priv)
 
 static void sync_registry(void)
 {
-    if (!ac)
+    if (!vg_redis_up(redis))
         return;
     char *host = host_json(), *vms = vms_json();
     char ttl[32], now[32];
     snprintf(ttl, sizeof(ttl), "%ld", cfg->heartbeat_ms * 3);
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {cfg->host_id, host, vms, ttl, now};
-    if (host && vms && vg_rscript_call(sync_script, ac, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
+    if (host && vms && vg_redis_eval(redis, sync_script, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
         vg_warn("registry", "cannot queue the registry sync");
     free(host);
     free(vms);
 }
 
-static void on_auth(redisAsyncContext *c, void *r, void *priv)
+/* Commands queue until the connection is up and are sent in order: the first sync runs right
+ * behind AUTH and SCRIPT LOAD, and an event is published only after it. */
+static void on_connect(vg_redis *r, void *priv)
 {
-    (void)c;
     (void)priv;
-    redisReply *reply = r;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        vg_error("registry", "Redis AUTH failed: %s", reply->str);
-}
-
-static void on_connect(const redisAsyncContext *c, int status)
-{
-    if (status != REDIS_OK) {
-        vg_warn("registry", "cannot connect to Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
-                c->errstr);
-        ac = NULL;
-        schedule_retry();
-        return;
-    }
-    vg_info("registry", "connected to Redis %s:%d", cfg->redis_host, cfg->redis_port);
-}
-
-static void on_disconnect(const redisAsyncContext *c, int status)
-{
-    (void)c;
-    ac = NULL;
+    redis = r; /* the first call comes from within vg_redis_new */
     ready = 0;
-    if (status != REDIS_OK)
-        vg_warn("registry", "Redis connection lost; reconnecting");
-    if (loop && ev_is_active(&heartbeat))
-        schedule_retry();
-}
-
-static void connect_redis(void)
-{
-    ac = redisAsyncConnect(cfg->redis_host, cfg->redis_port);
-    if (!ac || ac->err) {
-        vg_warn("registry", "Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
-                ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        ac = NULL;
-        schedule_retry();
-        return;
-    }
-    redisLibevAttach(loop, ac);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    /* Commands queue until the connection is up and are sent in order: the first sync runs
-     * right behind AUTH and SCRIPT LOAD. */
-    if (cfg->password)
-        redisAsyncCommand(ac, on_auth, NULL, "AUTH %s", cfg->password);
-    vg_rscript_load(sync_script, ac);
     sync_registry();
-}
-
-static void on_retry(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)l;
-    (void)w;
-    (void)revents;
-    if (!ac)
-        connect_redis();
 }
 
 static void on_heartbeat(struct ev_loop *l, ev_timer *w, int revents)
@@ -181,10 +110,7 @@ static void on_heartbeat(struct ev_loop *l, ev_timer *w, int revents)
     (void)l;
     (void)w;
     (void)revents;
-    if (!ac)
-        connect_redis();
-    else
-        sync_registry();
+    sync_registry();
 }
 
 static void on_soon(struct ev_loop *l, ev_timer *w, int revents)
@@ -217,7 +143,7 @@ void hd_registry_event(const char *type, const char *vm, const char *dev)
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (s)
-        redisAsyncCommand(ac, NULL, NULL, "PUBLISH vg:events %s", s);
+        vg_redis_cmd(redis, NULL, NULL, "PUBLISH vg:events %s", s);
     free(s);
 }
 
@@ -232,8 +158,23 @@ int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
     ev_timer_init(&heartbeat, on_heartbeat, c->heartbeat_ms / 1000.0, c->heartbeat_ms / 1000.0);
     ev_timer_start(loop, &heartbeat);
     ev_init(&soon, on_soon);
-    ev_init(&retry, on_retry);
-    connect_redis();
+    vg_redis_config rcfg = {
+        .name = "registry",
+        .host = c->redis_host,
+        .port = c->redis_port,
+        .password = c->password,
+        .scripts = &sync_script,
+        .nscripts = 1,
+        .on_connect = on_connect,
+    };
+    redis = vg_redis_new(loop, &rcfg, err);
+    if (!redis) {
+        ev_timer_stop(loop, &heartbeat);
+        vg_rscript_free(sync_script);
+        sync_script = NULL;
+        loop = NULL;
+        return VG_ERR;
+    }
     return VG_OK;
 }
 
@@ -243,11 +184,8 @@ void hd_registry_stop(void)
         return;
     ev_timer_stop(loop, &heartbeat);
     ev_timer_stop(loop, &soon);
-    ev_timer_stop(loop, &retry);
-    if (ac)
-        redisAsyncDisconnect(ac); /* sends what is queued, then closes */
-    ac = NULL;
-    /* A closing connection retries no NOSCRIPT call, so nothing uses the script any more. */
+    vg_redis_free(redis); /* before the script: pending calls still refer to it */
+    redis = NULL;
     vg_rscript_free(sync_script);
     sync_script = NULL;
 }

@@ -62,7 +62,7 @@ test('log in, open the console, run a command, see its output', async () => {
     await login(page, stack.url, stack.adminUser, stack.adminPassword);
     await page.waitForSelector(`tr[data-vm="${VM}"]`, { timeout: 20000 });
     assert.equal(await page.textContent(`tr[data-vm="${VM}"] .state`), 'running');
-    await page.click(`tr[data-vm="${VM}"] a.vm-link`);
+    await page.click(`tr[data-vm="${VM}"] a.dev[href$="/serial0"]`);
     await page.waitForSelector('body[data-console="connected"]', { timeout: 20000 });
     assert.equal(await page.textContent('#st-writer'), 'you are the writer');
 

@@ -1,13 +1,15 @@
-/* `vmgatectl list` formatting of whatever JSON a gateway might answer. */
+/* `vmgatectl list` formatting of whatever JSON a gateway might answer (read as vmgatectl reads
+ * answers, with the strict parser). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ctl_list.h"
+#include "vg_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cJSON *r = cJSON_ParseWithLength((const char *)data, size);
+    cJSON *r = vg_json_parse((const char *)data, size, NULL);
     if (!r)
         return 0;
     FILE *out = fopen("/dev/null", "w");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vg_domspec.h"
+#include "vg_json.h"
 
 static const vg_domspec_host host = {
     .console_dir = "/srv/vmgate/consoles",
@@ -24,13 +25,7 @@ static void refused(const vg_err *err)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
-    if (!text)
-        return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
-    cJSON *json = cJSON_Parse(text);
-    free(text);
+    cJSON *json = vg_json_parse((const char *)data, size, NULL); /* as the API reads it */
     if (!json)
         return 0;
     static vg_spec spec, again;

@@ -7,6 +7,7 @@
 
 #include "libvirt/vmops.h"
 #include "link/rpc.h"
+#include "vg_json.h"
 
 static void wake(void *ud)
 {
@@ -23,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len;
     char *text = hd_rpc_conn_next(rc, &len);
     if (!text || wakes != 1 || strlen(text) != len)
-        abort(); /* every request gets one answer at once here */
-    cJSON *o = cJSON_Parse(text);
+        abort();                               /* every request gets one answer at once here */
+    cJSON *o = vg_json_parse(text, len, NULL); /* the gateway reads answers strictly */
     const cJSON *e = cJSON_GetObjectItem(o, "error");
     if (!o || !cJSON_GetObjectItem(o, "id") ||
         (!e && !cJSON_IsObject(cJSON_GetObjectItem(o, "result"))) ||

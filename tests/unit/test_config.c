@@ -68,8 +68,8 @@ static void test_parse_text(void **state)
     assert_int_equal(port_opt, -5);
     assert_int_equal(verbose_opt, 1);
     assert_int_equal(color_opt, 0);
-    /* an empty value is an empty string; the last assignment wins */
-    assert_int_equal(parse("path = first\npath =\n", &err), VG_OK);
+    /* an empty value is an empty string */
+    assert_int_equal(parse("path =\n", &err), VG_OK);
     assert_string_equal(path_opt, "");
 }
 
@@ -149,11 +149,33 @@ static void test_parse_errors_name_the_line(void **state)
     assert_int_equal(err.code, VG_E_BAD_REQUEST);
     assert_non_null(strstr(err.msg, "NUL"));
 
+    const char nul_name[] = "na\0me = a\n";
+    assert_int_equal(vg_config_parse(opts, nul_name, sizeof(nul_name) - 1, &err), VG_ERR);
+    assert_int_equal(err.code, VG_E_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "NUL"));
+
     static char longline[5000];
     memset(longline, 'v', sizeof(longline) - 1);
     memcpy(longline, "name=", 5);
     assert_int_equal(parse(longline, &err), VG_ERR);
     assert_int_equal(err.code, VG_E_TOO_BIG);
+}
+
+/* Issue 9: a second line for one option used to win silently over the first. */
+static void test_duplicate_option_refused(void **state)
+{
+    (void)state;
+    vg_err err = {0};
+    assert_int_equal(parse("port = 1\nname = a\n# x\nport = 2\n", &err), VG_ERR);
+    assert_int_equal(err.code, VG_E_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "line 4"));
+    assert_non_null(strstr(err.msg, "port is already set on line 1"));
+    /* the same value twice is refused all the same */
+    assert_int_equal(parse("name = a\n  name=a\n", &err), VG_ERR);
+    assert_non_null(strstr(err.msg, "line 2"));
+    /* each parse starts afresh: one file after another may set an option again */
+    assert_int_equal(parse("port = 3\n", &err), VG_OK);
+    assert_int_equal(parse("port = 4\n", &err), VG_OK);
 }
 
 static void test_flags(void **state)
@@ -261,6 +283,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_errors_name_the_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_option_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flags_override_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flag_errors, setup, teardown),

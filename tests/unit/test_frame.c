@@ -203,6 +203,11 @@ static void test_client_malformed(void **state)
     CLIENT_TEXT("{\"type\":\"ping\",\"id\":-1e19}", VG_ERR, VG_E_BAD_REQUEST, &m);
     CLIENT_TEXT("{\"type\":\"TAKE\"}", VG_ERR, VG_E_UNKNOWN, &m);
     CLIENT_TEXT("{\"type\":\"hello\"}", VG_ERR, VG_E_UNKNOWN, &m);
+    /* issue 9: lenient JSON, which hostd and the gateway could read differently */
+    CLIENT_TEXT("{\"type\":\"take\"} xx", VG_ERR, VG_E_BAD_REQUEST, &m);
+    CLIENT_TEXT("{\"type\":\"ping\",\"type\":\"take\"}", VG_ERR, VG_E_BAD_REQUEST, &m);
+    CLIENT_TEXT("{\"type\":\"take\\u0000x\"}", VG_ERR, VG_E_BAD_REQUEST, &m);
+    expect_client(0, "{\"type\":\"take\"}\0", 16, VG_ERR, VG_E_BAD_REQUEST, &m);
 }
 
 static void test_client_size_limit(void **state)

@@ -90,6 +90,44 @@ static void test_http_body(void **state)
     gw_api_req_free(&req);
 }
 
+/* Issue 9: trailing data, \u0000 and duplicate keys were accepted (`{} xx` answered 200,
+ * "rel1\u0000x" was taken as rel1, of two equal keys the first won). */
+static void test_lenient_json_refused(void **state)
+{
+    (void)state;
+    static const char *const ws[] = {
+        "{\"id\":1,\"method\":\"whoami\"} xx",
+        "{\"id\":1,\"method\":\"whoami\"}{}",
+        "{\"id\":1,\"method\":\"console.ticket\",\"params\":{\"vm\":\"rel1\\u0000x\"}}",
+        "{\"id\":1,\"method\":\"whoami\",\"method\":\"logout\"}",
+        "{\"id\":1,\"id\":2,\"method\":\"whoami\"}",
+        "{\"id\":1,\"method\":\"vm.create\",\"params\":{\"spec\":{\"name\":\"a\",\"name\":\"b\"}}}",
+    };
+    static const char *const http[] = {
+        "{} xx",
+        "{\"vm\":\"rel1\\u0000x\"}",
+        "{\"vm\":\"rel1\",\"vm\":\"rel2\"}",
+        "{\"spec\":[{\"k\":1,\"k\":2}]}",
+    };
+    for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+        gw_api_req req;
+        vg_err err = {0};
+        assert_int_equal(parse_ws(ws[i], &req, &err), VG_ERR);
+        assert_int_equal(err.code, VG_E_BAD_REQUEST);
+        assert_non_null(strstr(err.msg, "invalid JSON"));
+        gw_api_req_free(&req);
+    }
+    for (size_t i = 0; i < sizeof(http) / sizeof(http[0]); i++) {
+        gw_api_req req;
+        vg_err err = {0};
+        assert_int_equal(gw_api_parse_http("console.ticket", http[i], strlen(http[i]), &req, &err),
+                         VG_ERR);
+        assert_int_equal(err.code, VG_E_BAD_REQUEST);
+        assert_non_null(strstr(err.msg, "invalid JSON"));
+        gw_api_req_free(&req);
+    }
+}
+
 static int check(const char *text, int websocket, vg_err *err)
 {
     gw_api_req req;
@@ -174,7 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ws_request_fields), cmocka_unit_test(test_ws_request_refusals),
         cmocka_unit_test(test_http_body),         cmocka_unit_test(test_method_params),
-        cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_responses),         cmocka_unit_test(test_lenient_json_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

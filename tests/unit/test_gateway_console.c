@@ -100,12 +100,41 @@ static void test_reassembly(void **state)
     gw_wsbuf_free(&b);
 }
 
+/* Issue 9: a 10 MB message ended with 1006: the close went out while the client was still
+ * sending, and the reset that unread input causes destroyed the too_big answer. The close now
+ * waits while the rest of the message arrives, up to GW_WSBUF_DRAIN_MAX. */
+static void test_draining(void **state)
+{
+    (void)state;
+    gw_wsbuf b = {.limit = 8};
+    assert_false(gw_wsbuf_draining(&b));
+    assert_int_equal(gw_wsbuf_add(&b, "123456789", 9, 1, 0), VG_ERR);
+    assert_true(gw_wsbuf_draining(&b));
+    assert_int_equal(gw_wsbuf_add(&b, "xx", 2, 0, 0), 0);
+    assert_true(gw_wsbuf_draining(&b));
+    assert_int_equal(gw_wsbuf_add(&b, "yy", 2, 0, 1), 0);
+    assert_false(gw_wsbuf_draining(&b)); /* the message ended: the close may go */
+    /* refused on its last fragment: nothing more to wait for */
+    assert_int_equal(gw_wsbuf_add(&b, "123456789", 9, 1, 1), VG_ERR);
+    assert_false(gw_wsbuf_draining(&b));
+    /* a message that never ends is waited for only so long */
+    static unsigned char chunk[1 << 20];
+    assert_int_equal(gw_wsbuf_add(&b, chunk, 9, 1, 0), VG_ERR);
+    for (size_t sent = 9; sent < GW_WSBUF_DRAIN_MAX; sent += sizeof(chunk)) {
+        assert_true(gw_wsbuf_draining(&b));
+        assert_int_equal(gw_wsbuf_add(&b, chunk, sizeof(chunk), 0, 0), 0);
+    }
+    assert_false(gw_wsbuf_draining(&b));
+    gw_wsbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_reassembly),
+        cmocka_unit_test(test_draining),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

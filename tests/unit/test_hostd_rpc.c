@@ -51,6 +51,11 @@ static void test_parse(void **state)
         {"{\"id\":1,\"method\":\"vm.start\",\"params\":[]}", 1},
         {"{\"id\":1,\"method\":\"vm.start\",\"params\":\"vm\"}", 1},
         {"{\"id\":1,\"method\":\"a-method-name-that-is-far-too-long-for-any-method\"}", 1},
+        /* issue 9: lenient JSON is refused before any field is read */
+        {"{\"id\":1,\"method\":\"vm.start\"} xx", 0},
+        {"{\"id\":1,\"id\":2,\"method\":\"vm.start\"}", 0},
+        {"{\"id\":1,\"method\":\"vm.start\",\"params\":{\"vm\":\"v\",\"vm\":\"w\"}}", 0},
+        {"{\"id\":1,\"method\":\"vm.start\",\"params\":{\"vm\":\"v1\\u0000x\"}}", 0},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(hd_rpc_parse(bad[i].text, strlen(bad[i].text), &req, &err), VG_ERR);

@@ -1,6 +1,6 @@
-/* vg_rscript: reading scripts, and the EVALSHA / NOSCRIPT retry as it goes over the wire. The
- * wire part drives a hiredis async context by hand over a unix socket pair, so no Redis and no
- * event loop are needed. */
+/* vg_rscript: reading scripts behind the shared prelude, and the EVALSHA / NOSCRIPT retry as it
+ * goes over the wire. The wire part drives a hiredis async context by hand over a unix socket
+ * pair, so no Redis and no event loop are needed (test_redis.c runs scripts on a real Redis). */
 #include "vg_rscript.h"
 
 #include <fcntl.h>
@@ -19,12 +19,16 @@
 #include <hiredis/hiredis.h>
 
 #define REPO_SCRIPTS VG_TEST_DATA_DIR "/../../../redis-scripts"
+/* Every script of tmpdir is loaded behind this prelude; one.lua is "return 1", so Redis gets
+ * "-- p\nreturn 1" and the SHA1 is that text's. */
+#define PRELUDE "-- p\n"
+#define ONE_SHA "447fe8b9f0266380c79b2fd9d537b5e9ae83042d"
 
 static char tmpdir[64];
 
 static void write_file(const char *name, const char *data, size_t len)
 {
-    char path[128];
+    char path[160];
     snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -36,7 +40,14 @@ static int setup(void **state)
 {
     (void)state;
     strcpy(tmpdir, "/tmp/vg-rscript-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    char lib[128];
+    snprintf(lib, sizeof(lib), "%s/lib", tmpdir);
+    if (mkdir(lib, 0700) != 0)
+        return -1;
+    write_file("lib/prelude.lua", PRELUDE, strlen(PRELUDE));
+    return 0;
 }
 
 static int teardown(void **state)
@@ -55,9 +66,39 @@ static void test_open_computes_sha(void **state)
     vg_rscript *s = vg_rscript_open(tmpdir, "one.lua", &err);
     assert_non_null(s);
     assert_string_equal(vg_rscript_name(s), "one.lua");
-    /* What SCRIPT LOAD 'return 1' answers. */
-    assert_string_equal(vg_rscript_sha(s), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+    /* What SCRIPT LOAD of the prelude and 'return 1' answers. */
+    assert_string_equal(vg_rscript_sha(s), ONE_SHA);
     vg_rscript_free(s);
+}
+
+/* The SHA1 covers the prelude: Redis must not keep running a script under its old prelude. */
+static void test_sha_covers_prelude(void **state)
+{
+    (void)state;
+    write_file("one.lua", "return 1", 8);
+    write_file("lib/prelude.lua", "-- q\n", 5);
+    vg_err err;
+    vg_rscript *s = vg_rscript_open(tmpdir, "one.lua", &err);
+    write_file("lib/prelude.lua", PRELUDE, strlen(PRELUDE));
+    assert_non_null(s);
+    assert_string_equal(vg_rscript_sha(s), "f1222a46799ba30a3ce1f3414a12403110f65e23");
+    vg_rscript_free(s);
+}
+
+/* A scripts_dir without lib/prelude.lua stops the start like a missing script, naming it. */
+static void test_missing_prelude_names_it(void **state)
+{
+    (void)state;
+    char bare[128], cmd[160];
+    snprintf(bare, sizeof(bare), "%s/bare", tmpdir);
+    assert_int_equal(mkdir(bare, 0700), 0);
+    write_file("bare/one.lua", "return 1", 8);
+    vg_err err;
+    assert_null(vg_rscript_open(bare, "one.lua", &err));
+    assert_int_equal(err.code, VG_E_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "lib/prelude.lua"));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", bare);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_missing_file_names_it(void **state)
@@ -115,10 +156,11 @@ static void test_bad_names_and_dirs(void **state)
 static void test_repo_scripts_open(void **state)
 {
     (void)state;
-    const char *names[] = {"hostd_sync.lua",         "gateway_login.lua",
-                           "gateway_login_fail.lua", "gateway_bootstrap.lua",
-                           "gateway_vm_list.lua",    "gateway_host_list.lua",
-                           "gateway_consoles.lua",   "gateway_console_lookup.lua"};
+    const char *names[] = {"hostd_sync.lua",       "gateway_login.lua",
+                           "gateway_login_ok.lua", "gateway_bootstrap.lua",
+                           "gateway_vm_list.lua",  "gateway_host_list.lua",
+                           "gateway_consoles.lua", "gateway_console_lookup.lua",
+                           "gateway_env_list.lua", "gateway_events_scope.lua"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         vg_err err;
         vg_rscript *s = vg_rscript_open(REPO_SCRIPTS, names[i], &err);
@@ -219,11 +261,10 @@ static void test_call_sends_evalsha(void **state)
     const char *argv[] = {"k", "a b"};
     assert_int_equal(vg_rscript_call(s, w.ac, on_reply, &w, 1, 2, argv, NULL), VG_OK);
     const char *sent = wire_sent(&w);
-    assert_non_null(strstr(sent, "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$8\r\nreturn 1\r\n"));
-    assert_non_null(strstr(sent, "*5\r\n$7\r\nEVALSHA\r\n$40\r\n"
-                                 "e0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n$1\r\n1\r\n"
+    assert_non_null(strstr(sent, "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$13\r\n-- p\nreturn 1\r\n"));
+    assert_non_null(strstr(sent, "*5\r\n$7\r\nEVALSHA\r\n$40\r\n" ONE_SHA "\r\n$1\r\n1\r\n"
                                  "$1\r\nk\r\n$3\r\na b\r\n"));
-    wire_answer(&w, "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n:1\r\n");
+    wire_answer(&w, "$40\r\n" ONE_SHA "\r\n:1\r\n");
     assert_int_equal(w.calls, 1);
     assert_int_equal(w.last, 1);
     wire_close(&w);
@@ -247,7 +288,7 @@ static void test_noscript_reloads_and_retries_once(void **state)
     assert_true(strstr(again, "LOAD") < strstr(again, "EVALSHA"));
 
     /* A second NOSCRIPT is the caller's answer: no endless reloading. */
-    wire_answer(&w, "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n-NOSCRIPT again\r\n");
+    wire_answer(&w, "$40\r\n" ONE_SHA "\r\n-NOSCRIPT again\r\n");
     assert_int_equal(w.calls, 1);
     assert_int_equal(w.last_type, REDIS_REPLY_ERROR);
     assert_int_equal(count(wire_sent(&w), "EVALSHA"), 0);
@@ -286,6 +327,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_computes_sha),
+        cmocka_unit_test(test_sha_covers_prelude),
+        cmocka_unit_test(test_missing_prelude_names_it),
         cmocka_unit_test(test_missing_file_names_it),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_names_and_dirs),

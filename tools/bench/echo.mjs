@@ -8,8 +8,12 @@
 // --load=1 starts a background loop in the guest that prints to the same serial port while the
 // keystrokes are timed, and (vmgate only) attaches a second, read-only viewer that reads it all.
 // The load text never contains the typed 'z' nor the erase echo (BS/ESC).
+//
+// --flood=N (vmgate only) runs a login flood of N parallel clients against the same gateway
+// while the keystrokes are timed (lib.mjs loginFlood), after a second for the password check
+// threads to fill up; the summary gets the flood's logins per second.
 import fs from 'node:fs';
-import { directClient, gatewayApi, nowMs, options, sleep, summary, vmgateClient, waitData, waitText, websockifyClient } from './lib.mjs';
+import { directClient, gatewayApi, loginFlood, nowMs, options, sleep, summary, vmgateClient, waitData, waitText, websockifyClient } from './lib.mjs';
 
 const o = options({
   target: 'direct',
@@ -21,18 +25,22 @@ const o = options({
   'password-file': '',
   n: 200,
   load: 0,
+  flood: 0,
 });
+if (o.flood && o.target !== 'vmgate') throw new Error('--flood is for --target=vmgate only');
 
 const PROMPT = 'testvm# ';
 // Bounded: ~100k lines is ~50 s of a TCG serial port; it is killed as soon as timing ends.
 const LOAD_CMD = 'i=0; while [ $i -lt 100000 ]; do echo LOAD-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXY-abcdefghijklmnopqrstuvwxy; i=$((i+1)); done &\r';
+
+const password = () => fs.readFileSync(o['password-file'], 'utf8').trim();
 
 async function connect() {
   if (o.target === 'direct') return { client: await directClient(o.sock) };
   if (o.target === 'websockify') return { client: await websockifyClient(o.url, o.ca) };
   if (o.target !== 'vmgate') throw new Error(`--target is direct, websockify or vmgate, not ${o.target}`);
   const api = gatewayApi(o.url, o.ca);
-  await api.login(o.user, fs.readFileSync(o['password-file'], 'utf8').trim());
+  await api.login(o.user, password());
   const client = await vmgateClient(api, { vm: o.vm, mode: 'rw', offset: 'end', take: true });
   return { client, api };
 }
@@ -67,6 +75,7 @@ async function settle(client, quietMs, maxMs) {
 const { client, api } = await connect();
 let spectator = null;
 let spectatorBytes = 0;
+let flood = null;
 try {
   await prompt(client);
   await settle(client, 300, 5000);
@@ -82,6 +91,12 @@ try {
     await started;
     await sleep(500);
   }
+  if (o.flood) {
+    flood = loginFlood(o.url, o.ca, o.user, password(), o.flood);
+    await sleep(1000);
+  }
+  const floodBefore = flood?.logins ?? 0;
+  const t0Timing = nowMs();
   const samples = [];
   for (let i = 0; i < o.n; i++) {
     const echoed = waitData(client, (b) => b.includes(0x7a), 5000, `echo ${i}`);
@@ -93,13 +108,22 @@ try {
     client.send(Buffer.from([0x7f]));
     await erased;
   }
+  let floodStats = null;
+  if (flood) {
+    const during = flood.logins - floodBefore;
+    const secs = (nowMs() - t0Timing) / 1000;
+    const f = await flood.stop();
+    flood = null;
+    floodStats = { clients: o.flood, loginsPerSec: Math.round((during / secs) * 10) / 10, errors: f.errors };
+  }
   if (o.load) {
     client.send(Buffer.from('\x15kill $!\r'));
     await settle(client, 500, 60000);
   }
   const s = summary(samples);
-  console.log(JSON.stringify({ bench: 'echo', target: o.target, load: o.load, ...s, spectatorBytes }));
+  console.log(JSON.stringify({ bench: 'echo', target: o.target, load: o.load, ...s, spectatorBytes, flood: floodStats }));
 } finally {
+  await flood?.stop();
   client.close();
   spectator?.close();
   api?.close();

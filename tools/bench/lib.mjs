@@ -206,6 +206,39 @@ export function gatewayApi(url, caFile) {
   return api;
 }
 
+// A login flood against the gateway: `concurrency` clients, each on its own kept-alive HTTPS
+// connection, log in back to back until stop() (which resolves { logins, errors, seconds }).
+// Every login is one argon2id check. The right password keeps the flood going: wrong ones from
+// one address would be refused by the lock-out after 50, without any argon2 work.
+export function loginFlood(url, caFile, user, password, concurrency) {
+  let stopped = false;
+  let logins = 0;
+  let errors = 0;
+  const t0 = nowMs();
+  const apis = Array.from({ length: concurrency }, () => gatewayApi(url, caFile));
+  const loops = apis.map(async (api) => {
+    while (!stopped) {
+      try {
+        await api.call('login', { user, password });
+        logins++;
+      } catch {
+        errors++;
+      }
+    }
+  });
+  return {
+    get logins() {
+      return logins;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      apis.forEach((a) => a.close());
+      return { logins, errors, seconds: Math.round(nowMs() - t0) / 1000 };
+    },
+  };
+}
+
 // (c) vmgate: a console.ticket, then the console WebSocket; resolves once `hello` arrived.
 // Output frames (0x01) reach onData without their 9-byte header; GAP bytes are counted in
 // client.gapBytes. opts: vm, dev, mode ('rw'|'ro'), offset ('end'|'ring'|number), take.

@@ -19,7 +19,15 @@ const table = (head, lines) => {
 console.log('### Keystroke echo latency (ms)\n');
 table(
   ['path', 'load', 'n', 'p50', 'p99', 'max'],
-  of('echo').map((r) => [r.target, r.load ? 'guest printing' + (r.target === 'vmgate' ? ' + 2nd viewer' : '') : 'idle', r.n, r.p50, r.p99, r.max]),
+  of('echo').map((r) => [
+    r.target,
+    (r.load ? 'guest printing' + (r.target === 'vmgate' ? ' + 2nd viewer' : '') : 'idle') +
+      (r.flood ? ` + login flood (${r.flood.clients} clients, ${r.flood.loginsPerSec} logins/s)` : ''),
+    r.n,
+    r.p50,
+    r.p99,
+    r.max,
+  ]),
 );
 console.log('### Throughput from a fast source (MB/s, 1 MB = 10^6 bytes)\n');
 table(

@@ -3,7 +3,8 @@
 # websockify and the direct unix-socket limit, then prints the results as Markdown tables
 # (method and interpretation: docs/performance.md).
 #
-# benches: memory attach echo throughput (default: all, in that order). --quick runs each for a few seconds
+# benches: memory attach echo throughput echo-flood (default: all, in that order). echo-flood
+# times vmgate's echo without, then with a login flood (--flood-clients, default 8). --quick runs each for a few seconds
 # only (a smoke test of the scripts, not a measurement).
 #
 # It starts a private stack (tools/up.sh with its own libvirtd, Redis, hostd and gateway) in
@@ -32,19 +33,21 @@ src=vgt-bench-src
 out=$stack/results.jsonl
 
 quick=0
+flood_clients=8
 benches=()
 for a in "$@"; do
     case $a in
     --quick) quick=1 ;;
-    echo | throughput | memory | attach) benches+=("$a") ;;
+    echo | throughput | memory | attach | echo-flood) benches+=("$a") ;;
+    --flood-clients=*) flood_clients=${a#*=} ;;
     *)
-        echo "usage: $0 [--quick] [echo|throughput|memory|attach]..." >&2
+        echo "usage: $0 [--quick] [--flood-clients=N] [echo|throughput|memory|attach|echo-flood]..." >&2
         exit 2
         ;;
     esac
 done
 # Memory first: the throughput runs leave grown (reusable) heaps behind in the daemons.
-[ ${#benches[@]} -gt 0 ] || benches=(memory attach echo throughput)
+[ ${#benches[@]} -gt 0 ] || benches=(memory attach echo throughput echo-flood)
 
 say() { echo "bench: $*" >&2; }
 
@@ -149,6 +152,14 @@ run_bench() {
                 node "$bench/echo.mjs" --target=vmgate "${vg[@]}" --vm=$gw --n=$n_echo --load=$load
             } >>"$out"
         done
+        ;;
+    echo-flood)
+        # Back to back, so both rows see the same machine.
+        say "echo latency without and with a login flood of $flood_clients clients"
+        {
+            node "$bench/echo.mjs" --target=vmgate "${vg[@]}" --vm=$gw --n=$n_echo
+            node "$bench/echo.mjs" --target=vmgate "${vg[@]}" --vm=$gw --n=$n_echo --flood="$flood_clients"
+        } >>"$out"
         ;;
     throughput)
         say "throughput: $viewers viewers, ${secs} s each"

@@ -1,5 +1,7 @@
 #include "ctl_api.h"
 
+#include "vg_json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,7 @@ static void on_message(ctl_ws *ws, int binary, const unsigned char *data, size_t
     ctl_api *api = ud;
     if (binary || api->freed)
         return;
-    cJSON *root = cJSON_ParseWithLength((const char *)data, len);
+    cJSON *root = vg_json_parse((const char *)data, len, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
     ctl_call *call = cJSON_IsNumber(id) ? take_call(api, id->valuedouble) : NULL;
     if (!call) { /* pushed events, and answers nobody waits for */

@@ -1,6 +1,7 @@
 #include "ctl_attach.h"
 
 #include "vg_frame.h"
+#include "vg_json.h"
 
 #include <ev.h>
 #include <inttypes.h>
@@ -112,7 +113,7 @@ static void deliver_output(ctl_attach *a, uint64_t off, const unsigned char *dat
 
 static void on_control(ctl_attach *a, const unsigned char *data, size_t len)
 {
-    cJSON *msg = cJSON_ParseWithLength((const char *)data, len);
+    cJSON *msg = vg_json_parse((const char *)data, len, NULL);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     if (!cJSON_IsString(type)) {
         notice(a, "ignored a malformed control message from the gateway");

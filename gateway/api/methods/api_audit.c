@@ -159,7 +159,7 @@ static char *export_text(const cJSON *entries, int csv)
     return text;
 }
 
-static void query_cb(gw_redis *r, redisReply *reply, void *priv)
+static void query_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -232,7 +232,7 @@ static int check_purge(const cJSON *params, vg_err *err)
     return gw_check_int(params, "before", 0, 1, 1LL << 50, err);
 }
 
-static void purge_cb(gw_redis *r, redisReply *reply, void *priv)
+static void purge_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

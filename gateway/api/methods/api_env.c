@@ -28,13 +28,13 @@ static const char *const env_arrays[] = {"vms", NULL};
 
 /* ---- reading ---- */
 
-static void read_env(gw_call *c, const char *env, gw_redis_cb *cb)
+static void read_env(gw_call *c, const char *env, vg_redis_cb *cb)
 {
     const char *argv[] = {env, c->user, strcmp(c->role, "admin") == 0 ? "1" : "0"};
     gw_call_eval(c, "env_list", cb, 3, argv);
 }
 
-static void env_json_cb(gw_redis *r, redisReply *reply, void *priv)
+static void env_json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -45,7 +45,7 @@ static void env_json_cb(gw_redis *r, redisReply *reply, void *priv)
         gw_call_succeed(c, res);
 }
 
-static void env_list_cb(gw_redis *r, redisReply *reply, void *priv)
+static void env_list_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -119,7 +119,7 @@ static int check_edit(const cJSON *params, vg_err *err)
 }
 
 /* After a write: the environment as env.get shows it. */
-static void saved_cb(gw_redis *r, redisReply *reply, void *priv)
+static void saved_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -358,7 +358,7 @@ static void batch_vm(batch *b, cJSON *vm)
     cJSON_Delete(params);
 }
 
-static void batch_env_cb(gw_redis *r, redisReply *reply, void *priv)
+static void batch_env_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

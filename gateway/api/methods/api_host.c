@@ -18,7 +18,7 @@ static const char *const group_arrays[] = {"groups", "hosts", "projects", NULL};
 
 /* ---- host.list, host.get ---- */
 
-static void host_json_cb(gw_redis *r, redisReply *reply, void *priv)
+static void host_json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -75,7 +75,7 @@ static int check_host_set(const cJSON *params, vg_err *err)
     return VG_OK;
 }
 
-static void host_set_cb(gw_redis *r, redisReply *reply, void *priv)
+static void host_set_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -100,7 +100,7 @@ static void run_host_set(gw_call *c)
 
 /* ---- host groups ---- */
 
-static void group_read_cb(gw_redis *r, redisReply *reply, void *priv)
+static void group_read_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -142,7 +142,7 @@ static int check_group_save(const cJSON *params, vg_err *err)
     return VG_OK;
 }
 
-static void group_saved_cb(gw_redis *r, redisReply *reply, void *priv)
+static void group_saved_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

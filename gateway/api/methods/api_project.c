@@ -161,7 +161,7 @@ static cJSON *project_json(const redisReply *p)
     return o;
 }
 
-static void projects_cb(gw_redis *r, redisReply *reply, void *priv)
+static void projects_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -242,7 +242,7 @@ static void run_change(gw_call *c)
     gw_call_eval(c, "project_change", gw_call_lua_empty_cb, 2, argv);
 }
 
-static void member_cb(gw_redis *r, redisReply *reply, void *priv)
+static void member_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

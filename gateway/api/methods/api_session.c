@@ -7,9 +7,8 @@
 #include "vg_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#define PASSWORD_MAX 1024
 
 static int check_login(const cJSON *params, vg_err *err)
 {
@@ -21,8 +20,9 @@ static int check_login(const cJSON *params, vg_err *err)
     if (!cJSON_IsString(pw))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be a string");
     size_t n = strlen(pw->valuestring);
-    if (n == 0 || n > PASSWORD_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters", PASSWORD_MAX);
+    if (n == 0 || n > GW_KDF_PASSWORD_MAX)
+        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters",
+                       GW_KDF_PASSWORD_MAX);
     return VG_OK;
 }
 
@@ -39,53 +39,40 @@ static void audit_login(gw_call *c, const char *user, const char *result, const 
 
 /* Failed logins are counted per user name and per client address for LOGIN_WINDOW_S seconds
  * from the first failure; past the limit, login answers rate_limited without looking at the
- * password, which also keeps argon2 from being used to load the gateway. */
+ * password, which also keeps argon2 from being used to load the gateway. gateway_login.lua
+ * checks the limits and charges the attempt in one step, before the password is checked, so
+ * parallel attempts cannot get past the limit; a success takes its charge back. */
 #define LOGIN_WINDOW_S 300
 #define LOGIN_FAILS_USER 10
 #define LOGIN_FAILS_ADDR 50
 
-static void login_failed(gw_call *c, const char *user)
-{
-    char window[16];
-    snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
-    const char *argv[] = {user, c->addr, window};
-    gw_redis_eval(c->g->redis, gw_lua(c->g, "login_fail"), NULL, NULL, 0, 3, argv, NULL);
-    vg_info("auth", "login failed for user %s from %s", user, c->addr);
-    audit_login(c, user, "unauthorized", "wrong user name or password");
-    gw_call_fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
-}
+/* What gateway_login.lua read about the user, kept while the password is checked. */
+typedef struct login_user {
+    int known; /* the user exists and has a password */
+    int frozen;
+    char role[16];
+} login_user;
 
-static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
+static void login_checked(gw_call *c, int match)
 {
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
+    const login_user *u = c->state;
     const char *user = gw_param_str(c, "user", "");
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 1) {
-        vg_warn("auth", "login for user %s from %s refused: too many failures", user, c->addr);
-        audit_login(c, user, "rate_limited", "too many failed logins");
-        gw_call_fail(c, VG_E_RATE_LIMITED, "too many failed logins: try again in a few minutes");
+    if (!match || !u->known) {
+        vg_info("auth", "login failed for user %s from %s", user, c->addr);
+        audit_login(c, user, "unauthorized", "wrong user name or password");
+        gw_call_fail(c, VG_E_UNAUTHORIZED, "wrong user name or password");
         return;
     }
-    /* {0, pwhash, role, frozen} */
-    int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
-             reply->element[1]->type == REDIS_REPLY_STRING &&
-             reply->element[2]->type == REDIS_REPLY_STRING &&
-             gw_auth_verify(reply->element[1]->str, gw_param_str(c, "password", ""));
-    if (!ok) {
-        login_failed(c, user);
-        return;
-    }
-    gw_redis_cmd(r, NULL, NULL, "DEL vg:loginfail:user:%s", user);
-    if (reply->element[3]->type == REDIS_REPLY_STRING && strcmp(reply->element[3]->str, "1") == 0) {
+    const char *ok_argv[] = {user, c->addr};
+    vg_redis_eval(c->g->redis, gw_lua(c->g, "login_ok"), NULL, NULL, 0, 2, ok_argv, NULL);
+    if (u->frozen) {
         vg_info("auth", "login refused for frozen user %s from %s", user, c->addr);
         audit_login(c, user, "forbidden", "user is frozen");
         gw_call_fail(c, VG_E_FORBIDDEN, "this user is frozen");
         return;
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
-    snprintf(c->role, sizeof(c->role), "%s", reply->element[2]->str);
+    snprintf(c->role, sizeof(c->role), "%s", u->role);
     char token[GW_TOKEN_HEX + 1];
     if (gw_auth_new_token(token) != VG_OK) {
         gw_call_fail(c, VG_E_INTERNAL, "no randomness for a session token");
@@ -98,10 +85,10 @@ static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
     snprintf(key, sizeof(key), "vg:session:%s", hash);
     const char *argv[] = {"HSET", key, "user", c->user, "created_ms", now, "addr", c->addr};
     /* The user's set of sessions lets freezing or deleting the user end every one of them. */
-    if (gw_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
+    if (vg_redis_argv(c->g->redis, NULL, NULL, 8, argv, NULL) != VG_OK ||
+        vg_redis_cmd(c->g->redis, NULL, NULL, "EXPIRE %s %ld", key, c->g->cfg.session_ttl) !=
             VG_OK ||
-        gw_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
+        vg_redis_cmd(c->g->redis, NULL, NULL, "SADD vg:user:%s:sessions %s", c->user, hash) !=
             VG_OK) {
         gw_call_fail(c, VG_E_UNAVAILABLE, "Redis is not reachable");
         return;
@@ -118,17 +105,58 @@ static void login_user_cb(gw_redis *r, redisReply *reply, void *priv)
     gw_call_succeed(c, res);
 }
 
-static void run_login(gw_call *c)
+static void login_user_cb(vg_redis *r, redisReply *reply, void *priv)
 {
-    char ulimit[16], alimit[16];
-    snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
-    snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
-    const char *argv[] = {gw_param_str(c, "user", ""), c->addr, ulimit, alimit};
-    gw_call_sent(
-        c, gw_redis_eval(c->g->redis, gw_lua(c->g, "login"), login_user_cb, c, 0, 4, argv, NULL));
+    (void)r;
+    gw_call *c = priv;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    const char *user = gw_param_str(c, "user", "");
+    if (gw_reply_int(reply, 0) == 1) {
+        vg_warn("auth", "login for user %s from %s refused: too many failures", user, c->addr);
+        audit_login(c, user, "rate_limited", "too many failed logins");
+        gw_call_fail(c, VG_E_RATE_LIMITED, "too many failed logins: try again in a few minutes");
+        return;
+    }
+    /* {0, pwhash, role, frozen} */
+    login_user *u = calloc(1, sizeof(*u));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || !u) {
+        free(u);
+        gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
+        return;
+    }
+    c->state = u;
+    c->state_free = free;
+    const char *pwhash = gw_reply_str(reply, 1);
+    u->known = pwhash[0] != '\0';
+    u->frozen = strcmp(gw_reply_str(reply, 3), "1") == 0;
+    snprintf(u->role, sizeof(u->role), "%s", gw_reply_str(reply, 2));
+    /* An unknown user's password costs the same argon2 check (against gw.pw_dummy) as a known
+     * user's, so the answer's timing does not tell which user names exist. */
+    gw_call_check_password(c, u->known ? pwhash : c->g->pw_dummy, gw_param_str(c, "password", ""),
+                           login_checked);
 }
 
-static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
+static void run_login(gw_call *c)
+{
+    const char *user = gw_param_str(c, "user", "");
+    /* A full pool is refused before anything is charged: it is the gateway's load, not this
+     * user's attempt. */
+    if (!gw_call_reserve_check(c)) {
+        vg_warn("auth", "login for user %s from %s refused: password checks busy", user, c->addr);
+        audit_login(c, user, "unavailable", "too many password checks in progress");
+        gw_call_fail(c, VG_E_UNAVAILABLE, GW_KDF_BUSY);
+        return;
+    }
+    char ulimit[16], alimit[16], window[16];
+    snprintf(ulimit, sizeof(ulimit), "%d", LOGIN_FAILS_USER);
+    snprintf(alimit, sizeof(alimit), "%d", LOGIN_FAILS_ADDR);
+    snprintf(window, sizeof(window), "%d", LOGIN_WINDOW_S);
+    const char *argv[] = {user, c->addr, ulimit, alimit, window};
+    gw_call_eval(c, "login", login_user_cb, 5, argv);
+}
+
+static void logout_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -136,14 +164,14 @@ static void logout_cb(gw_redis *r, redisReply *reply, void *priv)
         return;
     vg_info("auth", "user %s logged out", c->user);
     /* Every gateway closes the consoles this session opened. */
-    gw_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
+    vg_redis_cmd(c->g->redis, NULL, NULL, "PUBLISH vg:sessions %s", c->token_hash);
     gw_call_succeed(c, cJSON_CreateObject());
 }
 
 static void run_logout(gw_call *c)
 {
-    gw_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
-    gw_call_sent(c, gw_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
+    vg_redis_cmd(c->g->redis, NULL, NULL, "SREM vg:user:%s:sessions %s", c->user, c->token_hash);
+    gw_call_sent(c, vg_redis_cmd(c->g->redis, logout_cb, c, "DEL vg:session:%s", c->token_hash));
 }
 
 static void run_whoami(gw_call *c)

@@ -60,7 +60,7 @@ static cJSON *named_result(gw_vmcall *v)
 
 /* ---- the count: gateway_snapshot_count.lua ---- */
 
-static void count_cb(gw_redis *r, redisReply *reply, void *priv)
+static void count_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
+#define PASSWORD_MAX GW_KDF_PASSWORD_MAX /* longer ones could never be checked at login */
 #define DESCRIPTION_MAX 256
 
 static int check_password(const cJSON *params, const char *name, vg_err *err)
@@ -59,7 +59,7 @@ static cJSON *user_json(const redisReply *u)
     return o;
 }
 
-static void users_cb(gw_redis *r, redisReply *reply, void *priv)
+static void users_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vm_list_cb(gw_redis *r, redisReply *reply, void *priv)
+static void vm_list_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -70,7 +70,7 @@ static int check_ticket(const cJSON *params, vg_err *err)
     return VG_OK;
 }
 
-static void ticket_set_cb(gw_redis *r, redisReply *reply, void *priv)
+static void ticket_set_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
@@ -91,7 +91,7 @@ static void ticket_set_cb(gw_redis *r, redisReply *reply, void *priv)
     gw_call_succeed(c, res);
 }
 
-static void ticket_consoles_cb(gw_redis *r, redisReply *reply, void *priv)
+static void ticket_consoles_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
@@ -137,7 +137,7 @@ static void ticket_consoles_cb(gw_redis *r, redisReply *reply, void *priv)
     char hash[65];
     gw_auth_sha256_hex(t->token, hash);
     long ttl = c->g->cfg.ticket_ttl;
-    int rc = gw_redis_cmd(r, ticket_set_cb, c, "SET vg:ticket:%s %s EX %ld", hash, json,
+    int rc = vg_redis_cmd(r, ticket_set_cb, c, "SET vg:ticket:%s %s EX %ld", hash, json,
                           ttl > 0 ? ttl : 1);
     free(json);
     gw_call_sent(c, rc);
@@ -162,7 +162,7 @@ static void run_ticket(gw_call *c)
 
 /* ---- quota reservation (gateway_vm_reserve.lua / gateway_vm_release.lua) ---- */
 
-static void reserve_cb(gw_redis *r, redisReply *reply, void *priv)
+static void reserve_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -192,7 +192,7 @@ static void reserve(gw_vmcall *v, const char *mode, long long vcpus, long long m
     gw_call_eval(v->c, "vm_reserve", reserve_cb, 11, argv);
 }
 
-static void release_cb(gw_redis *r, redisReply *reply, void *priv)
+static void release_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;

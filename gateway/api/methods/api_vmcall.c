@@ -144,7 +144,7 @@ gw_vmcall *gw_vmcall_new(gw_call *c)
     return v;
 }
 
-static void lookup_cb(gw_redis *r, redisReply *reply, void *priv)
+static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -211,7 +211,7 @@ void gw_vmcall_rpc(gw_vmcall *v, const char *host, const char *method, cJSON *pa
     cJSON_Delete(params);
 }
 
-static void place_cb(gw_redis *r, redisReply *reply, void *priv)
+static void place_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -292,7 +292,7 @@ void gw_vmcall_event(gw_vmcall *v, const char *type, cJSON *extra)
     cJSON_Delete(o);
     if (json) {
         const char *argv[] = {"PUBLISH", "vg:events", json};
-        gw_redis_argv(v->c->g->redis, NULL, NULL, 3, argv, NULL);
+        vg_redis_argv(v->c->g->redis, NULL, NULL, 3, argv, NULL);
         free(json);
     }
 }

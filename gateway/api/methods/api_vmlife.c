@@ -63,7 +63,7 @@ static void act(gw_vmcall *v)
 
 /* ---- vm.start on another host: define there from the stored spec, forget the old one ---- */
 
-static void replace_recorded(gw_redis *r, redisReply *reply, void *priv)
+static void replace_recorded(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -78,7 +78,7 @@ static void replace_recorded(gw_redis *r, redisReply *reply, void *priv)
 
 static void replace_defined(gw_vmcall *v)
 {
-    gw_call_sent(v->c, gw_redis_cmd(v->c->g->redis, replace_recorded, v->c,
+    gw_call_sent(v->c, vg_redis_cmd(v->c->g->redis, replace_recorded, v->c,
                                     "HSET vg:vmdef:%s host %s", v->vm, v->host));
 }
 
@@ -94,7 +94,7 @@ static void replace_placed(gw_vmcall *v)
     gw_vmcall_rpc(v, v->host, "vm.define", p, GW_VM_DEFINE_MS, replace_defined);
 }
 
-static void start_elsewhere(gw_redis *r, redisReply *reply, void *priv);
+static void start_elsewhere(vg_redis *r, redisReply *reply, void *priv);
 
 static void start_checked(gw_vmcall *v)
 {
@@ -116,7 +116,7 @@ static void start_checked(gw_vmcall *v)
     gw_call_eval(v->c, "place", start_elsewhere, 6, argv);
 }
 
-static void start_elsewhere(gw_redis *r, redisReply *reply, void *priv)
+static void start_elsewhere(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -214,7 +214,7 @@ static void cdrom_answer(gw_vmcall *v)
     gw_call_succeed(v->c, res);
 }
 
-static void cdrom_recorded(gw_redis *r, redisReply *reply, void *priv)
+static void cdrom_recorded(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -242,7 +242,7 @@ static void cdrom_changed(gw_vmcall *v)
     char key[80];
     snprintf(key, sizeof(key), "vg:vmdef:%s", v->vm);
     argv[1] = key;
-    gw_call_sent(v->c, gw_redis_argv(v->c->g->redis, cdrom_recorded, v->c, 4, argv, NULL));
+    gw_call_sent(v->c, vg_redis_argv(v->c->g->redis, cdrom_recorded, v->c, 4, argv, NULL));
     free(text);
 }
 
@@ -254,7 +254,7 @@ static void cdrom_change(gw_vmcall *v)
     gw_vmcall_rpc(v, v->vi.host, "vm.cdrom", p, GW_VM_RPC_MS, cdrom_changed);
 }
 
-static void cdrom_pool_allowed(gw_redis *r, redisReply *reply, void *priv)
+static void cdrom_pool_allowed(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -313,7 +313,7 @@ static void migrated_answer(gw_vmcall *v)
     gw_call_succeed(v->c, res);
 }
 
-static void migrated_recorded(gw_redis *r, redisReply *reply, void *priv)
+static void migrated_recorded(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -327,11 +327,11 @@ static void migrated(gw_vmcall *v)
         migrated_answer(v);
         return;
     }
-    gw_call_sent(v->c, gw_redis_cmd(v->c->g->redis, migrated_recorded, v->c,
+    gw_call_sent(v->c, vg_redis_cmd(v->c->g->redis, migrated_recorded, v->c,
                                     "HSET vg:vmdef:%s host %s", v->vm, v->host));
 }
 
-static void dest_cb(gw_redis *r, redisReply *reply, void *priv)
+static void dest_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_vmcall *v = ((gw_call *)priv)->state;
@@ -358,7 +358,7 @@ static void dest_cb(gw_redis *r, redisReply *reply, void *priv)
 static void migrate_placed(gw_vmcall *v)
 {
     gw_call_sent(v->c,
-                 gw_redis_cmd(v->c->g->redis, dest_cb, v->c,
+                 vg_redis_cmd(v->c->g->redis, dest_cb, v->c,
                               "HMGET vg:host:%s migrate_uri libvirt_uri console_dir", v->host));
 }
 

@@ -32,7 +32,7 @@ export async function openBrowser({ width = 1100, height = 700 } = {}) {
     });
     const errors = [];
     const watch = (page) => {
-        page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+        page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}${process.env.VG_STACKS ? err.stack : ''}`));
         page.on('console', (msg) => {
             if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
         });

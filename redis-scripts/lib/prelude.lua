@@ -1,0 +1,19 @@
+-- lib/prelude.lua: the functions more than one script needs, written once. The daemons send it
+-- in front of every script of redis-scripts/ (common/vg_rscript.c joins the two files as `cat`
+-- does; the SHA1 the scripts are called by covers both), so a script calls these functions as
+-- if it had defined them itself. Everything here is local: Redis forbids scripts to create
+-- globals. docs/redis.md "Scripts" lists the functions.
+
+-- The projects user may act in, as a set {project = true}: the projects of
+-- vg:user:<user>:projects whose vg:project:<p>:members still names the user and that are not
+-- deactivated (vg:project:<p> active ~= '0').
+local function user_active_projects(user)
+  local set = {}
+  for _, p in ipairs(redis.call('SMEMBERS', 'vg:user:' .. user .. ':projects')) do
+    if redis.call('HGET', 'vg:project:' .. p .. ':members', user) and
+        redis.call('HGET', 'vg:project:' .. p, 'active') ~= '0' then
+      set[p] = true
+    end
+  end
+  return set
+end
