@@ -3,6 +3,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include "core/events.h"
 #include "core/ticket.h"
 #include "vg.h"
 
@@ -44,7 +45,8 @@ typedef struct gw {
     struct lws_context *ctx;
     struct lws_vhost *https; /* browsers and API clients */
     struct lws_vhost *links; /* client connections to hostd, verified against tls_ca */
-    vg_redis *redis;         /* commands, and vg:events / vg:sessions on its pub/sub side */
+    vg_redis *redis;         /* commands, and vg:events / vg:sessions on its pub/sub side
+                              * (backend/bus.c) */
     vg_rscript **lua;        /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;
@@ -57,6 +59,7 @@ typedef struct gw {
     char *pw_dummy;
     gw_viewer *viewers;    /* every console attachment, for shutdown */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
+    gw_events events;      /* who hears of what (core/events.h) */
     gw_apiws *apiws;       /* every API WebSocket */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
     int stopping;

@@ -3,6 +3,7 @@
 #include "core/auth.h"
 #include "console/console.h"
 #include "gateway.h"
+#include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
 #include "core/kdf.h"
@@ -222,6 +223,11 @@ int main(int argc, char **argv)
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
 
+    /* Before anything can publish: every event finds its listeners. */
+    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK) {
+        vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
+        return 1;
+    }
     if (!(g->pw_dummy = gw_auth_dummy_hash(&err))) {
         vg_error("gateway", "%s", err.msg);
         return 1;
@@ -371,8 +377,7 @@ int main(int argc, char **argv)
         vg_error("gateway", "%s", err.msg);
         return 1;
     }
-    gw_apiws_bus_subscribe(g->redis, g);
-    gw_console_bus_subscribe(g->redis, g);
+    gw_bus_subscribe(g->redis, g);
 
     ev_signal sigterm, sigint;
     ev_signal_init(&sigterm, signal_cb, SIGTERM);

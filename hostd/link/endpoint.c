@@ -5,6 +5,7 @@
 #include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
+#include "vg_query.h"
 #include "vg_util.h"
 #include "libvirt/vms.h"
 
@@ -57,15 +58,6 @@ static void reject(link_conn *lc, vg_err_code code, int close_code, const char *
     lws_callback_on_writable(lc->wsi);
 }
 
-static int copy_value(char *dst, size_t size, const char *v, size_t n)
-{
-    if (n >= size)
-        return VG_ERR;
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-    return VG_OK;
-}
-
 int hd_link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err)
 {
     static const struct {
@@ -80,29 +72,24 @@ int hd_link_console_req_parse(const char *query, size_t len, link_console_req *o
     char mode[4] = "rw", take[2] = "0";
     memset(out, 0, sizeof(*out));
     const char *p = query, *end = query + len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(e - p));
-        const char *val = eq ? eq + 1 : e;
-        size_t klen = (size_t)((eq ? eq : e) - p), vlen = (size_t)(e - val);
+    vg_query_arg a;
+    while (vg_query_next(&p, end, &a)) {
         char *dst = NULL;
         size_t size = 0;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-            if (strlen(fields[i].key) == klen && !memcmp(p, fields[i].key, klen)) {
+            if (vg_query_is(&a, fields[i].key)) {
                 dst = (char *)out + fields[i].off;
                 size = fields[i].size;
             }
-        if (klen == 4 && !memcmp(p, "mode", 4)) {
+        if (vg_query_is(&a, "mode")) {
             dst = mode;
             size = sizeof(mode);
-        } else if (klen == 4 && !memcmp(p, "take", 4)) {
+        } else if (vg_query_is(&a, "take")) {
             dst = take;
             size = sizeof(take);
         }
-        if (dst && copy_value(dst, size, val, vlen) != VG_OK)
-            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)klen, p);
-        p = e + 1;
+        if (dst && vg_query_copy(&a, dst, size) != VG_OK)
+            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)a.klen, a.key);
     }
     if (!vg_valid_name(out->vm))
         return vg_fail(err, VG_E_BAD_REQUEST, "vm is missing or not a valid name");
