@@ -46,6 +46,9 @@ typedef struct gw_method {
 /* The method tables of the modules, each ending with a {NULL} entry. */
 extern const gw_method gw_api_session_methods[];
 extern const gw_method gw_api_vm_methods[];
+extern const gw_method gw_api_vmlife_methods[];
+extern const gw_method gw_api_snapshot_methods[];
+extern const gw_method gw_api_console_methods[];
 extern const gw_method gw_api_host_methods[];
 extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
