@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/auth.h"
+#include "core/prom.h"
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -249,6 +250,8 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
 {
     if (c->m && (c->m->flags & GW_M_MUTATES))
         audit_call(c, err);
+    gw_prom_api_call(c->m, err ? err->code : VG_E_NONE,
+                     (double)(vg_mono_ms() - c->started_ms) / 1000.0);
     gw_call_owner *o = c->owner;
     if (o && c->user[0])
         snprintf(o->user, sizeof(o->user), "%s", c->user);
@@ -552,6 +555,7 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
     c->req = *req;
     memset(req, 0, sizeof(*req));
     c->m = m;
+    c->started_ms = vg_mono_ms();
     c->websocket = websocket;
     snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
     c->owner = owner;

@@ -64,6 +64,7 @@ struct gw_call {
     gw_api_req req;
     int websocket;
     const gw_method *m;
+    int64_t started_ms;  /* monotonic, for the latency histogram of /metrics */
     char token_hash[65]; /* sha256 of the session token ("" for login) */
     char user[65];
     char role[16];    /* the user's own role: admin, operator, viewer */
