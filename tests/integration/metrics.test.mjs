@@ -74,10 +74,13 @@ test('a guest loop that burns CPU shows as at least 50 % in metrics.query', asyn
 test('a 1-minute rollup equals the average of its raw points', async () => {
   // A minute that is over and has raw points.
   const minute = Math.floor(Date.now() / 60000) * 60 - 60;
+  let last;
   await until(async () => {
-    const raw = await query({ from: minute * 1000, to: (minute + 59) * 1000, metrics: ['cpu'] });
-    return points(raw.series.cpu).length >= 3;
-  }, 90000, 'a full minute of raw points');
+    last = await query({ from: minute * 1000, to: (minute + 59) * 1000, metrics: ['cpu'] });
+    return points(last.series.cpu).length >= 3;
+  }, 90000, 'a full minute of raw points').catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(last)}`);
+  });
   const raw = await query({ from: minute * 1000, to: (minute + 59) * 1000, metrics: ['cpu', 'mem'] });
   const roll = await query({ from: minute * 1000, to: (minute + 59) * 1000, step: 60, metrics: ['cpu', 'mem'] });
   assert.equal(roll.tier, 'm1');
