@@ -72,13 +72,14 @@ test('a guest loop that burns CPU shows as at least 50 % in metrics.query', asyn
 });
 
 test('a 1-minute rollup equals the average of its raw points', async () => {
-  // A minute that is over and has raw points.
-  const minute = Math.floor(Date.now() / 60000) * 60 - 60;
+  // A minute that is over and has raw points throughout (collection began before it).
+  let minute;
   let last;
   await until(async () => {
+    minute = Math.floor(Date.now() / 60000) * 60 - 60;
     last = await query({ from: minute * 1000, to: (minute + 59) * 1000, metrics: ['cpu'] });
-    return points(last.series.cpu).length >= 3;
-  }, 90000, 'a full minute of raw points').catch((e) => {
+    return points(last.series.cpu).length >= 5;
+  }, 150000, 'a full minute of raw points').catch((e) => {
     throw new Error(`${e.message}: ${JSON.stringify(last)}`);
   });
   const raw = await query({ from: minute * 1000, to: (minute + 59) * 1000, metrics: ['cpu', 'mem'] });
@@ -103,7 +104,7 @@ test('metrics of a VM are refused to a user who may not see it; bad ranges and s
   await refused(query({ name: 'vgt-nosuch' }), 'not_found', /vgt-nosuch/);
   await refused(query({ metrics: ['cpu', 'iops'] }), 'bad_request', /iops/);
   await refused(query({ from: Date.now(), to: Date.now() - 1000 }), 'bad_request', /after/);
-  await refused(query({ from: Date.now() - 7 * 86400000, step: 10 }), 'bad_request', /points/);
+  await refused(query({ from: 0, step: 3600 }), 'bad_request', /points/);
   await refused(api(stack, admin, 'metrics.query', { target: 'pool', name: 'x', from: 0, to: 1 }), 'bad_request', /target/);
 });
 
