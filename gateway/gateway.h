@@ -29,6 +29,7 @@ typedef struct gw_config {
     char *redis_password_file;
     char *link_secret_file;
     char *admin_password_file;
+    char *metrics_token_file; /* bearer token Prometheus scrapes /metrics with */
     long session_ttl, ticket_ttl;
     long ping_interval, idle_timeout;
     long viewer_queue;
@@ -52,6 +53,7 @@ typedef struct gw {
     char *redis_password;
     char *link_secret;
     char *admin_password; /* NULL when admin_password_file is unset */
+    char *metrics_token;  /* NULL when metrics_token_file is unset: /metrics refuses all */
     gw_kdf *kdf;          /* the threads that check passwords (kdf.h) */
     /* argon2id hash of a random password made at start, with the cost of real ones: login
      * checks an unknown user's password against it, so the answer takes as long as for a user

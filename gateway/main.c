@@ -6,6 +6,7 @@
 #include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
+#include "core/prom.h"
 #include "core/kdf.h"
 #include "net/http.h"
 #include "vg_redis.h"
@@ -45,6 +46,9 @@ static const vg_opt options[] = {
     {"admin_password_file", VG_OPT_STR, NULL,
      "file holding the password of user admin, created when Redis has no users",
      &G.cfg.admin_password_file},
+    {"metrics_token_file", VG_OPT_STR, NULL,
+     "file holding the bearer token of GET /metrics (unset: /metrics refuses every request)",
+     &G.cfg.metrics_token_file},
     {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use", &G.cfg.session_ttl},
     {"ticket_ttl", VG_OPT_INT, "30", "seconds a console ticket stays valid (at most 30)",
      &G.cfg.ticket_ttl},
@@ -220,6 +224,9 @@ int main(int argc, char **argv)
     if (g->cfg.admin_password_file &&
         !(g->admin_password = read_secret("admin_password_file", g->cfg.admin_password_file)))
         return 2;
+    if (g->cfg.metrics_token_file &&
+        !(g->metrics_token = read_secret("metrics_token_file", g->cfg.metrics_token_file)))
+        return 2;
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
 
@@ -391,6 +398,7 @@ int main(int argc, char **argv)
     keepalive_timer.data = g;
     ev_timer_start(g->loop, &keepalive_timer);
     gw_hostwatch_start(g);
+    gw_prom_start(g);
 
     vg_bindaddr_format(&got, got_s, sizeof(got_s));
     vg_info("gateway", "listening on https://%s%s", got_s,
@@ -401,6 +409,7 @@ int main(int argc, char **argv)
     ev_signal_stop(g->loop, &sigint);
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
+    gw_prom_stop(g);
     lws_context_destroy(g->ctx);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
@@ -412,6 +421,7 @@ int main(int argc, char **argv)
     free(g->redis_password);
     free(g->link_secret);
     free(g->admin_password);
+    free(g->metrics_token);
     vg_config_free(options);
     vg_info("gateway", "stopped");
     return 0;

@@ -2,6 +2,7 @@
 #include "console/consdir.h"
 #include "console/console.h"
 #include "link/endpoint.h"
+#include "metrics/collect.h"
 #include "registry/registry.h"
 #include "vg_bindaddr.h"
 #include "vg_config.h"
@@ -95,6 +96,7 @@ static char *read_secret(const char *path, vg_err *err)
 static void finish(void)
 {
     hd_vms_save_all();
+    hd_metrics_stop();
     hd_registry_stop();
     hd_virt_stop();
     hd_consdir_stop();
@@ -233,6 +235,13 @@ int main(int argc, char **argv)
         .heartbeat_ms = heartbeat_ms,
         .host_fields = hd_vmops_host_fields,
     };
+    metrics_config mcfg = {
+        .host_id = host_id,
+        .redis_host = redis_host,
+        .redis_port = (int)redis_port,
+        .password = password,
+        .scripts_dir = scripts_dir,
+    };
     vmops_config vcfg = {
         .loop = loop,
         .libvirt_uri = libvirt_uri,
@@ -247,6 +256,7 @@ int main(int argc, char **argv)
      * and lose its log. */
     if (hd_link_start(loop, &lcfg, &err) != VG_OK ||
         hd_registry_start(loop, &rcfg, &err) != VG_OK ||
+        hd_metrics_start(loop, &mcfg, &err) != VG_OK ||
         hd_virt_start(loop, libvirt_uri, &err) != VG_OK ||
         hd_consdir_start(loop, console_dir, &err) != VG_OK) {
         vg_error("hostd", "%s", err.msg);

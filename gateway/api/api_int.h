@@ -54,6 +54,7 @@ extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
 extern const gw_method gw_api_audit_methods[];
 extern const gw_method gw_api_env_methods[];
+extern const gw_method gw_api_metrics_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */
@@ -66,6 +67,7 @@ struct gw_call {
     gw_api_req req;
     int websocket;
     const gw_method *m;
+    int64_t started_ms;  /* monotonic, for the latency histogram of /metrics */
     char token_hash[65]; /* sha256 of the session token ("" for login) */
     char user[65];
     char role[16];    /* the user's own role: admin, operator, viewer */
