@@ -1,6 +1,7 @@
 #include "core/prom.h"
 
 #include "api/api_int.h"
+#include "core/apistats.h"
 #include "gateway.h"
 #include "vg_json.h"
 #include "vg_log.h"
@@ -13,42 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROM_METHODS_MAX 256 /* more than every table holds; later ones count as "other" */
-#define PROM_CODES (VG_E_LAST + 1)
 #define PROM_REFRESH_S 10.0
-
-static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-#define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
-
-typedef struct method_stats {
-    unsigned long long calls[PROM_CODES];
-    unsigned long long le[NBOUNDS];
-    unsigned long long count;
-    double sum;
-} method_stats;
-
-/* Index 0 is "other" (an unknown method); method i of gw_api_next's order is i + 1. */
-static method_stats stats[PROM_METHODS_MAX + 1];
-
-static size_t method_index(const gw_method *m)
-{
-    size_t i = 1;
-    for (const gw_method *e = gw_api_next(NULL); m && e && i <= PROM_METHODS_MAX;
-         e = gw_api_next(e), i++)
-        if (e == m)
-            return i;
-    return 0;
-}
-
-void gw_prom_api_call(const gw_method *m, vg_err_code code, double seconds)
-{
-    method_stats *s = &stats[method_index(m)];
-    s->calls[code <= VG_E_LAST ? code : VG_E_INTERNAL]++;
-    for (size_t b = 0; b < NBOUNDS; b++)
-        s->le[b] += seconds <= bounds[b];
-    s->count++;
-    s->sum += seconds;
-}
 
 int gw_prom_printf(char **out, size_t *len, const char *fmt, ...)
 {
@@ -73,32 +39,33 @@ int gw_prom_render(char **out, size_t *len)
                             "# HELP vmgate_api_calls_total API calls by method and result.\n"
                             "# TYPE vmgate_api_calls_total counter\n");
     const gw_method *m = NULL;
-    for (size_t i = 0; rc == VG_OK && i <= PROM_METHODS_MAX; i++) {
+    for (size_t i = 0; rc == VG_OK && i <= GW_APISTATS_METHODS; i++) {
         if (i > 0 && !(m = gw_api_next(m)))
             break;
-        for (int c = 0; rc == VG_OK && c < PROM_CODES; c++)
-            if (stats[i].calls[c])
+        const gw_apistats *s = gw_apistats_get(i);
+        for (int c = 0; rc == VG_OK && c < GW_APISTATS_CODES; c++)
+            if (s->calls[c])
                 rc = gw_prom_printf(out, len,
                                     "vmgate_api_calls_total{method=\"%s\",result=\"%s\"} %llu\n",
                                     i ? m->name : "other",
-                                    c ? vg_err_code_name((vg_err_code)c) : "ok", stats[i].calls[c]);
+                                    c ? vg_err_code_name((vg_err_code)c) : "ok", s->calls[c]);
     }
     if (rc == VG_OK)
         rc = gw_prom_printf(out, len,
                             "# HELP vmgate_api_call_seconds Time from request to answer.\n"
                             "# TYPE vmgate_api_call_seconds histogram\n");
     m = NULL;
-    for (size_t i = 0; rc == VG_OK && i <= PROM_METHODS_MAX; i++) {
+    for (size_t i = 0; rc == VG_OK && i <= GW_APISTATS_METHODS; i++) {
         if (i > 0 && !(m = gw_api_next(m)))
             break;
-        const method_stats *s = &stats[i];
+        const gw_apistats *s = gw_apistats_get(i);
         const char *name = i ? m->name : "other";
         if (!s->count)
             continue;
-        for (size_t b = 0; rc == VG_OK && b < NBOUNDS; b++)
+        for (size_t b = 0; rc == VG_OK && b < GW_APISTATS_BOUNDS; b++)
             rc = gw_prom_printf(out, len,
                                 "vmgate_api_call_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n",
-                                name, bounds[b], s->le[b]);
+                                name, gw_apistats_bounds[b], s->le[b]);
         if (rc == VG_OK)
             rc = gw_prom_printf(out, len,
                                 "vmgate_api_call_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n"

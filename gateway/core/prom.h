@@ -6,7 +6,6 @@
 
 #include "vg.h"
 
-typedef struct gw_method gw_method;
 typedef struct gw gw;
 
 /* Every 10 s, reads the latest values of every VM and host (gateway_metrics_latest.lua) and
@@ -16,8 +15,6 @@ void gw_prom_stop(gw *g);
 /* The whole exposition (counters and the last gauges); NULL when out of memory. */
 char *gw_prom_text(void);
 
-/* One API call ended: m NULL for an unknown method, code VG_E_NONE for success. */
-void gw_prom_api_call(const gw_method *m, vg_err_code code, double seconds);
 /* Appends the counters in the text exposition format to out (a growing string, *len bytes);
  * returns VG_ERR when out of memory. */
 int gw_prom_render(char **out, size_t *len);
