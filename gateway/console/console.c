@@ -1,5 +1,6 @@
 #include "console/console.h"
 
+#include "net/clientaddr.h"
 #include "net/apiws.h"
 #include "core/audit.h"
 #include "core/auth.h"
@@ -479,7 +480,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
         v->browser = wsi;
         v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
         v->rx_link.limit = LINK_MSG_MAX;
-        lws_get_peer_simple(wsi, v->addr, sizeof(v->addr));
+        gw_client_addr(wsi, v->addr, sizeof(v->addr));
         v->next = g->viewers;
         if (v->next)
             v->next->prev = v;
