@@ -326,7 +326,7 @@ test('the Debian packages install into a fresh Debian 12 root, run from their un
   const trail2 = await api(front, admin, 'audit.query', { kind: 'login' });
   assert.ok(trail2.entries.some((e) => e.result === 'unauthorized' && e.addr === '127.0.0.3'), 'a direct client is audited under its own address');
   assert.ok(!trail2.entries.some((e) => e.addr === '203.0.113.7'), 'X-Forwarded-For from an untrusted peer is ignored');
-  await api(front, admin, 'user.create', { name: 'kept', password: 'kept-password-1', role: 'user' });
+  await api(front, admin, 'user.create', { name: 'kept', password: 'kept-password-1', role: 'viewer' });
   const v2 = path.join(tmp, 'v2');
   buildDebs(v2, '0.1.0+rebuild1');
   const left = IDLE_MS - (Date.now() - idleFrom);
