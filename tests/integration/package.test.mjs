@@ -39,7 +39,10 @@ const inRoot = (args, opts = {}) => sh('chroot', [root, ...args], opts);
 const rootPath = (p) => path.join(root, p);
 
 after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
+  // SIGTERM: nginx's master takes its workers along only then.
+  for (const p of procs) p.kill('SIGTERM');
+  await sleep(1000);
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await stack?.stop();
   for (const m of mounts.reverse()) {
     try {
