@@ -36,6 +36,7 @@ typedef struct gw_config {
     long kdf_threads;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
     char *boot_dirs;       /* comma-separated, see vmpolicy.h */
+    char *trusted_proxies; /* comma-separated proxy addresses, see gw_http_client_addr */
     char *scripts_dir;
     char *log_level;
 } gw_config;

@@ -1,5 +1,6 @@
 /* A viewer's lifetime and what any step of the relay may tell its browser (console_int.h). */
 #include "console/console_int.h"
+#include "net/clientaddr.h"
 
 #include "core/audit.h"
 #include "vg_frame.h"
@@ -20,7 +21,7 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
     v->browser = wsi;
     v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
     v->rx_link.limit = LINK_MSG_MAX;
-    lws_get_peer_simple(wsi, v->addr, sizeof(v->addr));
+    gw_client_addr(wsi, v->addr, sizeof(v->addr));
     v->next = g->viewers;
     if (v->next)
         v->next->prev = v;

@@ -1,5 +1,6 @@
 #include "net/http.h"
 
+#include "net/clientaddr.h"
 #include "api/api.h"
 #include "core/prom.h"
 #include "core/auth.h"
@@ -293,7 +294,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
     gw_wsbuf_free(&pss->body);
     free(pss->resp);
     memset(pss, 0, sizeof(*pss));
-    lws_get_peer_simple(wsi, pss->addr, sizeof(pss->addr));
+    gw_client_addr(wsi, pss->addr, sizeof(pss->addr));
     pss->body.limit = GW_API_MAX_BODY;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0) {
         lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
