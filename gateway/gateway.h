@@ -7,12 +7,12 @@
 #include "core/ticket.h"
 #include "vg.h"
 
+#include <libwebsockets.h>
 #include <stdint.h>
 
 struct ev_loop;
 struct lws_context;
 struct lws_vhost;
-struct lws;
 typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_apiws gw_apiws;
@@ -75,7 +75,10 @@ void gw_lua_free_all(gw *g);
 /* The script redis-scripts/gateway_<name>.lua, or NULL when there is none. */
 vg_rscript *gw_lua(gw *g, const char *name);
 
-/* The gw that owns an lws connection. */
-gw *gw_from_wsi(struct lws *wsi);
+/* The gw that owns an lws connection: inline, so that no module depends on another for it. */
+static inline gw *gw_from_wsi(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
 
 #endif

@@ -40,11 +40,6 @@ typedef struct http_pss {
     int drain_body;
 } http_pss;
 
-gw *gw_from_wsi(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
-
 int gw_http_origin_ok(const char *origin, const char *host, const char *allowed)
 {
     if (host && *host) {
