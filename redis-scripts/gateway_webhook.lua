@@ -14,7 +14,7 @@ local function public(w)
                        'last_ms', 'last_result')
   return {name = w.name, url = w.url, alerts = w.alerts, created_ms = w.created_ms,
           delivered = tonumber(s[1]) or 0, failed = tonumber(s[2]) or 0,
-          last_ms = tonumber(s[3]), last_result = s[4] or nil}
+          last_ms = tonumber(s[3] or '') or cjson.null, last_result = s[4] or cjson.null}
 end
 if op == 'list' then
   local out = {}

@@ -289,6 +289,23 @@ async function prepare(method, p, ok, code) {
     if (verb === 'remove' && ok) await ensureMember(name, p.user, 'operator');
     return undefined;
   }
+  if (kind === 'alert.rule' || kind === 'webhook') {
+    const listed = async () => {
+      const r = await A(`${kind}.list`);
+      return (r.rules ?? r.webhooks).some((x) => x.name === p.name);
+    };
+    if (typeof p.name !== 'string') return undefined;
+    const there = await listed();
+    const want = verb === 'create' ? !ok && code === 'conflict' : !absent;
+    if (there && !want) await A(`${kind}.delete`, { name: p.name });
+    if (!there && want && kind === 'alert.rule') {
+      await A('alert.rule.create', { name: p.name, target: 'vm', metric: 'cpu_pct', op: '>', threshold: 90 });
+    }
+    if (!there && want && kind === 'webhook') {
+      await A('webhook.create', { name: p.name, url: 'http://127.0.0.1:9/', secret: 'a long shared secret' });
+    }
+    return undefined;
+  }
   if (kind === 'hostgroup') {
     if (verb === 'list') return ensureGroup('rack1');
     if (verb === 'create') return ok ? ensureNoGroup(p.name) : code === 'conflict' && ensureGroup(p.name);
