@@ -41,6 +41,8 @@ function substitute(method, params) {
     const key = at[at.length - 1];
     const parent = at.filter((k) => typeof k === 'string').pop(); // key of the list an item is in
     if (v === '…' && (key === 'admin_password' || (method === 'login' && key === 'password'))) return stack.adminPassword;
+    if (method === 'metrics.query' && key === 'name' && params.target === 'vm') return vmName(v);
+    if (method === 'metrics.latest' && parent === 'names') return vmName(v);
     if (key === 'vm' || (at.join('.') === 'spec.name') || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
     if (['image', 'volume', 'media'].includes(key)) return volume(v);
     if (parent === 'network' || parent === 'networks') return stack.network;

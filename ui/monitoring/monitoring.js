@@ -74,7 +74,7 @@ class VgMonitoring extends VgElement {
         }
     }
 
-    async remove(method, name, what) {
+    async deleteNamed(method, name, what) {
         if (!(await VgConfirm.ask({ text: `Delete ${what} ${name}?` }))) return;
         if (await this.op(`Delete ${what} ${name}`, method, { name })) this.reload();
     }
@@ -171,7 +171,7 @@ class VgMonitoring extends VgElement {
                         (r) => html`<li>
                             <strong>${r.name}</strong>: ${r.target} ${r.metric} ${r.op} ${r.threshold}
                             for ${r.for_s} s
-                            <button type="button" class="danger" @click=${() => this.remove('alert.rule.delete', r.name, 'alert rule')}>Delete</button>
+                            <button type="button" class="danger" @click=${() => this.deleteNamed('alert.rule.delete', r.name, 'alert rule')}>Delete</button>
                         </li>`,
                     )}
                 </ul>
@@ -198,7 +198,7 @@ class VgMonitoring extends VgElement {
                                   <strong>${w.name}</strong> ${w.url}
                                   (${w.alerts.length ? w.alerts.join(', ') : 'every alert'}): ${w.delivered}
                                   delivered, ${w.failed} failed${w.last_result ? `, last ${w.last_result}` : ''}
-                                  <button type="button" class="danger" @click=${() => this.remove('webhook.delete', w.name, 'webhook')}>Delete</button>
+                                  <button type="button" class="danger" @click=${() => this.deleteNamed('webhook.delete', w.name, 'webhook')}>Delete</button>
                               </li>`,
                           )}
                       </ul>`
