@@ -3,9 +3,11 @@
 #include "core/auth.h"
 #include "console/console.h"
 #include "gateway.h"
+#include "backend/alerts.h"
 #include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
+#include "backend/webhook.h"
 #include "core/prom.h"
 #include "core/kdf.h"
 #include "net/http.h"
@@ -246,7 +248,7 @@ int main(int argc, char **argv)
     }
 
     /* Before anything can publish: every event finds its listeners. */
-    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK) {
+    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK || gw_alerts_init(g) != VG_OK) {
         vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
         return 1;
     }
@@ -384,6 +386,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Webhook receivers are anybody's servers: their certificates chain to the system's
+     * authorities, not to tls_ca, and the gateway shows no client certificate. */
+    struct lws_protocols webhook_protocols[] = {gw_webhook_protocol, {0}};
+    struct lws_context_creation_info wi;
+    memset(&wi, 0, sizeof(wi));
+    wi.vhost_name = "webhooks";
+    wi.port = CONTEXT_PORT_NO_LISTEN;
+    wi.protocols = webhook_protocols;
+    wi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    g->webhooks = lws_create_vhost(g->ctx, &wi);
+    if (!g->webhooks) {
+        vg_error("gateway", "cannot set up webhook delivery");
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+
     vg_redis_config rcfg = {
         .name = "registry",
         .host = g->cfg.redis_host,
@@ -414,6 +432,8 @@ int main(int argc, char **argv)
     ev_timer_start(g->loop, &keepalive_timer);
     gw_hostwatch_start(g);
     gw_prom_start(g);
+    gw_alerts_start(g);
+    gw_webhook_start(g);
 
     vg_bindaddr_format(&got, got_s, sizeof(got_s));
     vg_info("gateway", "listening on https://%s%s", got_s,
@@ -427,6 +447,8 @@ int main(int argc, char **argv)
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
     gw_prom_stop(g);
+    gw_alerts_stop(g);
+    gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */

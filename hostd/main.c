@@ -135,7 +135,12 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
 static void on_connected(const console *c, int connected)
 {
     hd_registry_event(connected ? "console.connected" : "console.disconnected", hd_console_vm(c),
-                      hd_console_dev(c));
+                      "dev", hd_console_dev(c));
+}
+
+static void on_crashed(const char *vm, const char *reason)
+{
+    hd_registry_event("vm.crashed", vm, "reason", reason);
 }
 
 /* Each refusal names the option and the line that set it (vg_config_invalid). */
@@ -235,6 +240,7 @@ int main(int argc, char **argv)
     };
     hd_console_configure(&ccfg);
     hd_vms_set_changed_cb(hd_registry_changed);
+    hd_virt_set_crashed_cb(on_crashed);
     link_config lcfg = {
         .bind = link_bind,
         .port = (int)link_port,

@@ -47,4 +47,6 @@ store('host', host, round.host)
 for _, vm in ipairs(round.vms) do
   store('vm', vm.name, vm)
 end
+-- Charts redraw on it (ui/monitoring/charts.js); it names only the host, so it stays small.
+redis.call('PUBLISH', 'vg:events', cjson.encode({type = 'metrics.round', host = host, ts = t * 1000}))
 return {raw.step}

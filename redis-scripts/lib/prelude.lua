@@ -143,3 +143,88 @@ local function met_rollup(recs, from, to)
   end
   return out
 end
+
+-- Alerts (docs/monitoring.md "Alerts", docs/redis.md "Alerts and webhooks"). One transition of
+-- alert a ({id, rule, kind = 'vm'|'host', target, project, value?, detail?}) to state 'firing'
+-- or 'resolved': published on vg:events, kept in vg:alerts:log, written to the audit trail and
+-- queued once for every webhook that wants the rule. The caller has already changed
+-- vg:alert:<id> inside the same script, so a second gateway evaluating the same facts finds the
+-- transition done: each transition happens, and is delivered, once.
+local function alert_transition(a, state, now)
+  local ev = {type = 'alert.' .. state, alert = a.rule, id = a.id, target = a.kind, ts = now,
+              value = a.value, detail = a.detail}
+  ev[a.kind] = a.target
+  if a.project and a.project ~= '' then
+    ev.project = a.project
+  end
+  local text = cjson.encode(ev)
+  redis.call('PUBLISH', 'vg:events', text)
+  redis.call('XADD', 'vg:alerts:log', 'MAXLEN', '~', '10000', '*', 'event', text)
+  redis.call('XADD', 'vg:audit', '*', 'ts', tostring(now), 'kind', 'alert', 'user', '', 'addr', '',
+             'method', ev.type, 'vm', a.kind == 'vm' and a.target or '', 'project',
+             a.project or '', 'result', 'ok',
+             'detail', a.rule .. ' ' .. a.kind .. '=' .. a.target ..
+               (a.detail and (': ' .. a.detail) or ''))
+  local hooks = redis.call('HGETALL', 'vg:webhooks')
+  for i = 1, #hooks, 2 do
+    local w = cjson.decode(hooks[i + 1])
+    local wanted = #w.alerts == 0
+    for _, r in ipairs(w.alerts) do
+      wanted = wanted or r == a.rule
+    end
+    if wanted then
+      local seq = redis.call('INCR', 'vg:webhook:seq')
+      redis.call('HSET', 'vg:webhook:d:' .. seq, 'webhook', hooks[i], 'attempts', '0', 'body',
+                 cjson.encode({delivery = seq, webhook = hooks[i], event = ev}))
+      redis.call('ZADD', 'vg:webhook:queue', now, seq)
+    end
+  end
+end
+
+-- Raises alert a (see alert_transition) as pending from now, or as firing at once when for_ms
+-- is 0; a pending alert fires once it has been pending for_ms. Returns 1 on a transition.
+local function alert_raise(a, now, for_ms)
+  local key = 'vg:alert:' .. a.id
+  local cur = redis.call('HMGET', key, 'state', 'since_ms')
+  if cur[1] == 'firing' then
+    if a.value then
+      redis.call('HSET', key, 'value', tostring(a.value))
+    end
+    return 0
+  end
+  local since = tonumber(cur[2] or '') or now
+  local state = now - since >= for_ms and 'firing' or 'pending'
+  redis.call('HSET', key, 'id', a.id, 'rule', a.rule, 'kind', a.kind, 'target', a.target,
+             'project', a.project or '', 'state', state, 'since_ms', tostring(since),
+             'value', tostring(a.value or ''), 'detail', a.detail or '')
+  redis.call('SADD', 'vg:alerts', a.id)
+  if state == 'firing' then
+    redis.call('HSET', key, 'fired_ms', tostring(now))
+    alert_transition(a, 'firing', now)
+    return 1
+  end
+  return 0
+end
+
+-- Ends alert id: a firing one is resolved (a transition, returns 1), a pending one forgotten.
+local function alert_clear(id, now)
+  local key = 'vg:alert:' .. id
+  local f = redis.call('HGETALL', key)
+  if #f == 0 then
+    redis.call('SREM', 'vg:alerts', id)
+    return 0
+  end
+  local a = {}
+  for i = 1, #f, 2 do
+    a[f[i]] = f[i + 1]
+  end
+  redis.call('DEL', key)
+  redis.call('SREM', 'vg:alerts', id)
+  if a.state == 'firing' then
+    a.value = tonumber(a.value) or nil
+    a.detail = a.detail ~= '' and a.detail or nil
+    alert_transition(a, 'resolved', now)
+    return 1
+  end
+  return 0
+end

@@ -41,6 +41,8 @@ function substitute(method, params) {
     const key = at[at.length - 1];
     const parent = at.filter((k) => typeof k === 'string').pop(); // key of the list an item is in
     if (v === '…' && (key === 'admin_password' || (method === 'login' && key === 'password'))) return stack.adminPassword;
+    if (method === 'metrics.query' && key === 'name' && params.target === 'vm') return vmName(v);
+    if (method === 'metrics.latest' && parent === 'names') return vmName(v);
     if (key === 'vm' || (at.join('.') === 'spec.name') || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
     if (['image', 'volume', 'media'].includes(key)) return volume(v);
     if (parent === 'network' || parent === 'networks') return stack.network;
@@ -287,6 +289,23 @@ async function prepare(method, p, ok, code) {
     if (verb === 'delete' && code === 'conflict') await ensureVm(vmName(DEMO));
     if (verb === 'delete' && ok) await ensureNoProject(name).then(() => ensureProject(name));
     if (verb === 'remove' && ok) await ensureMember(name, p.user, 'operator');
+    return undefined;
+  }
+  if (kind === 'alert.rule' || kind === 'webhook') {
+    const listed = async () => {
+      const r = await A(`${kind}.list`);
+      return (r.rules ?? r.webhooks).some((x) => x.name === p.name);
+    };
+    if (typeof p.name !== 'string') return undefined;
+    const there = await listed();
+    const want = verb === 'create' ? !ok && code === 'conflict' : !absent;
+    if (there && !want) await A(`${kind}.delete`, { name: p.name });
+    if (!there && want && kind === 'alert.rule') {
+      await A('alert.rule.create', { name: p.name, target: 'vm', metric: 'cpu_pct', op: '>', threshold: 90 });
+    }
+    if (!there && want && kind === 'webhook') {
+      await A('webhook.create', { name: p.name, url: 'http://127.0.0.1:9/', secret: 'a long shared secret' });
+    }
     return undefined;
   }
   if (kind === 'hostgroup') {

@@ -2,7 +2,8 @@
 // is a custom element in its own folder, loaded when first visited.
 //
 // Routes: #/login, #/vms, #/vms/new, #/vm/<vm>[/<tab>], #/console/<vm>[/<dev>][?offset=…],
-// #/hosts, #/projects[/<project>], #/users, #/envs[/<env>], #/audit, #/account.
+// #/hosts, #/projects[/<project>], #/users, #/envs[/<env>], #/audit, #/account,
+// #/monitoring[/<vm|host>/<name>].
 
 import { api, httpCall } from '../lib/api.js';
 import { session, live } from '../lib/store.js';
@@ -24,6 +25,11 @@ const PAGES = {
     envs: { tag: 'vg-envs', load: () => import('../envs/envs.js'), nav: 'Environments' },
     users: { tag: 'vg-users', load: () => import('../users/users.js'), nav: 'Users', admin: true },
     audit: { tag: 'vg-audit', load: () => import('../audit/audit.js'), nav: 'Audit', admin: true },
+    monitoring: {
+        tag: 'vg-monitoring',
+        load: () => import('../monitoring/monitoring.js'),
+        nav: 'Monitoring',
+    },
     account: { tag: 'vg-account', load: () => import('../account/password.js'), nav: 'Password' },
 };
 

@@ -1,5 +1,6 @@
 // The VM page (#/vm/<vm>[/<tab>]): state and power actions, and the tabs overview, console,
-// snapshots, settings, CD-ROM, migrate, clone and delete. Live from vm.state / vm.migrated.
+// snapshots, metrics (monitoring/charts.js), settings, CD-ROM, migrate, clone and delete. Live
+// from vm.state / vm.migrated.
 
 import { api } from '../lib/api.js';
 import { session } from '../lib/store.js';
@@ -7,11 +8,13 @@ import { VgElement, html, nothing, stateBadge, formatMib, formatTime } from '../
 import '../console/console.js';
 import './snapshots.js';
 import './vm-tabs.js';
+import '../monitoring/charts.js';
 
 const TABS = [
     ['overview', 'Overview'],
     ['console', 'Console'],
     ['snapshots', 'Snapshots'],
+    ['metrics', 'Metrics'],
     ['settings', 'Settings'],
     ['cdrom', 'CD-ROM'],
     ['migrate', 'Migrate'],
@@ -183,6 +186,8 @@ class VgVmPage extends VgElement {
                     .vm=${vm}
                     .canOperate=${props.canOperate}
                 ></vg-vm-snapshots>`;
+            case 'metrics':
+                return html`<vg-metrics-charts .kind=${'vm'} .name=${vm.name}></vg-metrics-charts>`;
             case 'overview':
                 return this.renderOverview(vm);
             default:

@@ -14,7 +14,7 @@
 #define STEP_MAX 31536000        /* a year, in seconds */
 #define LATEST_NAMES_MAX 1000
 
-static const char *const no_arrays[] = {"targets", NULL};
+static const char *const no_arrays[] = {"targets", "t", "min", "avg", "max", NULL};
 
 static void json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
