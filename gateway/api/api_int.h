@@ -51,6 +51,9 @@ extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
 extern const gw_method gw_api_audit_methods[];
 extern const gw_method gw_api_env_methods[];
+extern const gw_method gw_api_storage_methods[];
+extern const gw_method gw_api_volume_methods[];
+extern const gw_method gw_api_image_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

@@ -37,6 +37,8 @@ const rpc_method hd_vmops_methods[] = {
     {"volume.resize", hd_storage_vol_resize},
     {"volume.clone", hd_storage_vol_clone},
     {"volume.delete", hd_storage_vol_delete},
+    {"volume.idle", hd_storage_vol_check_idle},
+    {"volume.prepare", hd_storage_vol_prepare},
     {"secret.define", hd_storage_secret_define},
     {"secret.undefine", hd_storage_secret_undefine},
     {NULL, NULL},

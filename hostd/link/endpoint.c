@@ -2,6 +2,7 @@
 
 #include "console/console.h"
 #include "link/rpc.h"
+#include "storage/stream.h"
 #include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -139,7 +140,7 @@ static int query_of(struct lws *wsi, char *query, size_t size)
     return (int)qlen;
 }
 
-static int secret_ok(struct lws *wsi)
+int hd_link_secret_ok(struct lws *wsi)
 {
     char got[256];
     int n = lws_hdr_custom_length(wsi, LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR));
@@ -169,7 +170,7 @@ static void attach(link_conn *lc)
         reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
         return;
     }
-    if (!secret_ok(wsi)) {
+    if (!hd_link_secret_ok(wsi)) {
         vg_warn("link", "refused a link connection: wrong or missing X-Vmgate-Link");
         reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
         return;
@@ -444,6 +445,7 @@ static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    HD_STREAM_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

@@ -39,4 +39,8 @@ void hd_link_shutdown(void);
 int hd_link_count(void);
 void hd_link_stop(void);
 
+struct lws;
+/* 1 when the connection's X-Vmgate-Link header holds the link secret (every link endpoint). */
+int hd_link_secret_ok(struct lws *wsi);
+
 #endif

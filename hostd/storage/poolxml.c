@@ -112,3 +112,17 @@ int hd_poolxml_type(const char *xml, char *type, size_t cap, vg_err *err)
     xmlFreeDoc(doc);
     return rc;
 }
+
+char *hd_poolxml_raw_volume(const char *name, long long bytes, vg_err *err)
+{
+    char size[32];
+    snprintf(size, sizeof(size), "%lld", bytes);
+    xmlDoc *doc = xmlNewDoc(X("1.0"));
+    xmlNode *v = xmlNewNode(NULL, X("volume"));
+    xmlDocSetRootElement(doc, v);
+    xmlNewTextChild(v, NULL, X("name"), X(name));
+    xmlNode *cap = xmlNewTextChild(v, NULL, X("capacity"), X(size));
+    xmlNewProp(cap, X("unit"), X("bytes"));
+    with_attr(xmlNewChild(v, NULL, X("target"), NULL), "format", "type", "raw");
+    return dump(doc, err);
+}

@@ -605,3 +605,61 @@ void hd_storage_secret_undefine(rpc_call *call, const cJSON *params)
     else
         hd_rpc_fail(call, &err);
 }
+
+/* For shared pools: the gateway asks every host of the pool before it deletes or resizes. */
+void hd_storage_vol_check_idle(rpc_call *call, const cJSON *params)
+{
+    vg_err err = {0};
+    virConnectPtr c = hd_vmops_conn(&err);
+    virStorageVolPtr v = c ? hd_storage_call_volume(c, params, &err) : NULL;
+    char *path = v ? virStorageVolGetPath(v) : NULL;
+    int rc = path ? hd_storage_vol_idle(c, cJSON_GetObjectItem(params, "pool")->valuestring,
+                                        virStorageVolGetName(v), path, &err)
+                  : (v ? hd_vmops_lv_fail(&err) : VG_ERR);
+    free(path);
+    if (v)
+        virStorageVolFree(v);
+    if (rc == VG_OK)
+        hd_rpc_reply(call, NULL);
+    else
+        hd_rpc_fail(call, &err);
+}
+
+/* Before an upload: the volume, made raw and create_bytes large when it does not exist yet;
+ * refused while a running VM uses it. */
+void hd_storage_vol_prepare(rpc_call *call, const cJSON *params)
+{
+    vg_err err = {0};
+    long long bytes;
+    virConnectPtr c;
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr v = NULL;
+    const char *vol;
+    if (hd_rpc_int(params, "create_bytes", 0, 0, VOLUME_MIB_MAX << 20, &bytes, &err) != VG_OK ||
+        hd_rpc_name(params, "volume", 1, &vol, &err) != VG_OK ||
+        !(p = call_pool(&c, params, &err))) {
+        hd_rpc_fail(call, &err);
+        return;
+    }
+    if (!(v = virStorageVolLookupByName(p, vol))) {
+        char *xml = hd_poolxml_raw_volume(vol, bytes ? bytes : 1, &err);
+        if (xml && !(v = virStorageVolCreateXML(p, xml, 0)))
+            hd_vmops_lv_fail(&err);
+        free(xml);
+    } else {
+        char *path = virStorageVolGetPath(v);
+        if (!path || hd_storage_vol_idle(c, virStoragePoolGetName(p), vol, path, &err) != VG_OK) {
+            if (!path)
+                hd_vmops_lv_fail(&err);
+            virStorageVolFree(v);
+            v = NULL;
+        }
+        free(path);
+    }
+    virResetLastError();
+    virStoragePoolFree(p);
+    if (v)
+        reply_vol(call, v);
+    else
+        hd_rpc_fail(call, &err);
+}

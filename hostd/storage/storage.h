@@ -16,8 +16,8 @@ void hd_storage_configure(const char *roots);
 rpc_method_fn hd_storage_pool_list, hd_storage_pool_define, hd_storage_pool_undefine,
     hd_storage_pool_start, hd_storage_pool_stop, hd_storage_pool_refresh, hd_storage_pool_autostart,
     hd_storage_vol_list, hd_storage_vol_get, hd_storage_vol_create, hd_storage_vol_resize,
-    hd_storage_vol_clone, hd_storage_vol_delete, hd_storage_secret_define,
-    hd_storage_secret_undefine;
+    hd_storage_vol_clone, hd_storage_vol_delete, hd_storage_vol_check_idle, hd_storage_vol_prepare,
+    hd_storage_secret_define, hd_storage_secret_undefine;
 
 /* The volume params.pool / params.volume name (caller frees), or NULL with err. */
 virStorageVolPtr hd_storage_call_volume(virConnectPtr c, const cJSON *params, vg_err *err);
