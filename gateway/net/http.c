@@ -292,7 +292,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
             snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
-            if (!strcmp(pss->method, "volume.download"))
+            if (!strcmp(pss->method, "volume.download") && gw_xfer_wanted(wsi, pss->method))
                 return start_xfer(wsi, pss);
             answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
             return 0;
@@ -310,7 +310,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
     pss->has_token = gw_http_token(wsi, pss->token);
     if (refuse_cross_site(wsi, pss))
         return 0;
-    if (gw_xfer_method(pss->method))
+    if (gw_xfer_wanted(wsi, pss->method))
         return start_xfer(wsi, pss);
     /* lws reads the length with atoll and waits for that many bytes (for -5 a huge number,
      * for "5,5" of two headers 5): it is checked here first, and answered before any body. */
@@ -415,10 +415,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->xfer) {
-            gw_xfer_http_body_done(pss->xfer);
-            return 0;
-        }
+        if (pss->xfer)
+            return gw_xfer_http_body_done(pss->xfer);
         if (pss->drain_body) {
             /* The answer closes the connection when it is written; if it was, close now. */
             pss->drain_body = 0;

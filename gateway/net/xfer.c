@@ -47,6 +47,7 @@ struct gw_xfer {
     char text[XFER_TEXT_MAX];
     size_t text_len;
     int headers_sent; /* download: the 200 and its headers went out */
+    int answered;     /* the JSON answer went out */
     char *resp;       /* the JSON answer to write, once the call ended */
     int status;
     char volume[65];
@@ -65,9 +66,10 @@ static void maybe_free(gw_xfer *x)
     free(x);
 }
 
-int gw_xfer_method(const char *method)
+int gw_xfer_wanted(struct lws *wsi, const char *method)
 {
-    return !strcmp(method, "volume.upload") || !strcmp(method, "volume.download");
+    return (!strcmp(method, "volume.upload") || !strcmp(method, "volume.download")) &&
+           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0;
 }
 
 gw_xfer *gw_xfer_of_call(const gw_call *c);
@@ -234,7 +236,7 @@ gw_xfer *gw_xfer_http_start(struct lws *wsi, const char *method, const char *tok
 
 void gw_xfer_http_body(gw_xfer *x, const void *in, size_t len)
 {
-    if (x->ended || !x->upload)
+    if (x->ended || !x->upload || x->resp || x->answered)
         return;
     if (enqueue(x, in, len) != VG_OK) {
         fail_transfer(x, VG_E_INTERNAL, "out of memory");
@@ -248,11 +250,12 @@ void gw_xfer_http_body(gw_xfer *x, const void *in, size_t len)
         lws_callback_on_writable(x->link);
 }
 
-void gw_xfer_http_body_done(gw_xfer *x)
+int gw_xfer_http_body_done(gw_xfer *x)
 {
     x->body_done = 1;
     if (x->link)
         lws_callback_on_writable(x->link);
+    return x->answered ? -1 : 0;
 }
 
 static void call_done(void *priv, const char *method, const cJSON *id, const cJSON *result,
@@ -276,6 +279,10 @@ static void call_done(void *priv, const char *method, const cJSON *id, const cJS
     }
     x->status = err ? gw_api_http_status(err->code) : 200;
     x->resp = gw_api_response(NULL, 0, result, err);
+    /* A refused upload's body is read and dropped: closed with unread input, the socket would
+     * send a reset that destroys the answer before the client reads it. */
+    x->ended = x->ended || err;
+    resume_http(x);
     lws_callback_on_writable(x->http);
 }
 
@@ -314,8 +321,9 @@ int gw_xfer_http_writable(gw_xfer *x)
         free(x->resp);
         x->resp = NULL;
         x->headers_sent = 1;
-        (void)n;
-        return -1; /* the body of a refused upload is not read: the connection ends here */
+        x->answered = 1;
+        /* the connection ends with the answer, or once the rest of the body has been read */
+        return n < 0 || !x->upload || x->body_done ? -1 : 0;
     }
     if (x->upload || !x->ready)
         return 0;

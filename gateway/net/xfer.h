@@ -19,15 +19,17 @@ typedef struct gw_xfer gw_xfer;
 struct lws;
 
 /* ---- for http.c ---- */
-/* 1 for the API methods that stream (their body is the data, not JSON). */
-int gw_xfer_method(const char *method);
+/* 1 for a request of an API method that streams, with its parameters in the query (its body
+ * is the data, not JSON); without a query it is an ordinary call, which the method refuses. */
+int gw_xfer_wanted(struct lws *wsi, const char *method);
 /* Starts the call of method (params from the URL's query); the body is held until hostd is
  * ready. NULL with err when the request cannot be one (no Content-Length on an upload, a bad
  * query); the caller answers err. */
 gw_xfer *gw_xfer_http_start(struct lws *wsi, const char *method, const char *token,
                             const char *addr, vg_err *err);
 void gw_xfer_http_body(gw_xfer *x, const void *in, size_t len);
-void gw_xfer_http_body_done(gw_xfer *x);
+/* -1: close the connection (the answer went out already). */
+int gw_xfer_http_body_done(gw_xfer *x);
 /* -1: close the connection. */
 int gw_xfer_http_writable(gw_xfer *x);
 void gw_xfer_http_closed(gw_xfer *x);

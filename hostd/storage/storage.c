@@ -182,6 +182,21 @@ static int pool_idle(virConnectPtr c, virStoragePoolPtr p, vg_err *err)
     return rc;
 }
 
+/* Volumes that hold data: a filesystem's lost+found directory is none. */
+static int data_volumes(virStoragePoolPtr p)
+{
+    virStorageVolPtr *vols = NULL;
+    int n = virStoragePoolListAllVolumes(p, &vols, 0), data = 0;
+    for (int i = 0; i < n; i++) {
+        virStorageVolInfo info;
+        if (virStorageVolGetInfo(vols[i], &info) < 0 || info.type != VIR_STORAGE_VOL_DIR)
+            data++;
+        virStorageVolFree(vols[i]);
+    }
+    free(vols);
+    return data;
+}
+
 /* Refused while the pool holds volumes: deleting a pool never deletes data. */
 void hd_storage_pool_undefine(rpc_call *call, const cJSON *params)
 {
@@ -195,7 +210,7 @@ void hd_storage_pool_undefine(rpc_call *call, const cJSON *params)
     int active = virStoragePoolIsActive(p) == 1;
     if (active)
         virStoragePoolRefresh(p, 0);
-    int nv = active ? virStoragePoolNumOfVolumes(p) : 0;
+    int nv = active ? data_volumes(p) : 0;
     char type[16] = "";
     char *xml = virStoragePoolGetXMLDesc(p, 0);
     if (xml)

@@ -169,7 +169,7 @@ static void delete_read_cb(vg_redis *r, redisReply *reply, void *priv)
     (void)r;
     gw_call *c = priv;
     cJSON *img;
-    if (!gw_call_lua_ok(c, reply) || !(img = gw_call_json(c, reply, NULL)))
+    if (!gw_call_lua_ok(c, reply) || !(img = gw_call_json(c, reply, gw_st_no_arrays)))
         return;
     gw_st *s = gw_st_new(c);
     if (!s) {

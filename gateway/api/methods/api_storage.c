@@ -52,6 +52,7 @@ cJSON *gw_st_params(const char *pool)
     return p;
 }
 
+const char *const gw_st_no_arrays[] = {NULL};
 static const char *const info_arrays[] = {"alive", "pools", "hosts", "devices", NULL};
 
 static void load_cb(vg_redis *r, redisReply *reply, void *priv)
@@ -88,6 +89,7 @@ static void each_done(void *priv, const cJSON *result, const vg_err *err)
     const char *host = cJSON_GetArrayItem(s->hosts, (int)s->i)->valuestring;
     s->i++;
     if (err && err->code == VG_E_NOT_FOUND && (s->flags & GW_ST_SKIP_MISSING)) {
+        s->missing = *err;
         each_next(s);
         return;
     }
@@ -126,8 +128,12 @@ static void each_next(gw_st *s)
         return;
     }
     if ((s->flags & GW_ST_SKIP_MISSING) && !s->answered && !(s->flags & GW_ST_TOLERANT)) {
-        const char *pool = gw_param_str(s->c, "pool", "");
-        gw_call_fail(s->c, VG_E_NOT_FOUND, "no host that is up has pool %s", pool);
+        /* The hosts' own word (no such pool, or no such volume in it) says more than ours. */
+        if (s->missing.code != VG_E_NONE)
+            gw_call_fail_err(s->c, &s->missing);
+        else
+            gw_call_fail(s->c, VG_E_NOT_FOUND, "no host that is up has pool %s",
+                         gw_param_str(s->c, "pool", ""));
         return;
     }
     s->next(s);
@@ -149,6 +155,7 @@ void gw_st_each(gw_st *s, const char *method, cJSON *params, unsigned flags, lon
     s->flags = flags;
     s->i = 0;
     s->answered = 0;
+    s->missing.code = VG_E_NONE;
     s->next = next;
     each_next(s);
 }
@@ -403,7 +410,7 @@ static void create_claimed(vg_redis *r, redisReply *reply, void *priv)
     gw_call *c = priv;
     gw_st *s = c->state;
     cJSON *hosts;
-    if (!gw_call_lua_ok(c, reply) || !(hosts = gw_call_json(c, reply, NULL)))
+    if (!gw_call_lua_ok(c, reply) || !(hosts = gw_call_json(c, reply, gw_st_no_arrays)))
         return;
     s->hosts = hosts;
     cJSON *p = gw_st_params(gw_param_str(c, "pool", ""));

@@ -28,6 +28,7 @@ struct gw_st {
     unsigned flags;
     long timeout_ms;
     int answered;   /* hosts that answered in the last gw_st_each */
+    vg_err missing; /* the last not_found a skipped host gave */
     cJSON *results; /* [{host, result} | {host, error}] of the last gw_st_each */
     cJSON *answer;  /* the last result */
     char host[65];  /* the host that gave it */
@@ -46,6 +47,8 @@ void gw_st_load(gw_st *s, const char *pool, gw_st_step *next);
  * it with not_found. */
 void gw_st_each(gw_st *s, const char *method, cJSON *params, unsigned flags, long timeout_ms,
                 gw_st_step *next);
+/* For gw_call_json when no field of the answer is a list. */
+extern const char *const gw_st_no_arrays[];
 /* {"pool": pool} plus what the caller adds. */
 cJSON *gw_st_params(const char *pool);
 

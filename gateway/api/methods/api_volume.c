@@ -55,7 +55,7 @@ static void list_state_cb(vg_redis *r, redisReply *reply, void *priv)
     gw_call *c = priv;
     gw_st *s = c->state;
     cJSON *extra;
-    if (!gw_call_lua_ok(c, reply) || !(extra = gw_call_json(c, reply, NULL)))
+    if (!gw_call_lua_ok(c, reply) || !(extra = gw_call_json(c, reply, gw_st_no_arrays)))
         return;
     const cJSON *by = cJSON_GetObjectItemCaseSensitive(extra, "volumes");
     cJSON *res = cJSON_CreateObject();
@@ -101,7 +101,7 @@ static void get_state_cb(vg_redis *r, redisReply *reply, void *priv)
     gw_call *c = priv;
     gw_st *s = c->state;
     cJSON *extra;
-    if (!gw_call_lua_ok(c, reply) || !(extra = gw_call_json(c, reply, NULL)))
+    if (!gw_call_lua_ok(c, reply) || !(extra = gw_call_json(c, reply, gw_st_no_arrays)))
         return;
     cJSON *vol = s->answer;
     s->answer = NULL;
