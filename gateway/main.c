@@ -11,6 +11,7 @@
 #include "core/prom.h"
 #include "core/kdf.h"
 #include "net/http.h"
+#include "net/xfer.h"
 #include "vg_redis.h"
 #include "ui_csp.h"
 #include "vg_bindaddr.h"
@@ -316,7 +317,8 @@ int main(int argc, char **argv)
     /* lws wants arrays of protocols; each module owns its entry. */
     struct lws_protocols https_protocols[] = {
         gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
-    struct lws_protocols link_protocols[] = {gw_link_protocol, gw_hostrpc_protocol, {0}};
+    struct lws_protocols link_protocols[] = {
+        gw_link_protocol, gw_hostrpc_protocol, gw_xfer_protocol, {0}};
 
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof(vi));

@@ -11,6 +11,7 @@
 #include "libvirt/virt.h"
 #include "libvirt/virt_ev.h"
 #include "libvirt/vmops.h"
+#include "storage/storage.h"
 #include "libvirt/vms.h"
 
 #include <errno.h>
@@ -27,7 +28,7 @@
 
 static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
     *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
-    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri;
+    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri, *pool_roots;
 static long redis_port, link_port, heartbeat_ms, ring_size, link_insecure;
 
 static const vg_opt opts[] = {
@@ -44,6 +45,8 @@ static const vg_opt opts[] = {
      "directory of console sockets named <prefix>-<vm>.sock", &console_dir},
     {"state_dir", VG_OPT_STR, "/var/lib/vmgate/hostd-state", "where console offsets persist",
      &state_dir},
+    {"pool_roots", VG_OPT_STR, "/var/lib/vmgate/pools",
+     "comma-separated directories below which pool.create may put a pool's directory", &pool_roots},
     {"link_bind", VG_OPT_STR, "127.0.0.1", "address the link endpoint listens on", &link_bind},
     {"link_port", VG_OPT_INT, "7701", "port of the link endpoint", &link_port},
     {"link_url", VG_OPT_STR, NULL, "URL gateways use (default: wss://<link_bind>:<link_port>)",
@@ -277,6 +280,7 @@ int main(int argc, char **argv)
         .state_dir = state_dir,
     };
     hd_vmops_configure(&vcfg);
+    hd_storage_configure(pool_roots);
     int rc = 1;
     hd_virt_ev_register(loop);
     /* libvirt first: a socket it describes must not be adopted as a bare convention socket

@@ -322,6 +322,7 @@ redis_password_file = $stack/redis/password
 libvirt_uri = $2
 console_dir = $3
 state_dir = $4
+pool_roots = $stack/pools
 link_bind = $link_bind
 link_port = $5
 tls_cert = $stack/certs/hostd.pem

@@ -9,6 +9,7 @@
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
+#include "net/xfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ typedef struct http_pss {
      * unread input, the socket sends a reset that destroys the answer before the client reads
      * it (it sees ECONNRESET, not 413). */
     int drain_body;
+    gw_xfer *xfer; /* volume.upload / volume.download: the body or answer is a stream */
 } http_pss;
 
 int gw_http_origin_ok(const char *origin, const char *host, const char *allowed)
@@ -251,28 +253,6 @@ static int refuse_cross_site(struct lws *wsi, http_pss *pss)
     return 1;
 }
 
-int gw_http_content_length(const char *value, size_t len, size_t max, size_t *out, vg_err *err)
-{
-    size_t i = 0, end = len, n = 0, d;
-    while (i < end && (value[i] == ' ' || value[i] == '\t'))
-        i++;
-    while (end > i && (value[end - 1] == ' ' || value[end - 1] == '\t'))
-        end--;
-    if (i == end)
-        return vg_fail(err, VG_E_BAD_REQUEST, "Content-Length is empty");
-    for (; i < end; i++) {
-        if (value[i] < '0' || value[i] > '9')
-            return vg_fail(err, VG_E_BAD_REQUEST,
-                           "Content-Length must be one whole number of bytes (a single header)");
-        d = (size_t)(value[i] - '0');
-        n = n > (SIZE_MAX - d) / 10 ? SIZE_MAX : n * 10 + d;
-    }
-    *out = n;
-    if (n > max)
-        return vg_fail(err, VG_E_TOO_BIG, "request body exceeds %zu bytes", max);
-    return VG_OK;
-}
-
 /* Refuses a request whose body cannot be read as announced; the connection closes after the
  * answer, since the bytes that follow on it are no longer known to be a next request. */
 static void refuse_body(struct lws *wsi, http_pss *pss, const vg_err *err)
@@ -280,6 +260,19 @@ static void refuse_body(struct lws *wsi, http_pss *pss, const vg_err *err)
     pss->dispatched = 1;
     pss->close_after = 1;
     answer_error(wsi, pss, err->code, err->msg);
+}
+
+/* A download is a GET (a browser link saves it); its session comes as for any call. */
+static int start_xfer(struct lws *wsi, http_pss *pss)
+{
+    vg_err err;
+    pss->has_token = gw_http_token(wsi, pss->token);
+    pss->dispatched = 1;
+    pss->xfer =
+        gw_xfer_http_start(wsi, pss->method, pss->has_token ? pss->token : NULL, pss->addr, &err);
+    if (!pss->xfer)
+        refuse_body(wsi, pss, &err);
+    return 0;
 }
 
 static int start_request(struct lws *wsi, http_pss *pss)
@@ -303,6 +296,8 @@ static int start_request(struct lws *wsi, http_pss *pss)
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
             snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
+            if (!strcmp(pss->method, "volume.download") && gw_xfer_wanted(wsi, pss->method))
+                return start_xfer(wsi, pss);
             answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
             return 0;
         }
@@ -319,6 +314,8 @@ static int start_request(struct lws *wsi, http_pss *pss)
     pss->has_token = gw_http_token(wsi, pss->token);
     if (refuse_cross_site(wsi, pss))
         return 0;
+    if (gw_xfer_wanted(wsi, pss->method))
+        return start_xfer(wsi, pss);
     /* lws reads the length with atoll and waits for that many bytes (for -5 a huge number,
      * for "5,5" of two headers 5): it is checked here first, and answered before any body. */
     char cl[64];
@@ -408,6 +405,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return start_request(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY: {
+        if (pss->xfer) {
+            gw_xfer_http_body(pss->xfer, in, len);
+            return 0;
+        }
         if (pss->too_big || pss->dispatched)
             return 0;
         int rc = gw_wsbuf_add(&pss->body, in, len, 0, 0);
@@ -418,6 +419,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->xfer)
+            return gw_xfer_http_body_done(pss->xfer);
         if (pss->drain_body) {
             /* The answer closes the connection when it is written; if it was, close now. */
             pss->drain_body = 0;
@@ -426,12 +429,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         dispatch(wsi, pss);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->xfer)
+            return gw_xfer_http_writable(pss->xfer);
         if (!pss || !pss->answered)
             return 0;
         return write_response(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss) {
+            if (pss->xfer)
+                gw_xfer_http_closed(pss->xfer);
+            pss->xfer = NULL;
             gw_call_owner_detach(&pss->owner);
             gw_wsbuf_free(&pss->body);
             free(pss->resp);

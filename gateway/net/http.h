@@ -4,6 +4,7 @@
 #define GW_HTTP_H
 
 #include "gateway.h"
+#include "net/content_length.h"
 
 #include <libwebsockets.h>
 
@@ -28,10 +29,6 @@ int gw_http_token(struct lws *wsi, char *out /* GW_TOKEN_HEX + 1 */);
  * origin NULL: the request had none. */
 const char *gw_http_cross_site(const char *origin, const char *host, const char *allowed,
                                int token_source, int custom_header);
-/* The body length of a Content-Length header value (len bytes, as lws joined it: two headers
- * become "5,5"): one run of decimal digits with optional blanks around it, else bad_request;
- * over max, too_big with the length in *out (SIZE_MAX when it does not fit). */
-int gw_http_content_length(const char *value, size_t len, size_t max, size_t *out, vg_err *err);
 /* The upgrade checks shared by every protocol (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE). */
 int gw_http_confirm_upgrade(struct lws *wsi);
 

@@ -1,5 +1,6 @@
 /* The RPC methods gateways may call on /link/api (docs/protocol.md §4), by name. */
 #include "libvirt/vmops.h"
+#include "storage/storage.h"
 
 const rpc_method hd_vmops_methods[] = {
     {"vm.define", hd_vmops_define},
@@ -23,5 +24,22 @@ const rpc_method hd_vmops_methods[] = {
     {"snapshot.revert", hd_vmops_snapshot_revert},
     {"snapshot.delete", hd_vmops_snapshot_delete},
     {"host.info", hd_vmops_host_info},
+    {"pool.list", hd_storage_pool_list},
+    {"pool.define", hd_storage_pool_define},
+    {"pool.undefine", hd_storage_pool_undefine},
+    {"pool.start", hd_storage_pool_start},
+    {"pool.stop", hd_storage_pool_stop},
+    {"pool.refresh", hd_storage_pool_refresh},
+    {"pool.autostart", hd_storage_pool_autostart},
+    {"volume.list", hd_storage_vol_list},
+    {"volume.get", hd_storage_vol_get},
+    {"volume.create", hd_storage_vol_create},
+    {"volume.resize", hd_storage_vol_resize},
+    {"volume.clone", hd_storage_vol_clone},
+    {"volume.delete", hd_storage_vol_delete},
+    {"volume.idle", hd_storage_vol_check_idle},
+    {"volume.prepare", hd_storage_vol_prepare},
+    {"secret.define", hd_storage_secret_define},
+    {"secret.undefine", hd_storage_secret_undefine},
     {NULL, NULL},
 };

@@ -60,7 +60,8 @@ static char *dump(xmlDoc *doc, vg_err *err)
     return s;
 }
 
-int hd_vmxml_disks(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_err *err)
+static int disk_sources(const char *xml, int all, vmxml_disk *out, size_t cap, size_t *n,
+                        vg_err *err)
 {
     *n = 0;
     xmlDoc *doc = parse(xml, "domain", err);
@@ -76,7 +77,7 @@ int hd_vmxml_disks(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_e
         if (!is_elem(d, "disk"))
             continue;
         attr(d, "device", device, sizeof(device));
-        if (strcmp(device, "disk") != 0)
+        if (!all && strcmp(device, "disk") != 0)
             continue;
         if (*n == cap) {
             rc = vg_fail(err, VG_E_BAD_REQUEST, "domain has more than %zu disks", cap);
@@ -95,6 +96,16 @@ int hd_vmxml_disks(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_e
     }
     xmlFreeDoc(doc);
     return rc;
+}
+
+int hd_vmxml_disks(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_err *err)
+{
+    return disk_sources(xml, 0, out, cap, n, err);
+}
+
+int hd_vmxml_media(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_err *err)
+{
+    return disk_sources(xml, 1, out, cap, n, err);
 }
 
 int hd_vmxml_cdrom(const char *xml, char *dev, size_t devcap, char *bus, size_t buscap, vg_err *err)

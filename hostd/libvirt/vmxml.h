@@ -23,6 +23,8 @@ typedef struct vmxml_snapshot {
 
 /* The domain's disks (device='disk', not CD-ROMs or floppies), in document order. */
 int hd_vmxml_disks(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_err *err);
+/* The same with every medium: CD-ROMs and floppies too (what a volume's "in use" means). */
+int hd_vmxml_media(const char *xml, vmxml_disk *out, size_t cap, size_t *n, vg_err *err);
 /* The first CD-ROM drive's target dev and bus; not_found when the domain has none. */
 int hd_vmxml_cdrom(const char *xml, char *dev, size_t devcap, char *bus, size_t buscap,
                    vg_err *err);

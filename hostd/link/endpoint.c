@@ -2,6 +2,8 @@
 
 #include "console/console.h"
 #include "link/rpc.h"
+#include "link/secret.h"
+#include "storage/stream.h"
 #include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -18,7 +20,6 @@
 #include <string.h>
 
 #define LINK_SUBPROTOCOL "vmgate.console.v1"
-#define LINK_SECRET_HDR "x-vmgate-link:"
 #define LINK_FRAME_CAP (VG_FRAME_OUTPUT_HDR + 16384)
 
 typedef struct link_conn {
@@ -126,20 +127,6 @@ static int query_of(struct lws *wsi, char *query, size_t size)
     return (int)qlen;
 }
 
-static int secret_ok(struct lws *wsi)
-{
-    char got[256];
-    int n = lws_hdr_custom_length(wsi, LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR));
-    if (n <= 0 || n >= (int)sizeof(got))
-        return 0;
-    if (lws_hdr_custom_copy(wsi, got, sizeof(got), LINK_SECRET_HDR, (int)strlen(LINK_SECRET_HDR)) <
-        0)
-        return 0;
-    int ok = vg_const_eq(got, cfg->secret);
-    lws_explicit_bzero(got, sizeof(got));
-    return ok;
-}
-
 static void rpc_wake(void *ud)
 {
     link_conn *lc = ud;
@@ -156,7 +143,7 @@ static void attach(link_conn *lc)
         reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
         return;
     }
-    if (!secret_ok(wsi)) {
+    if (!hd_link_secret_ok(wsi, cfg->secret)) {
         vg_warn("link", "refused a link connection: wrong or missing X-Vmgate-Link");
         reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
         return;
@@ -427,10 +414,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 /* Both entries share one callback: a client that names no subprotocol lands on the first. */
-static const struct lws_protocols protocols[] = {
+/* Not const: the volume stream protocol gets the link secret as its user pointer at start. */
+static struct lws_protocols protocols[] = {
     {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    HD_STREAM_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -441,6 +430,9 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     if (vg_bindaddr_parse(c->bind, c->port, &want, err) != VG_OK)
         return VG_ERR;
     cfg = c;
+    for (struct lws_protocols *p = protocols; p->name; p++)
+        if (!strcmp(p->name, HD_STREAM_SUBPROTOCOL))
+            p->user = (void *)c->secret;
     loops[0] = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
     struct lws_context_creation_info info;

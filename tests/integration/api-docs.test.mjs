@@ -44,9 +44,12 @@ function substitute(method, params) {
     if (method === 'metrics.query' && key === 'name' && params.target === 'vm') return vmName(v);
     if (method === 'metrics.latest' && parent === 'names') return vmName(v);
     if (key === 'vm' || (at.join('.') === 'spec.name') || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
-    if (['image', 'volume', 'media'].includes(key)) return volume(v);
+    // The storage methods name pools, volumes and images by their own names, as they are.
+    const storage = /^(pool|volume|image|secret)\./.test(method);
+    if (storage && method === 'pool.create' && key === 'target') return path.join(stack.dir, 'pools', path.basename(v));
+    if (!storage && ['image', 'volume', 'media'].includes(key)) return volume(v);
     if (parent === 'network' || parent === 'networks') return stack.network;
-    if (parent === 'pool' || parent === 'pools') return stack.pool;
+    if (!storage && (parent === 'pool' || parent === 'pools')) return stack.pool;
     if (at.join('.') === 'spec.kernel.kernel' || at.join('.') === 'spec.kernel.initrd') return path.join(guest, path.basename(v));
     return { h1: hostIds[0], h2: hostIds[1] }[v] ?? v;
   };
@@ -268,6 +271,58 @@ async function ensureNoEnv(name) {
 
 // What the world must look like before an example (p: the substituted params; ok: whether the
 // documented answer is a result; code: its error code otherwise).
+// The storage examples' world: the stack's pool vmgate with base.qcow2 and tools.iso, a pool
+// "fast" of the docs, volumes data1/data2, the image "tools" of tools.iso, the secret chap1.
+const poolExists = async (name) => (await A('pool.list')).pools.some((x) => x.name === name);
+const volExists = async (pool, volume) =>
+  A('volume.get', { pool, volume }).then(() => true, () => false);
+const imageExists = (name) => exists(`vg:image:${name}`);
+async function prepareStorage(kind, verb, p, ok, code) {
+  if (kind === 'pool' && p.pool && p.pool !== stack.pool) {
+    const there = await poolExists(p.pool);
+    if (verb === 'create') {
+      if (ok && there) await A('pool.delete', { pool: p.pool });
+      return undefined;
+    }
+    if (!there) await A('pool.create', { pool: p.pool, host: hostIds[0], spec: { type: 'dir', target: path.join(stack.dir, 'pools', p.pool) } });
+    const running = (await A('pool.get', { pool: p.pool })).hosts[0]?.state === 'running';
+    if (verb === 'start' && ok && running) await A('pool.stop', { pool: p.pool });
+    if (['stop', 'refresh', 'edit'].includes(verb) && !running) await A('pool.start', { pool: p.pool });
+    return undefined;
+  }
+  if (kind === 'volume' && p.pool && p.volume) {
+    if (verb === 'create') {
+      if (ok && (await volExists(p.pool, p.volume))) await A('volume.delete', { pool: p.pool, volume: p.volume });
+      return undefined;
+    }
+    if (['resize', 'clone', 'delete'].includes(verb) && !(await volExists(p.pool, p.volume))) {
+      await A('volume.create', { pool: p.pool, volume: p.volume, size_mib: 1024 });
+    }
+    if (verb === 'clone' && ok && (await volExists(p.target_pool ?? p.pool, p.name))) {
+      await A('volume.delete', { pool: p.target_pool ?? p.pool, volume: p.name });
+    }
+    return undefined;
+  }
+  if (kind === 'image') {
+    const name = p.image ?? 'tools';
+    if (verb === 'create') {
+      if (ok && imageExists(name)) await A('image.delete', { image: name });
+      return undefined;
+    }
+    if (!imageExists(name) && !(code === 'not_found')) {
+      await A('image.create', { image: name, pool: stack.pool, volume: 'tools.iso', kind: 'iso', description: 'guest tools' });
+    }
+    return undefined;
+  }
+  if (kind === 'secret') {
+    const name = p.secret ?? 'chap1';
+    if (verb !== 'set' && !exists(`vg:secret:${name}`) && code !== 'not_found') {
+      await A('secret.set', { secret: name, value: 'docs secret', description: 'tgt CHAP' });
+    }
+  }
+  return undefined;
+}
+
 async function prepare(method, p, ok, code) {
   const absent = code === 'not_found';
   const [kind, verb] = [method.slice(0, method.lastIndexOf('.')), method.slice(method.lastIndexOf('.') + 1)];
@@ -291,6 +346,7 @@ async function prepare(method, p, ok, code) {
     if (verb === 'remove' && ok) await ensureMember(name, p.user, 'operator');
     return undefined;
   }
+  if (['pool', 'volume', 'image', 'secret'].includes(kind)) return prepareStorage(kind, verb, p, ok, code);
   if (kind === 'alert.rule' || kind === 'webhook') {
     const listed = async () => {
       const r = await A(`${kind}.list`);
