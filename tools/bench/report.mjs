@@ -13,15 +13,18 @@ const cpu = (c) =>
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
 const ms = (x) => (x && x.n ? `${x.p50} / ${x.p99}` : '–');
+let heading = null; // printed before the next table that has rows
 const table = (head, lines) => {
   if (!lines.length) return;
+  if (heading) console.log(heading);
+  heading = null;
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);
   lines.forEach((l) => console.log(`| ${l.join(' | ')} |`));
   console.log();
 };
 
-console.log('### Keystroke echo latency (ms)\n');
+heading = '### Keystroke echo latency (ms)\n';
 table(
   ['path', 'load', 'n', 'p50', 'p99', 'max'],
   of('echo').map((r) => [
@@ -34,7 +37,7 @@ table(
     r.max,
   ]),
 );
-console.log('### Throughput from a fast source (MB/s, 1 MB = 10^6 bytes)\n');
+heading = '### Throughput from a fast source (MB/s, 1 MB = 10^6 bytes)\n';
 table(
   ['path', 'source rate', 'viewers', 'per viewer', 'slowest viewer', 'aggregate', 'source read', 'gap MB', 'server mem growth MB', 'CPU %', 'server CPU ms per MB'],
   of('throughput').map((r) => [
@@ -51,7 +54,7 @@ table(
     r.serverCpuMsPerMB ?? '–',
   ]),
 );
-console.log('### Memory with idle viewers (KiB)\n');
+heading = '### Memory with idle viewers (KiB)\n';
 table(
   ['viewers', 'gateway RSS', 'hostd RSS', 'gateway per viewer (vs 0 / vs previous row)', 'hostd per viewer (vs 0 / vs previous row)'],
   of('memory').map((r) => [
@@ -67,7 +70,7 @@ for (const kind of ['websockify', 'ttyd'])
     [`${kind} clients`, `PSS of ${kind} + children`, 'processes', 'per client'],
     of(`memory-${kind}`).map((r) => [r.viewers, r.pssKiB, r.processes, r.perViewerKiB ?? '–']),
   );
-console.log('### Attach time and API latency (ms)\n');
+heading = '### Attach time and API latency (ms)\n';
 table(
   ['operation', 'n', 'p50', 'p99', 'max'],
   [
@@ -76,7 +79,7 @@ table(
   ],
 );
 
-console.log('### Scale: idle viewers of one console\n');
+heading = '### Scale: idle viewers of one console\n';
 table(
   ['path', 'viewers held (wanted)', 'failed', 'server memory KiB', 'per viewer KiB', 'per process KiB per viewer', 'attach p50 / p99 ms', 'last 100 p50 / p99', 'one more, sequential p50 / p99', 'step s', 'who-is-attached MB received'],
   of('scale-idle').map((r) => [
@@ -94,7 +97,7 @@ table(
   ]),
 );
 const flowTable = (bench, title) => {
-  console.log(`### Scale: ${title} (MB/s, 1 MB = 10^6 bytes)\n`);
+  heading = `### Scale: ${title} (MB/s, 1 MB = 10^6 bytes)\n`;
   table(
     ['path', 'consoles', 'viewers', 'source rate', 'attach p50 / p99 ms', 'mem per viewer KiB', 'per viewer', 'slowest', 'aggregate', 'source read', 'gap MB', 'server mem growth MB', 'CPU %', 'server CPU ms per MB'],
     of(bench).map((r) =>
@@ -121,7 +124,7 @@ const flowTable = (bench, title) => {
 };
 flowTable('scale-consoles', 'many consoles, one viewer each');
 flowTable('scale-fanout', 'many viewers of one console');
-console.log('### Scale: keystroke echo with viewers attached elsewhere (ms)\n');
+heading = '### Scale: keystroke echo with viewers attached elsewhere (ms)\n';
 table(
   ['path', 'viewers elsewhere', 'their output', 'n', 'p50', 'p99', 'max'],
   of('scale-echo').map((r) =>

@@ -21,7 +21,8 @@
 //   their sources at --load-rate MB/s each, while echo.mjs times keystrokes on the real guest
 //   (--echo-vm through vmgate, --echo-sock direct, --echo-wsk, --echo-ttyd).
 //
-// Every step and wait is bounded: --timeout-ms per attach, --step-s per step of attaches; a step
+// Every step and wait is bounded: --timeout-ms per attach, --step-s per step of attaches,
+// --probe-s for the probes of a step, 5 min for hostd to register the consoles; a step
 // stops early when MemAvailable falls below --min-free-mb (websockify costs ~5 MB per client).
 import { execFile, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,7 +56,8 @@ const o = options({
   seconds: 10,
   'load-rate': 0.005,
   'timeout-ms': 30000,
-  'step-s': 600,
+  'step-s': 300,
+  'probe-s': 120,
   'min-free-mb': 3072,
   'max-growth-mb': 2048,
   'echo-n': 200,
@@ -177,11 +179,13 @@ async function login() {
   return api;
 }
 
-// Sequential attach-and-close of one more viewer, n times (vmgate: ticket + WebSocket + hello).
+// Sequential attach-and-close of one more viewer, n times (vmgate: ticket + WebSocket + hello),
+// for at most --probe-s seconds.
 async function probe(api, n) {
   const ms = [];
   let failed = 0;
-  for (let i = 0; i < n; i++) {
+  const t0 = nowMs();
+  for (let i = 0; i < n && nowMs() - t0 < o['probe-s'] * 1000; i++) {
     const t0 = nowMs();
     try {
       const c = await within(vmgateClient(api, { vm: o.vm, mode: 'ro', offset: 'end' }), o['timeout-ms'], 'probe');
