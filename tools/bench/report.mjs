@@ -81,11 +81,12 @@ table(
 
 heading = '### Scale: idle viewers of one console\n';
 table(
-  ['path', 'viewers held (wanted)', 'failed', 'server memory KiB', 'per viewer KiB', 'per process KiB per viewer', 'attach p50 / p99 ms', 'last 100 p50 / p99', 'one more, sequential p50 / p99', 'step s', 'who-is-attached MB received'],
+  ['path', 'viewers attached (wanted)', 'failed', 'closed by the server',  'server memory KiB', 'per viewer KiB', 'per process KiB per viewer', 'attach p50 / p99 ms', 'last 100 p50 / p99', 'one more, sequential p50 / p99', 'step s', 'who-is-attached MB received'],
   of('scale-idle').map((r) => [
     r.target,
     r.wanted ? `${r.viewers} (${r.wanted})` : r.viewers ?? '–',
     r.error ?? (r.wanted ? r.failed + r.skipped : '–'),
+    r.closedByServer ?? '–',
     r.serverKiB ?? '–',
     r.perViewerKiB ?? '–',
     r.perViewerKiBByProcess ? `gateway ${r.perViewerKiBByProcess.gateway}, hostd ${r.perViewerKiBByProcess.hostd}` : '–',
@@ -132,4 +133,9 @@ table(
       ? [r.target, '–', '–', '–', '–', '–', `failed: ${r.error}`]
       : [r.target, r.elsewhere + (r.elsewhereFailed ? ` (${r.elsewhereFailed} failed)` : ''), `${r.elsewhereMBs} MB/s (gap ${r.elsewhereGapMB} MB)`, r.n, r.p50, r.p99, r.max],
   ),
+);
+heading = '### Daemons that died\n';
+table(
+  ['during', 'process', 'its last words'],
+  of('died').map((r) => [r.during, r.process, r.last || '–']),
 );

@@ -216,6 +216,7 @@ async function idle(target, api) {
       await sleep(2000); // freed handshake buffers settle
       const now = serverUsage(target, pids);
       const st = await c.stats();
+      const alive = held - st.closed; // websockify, for one, drops clients past ~500
       const row = {
         bench: 'scale-idle',
         target,
@@ -226,7 +227,8 @@ async function idle(target, api) {
         errors: got.errors,
         stepSeconds: stepS,
         serverKiB: now.kib,
-        perViewerKiB: held ? r2((now.kib - base.kib) / held) : null,
+        alive,
+        perViewerKiB: alive > 0 ? r2((now.kib - base.kib) / alive) : null,
         rssKiB: target === 'vmgate' ? rss() : undefined,
         attach: summary(got.ms),
         attachLast100: summary(got.last),
@@ -234,9 +236,9 @@ async function idle(target, api) {
         closedByServer: st.closed,
         textMB: r2(st.text / MB),
       };
-      if (target === 'vmgate') row.perViewerKiBByProcess = { gateway: r2((row.rssKiB.gateway - baseRss.gateway) / held), hostd: r2((row.rssKiB.hostd - baseRss.hostd) / held) };
+      if (target === 'vmgate') row.perViewerKiBByProcess = { gateway: r2((row.rssKiB.gateway - baseRss.gateway) / alive), hostd: r2((row.rssKiB.hostd - baseRss.hostd) / alive) };
       console.log(JSON.stringify(row));
-      if (got.failed + got.skipped > want / 100) break; // the path is at its limit
+      if (got.failed + got.skipped + st.closed > want / 100) break; // the path is at its limit
     }
   } finally {
     await c.close();
