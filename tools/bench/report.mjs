@@ -12,6 +12,8 @@ const cpu = (c) =>
   Object.entries(c)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+// The gist of a failure: its Error line, else its first line.
+const short = (e) => /Error: [^\n]*/.exec(e)?.[0] ?? String(e).split('\n')[0];
 const ms = (x) => (x && x.n ? `${x.p50} / ${x.p99}` : '–');
 let heading = null; // printed before the next table that has rows
 const table = (head, lines) => {
@@ -85,7 +87,7 @@ table(
   of('scale-idle').map((r) => [
     r.target,
     r.wanted ? `${r.viewers} (${r.wanted})` : r.viewers ?? '–',
-    r.error ?? (r.wanted ? r.failed + r.skipped : '–'),
+    r.error ? short(r.error) : r.wanted ? r.failed + r.skipped : '–',
     r.closedByServer ?? '–',
     r.serverKiB ?? '–',
     r.perViewerKiB ?? '–',
@@ -103,11 +105,11 @@ const flowTable = (bench, title) => {
     ['path', 'consoles', 'viewers', 'source rate', 'attach p50 / p99 ms', 'mem per viewer KiB', 'per viewer', 'slowest', 'aggregate', 'source read', 'gap MB', 'server mem growth MB', 'CPU %', 'server CPU ms per MB'],
     of(bench).map((r) =>
       r.error
-        ? [r.target, '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', `failed: ${r.error}`]
+        ? [r.target, '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', `failed: ${short(r.error)}`]
         : [
             r.target,
             r.consoles,
-            r.viewers + (r.failed + r.skipped ? ` (${r.failed + r.skipped} failed)` : ''),
+            r.viewers + (r.failed + r.skipped ? `, ${r.failed + r.skipped} failed` : '') + (r.closedByServer ? `, ${r.closedByServer} closed by the server` : ''),
             r.rateMBs ? `${r.rateMBs} MB/s` : 'unlimited',
             ms(r.attach),
             r.perViewerKiB ?? '–',
@@ -130,7 +132,7 @@ table(
   ['path', 'viewers elsewhere', 'their output', 'n', 'p50', 'p99', 'max'],
   of('scale-echo').map((r) =>
     r.error
-      ? [r.target, '–', '–', '–', '–', '–', `failed: ${r.error}`]
+      ? [r.target, '–', '–', '–', '–', '–', `failed: ${short(r.error)}`]
       : [r.target, r.elsewhere + (r.elsewhereFailed ? ` (${r.elsewhereFailed} failed)` : ''), `${r.elsewhereMBs} MB/s (gap ${r.elsewhereGapMB} MB)`, r.n, r.p50, r.p99, r.max],
   ),
 );

@@ -397,8 +397,10 @@ try {
       else if (o.what === 'echo') await echoElsewhere(target, api, src, names);
       else throw new Error(`--what is idle, consoles, fanout or echo, not ${o.what}`);
     } catch (e) {
-      console.error(`scale ${o.what} ${target}: ${e.message}`);
-      console.log(JSON.stringify({ bench: `scale-${o.what}`, target, error: String(e.message) }));
+      // A daemon that died leaves its /proc entry behind as ENOENT (run.sh records the death).
+      const msg = /ENOENT.*\/proc\//.test(e.message) ? `a serving process exited (${e.message})` : e.message;
+      console.error(`scale ${o.what} ${target}: ${msg}`);
+      console.log(JSON.stringify({ bench: `scale-${o.what}`, target, error: msg }));
     }
     await sleep(2000); // let the servers close the last connections before the next path
   }
