@@ -18,7 +18,7 @@
 # It starts a private stack (tools/up.sh with its own libvirtd, Redis, hostd and gateway) in
 # VG_BENCH_DIR (default /tmp/vgt-bench-stack) on ports VG_BENCH_PORT+390/443/701 and websockify
 # on +501/+502 (default base 23000), boots two TCG guests — vgt-bench-gw (hostd manages it) and
-# vgt-bench-raw (outside hostd's vm_filter, for the direct client and websockify) — and tears
+# vgt-bench-raw (outside hostd's vm_filter, for the direct client, websockify and ttyd) — and tears
 # everything down again on exit. Needs root, a Release build in VG_BUILD_DIR (default
 # <repo>/build-bench, configured and built when missing), websockify, socat and node with
 # tests/node_modules. It raises its open-file limit to the hard limit (the daemons inherit it).
