@@ -275,14 +275,23 @@ run_bench() {
     esac
 }
 
-# A daemon that died during a bench is recorded (with its log's last line that is not a
-# timestamped entry: an abort message) and started again, so the benches after it still run.
+# A daemon that died during a bench is recorded (with the last line it wrote during the bench
+# that is not a timestamped entry: an abort message) and started again, so the benches after it
+# still run. log_at: the sizes of the logs when the bench started (the logs are appended to).
+declare -A log_at
+mark_logs() {
+    local name
+    for name in gateway hostd; do
+        log_at[$name]=$(stat -c %s "$stack/log/$name.log" 2>/dev/null || echo 0)
+    done
+}
 revive() { # bench
     local name pidvar last
     for name in gateway hostd; do
         pidvar=$([ $name = gateway ] && echo gwpid || echo hostdpid)
         [ -d "/proc/${!pidvar}" ] && continue
-        last=$(grep -v '^20[0-9][0-9]-' "$stack/log/$name.log" | tail -1 | tr -d '"\\')
+        last=$(tail -c +$((log_at[$name] + 1)) "$stack/log/$name.log" | grep -v '^20[0-9][0-9]-' | tail -1 | tr -d '"\\')
+        [ -n "$last" ] || last="no message (a signal such as SIGSEGV leaves none)"
         say "$name died during $1 ($last); starting it again"
         printf '{"bench":"died","during":"%s","process":"%s","last":"%s"}\n' "$1" "$name" "$last" >>"$out"
         "$repo/tools/up.sh" --restart $name >&2
@@ -299,6 +308,7 @@ for b in "${benches[@]}"; do
         gwpid=$(cat "$stack/run/gateway.pid")
         hostdpid=$(cat "$stack/run/hostd.pid")
     fi
+    mark_logs
     run_bench "$b" || say "$b failed (its partial results are kept)"
     revive "$b"
 done
