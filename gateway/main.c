@@ -3,11 +3,17 @@
 #include "core/auth.h"
 #include "console/console.h"
 #include "gateway.h"
+#include "backend/alerts.h"
+#include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
+#include "backend/webhook.h"
+#include "core/prom.h"
 #include "core/kdf.h"
 #include "net/http.h"
 #include "vg_redis.h"
+#include "ui_csp.h"
+#include "vg_bindaddr.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 /* How long SIGTERM waits for close frames to go out before the process ends. */
 #define SHUTDOWN_GRACE_S 0.5
@@ -42,6 +49,9 @@ static const vg_opt options[] = {
     {"admin_password_file", VG_OPT_STR, NULL,
      "file holding the password of user admin, created when Redis has no users",
      &G.cfg.admin_password_file},
+    {"metrics_token_file", VG_OPT_STR, NULL,
+     "file holding the bearer token of GET /metrics (unset: /metrics refuses every request)",
+     &G.cfg.metrics_token_file},
     {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use", &G.cfg.session_ttl},
     {"ticket_ttl", VG_OPT_INT, "30", "seconds a console ticket stays valid (at most 30)",
      &G.cfg.ticket_ttl},
@@ -57,6 +67,9 @@ static const vg_opt options[] = {
     {"allowed_origins", VG_OPT_STR, "",
      "extra allowed origins (WebSockets, cookie API calls), comma-separated",
      &G.cfg.allowed_origins},
+    {"trusted_proxies", VG_OPT_STR, "",
+     "proxy addresses whose X-Real-IP / X-Forwarded-For names the client, comma-separated",
+     &G.cfg.trusted_proxies},
     {"boot_dirs", VG_OPT_STR, "",
      "directories non-administrators may boot kernels from, comma-separated", &G.cfg.boot_dirs},
     {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts",
@@ -88,36 +101,47 @@ static char *read_secret(const char *what, const char *path)
     return s;
 }
 
-static int check_config(const gw_config *c)
+/* Each refusal names the option and the line that set it (vg_config_invalid). */
+static int check_config(const gw_config *c, vg_err *err)
 {
-    if (!c->tls_cert || !c->tls_key || !c->tls_ca) {
-        vg_error("gateway", "tls_cert, tls_key and tls_ca are required (HTTPS for browsers, "
-                            "mutual TLS with hostd)");
-        return VG_ERR;
-    }
-    if (c->http_port < 1 || c->http_port > 65535 || c->redis_port < 1 || c->redis_port > 65535) {
-        vg_error("gateway", "http_port and redis_port must be 1-65535");
-        return VG_ERR;
-    }
-    if (c->ticket_ttl < 1 || c->ticket_ttl > 30) {
-        vg_error("gateway", "ticket_ttl must be 1-30 seconds");
-        return VG_ERR;
-    }
-    if (c->session_ttl < 60 || c->ping_interval < 1 || c->ping_interval > 20 ||
-        c->idle_timeout <= c->ping_interval || c->idle_timeout > 65535) {
-        vg_error("gateway", "need session_ttl >= 60, ping_interval 1-20 and idle_timeout "
-                            "greater than ping_interval");
-        return VG_ERR;
-    }
-    if (c->viewer_queue < 65536) {
-        vg_error("gateway", "viewer_queue must be at least 65536 bytes");
-        return VG_ERR;
-    }
-    if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX) {
-        vg_error("gateway", "kdf_threads must be 1-%d", GW_KDF_THREADS_MAX);
-        return VG_ERR;
-    }
-    return VG_OK;
+    static const char *const paths[] = {"tls_cert",
+                                        "tls_key",
+                                        "tls_ca",
+                                        "ui_dir",
+                                        "redis_password_file",
+                                        "link_secret_file",
+                                        "admin_password_file",
+                                        "scripts_dir",
+                                        NULL};
+    const char *bad = NULL, *why = NULL;
+    char kdf_range[32];
+    snprintf(kdf_range, sizeof(kdf_range), "must be 1-%d", GW_KDF_THREADS_MAX);
+    if (!c->tls_cert || !c->tls_key || !c->tls_ca)
+        bad = !c->tls_cert  ? "tls_cert"
+              : !c->tls_key ? "tls_key"
+                            : "tls_ca",
+        why = "is required (HTTPS for browsers, mutual TLS with hostd)";
+    else if (c->http_port < 1 || c->http_port > 65535)
+        bad = "http_port", why = "must be 1-65535";
+    else if (c->redis_port < 1 || c->redis_port > 65535)
+        bad = "redis_port", why = "must be 1-65535";
+    else if (c->ticket_ttl < 1 || c->ticket_ttl > 30)
+        bad = "ticket_ttl", why = "must be 1-30 seconds";
+    else if (c->session_ttl < 60)
+        bad = "session_ttl", why = "must be at least 60 seconds";
+    else if (c->ping_interval < 1 || c->ping_interval > 20)
+        bad = "ping_interval", why = "must be 1-20 seconds";
+    else if (c->idle_timeout <= c->ping_interval || c->idle_timeout > 65535)
+        bad = "idle_timeout", why = "must be greater than ping_interval (and at most 65535)";
+    else if (c->viewer_queue < 65536)
+        bad = "viewer_queue", why = "must be at least 65536 bytes";
+    else if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX)
+        bad = "kdf_threads", why = kdf_range;
+    else if (vg_log_level_parse(c->log_level) < 0)
+        bad = "log_level", why = "must be debug, info, warn or error";
+    if (bad)
+        return vg_config_invalid(options, bad, err, "%s", why);
+    return vg_config_check_paths(options, paths, err);
 }
 
 static void redis_connected(vg_redis *r, void *priv)
@@ -126,8 +150,10 @@ static void redis_connected(vg_redis *r, void *priv)
 }
 
 static const struct lws_protocol_vhost_options security_headers[] = {
+    /* The UI's one inline script is its import map, allowed by its hash; nothing else inline. */
     {&security_headers[1], NULL, "content-security-policy:",
-     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+     "default-src 'self'; script-src 'self' " GW_UI_IMPORTMAP_HASH
+     "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
     {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
     {&security_headers[3], NULL, "x-frame-options:", "DENY"},
     {&security_headers[4], NULL, "referrer-policy:", "no-referrer"},
@@ -173,6 +199,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     g->stopping = 1;
     vg_info("gateway", "signal %d: closing consoles and stopping", w->signum);
+    sd_notify(0, "STOPPING=1");
     gw_console_shutdown(g);
     ev_timer_init(&stop_timer, stop_cb, SHUTDOWN_GRACE_S, 0);
     ev_timer_start(loop, &stop_timer);
@@ -189,18 +216,12 @@ int main(int argc, char **argv)
             vg_config_usage(options, stdout);
             return 0;
         }
-    if (vg_config_args(options, argc, argv, &err) != VG_OK) {
+    if (vg_config_args(options, argc, argv, &err) != VG_OK ||
+        check_config(&g->cfg, &err) != VG_OK) {
         fprintf(stderr, "vmgate-gateway: %s\n", err.msg);
         return 2;
     }
-    int level = vg_log_level_parse(g->cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "vmgate-gateway: log_level must be debug, info, warn or error\n");
-        return 2;
-    }
-    vg_log_set_level((vg_log_level)level);
-    if (check_config(&g->cfg) != VG_OK)
-        return 2;
+    vg_log_set_level((vg_log_level)vg_log_level_parse(g->cfg.log_level));
     if (gw_lua_open_all(g, &err) != VG_OK) {
         vg_error("gateway", "%s", err.msg);
         gw_lua_free_all(g);
@@ -215,9 +236,22 @@ int main(int argc, char **argv)
     if (g->cfg.admin_password_file &&
         !(g->admin_password = read_secret("admin_password_file", g->cfg.admin_password_file)))
         return 2;
+    if (g->cfg.metrics_token_file &&
+        !(g->metrics_token = read_secret("metrics_token_file", g->cfg.metrics_token_file)))
+        return 2;
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
+    if (vg_config_check_only(argc, argv)) {
+        printf("vmgate-gateway: configuration OK\n");
+        gw_lua_free_all(g);
+        return 0;
+    }
 
+    /* Before anything can publish: every event finds its listeners. */
+    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK || gw_alerts_init(g) != VG_OK) {
+        vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
+        return 1;
+    }
     if (!(g->pw_dummy = gw_auth_dummy_hash(&err))) {
         vg_error("gateway", "%s", err.msg);
         return 1;
@@ -257,8 +291,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char vendor_dir[1024];
-    struct lws_http_mount mounts[4];
+    /* ui_dir is the staged UI (build/ui, tools/stage-ui.mjs): only the files the page loads,
+     * its vendored modules under vendor/; never ui/ itself with its package files. */
+    struct lws_http_mount mounts[3];
     memset(mounts, 0, sizeof(mounts));
     mounts[0].mountpoint = "/api";
     mounts[0].mountpoint_len = 4;
@@ -270,19 +305,12 @@ int main(int argc, char **argv)
     mounts[1].mountpoint_len = 8;
     mounts[1].mount_next = g->cfg.ui_dir ? &mounts[2] : NULL;
     if (g->cfg.ui_dir) {
-        snprintf(vendor_dir, sizeof(vendor_dir), "%s/node_modules", g->cfg.ui_dir);
-        mounts[2].mountpoint = "/vendor";
-        mounts[2].mountpoint_len = 7;
-        mounts[2].origin = vendor_dir;
+        mounts[2].mountpoint = "/";
+        mounts[2].mountpoint_len = 1;
+        mounts[2].origin = g->cfg.ui_dir;
+        mounts[2].def = "index.html";
         mounts[2].origin_protocol = LWSMPRO_FILE;
         mounts[2].extra_mimetypes = mime_types;
-        mounts[2].mount_next = &mounts[3];
-        mounts[3].mountpoint = "/";
-        mounts[3].mountpoint_len = 1;
-        mounts[3].origin = g->cfg.ui_dir;
-        mounts[3].def = "index.html";
-        mounts[3].origin_protocol = LWSMPRO_FILE;
-        mounts[3].extra_mimetypes = mime_types;
     }
 
     /* lws wants arrays of protocols; each module owns its entry. */
@@ -306,10 +334,33 @@ int main(int argc, char **argv)
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
                  LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+    /* As hostd's link: an IPv4 http_bind on an IPv4 socket, an IPv6 one IPv6-only, else lws
+     * would listen on every interface. */
+    struct sockaddr_storage want, got;
+    if (vg_bindaddr_parse(g->cfg.http_bind, (int)g->cfg.http_port, &want, &err) != VG_OK) {
+        vg_error("gateway", "http_bind: %s", err.msg);
+        lws_context_destroy(g->ctx);
+        return 2;
+    }
+    if (want.ss_family == AF_INET)
+        vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else
+        vi.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+    char want_s[64], got_s[64];
+    vg_bindaddr_format(&want, want_s, sizeof(want_s));
     g->https = lws_create_vhost(g->ctx, &vi);
     if (!g->https) {
-        vg_error("gateway", "cannot listen on %s:%ld with %s / %s", g->cfg.http_bind,
-                 g->cfg.http_port, g->cfg.tls_cert, g->cfg.tls_key);
+        vg_error("gateway", "cannot listen on %s with %s / %s", want_s, g->cfg.tls_cert,
+                 g->cfg.tls_key);
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+    int n = vg_bindaddr_listeners((int)g->cfg.http_port, &got);
+    if (n != 1 || !vg_bindaddr_equal(&want, &got)) {
+        if (n)
+            vg_bindaddr_format(&got, got_s, sizeof(got_s));
+        vg_error("gateway", "was to listen on %s but listens on %s%s", want_s,
+                 n ? got_s : "nothing", n > 1 ? " and more" : "");
         lws_context_destroy(g->ctx);
         return 1;
     }
@@ -335,6 +386,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Webhook receivers are anybody's servers: their certificates chain to the system's
+     * authorities, not to tls_ca, and the gateway shows no client certificate. */
+    struct lws_protocols webhook_protocols[] = {gw_webhook_protocol, {0}};
+    struct lws_context_creation_info wi;
+    memset(&wi, 0, sizeof(wi));
+    wi.vhost_name = "webhooks";
+    wi.port = CONTEXT_PORT_NO_LISTEN;
+    wi.protocols = webhook_protocols;
+    wi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    g->webhooks = lws_create_vhost(g->ctx, &wi);
+    if (!g->webhooks) {
+        vg_error("gateway", "cannot set up webhook delivery");
+        lws_context_destroy(g->ctx);
+        return 1;
+    }
+
     vg_redis_config rcfg = {
         .name = "registry",
         .host = g->cfg.redis_host,
@@ -350,8 +417,7 @@ int main(int argc, char **argv)
         vg_error("gateway", "%s", err.msg);
         return 1;
     }
-    gw_apiws_bus_subscribe(g->redis, g);
-    gw_console_bus_subscribe(g->redis, g);
+    gw_bus_subscribe(g->redis, g);
 
     ev_signal sigterm, sigint;
     ev_signal_init(&sigterm, signal_cb, SIGTERM);
@@ -365,14 +431,24 @@ int main(int argc, char **argv)
     keepalive_timer.data = g;
     ev_timer_start(g->loop, &keepalive_timer);
     gw_hostwatch_start(g);
+    gw_prom_start(g);
+    gw_alerts_start(g);
+    gw_webhook_start(g);
 
-    vg_info("gateway", "listening on https://%s:%ld", g->cfg.http_bind, g->cfg.http_port);
+    vg_bindaddr_format(&got, got_s, sizeof(got_s));
+    vg_info("gateway", "listening on https://%s%s", got_s,
+            got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
+    /* Type=notify: systemd starts what comes after the gateway once it listens. */
+    sd_notify(0, "READY=1");
     ev_run(g->loop, 0);
 
     ev_signal_stop(g->loop, &sigterm);
     ev_signal_stop(g->loop, &sigint);
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
+    gw_prom_stop(g);
+    gw_alerts_stop(g);
+    gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
@@ -384,6 +460,7 @@ int main(int argc, char **argv)
     free(g->redis_password);
     free(g->link_secret);
     free(g->admin_password);
+    free(g->metrics_token);
     vg_config_free(options);
     vg_info("gateway", "stopped");
     return 0;

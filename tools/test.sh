@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — runs every test of vmgate: set-up, formatting, the Release build with its unit
-# tests, the same under AddressSanitizer/UBSan, the fuzz targets, the integration tests (on the
+# tests, a lint of that build's objects (no two source files call each other), the build and
+# unit tests again under AddressSanitizer/UBSan, the fuzz targets, the integration tests (on the
 # sanitizer build) and the browser tests. Every step runs even when an earlier one failed; the
 # summary lists each step and ends with "N passed, M failed"; the exit status is non-zero when
 # any step failed. Each step's output is also kept in tests/artifacts/test-logs/<step>.log.
@@ -96,6 +97,8 @@ integration() {
 step setup tools/setup.sh
 step format format
 step build build_and_ctest build -DCMAKE_BUILD_TYPE=Release -DVG_WERROR=ON
+# Reads the objects of the Release build: no cross-file call cycles (tools/lint/call-cycles.mjs).
+step lint node tools/lint/call-cycles.mjs build
 step asan build_and_ctest build-asan -DVG_SANITIZE=ON -DVG_WERROR=ON
 step fuzz fuzz
 step integration integration

@@ -3,8 +3,8 @@
 # the local libvirt, hostd, the gateway and demo VMs booted from the test guest, then prints the
 # URL and the first administrator's password. In the foreground, Ctrl-C or SIGTERM stops it all
 # again; --detach returns once the stack is up.
-# up.sh --restart hostd|hostd2|gateway|redis — stops that one component by pid and starts it
-# again with the same configuration.
+# up.sh --restart redis|libvirtd|libvirtd2|hostd|hostd2|gateway — stops that one component by
+# pid and starts it again with the same configuration; the rest of the stack keeps running.
 # up.sh --add-vm NAME — defines and starts one more demo VM in the running stack, without
 # waiting for it to register (tests measure that).
 # up.sh --down (what tools/down.sh runs) — stops what up.sh started, by pid, and destroys and
@@ -23,6 +23,7 @@ export VG_GUEST_DIR=${VG_GUEST_DIR:-$stack/guest}
 build=${VG_BUILD_DIR:-$repo/build}
 redis_port=${VG_REDIS_PORT:-6390}
 link_port=${VG_LINK_PORT:-7701}
+link_bind=${VG_LINK_BIND:-127.0.0.1}
 http_port=${VG_HTTP_PORT:-8443}
 http_bind=${VG_HTTP_BIND:-0.0.0.0}
 host_id=${VG_HOST_ID:-$(hostname)}
@@ -67,7 +68,8 @@ die() {
     exit 1
 }
 usage() {
-    echo "usage: $0 [--detach] | --restart hostd|hostd2|gateway|redis | --add-vm NAME | --down" >&2
+    echo "usage: $0 [--detach] | --restart redis|libvirtd|libvirtd2|hostd|hostd2|gateway |" \
+        "--add-vm NAME | --down" >&2
     exit 2
 }
 
@@ -145,9 +147,15 @@ EOF
     )
 }
 
+# Redis's files hold password hashes, token hashes and the audit trail: the directory is 0700
+# and every file 0600, those of an older stack included. Redis creates its files (RDB, the AOF
+# directory and files, its log) under the umask it starts with.
 start_redis() {
     alive "$run/redis.pid" "$redis_exe" && return 0
-    redis-server "$stack/redis/redis.conf" >/dev/null || die "redis-server failed (see $log/redis.log)"
+    find "$stack/redis" -type d -exec chmod 700 {} + -o -type f -exec chmod 600 {} +
+    [ ! -e "$log/redis.log" ] || chmod 600 "$log/redis.log"
+    (umask 077 && redis-server "$stack/redis/redis.conf" >/dev/null) ||
+        die "redis-server failed (see $log/redis.log)"
     wait_for 10 redis_up || die "redis on port $redis_port does not answer (see $log/redis.log)"
 }
 
@@ -175,13 +183,15 @@ start_private_libvirt() { # dir
     alive "$lvd/libvirtd.pid" libvirtd && return 0
     # A fresh machine without a running system libvirtd has no /run/libvirt to bind over.
     mkdir -p /run/libvirt
-    local binds=""
+    local binds="" logd=""
     for d in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt \
         cache:/var/cache/libvirt; do
         binds+="mount --bind '$lvd/${d%%:*}' '${d#*:}' && "
     done
-    unshare -m --propagation private sh -c "$binds
-        /usr/sbin/virtlogd -d -p '$lvd/virtlogd.pid' &&
+    # virtlogd outlives a libvirtd restart (it holds the consoles' logs open); a second one would
+    # fail on its pid file. Its socket is in $lvd/run, where the new namespace's libvirtd looks.
+    alive "$lvd/virtlogd.pid" virtlogd || logd="/usr/sbin/virtlogd -d -p '$lvd/virtlogd.pid' &&"
+    unshare -m --propagation private sh -c "$binds $logd
         /usr/sbin/libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$lvd/libvirtd.pid'" ||
         die "the private libvirtd failed to start (logs: $lvd/log/)"
 }
@@ -312,7 +322,7 @@ redis_password_file = $stack/redis/password
 libvirt_uri = $2
 console_dir = $3
 state_dir = $4
-link_bind = 127.0.0.1
+link_bind = $link_bind
 link_port = $5
 tls_cert = $stack/certs/hostd.pem
 tls_key = $stack/certs/hostd.key
@@ -340,12 +350,13 @@ http_port = $http_port
 tls_cert = $stack/certs/gateway.pem
 tls_key = $stack/certs/gateway.key
 tls_ca = $stack/certs/ca.pem
-ui_dir = $repo/ui
+ui_dir = $build/ui
 redis_host = 127.0.0.1
 redis_port = $redis_port
 redis_password_file = $stack/redis/password
 link_secret_file = $stack/link-secret
 admin_password_file = $stack/admin-password
+metrics_token_file = $stack/metrics-token
 boot_dirs = $VG_GUEST_DIR
 scripts_dir = $repo/redis-scripts
 log_level = info
@@ -363,6 +374,9 @@ start_daemon() { # hostd|hostd2|gateway [binary]
     local bin=${2:-$build/${prog#vmgate-}/$prog}
     alive "$run/$name.pid" "$prog" && return 0
     [ -x "$bin" ] || die "$bin is missing: build the tree (tools/setup.sh) or set VG_BUILD_DIR"
+    # The gateway serves the UI the build staged next to it (docs/ui.md).
+    [ "$name" != gateway ] || [ -f "$build/ui/index.html" ] ||
+        die "$build/ui/index.html is missing: build the tree (tools/setup.sh) to stage the UI"
     # --restart starts the very same binary again, whatever the caller's VG_BUILD_DIR.
     echo "$bin" >"$run/$name.bin"
     # Own session and no inherited stdio: the daemon outlives this script and never holds the
@@ -374,43 +388,8 @@ start_daemon() { # hostd|hostd2|gateway [binary]
     echo $! >"$run/$name.pid"
 }
 
-domain_xml() { # name [uuid]
-    local name=$1 uuid=${2:-}
-    cat <<EOF
-<domain type='qemu'>
-  <name>$name</name>${uuid:+
-  <uuid>$uuid</uuid>}
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$VG_GUEST_DIR/vmlinuz</kernel>
-    <initrd>$VG_GUEST_DIR/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <controller type='usb' model='none'/>
-    <serial type='unix'>
-      <source mode='bind' path='$consoles/com-$name.sock'/>
-      <log file='$consoles/com-$name.log' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='unix'>
-      <source mode='bind' path='$consoles/com-$name.sock'/>
-      <target type='serial' port='0'/>
-    </console>
-    <console type='unix'>
-      <source mode='bind' path='$consoles/hvc-$name.sock'/>
-      <target type='virtio' port='1'/>
-    </console>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+domain_xml() { # name [uuid]: the test guest's spec through hostd's XML generator
+    VG_BUILD_DIR=$build "$repo/tools/guest-xml.sh" ${2:+--uuid "$2"} "$1" "$consoles"
 }
 
 start_vms() {
@@ -482,6 +461,9 @@ prepare() {
     secret "$stack/redis/password"
     secret "$stack/link-secret"
     secret "$stack/admin-password"
+    # The bearer token Prometheus scrapes /metrics with: 64 hex characters, as session tokens.
+    [ -s "$stack/metrics-token" ] ||
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$stack/metrics-token")
     if [ ! -s "$VG_GUEST_DIR/vmlinuz" ] || [ ! -s "$VG_GUEST_DIR/initrd.gz" ]; then
         "$repo/tools/build-guest.sh"
     fi
@@ -495,9 +477,33 @@ storage_if_up() { # uri host-index
     setup_storage "$1" "$2"
 }
 
+# Restarts the libvirtd of host 1 or 2. A private one is the stack's own; the system's only if
+# this stack started it (run/started-libvirtd), never one an operator runs. Its VMs keep running
+# (QEMU outlives libvirtd), and hostd reconnects by itself.
+restart_libvirtd() { # host-index
+    local lvd=$lv uri=$libvirt_uri
+    if [ "$1" = 2 ]; then
+        [ -d "$lv2" ] || die "the stack in $stack has no second host (VG_HOSTS=2 starts it)"
+        lvd=$lv2 uri=$libvirt_uri2
+    fi
+    if [ "$uri" = qemu:///system ]; then
+        [ -f "$run/started-libvirtd" ] ||
+            die "libvirtd is the system's, not this stack's: restart it with systemctl"
+        stop_pid "$run/started-libvirtd" libvirtd
+        start_libvirt
+    else
+        stop_pid "$lvd/libvirtd.pid" libvirtd
+        start_private_libvirt "$lvd"
+    fi
+    wait_for 20 virsh -c "$uri" uri || die "libvirtd does not answer on $uri"
+    storage_if_up "$uri" "$1"
+}
+
 restart() { # component
     [ -f "$stack/hostd.conf" ] || die "no stack in $stack (start it with tools/up.sh first)"
     case $1 in
+    libvirtd) restart_libvirtd 1 ;;
+    libvirtd2) restart_libvirtd 2 ;;
     hostd | hostd2 | gateway)
         [ -f "$stack/$1.conf" ] || die "the stack in $stack has no $1 (VG_HOSTS=2 starts hostd2)"
         stop_pid "$run/$1.pid" "$(program "$1")"

@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/auth.h"
+#include "core/apistats.h"
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -88,8 +89,9 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
 /* ---- the method tables ---- */
 
 static const gw_method *const tables[] = {
-    gw_api_session_methods, gw_api_vm_methods,    gw_api_host_methods, gw_api_user_methods,
-    gw_api_project_methods, gw_api_audit_methods, gw_api_env_methods,
+    gw_api_session_methods,  gw_api_vm_methods,   gw_api_console_methods, gw_api_vmlife_methods,
+    gw_api_snapshot_methods, gw_api_host_methods, gw_api_user_methods,    gw_api_project_methods,
+    gw_api_audit_methods,    gw_api_env_methods,  gw_api_metrics_methods, gw_api_alert_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -117,6 +119,16 @@ const gw_method *gw_api_next(const gw_method *prev)
     return m;
 }
 
+/* The method's place in gw_api_next's order, + 1 (core/apistats.h); 0 for none. */
+static size_t method_index(const gw_method *m)
+{
+    size_t i = 1;
+    for (const gw_method *e = gw_api_next(NULL); m && e; e = gw_api_next(e), i++)
+        if (e == m)
+            return i;
+    return 0;
+}
+
 const gw_method *gw_api_find(const char *name)
 {
     for (size_t t = 0; t < NTABLES; t++)
@@ -133,7 +145,9 @@ int gw_api_check(const gw_api_req *req, int websocket, vg_err *err)
         return vg_fail(err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
     if ((m->flags & GW_M_WS_ONLY) && !websocket)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s is only available on the WebSocket API", m->name);
-    return m->check(req->params, err);
+    if (gw_schema_check(m->params, req->params, err) != VG_OK)
+        return VG_ERR;
+    return m->check ? m->check(req->params, err) : VG_OK;
 }
 
 char *gw_api_response(const cJSON *id, int with_id, const cJSON *result, const vg_err *err)
@@ -247,6 +261,8 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
 {
     if (c->m && (c->m->flags & GW_M_MUTATES))
         audit_call(c, err);
+    gw_apistats_record(method_index(c->m), err ? err->code : VG_E_NONE,
+                       (double)(vg_mono_ms() - c->started_ms) / 1000.0);
     gw_call_owner *o = c->owner;
     if (o && c->user[0])
         snprintf(o->user, sizeof(o->user), "%s", c->user);
@@ -365,75 +381,6 @@ const cJSON *gw_param(const cJSON *params, const char *name)
     return cJSON_GetObjectItemCaseSensitive(params, name);
 }
 
-int gw_check_name(const cJSON *params, const char *name, int optional, vg_err *err)
-{
-    const cJSON *v = gw_param(params, name);
-    if (!v && optional)
-        return VG_OK;
-    if (!cJSON_IsString(v))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
-    if (!vg_valid_name(v->valuestring))
-        return vg_fail(err, VG_E_BAD_REQUEST,
-                       "\"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ - (not starting with . "
-                       "or -)",
-                       name);
-    return VG_OK;
-}
-
-int gw_check_string(const cJSON *params, const char *name, int optional, size_t max, vg_err *err)
-{
-    const cJSON *v = gw_param(params, name);
-    if (!v && optional)
-        return VG_OK;
-    if (!cJSON_IsString(v))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
-    if (strlen(v->valuestring) > max)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be at most %zu characters", name, max);
-    return VG_OK;
-}
-
-int gw_check_int(const cJSON *params, const char *name, int optional, long long min, long long max,
-                 vg_err *err)
-{
-    const cJSON *v = gw_param(params, name);
-    if (!v && optional)
-        return VG_OK;
-    /* The range first: casting a double outside long long's range is undefined. */
-    if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > (double)max ||
-        v->valuedouble != (double)(long long)v->valuedouble)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a whole number from %lld to %lld",
-                       name, min, max);
-    return VG_OK;
-}
-
-int gw_check_bool(const cJSON *params, const char *name, int optional, vg_err *err)
-{
-    const cJSON *v = gw_param(params, name);
-    if (!v && optional)
-        return VG_OK;
-    if (!cJSON_IsBool(v))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be true or false", name);
-    return VG_OK;
-}
-
-int gw_check_known(const cJSON *params, const char *const *names, vg_err *err)
-{
-    for (const cJSON *f = params ? params->child : NULL; f; f = f->next) {
-        const char *const *n = names;
-        while (*n && strcmp(*n, f->string) != 0)
-            n++;
-        if (!*n)
-            return vg_fail(err, VG_E_BAD_REQUEST, "unknown parameter \"%.64s\"", f->string);
-    }
-    return VG_OK;
-}
-
-int gw_check_none(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {NULL};
-    return gw_check_known(params, known, err);
-}
-
 const char *gw_param_str(const gw_call *c, const char *name, const char *def)
 {
     const cJSON *v = gw_param(c->req.params, name);
@@ -521,9 +468,9 @@ static void reauth_cb(vg_redis *r, redisReply *reply, void *priv)
 
 void gw_call_reauth(gw_call *c, const char *field, void (*then)(gw_call *c))
 {
-    vg_err err;
-    if (gw_check_string(c->req.params, field, 0, GW_KDF_PASSWORD_MAX, &err) != VG_OK) {
-        finish(c, NULL, &err);
+    /* The method's schema made the field a required string, or its check did. */
+    if (!cJSON_IsString(gw_param(c->req.params, field))) {
+        gw_call_fail(c, VG_E_BAD_REQUEST, "\"%s\" is required", field);
         return;
     }
     if (!gw_call_reserve_check(c)) {
@@ -581,7 +528,8 @@ static void authz_cb(vg_redis *r, redisReply *reply, void *priv)
     snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));
     vg_err err;
     const char *tp = target_param(c->m->scope);
-    if (tp && gw_check_name(c->req.params, tp, 0, &err) != VG_OK) {
+    const gw_field target = {tp, GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, NULL};
+    if (tp && gw_schema_check_field(&target, c->req.params, &err) != VG_OK) {
         finish(c, NULL, &err);
         return;
     }
@@ -618,6 +566,7 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
     c->req = *req;
     memset(req, 0, sizeof(*req));
     c->m = m;
+    c->started_ms = vg_mono_ms();
     c->websocket = websocket;
     snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
     c->owner = owner;

@@ -1,6 +1,6 @@
 /* What the API method modules (api_*.c) share with the dispatcher (api.c): the call in flight,
- * the method table entry, and the helpers every method uses to check parameters, talk to
- * Redis and answer.
+ * the method table entry with its parameter schema, and the helpers every method uses to read
+ * parameters, talk to Redis and answer.
  *
  * The dispatcher authenticates the session, resolves the caller's role for the method's target
  * (authz.h) and refuses before a method runs; a method's run function therefore only does its
@@ -10,6 +10,7 @@
 #define GW_API_INT_H
 
 #include "api/api.h"
+#include "api/schema.h"
 #include "core/authz.h"
 #include "core/kdf.h"
 #include "vg_redis.h"
@@ -20,13 +21,24 @@
 #define GW_M_MUTATES 0x2 /* changes something: audited with its result */
 #define GW_M_REAUTH 0x4  /* params.admin_password must be the caller's own password */
 
+/* The field of GW_M_REAUTH methods, in their schema like any other. */
+#define GW_ADMIN_PASSWORD_FIELD                                                                    \
+    {                                                                                              \
+        "admin_password", GW_F_STRING, GW_F_REQUIRED, 0, GW_KDF_PASSWORD_MAX, NULL,                \
+            "the caller's own password (re-authentication)"                                        \
+    }
+
 typedef struct gw_method {
     const char *name;
     gw_scope scope;
     gw_level level; /* least role in the target's project (PROJECT, VM and ENV scopes) */
     unsigned flags;
-    /* Pure: types and ranges of params. Runs after the authorization, so a client without
-     * access learns nothing from parameter errors. */
+    /* Every field the method takes (api/schema.h): the dispatcher checks params against it
+     * after the authorization, so a client without access learns nothing from parameter
+     * errors, and api.methods describes the method with it. */
+    const gw_field *params;
+    /* Pure, optional: what the table cannot say (one field required when another is given,
+     * password strength, the inside of an object); runs once the table passed. */
     int (*check)(const cJSON *params, vg_err *err);
     void (*run)(gw_call *c);
 } gw_method;
@@ -34,11 +46,16 @@ typedef struct gw_method {
 /* The method tables of the modules, each ending with a {NULL} entry. */
 extern const gw_method gw_api_session_methods[];
 extern const gw_method gw_api_vm_methods[];
+extern const gw_method gw_api_vmlife_methods[];
+extern const gw_method gw_api_snapshot_methods[];
+extern const gw_method gw_api_console_methods[];
 extern const gw_method gw_api_host_methods[];
 extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
 extern const gw_method gw_api_audit_methods[];
 extern const gw_method gw_api_env_methods[];
+extern const gw_method gw_api_metrics_methods[];
+extern const gw_method gw_api_alert_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */
@@ -51,6 +68,7 @@ struct gw_call {
     gw_api_req req;
     int websocket;
     const gw_method *m;
+    int64_t started_ms;  /* monotonic, for the latency histogram of /metrics */
     char token_hash[65]; /* sha256 of the session token ("" for login) */
     char user[65];
     char role[16];    /* the user's own role: admin, operator, viewer */
@@ -105,17 +123,8 @@ void gw_call_eval(gw_call *c, const char *script, vg_redis_cb *cb, int argc, con
 /* 1 when the caller's effective role in the target's project is at least level. */
 int gw_call_level_at_least(const gw_call *c, gw_level level);
 
-/* ---- parameters (checks are pure; getters assume the check passed) ---- */
+/* ---- parameters (the getters assume the method's schema passed) ---- */
 const cJSON *gw_param(const cJSON *params, const char *name);
-int gw_check_name(const cJSON *params, const char *name, int optional, vg_err *err);
-int gw_check_string(const cJSON *params, const char *name, int optional, size_t max, vg_err *err);
-int gw_check_int(const cJSON *params, const char *name, int optional, long long min, long long max,
-                 vg_err *err);
-int gw_check_bool(const cJSON *params, const char *name, int optional, vg_err *err);
-/* Refuses any field of params not in the NULL-terminated list: typos must not pass. */
-int gw_check_known(const cJSON *params, const char *const *names, vg_err *err);
-/* The check of methods that take no parameters. */
-int gw_check_none(const cJSON *params, vg_err *err);
 const char *gw_param_str(const gw_call *c, const char *name, const char *def);
 long long gw_param_int(const gw_call *c, const char *name, long long def);
 int gw_param_bool(const gw_call *c, const char *name, int def);

@@ -2,6 +2,7 @@
 
 #include "vg_util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const gw_field gw_no_fields[] = {{NULL}};
@@ -106,6 +107,25 @@ static int check_field(const gw_field *f, const cJSON *v, vg_err *err)
     return vg_fail(err, VG_E_INTERNAL, "\"%s\" has no type", f->name);
 }
 
+int gw_schema_check_field(const gw_field *f, const cJSON *params, vg_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, f->name);
+    if (!v)
+        return (f->flags & GW_F_REQUIRED)
+                   ? vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" is required", f->name)
+                   : VG_OK;
+    if (cJSON_IsNull(v) && (f->flags & GW_F_NULLABLE))
+        return VG_OK;
+    if (check_field(f, v, err) == VG_OK)
+        return VG_OK;
+    if (err && (f->flags & GW_F_NULLABLE)) {
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        vg_fail(err, VG_E_BAD_REQUEST, "%.140s, or null", why);
+    }
+    return VG_ERR;
+}
+
 int gw_schema_check(const gw_field *fields, const cJSON *params, vg_err *err)
 {
     if (!cJSON_IsObject(params))
@@ -114,16 +134,9 @@ int gw_schema_check(const gw_field *fields, const cJSON *params, vg_err *err)
     for (const cJSON *v = params->child; v; v = v->next)
         if (!find(fields, v->string))
             return vg_fail(err, VG_E_BAD_REQUEST, "unknown parameter \"%.64s\"", v->string);
-    for (const gw_field *f = fields; f->name; f++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, f->name);
-        if (!v) {
-            if (f->flags & GW_F_REQUIRED)
-                return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" is required", f->name);
-            continue;
-        }
-        if (check_field(f, v, err) != VG_OK)
+    for (const gw_field *f = fields; f->name; f++)
+        if (gw_schema_check_field(f, params, err) != VG_OK)
             return VG_ERR;
-    }
     return VG_OK;
 }
 
@@ -134,6 +147,7 @@ static int describe_one(const gw_field *f, cJSON *d)
     return cJSON_AddStringToObject(d, "name", f->name) &&
            cJSON_AddStringToObject(d, "type", gw_schema_type_name(f->type)) &&
            cJSON_AddBoolToObject(d, "required", f->flags & GW_F_REQUIRED) &&
+           (!(f->flags & GW_F_NULLABLE) || cJSON_AddTrueToObject(d, "nullable")) &&
            (!counted || (f->type != GW_F_INT && !f->min) ||
             cJSON_AddNumberToObject(d, "min", (double)f->min)) &&
            (!counted || cJSON_AddNumberToObject(d, "max", (double)f->max)) &&

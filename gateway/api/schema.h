@@ -31,6 +31,7 @@ typedef enum gw_ftype {
 } gw_ftype;
 
 #define GW_F_REQUIRED 0x1
+#define GW_F_NULLABLE 0x2 /* null is accepted too (vm.cdrom's media: null ejects) */
 
 typedef struct gw_field {
     const char *name; /* NULL ends a table */
@@ -46,8 +47,11 @@ extern const gw_field gw_no_fields[];
 
 /* Pure: params (an object) against fields. The first offence ends the check. */
 int gw_schema_check(const gw_field *fields, const cJSON *params, vg_err *err);
-/* fields as api.methods lists them: [{"name", "type", "required", "min"?, "max"?, "choices"?,
- * "doc"}]. NULL when out of memory. */
+/* Pure: one field of params against its entry (present when required, of its type). The
+ * dispatcher checks a method's target with it before the authorization. */
+int gw_schema_check_field(const gw_field *f, const cJSON *params, vg_err *err);
+/* fields as api.methods lists them: [{"name", "type", "required", "nullable"?, "min"?, "max"?,
+ * "choices"?, "doc"}]. NULL when out of memory. */
 cJSON *gw_schema_describe(const gw_field *fields);
 /* The field's type as api.methods names it ("string", "name", "int", ...). */
 const char *gw_schema_type_name(gw_ftype type);

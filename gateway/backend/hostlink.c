@@ -1,6 +1,9 @@
 #include "backend/hostlink.h"
 
+#include "vg_log.h"
+
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -46,4 +49,24 @@ int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len)
                                        (const unsigned char *)secret, (int)strlen(secret), p, end)
                ? -1
                : 0;
+}
+
+int gw_link_verify_hostd(void *x509_ctx, int preverify_ok)
+{
+    X509_STORE_CTX *x = x509_ctx;
+    /* OpenSSL's own refusal stands (lws hands it back unchanged); only the leaf has a role. */
+    if (!preverify_ok || X509_STORE_CTX_get_error_depth(x) != 0)
+        return 0;
+    char ou[32] = "", cn[80] = "";
+    X509 *cert = X509_STORE_CTX_get_current_cert(x);
+    X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
+    if (name && X509_NAME_get_text_by_NID(name, NID_organizationalUnitName, ou, sizeof(ou)) >= 0 &&
+        strcmp(ou, "hostd") == 0)
+        return 0;
+    if (name)
+        X509_NAME_get_text_by_NID(name, NID_commonName, cn, sizeof(cn));
+    vg_warn("link", "refused hostd '%s': its certificate is not of role hostd (OU=%s)", cn,
+            ou[0] ? ou : "none");
+    X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 1;
 }

@@ -19,5 +19,11 @@ int gw_link_connect(gw *g, const char *link_url, const char *path, const char *s
 /* Adds the X-Vmgate-Link header; for LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER (in, len as
  * lws passes them). Returns 0, or -1 when the header does not fit. */
 int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len);
+/* OpenSSL's verdict on each certificate of hostd's chain (x509_ctx: its X509_STORE_CTX), for
+ * LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION; 0 accepts. The leaf must also be of
+ * role hostd (OU=hostd, tools/vmgate-ca), as hostd wants OU=gateway of its clients: every
+ * gateway holds a certificate of the same CA, and one posing as a host would be sent the link
+ * secret and the console input. */
+int gw_link_verify_hostd(void *x509_ctx, int preverify_ok);
 
 #endif

@@ -1,6 +1,7 @@
 /* The console WebSocket (`/ws/console`, docs/protocol.md §2) and its link to the VM's hostd
  * (§3). Each browser attachment gets one link; frames are relayed unchanged both ways after
- * the gateway has checked the client's. */
+ * the gateway has checked the client's. The relay's files and how they share a viewer:
+ * console_int.h. */
 #ifndef GW_CONSOLE_H
 #define GW_CONSOLE_H
 
@@ -22,14 +23,12 @@ int gw_console_parse_query(const char *query, size_t len, gw_console_query *out,
 
 extern const struct lws_protocols gw_console_protocol;
 extern const struct lws_protocols gw_link_protocol;
-/* Subscribes to vg:sessions, once at start-up: consoles close when their session ends. */
-void gw_console_bus_subscribe(vg_redis *bus, void *priv);
+/* Subscribes to the gateway's events (core/events.h): consoles close when their session or
+ * their user's access ends, and follow their VM to its new host on vm.migrated. */
+int gw_console_init(gw *g);
 /* Closes every console with 1001 (server going away). */
 void gw_console_shutdown(gw *g);
 /* Pings silent viewers and drops those silent for idle_timeout (keepalive.h). */
 void gw_console_keepalive(gw *g, int64_t now_ms);
-/* An event from vg:events: on vm.migrated the VM's viewers follow it to its new host. */
-struct cJSON;
-void gw_console_event(gw *g, const char *type, const struct cJSON *data);
 
 #endif

@@ -1,12 +1,11 @@
 #include "net/apiws.h"
 
+#include "net/clientaddr.h"
 #include "api/api.h"
 #include "core/auth.h"
-#include "console/console.h"
 #include "net/http.h"
 #include "net/keepalive.h"
 #include "vg_redis.h"
-#include "vg_json.h"
 #include "vg_log.h"
 #include "net/wsq.h"
 
@@ -332,7 +331,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         a->owner.done = api_done;
         a->owner.priv = a;
         a->has_token = gw_http_token(wsi, a->token);
-        lws_get_peer_simple(wsi, a->addr, sizeof(a->addr));
+        gw_client_addr(wsi, a->addr, sizeof(a->addr));
         gw_keepalive_start(&a->ka);
         {
             gw *g = gw_from_wsi(wsi);
@@ -401,43 +400,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
-static void event_cb(vg_redis *r, redisReply *reply, void *priv)
+/* A vg:events message goes to every subscriber who may hear of it. */
+static void on_notice(const gw_event *e, void *priv)
 {
-    (void)r;
     gw *g = priv;
-    const char *payload;
-    size_t len;
-    if (!vg_redis_message(reply, "vg:events", &payload, &len))
-        return;
-    cJSON *data = vg_json_parse(payload, len, NULL);
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(data, "type");
-    if (!cJSON_IsObject(data) || !cJSON_IsString(type)) {
-        vg_warn("api", "ignoring a vg:events message that is not a JSON object with a type");
-        cJSON_Delete(data);
-        return;
-    }
     cJSON *ev = cJSON_CreateObject();
-    if (!ev) {
-        cJSON_Delete(data);
+    if (!ev)
         return;
-    }
-    const char *ev_type = type->valuestring;
-    const cJSON *ev_data = data;
-    cJSON_AddStringToObject(ev, "event", ev_type);
-    cJSON_AddItemToObject(ev, "data", data);
+    cJSON_AddStringToObject(ev, "event", e->type);
+    /* data stays the bus's: a reference is printed, not copied, and not freed with ev. */
+    cJSON_AddItemReferenceToObject(ev, "data", (cJSON *)e->data);
     char *text = cJSON_PrintUnformatted(ev);
-    if (!text) {
-        cJSON_Delete(ev);
+    cJSON_Delete(ev);
+    if (!text)
         return;
-    }
     for (gw_apiws *a = g->subscribers; a; a = a->next)
-        if (visible(a->scope, ev_type, ev_data))
+        if (visible(a->scope, e->type, e->data))
             queue_text(a, text);
-    gw_console_event(g, ev_type, ev_data);
-    if (changes_scope(ev_type))
+    if (changes_scope(e->type))
         for (gw_apiws *a = g->subscribers; a; a = a->next)
             scope_load(g, a->scope);
-    cJSON_Delete(ev);
     free(text);
 }
 
@@ -454,11 +436,15 @@ void gw_apiws_keepalive(gw *g, int64_t now_ms)
     }
 }
 
-void gw_apiws_close_user(gw *g, const char *user)
+/* A user frozen, deleted or out of access (vg:sessions `user:<name>`) keeps no API WebSocket. */
+static void on_revoked(const gw_event *e, void *priv)
 {
+    gw *g = priv;
+    if (!e->user)
+        return;
     for (gw_apiws *a = g->apiws; a; a = a->next_all)
-        if (!a->close_code && !strcmp(a->owner.user, user)) {
-            vg_info("api", "closing the API WebSocket of user %s from %s: access ended", user,
+        if (!a->close_code && !strcmp(a->owner.user, e->user)) {
+            vg_info("api", "closing the API WebSocket of user %s from %s: access ended", e->user,
                     a->addr);
             /* The token may still name a live session; it must not serve this socket again. */
             a->has_token = 0;
@@ -472,8 +458,10 @@ const struct lws_protocols gw_apiws_protocol = {
     GW_API_PROTOCOL, callback, sizeof(gw_apiws), GW_API_MAX_BODY, 0, NULL, 0,
 };
 
-void gw_apiws_bus_subscribe(vg_redis *bus, void *priv)
+int gw_apiws_init(gw *g)
 {
-    if (vg_redis_subscribe(bus, "vg:events", event_cb, priv) != VG_OK)
-        vg_error("api", "cannot subscribe to vg:events");
+    if (gw_events_subscribe(&g->events, GW_EVENT_NOTICE, on_notice, g) != VG_OK ||
+        gw_events_subscribe(&g->events, GW_EVENT_REVOKED, on_revoked, g) != VG_OK)
+        return VG_ERR;
+    return VG_OK;
 }

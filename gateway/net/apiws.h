@@ -12,10 +12,8 @@
 extern const struct lws_protocols gw_apiws_protocol;
 /* Pings silent API clients and drops those silent for idle_timeout (keepalive.h). */
 void gw_apiws_keepalive(gw *g, int64_t now_ms);
-/* Closes every API WebSocket of user with 4001: the user was frozen, deleted or lost access
- * (vg:sessions `user:<name>`). */
-void gw_apiws_close_user(gw *g, const char *user);
-/* Subscribes to vg:events, once at start-up: events reach the API WebSockets. */
-void gw_apiws_bus_subscribe(vg_redis *bus, void *priv);
+/* Subscribes to the gateway's events (core/events.h): vg:events reach the subscribers, and a
+ * user whose access ended (vg:sessions `user:<name>`) loses every API WebSocket (4001). */
+int gw_apiws_init(gw *g);
 
 #endif

@@ -314,7 +314,7 @@ void hd_console_update(console *c, const char *path, const char *log)
         hd_logtail_free(c->lt);
         c->lt = NULL;
         snprintf(c->log, sizeof(c->log), "%s", log);
-        c->st.inode = 0;
+        c->st.inode = c->st.prev = 0;
         c->st.base = c->st.end = c->ring.end;
         if (log[0]) {
             logtail_cbs cbs = {.on_data = log_data, .on_state = log_state, .ud = c};

@@ -24,6 +24,8 @@ struct logtail {
     logtail_cbs cbs;
     int fd;       /* current log file, -1 until it exists */
     uint64_t pos; /* read position in it */
+    int old_fd;   /* the rotated file (.0) before it, for the history; -1 when not known */
+    uint64_t old_size;
     int started;
     int ifd;
     ev_io iw;
@@ -40,7 +42,8 @@ static int stat_ino(const char *path, uint64_t *ino, uint64_t *size)
     return VG_OK;
 }
 
-static void open_current(logtail *lt)
+/* prev: the inode of the file the new one continues (rotation), 0 when it follows a gap. */
+static void open_current(logtail *lt, uint64_t prev)
 {
     int fd = open(lt->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
@@ -54,18 +57,20 @@ static void open_current(logtail *lt)
      * filesystem hands it the inode number of the old one: it starts where the stream stands. */
     lt->st->base = lt->st->end;
     lt->st->inode = (uint64_t)sb.st_ino;
+    lt->st->prev = prev;
     if (lt->cbs.on_state)
         lt->cbs.on_state(lt->cbs.ud);
     lt->fd = fd;
     lt->pos = 0;
 }
 
+static unsigned char chunk[LOGTAIL_CHUNK]; /* one read at a time, shared by every tail */
+
 /* Reads the open file from pos to EOF; returns 0 at EOF, -1 on error. */
 static int drain(logtail *lt)
 {
-    static unsigned char buf[LOGTAIL_CHUNK];
     for (;;) {
-        ssize_t n = pread(lt->fd, buf, sizeof(buf), (off_t)lt->pos);
+        ssize_t n = pread(lt->fd, chunk, sizeof(chunk), (off_t)lt->pos);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -78,14 +83,14 @@ static int drain(logtail *lt)
         lt->pos += (uint64_t)n;
         lt->st->end = lt->st->base + lt->pos;
         if (lt->started && lt->cbs.on_data)
-            lt->cbs.on_data(lt->cbs.ud, off, buf, (size_t)n);
+            lt->cbs.on_data(lt->cbs.ud, off, chunk, (size_t)n);
     }
 }
 
 void hd_logtail_poll(logtail *lt)
 {
     if (lt->fd < 0) {
-        open_current(lt);
+        open_current(lt, 0);
         if (lt->fd < 0)
             return;
     }
@@ -99,13 +104,14 @@ void hd_logtail_poll(logtail *lt)
         lt->fd = -1;
         lt->st->end = lt->st->base + lt->pos;
         vg_info("logtail", "%s rotated at offset %llu", lt->path, (unsigned long long)lt->st->end);
-        open_current(lt);
+        open_current(lt, lt->st->inode);
         if (lt->fd >= 0)
             drain(lt);
     } else if (size < lt->pos) {
         /* Truncated in place: what follows is new output, never a repeat of old offsets. */
         lt->st->base += lt->pos;
         lt->pos = 0;
+        lt->st->prev = 0;
         if (lt->cbs.on_state)
             lt->cbs.on_state(lt->cbs.ud);
         drain(lt);
@@ -160,14 +166,22 @@ logtail *hd_logtail_new(struct ev_loop *loop, const char *path, console_state *s
     lt->st = st;
     lt->cbs = *cbs;
     lt->fd = -1;
+    lt->old_fd = -1;
     lt->ifd = -1;
 
-    uint64_t ino, size, rino, rsize;
-    if (st->inode && stat_ino(lt->path, &ino, &size) == 0 && ino != st->inode &&
-        stat_ino(lt->rotated, &rino, &rsize) == 0 && rino == st->inode) {
+    struct stat rsb;
+    int rfd = open(lt->rotated, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (rfd >= 0 && fstat(rfd, &rsb) != 0) {
+        close(rfd);
+        rfd = -1;
+    }
+    uint64_t ino, size;
+    if (st->inode && rfd >= 0 && stat_ino(lt->path, &ino, &size) == 0 && ino != st->inode &&
+        (uint64_t)rsb.st_ino == st->inode) {
         /* Rotated while we were down: the old file is complete in .0. */
-        st->base += rsize;
+        st->base += (uint64_t)rsb.st_size;
         st->end = st->base;
+        st->prev = st->inode;
         st->inode = ino;
     }
     int fd = open(lt->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -177,12 +191,23 @@ logtail *hd_logtail_new(struct ev_loop *loop, const char *path, console_state *s
         if (st->inode != (uint64_t)sb.st_ino) {
             st->base = st->end;
             st->inode = (uint64_t)sb.st_ino;
+            st->prev = 0;
         } else if ((uint64_t)sb.st_size < st->end - st->base) {
             st->base = st->end; /* truncated while we were down */
+            st->prev = 0;
         }
         lt->fd = fd;
         lt->pos = 0;
         st->end = st->base + (uint64_t)sb.st_size;
+    }
+    /* The rotated file holds the stream's bytes just before base: the ring's history when the
+     * current file is shorter than the ring. Only the very file that was rotated away counts. */
+    if (lt->fd >= 0 && rfd >= 0 && st->prev && (uint64_t)rsb.st_ino == st->prev &&
+        (uint64_t)rsb.st_size <= st->base) {
+        lt->old_fd = rfd;
+        lt->old_size = (uint64_t)rsb.st_size;
+    } else if (rfd >= 0) {
+        close(rfd);
     }
 
     char dir[1024];
@@ -204,12 +229,42 @@ uint64_t hd_logtail_history_start(const logtail *lt, size_t history)
     if (lt->fd < 0) /* no file (yet): nothing to replay, the stream goes on where it stood */
         return lt->st->end;
     uint64_t size = lt->st->end - lt->st->base;
-    return lt->st->base + (size > history ? size - history : 0);
+    if (size >= history)
+        return lt->st->base + size - history;
+    uint64_t more = lt->old_fd >= 0 ? history - size : 0;
+    return lt->st->base - (more < lt->old_size ? more : lt->old_size);
+}
+
+/* The rotated file's bytes from stream offset `from` (if before base) to its end, once, before
+ * the current file's. */
+static void replay_rotated(logtail *lt, uint64_t from)
+{
+    uint64_t first = lt->st->base - lt->old_size;
+    uint64_t pos = from > first ? from - first : 0;
+    while (pos < lt->old_size) {
+        uint64_t left = lt->old_size - pos;
+        ssize_t n = pread(lt->old_fd, chunk, left < sizeof(chunk) ? (size_t)left : sizeof(chunk),
+                          (off_t)pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) { /* the ring then starts later: viewers of the missing part get a GAP */
+            vg_warn("logtail", "%s: %s", lt->rotated,
+                    n < 0 ? strerror(errno) : "shorter than it was");
+            break;
+        }
+        if (lt->cbs.on_data)
+            lt->cbs.on_data(lt->cbs.ud, first + pos, chunk, (size_t)n);
+        pos += (uint64_t)n;
+    }
+    close(lt->old_fd);
+    lt->old_fd = -1;
 }
 
 void hd_logtail_start(logtail *lt, uint64_t from)
 {
     lt->started = 1;
+    if (lt->old_fd >= 0)
+        replay_rotated(lt, from);
     if (lt->fd >= 0) {
         lt->pos = from > lt->st->base ? from - lt->st->base : 0;
         lt->st->end = lt->st->base + lt->pos;
@@ -235,5 +290,7 @@ void hd_logtail_free(logtail *lt)
         close(lt->ifd);
     if (lt->fd >= 0)
         close(lt->fd);
+    if (lt->old_fd >= 0)
+        close(lt->old_fd);
     free(lt);
 }

@@ -15,12 +15,15 @@ int hd_state_parse(const char *text, size_t len, console_state *st, vg_err *err)
         return vg_fail(err, VG_E_BAD_REQUEST, "state file is too long");
     memcpy(buf, text, len);
     buf[len] = '\0';
-    int used = 0;
+    int used = 0, more = 0;
     if (sscanf(buf, "inode=%" SCNu64 " base=%" SCNu64 " end=%" SCNu64 "%n", &st->inode, &st->base,
-               &st->end, &used) != 3 ||
-        (buf[used] != '\0' && strcmp(buf + used, "\n") != 0)) {
+               &st->end, &used) == 3 &&
+        strncmp(buf + used, " prev=", 6) == 0 &&
+        sscanf(buf + used + 6, "%" SCNu64 "%n", &st->prev, &more) == 1)
+        used += 6 + more;
+    if (!used || (buf[used] != '\0' && strcmp(buf + used, "\n") != 0)) {
         memset(st, 0, sizeof(*st));
-        return vg_fail(err, VG_E_BAD_REQUEST, "state file is not `inode=N base=N end=N`");
+        return vg_fail(err, VG_E_BAD_REQUEST, "state file is not `inode=N base=N end=N [prev=N]`");
     }
     if (st->end < st->base) {
         memset(st, 0, sizeof(*st));
@@ -52,8 +55,9 @@ int hd_state_save(const char *path, const console_state *st, vg_err *err)
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return vg_fail(err, VG_E_INTERNAL, "state path too long");
     char line[128];
-    int len = snprintf(line, sizeof(line), "inode=%" PRIu64 " base=%" PRIu64 " end=%" PRIu64 "\n",
-                       st->inode, st->base, st->end);
+    int len = snprintf(line, sizeof(line),
+                       "inode=%" PRIu64 " base=%" PRIu64 " end=%" PRIu64 " prev=%" PRIu64 "\n",
+                       st->inode, st->base, st->end, st->prev);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return vg_fail(err, VG_E_INTERNAL, "%s: %s", tmp, strerror(errno));

@@ -95,11 +95,27 @@ void hd_virt_poke(void)
     }
 }
 
+static void (*crashed_cb)(const char *vm, const char *reason);
+
+void hd_virt_set_crashed_cb(void (*cb)(const char *vm, const char *reason))
+{
+    crashed_cb = cb;
+}
+
 static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
 {
     (void)c;
     (void)opaque;
-    vg_debug("virt", "domain %s event %d/%d", virDomainGetName(dom), event, detail);
+    const char *name = virDomainGetName(dom);
+    vg_debug("virt", "domain %s event %d/%d", name, event, detail);
+    int stopped = event == VIR_DOMAIN_EVENT_STOPPED;
+    const char *crash =
+        event == VIR_DOMAIN_EVENT_CRASHED || (stopped && detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
+            ? "crashed"
+        : stopped && detail == VIR_DOMAIN_EVENT_STOPPED_FAILED ? "failed"
+                                                               : NULL;
+    if (crash && crashed_cb && name && hd_vms_wanted(name))
+        crashed_cb(name, crash);
     hd_virt_poke();
     return 0;
 }

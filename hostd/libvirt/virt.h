@@ -13,6 +13,10 @@ int hd_virt_start(struct ev_loop *loop, const char *uri, vg_err *err);
 /* Schedules a resync soon (a console socket appeared or vanished). */
 void hd_virt_poke(void);
 void hd_virt_stop(void);
+/* cb hears of every domain that stopped without being asked to: libvirt's lifecycle event
+ * "stopped, failed" (QEMU died: reason "failed"), "stopped, crashed" or "crashed" (a guest
+ * panic: reason "crashed"). */
+void hd_virt_set_crashed_cb(void (*cb)(const char *vm, const char *reason));
 /* The live connection for management calls, or NULL while libvirt is (re)connecting. */
 virConnectPtr hd_virt_conn(void);
 /* running, paused, shutoff ... for a virDomainState. */

@@ -2,8 +2,10 @@
 
 #include "console/console.h"
 #include "link/rpc.h"
+#include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
+#include "vg_query.h"
 #include "vg_util.h"
 #include "libvirt/vms.h"
 
@@ -56,15 +58,6 @@ static void reject(link_conn *lc, vg_err_code code, int close_code, const char *
     lws_callback_on_writable(lc->wsi);
 }
 
-static int copy_value(char *dst, size_t size, const char *v, size_t n)
-{
-    if (n >= size)
-        return VG_ERR;
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-    return VG_OK;
-}
-
 int hd_link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err)
 {
     static const struct {
@@ -79,29 +72,24 @@ int hd_link_console_req_parse(const char *query, size_t len, link_console_req *o
     char mode[4] = "rw", take[2] = "0";
     memset(out, 0, sizeof(*out));
     const char *p = query, *end = query + len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(e - p));
-        const char *val = eq ? eq + 1 : e;
-        size_t klen = (size_t)((eq ? eq : e) - p), vlen = (size_t)(e - val);
+    vg_query_arg a;
+    while (vg_query_next(&p, end, &a)) {
         char *dst = NULL;
         size_t size = 0;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-            if (strlen(fields[i].key) == klen && !memcmp(p, fields[i].key, klen)) {
+            if (vg_query_is(&a, fields[i].key)) {
                 dst = (char *)out + fields[i].off;
                 size = fields[i].size;
             }
-        if (klen == 4 && !memcmp(p, "mode", 4)) {
+        if (vg_query_is(&a, "mode")) {
             dst = mode;
             size = sizeof(mode);
-        } else if (klen == 4 && !memcmp(p, "take", 4)) {
+        } else if (vg_query_is(&a, "take")) {
             dst = take;
             size = sizeof(take);
         }
-        if (dst && copy_value(dst, size, val, vlen) != VG_OK)
-            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)klen, p);
-        p = e + 1;
+        if (dst && vg_query_copy(&a, dst, size) != VG_OK)
+            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)a.klen, a.key);
     }
     if (!vg_valid_name(out->vm))
         return vg_fail(err, VG_E_BAD_REQUEST, "vm is missing or not a valid name");
@@ -449,6 +437,9 @@ static const struct lws_protocols protocols[] = {
 int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
 {
     static void *loops[1];
+    struct sockaddr_storage want, got;
+    if (vg_bindaddr_parse(c->bind, c->port, &want, err) != VG_OK)
+        return VG_ERR;
     cfg = c;
     loops[0] = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
@@ -458,7 +449,14 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     info.iface = c->bind;
     info.protocols = protocols;
     info.foreign_loops = loops;
-    info.options = LWS_SERVER_OPTION_LIBEV;
+    /* lws binds an IPv4 address on its IPv6 socket as the wildcard (every interface, both
+     * families): an IPv4 link_bind gets an IPv4 socket, an IPv6 one an IPv6-only socket. A
+     * link_bind that cannot be bound stops the start instead of leaving the link unserved. */
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (want.ss_family == AF_INET)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else
+        info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
     int tls =
         c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0] && c->tls_ca && c->tls_ca[0];
     if (tls) {
@@ -479,12 +477,26 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
                         "consoles and the link secret. Tests only.");
     }
     info.timeout_secs = 10;
+    char want_s[64], got_s[64];
+    vg_bindaddr_format(&want, want_s, sizeof(want_s));
     ctx = lws_create_context(&info);
     if (!ctx)
-        return vg_fail(err, VG_E_INTERNAL, "cannot serve the link on %s:%d (port busy, TLS files?)",
-                       c->bind, c->port);
-    vg_info("link", "listening on %s://%s:%d", info.ssl_cert_filepath ? "wss" : "ws", c->bind,
-            c->port);
+        return vg_fail(err, VG_E_INTERNAL,
+                       "cannot serve the link on %s (port busy, address not on this host, TLS "
+                       "files?)",
+                       want_s);
+    /* What the socket really got, not what was asked for. */
+    int n = vg_bindaddr_listeners(c->port, &got);
+    if (n != 1 || !vg_bindaddr_equal(&want, &got)) {
+        if (n)
+            vg_bindaddr_format(&got, got_s, sizeof(got_s));
+        hd_link_stop();
+        return vg_fail(err, VG_E_INTERNAL, "the link was to listen on %s but listens on %s%s",
+                       want_s, n ? got_s : "nothing", n > 1 ? " and more" : "");
+    }
+    vg_bindaddr_format(&got, got_s, sizeof(got_s));
+    vg_info("link", "listening on %s://%s%s", info.ssl_cert_filepath ? "wss" : "ws", got_s,
+            got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
     return VG_OK;
 }
 

@@ -129,15 +129,15 @@ void hd_registry_changed(void)
     }
 }
 
-void hd_registry_event(const char *type, const char *vm, const char *dev)
+void hd_registry_event(const char *type, const char *vm, const char *key, const char *value)
 {
     if (!ready)
         return; /* the next sync re-asserts the state; this event is history */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type);
     cJSON_AddStringToObject(o, "vm", vm);
-    if (dev)
-        cJSON_AddStringToObject(o, "dev", dev);
+    if (key)
+        cJSON_AddStringToObject(o, key, value);
     cJSON_AddStringToObject(o, "host", cfg->host_id);
     cJSON_AddNumberToObject(o, "ts", (double)vg_now_ms());
     char *s = cJSON_PrintUnformatted(o);

@@ -27,7 +27,7 @@ int hd_registry_start(struct ev_loop *loop, const registry_config *cfg, vg_err *
 /* Schedules a sync within a few milliseconds. */
 void hd_registry_changed(void);
 /* Publishes {"type":type,"vm":vm,"dev":dev,"host":id,"ts":now} on vg:events. */
-void hd_registry_event(const char *type, const char *vm, const char *dev);
+void hd_registry_event(const char *type, const char *vm, const char *key, const char *value);
 void hd_registry_stop(void);
 
 #endif

@@ -5,10 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../integration/lib/stack.mjs';
-import { openBrowser, login, terminalLines, waitForLine, screenshot } from './lib/browser.mjs';
+import { openBrowser, login, terminalLines, typeCommand, waitForLine, waitForPrompt, screenshot } from './lib/browser.mjs';
 
 const VM = 'vgt-ui1';
-const PROMPT = /^testvm#/;
 let stack;
 let browser;
 
@@ -21,33 +20,6 @@ after(async () => {
     await browser?.close();
     await stack?.stop();
 });
-
-// The guest may still be booting (TCG on a busy machine can take well over 10 s): wait for its
-// prompt, which hostd keeps and replays. Only if none shows up, poke the shell with Enter: a
-// key typed during boot is read ahead by the shell, and busybox's cursor-position query then
-// races with it (its reply ends up echoed as ^[[r;cR).
-async function waitForPrompt(page, timeout = 90000) {
-    const deadline = Date.now() + timeout;
-    let nextPoke = Date.now() + 45000;
-    while (Date.now() < deadline) {
-        const lines = (await terminalLines(page)).filter((l) => l.trim());
-        if (lines.length && PROMPT.test(lines.at(-1))) return;
-        if (Date.now() >= nextPoke) {
-            await page.keyboard.press('Enter');
-            nextPoke = Date.now() + 5000;
-        }
-        await page.waitForTimeout(250);
-    }
-    throw new Error(`no shell prompt within ${timeout} ms`);
-}
-
-// Ctrl+U clears the line first: on a loaded machine the emulated UART can deliver the reply to
-// busybox's ESC[6n (sent after every prompt) so slowly that busybox takes it for typed text.
-async function run(page, command) {
-    await page.keyboard.press('Control+U');
-    await page.keyboard.type(command);
-    await page.keyboard.press('Enter');
-}
 
 test('a wrong password shows an error and stays on the login page', async () => {
     const { page } = browser;
@@ -62,13 +34,13 @@ test('log in, open the console, run a command, see its output', async () => {
     await login(page, stack.url, stack.adminUser, stack.adminPassword);
     await page.waitForSelector(`tr[data-vm="${VM}"]`, { timeout: 20000 });
     assert.equal(await page.textContent(`tr[data-vm="${VM}"] .state`), 'running');
-    await page.click(`tr[data-vm="${VM}"] a.vm-link`);
+    await page.click(`tr[data-vm="${VM}"] a.dev[href$="/serial0"]`);
     await page.waitForSelector('body[data-console="connected"]', { timeout: 20000 });
     assert.equal(await page.textContent('#st-writer'), 'you are the writer');
 
     await page.click('#terminal');
     await waitForPrompt(page);
-    await run(page, 'echo hello-$((6*7))');
+    await typeCommand(page, 'echo hello-$((6*7))');
     await waitForLine(page, /^hello-42\s*$/, 20000);
     await page.waitForTimeout(300); // let the renderer paint the last frame
     await screenshot(page, 'console-hello-42.png');
@@ -89,7 +61,7 @@ test('a reload of the console page replays the earlier output', async () => {
 test('a gateway restart: the console reconnects and resumes without repeating output', async () => {
     const { page } = browser;
     await page.click('#terminal');
-    await run(page, 'echo before-$((20+1))');
+    await typeCommand(page, 'echo before-$((20+1))');
     await waitForLine(page, /^before-21\s*$/);
     const viewer = await page.evaluate(() => window.vmgate.session.status.viewer);
     await stack.restart('gateway');
@@ -103,7 +75,7 @@ test('a gateway restart: the console reconnects and resumes without repeating ou
         { timeout: 30000 },
     );
     await page.click('#terminal');
-    await run(page, 'echo after-$((20+2))');
+    await typeCommand(page, 'echo after-$((20+2))');
     const lines = await waitForLine(page, /^after-22\s*$/);
     assert.equal(lines.filter((l) => /^before-21\s*$/.test(l)).length, 1, 'no output shown twice');
     assert.equal(lines.filter((l) => /^hello-42\s*$/.test(l)).length, 1, 'no output shown twice');
@@ -125,7 +97,7 @@ test('a second viewer takes the write lock over; the first is told', async () =>
         );
         await page.waitForSelector('.toast:has-text("took over the write lock")');
         await other.click('#terminal');
-        await run(other, 'echo taken-$((30+3))');
+        await typeCommand(other, 'echo taken-$((30+3))');
         await waitForLine(page, /^taken-33\s*$/);
         await screenshot(page, 'console-taken-over.png');
 

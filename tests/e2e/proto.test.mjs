@@ -1,4 +1,4 @@
-// The UI's console protocol module (ui/js/proto.js) without a browser: frame decoding, input
+// The UI's console protocol module (ui/console/proto.js) without a browser: frame decoding, input
 // framing, exact resume bookkeeping and the terminal-report filter.
 
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import {
     StreamPosition,
     isTerminalReport,
     OP_INPUT,
-} from '../../ui/js/proto.js';
+} from '../../ui/console/proto.js';
 
 function output(offset, text) {
     const data = new TextEncoder().encode(text);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startStack } from './lib/stack.mjs';
-import { api, login, openConsole } from './lib/client.mjs';
+import { api, login, openShell } from './lib/client.mjs';
 import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-d-mig';
@@ -27,12 +27,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function run(con, cmd, marker, ms = 15000) {
-  const mark = con.output.length;
-  con.send(`${cmd}\n`);
-  return con.waitFor(marker, ms, { from: mark });
-}
-
 // Live migration by hand (reference/test-environment.md §5): console sockets move to the
 // destination's console directory.
 function migrate(from, to) {
@@ -50,10 +44,8 @@ let con;
 
 test('a viewer attached before a manual migration keeps its WebSocket and its contiguous stream', { timeout: 240000 }, async () => {
   await until(() => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id, 30000, `${VM} registered on ${h1.id}`);
-  con = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
-  await con.waitControl('hello');
-  await con.waitPrompt(90000);
-  await run(con, 'echo mark-$((3*7)) > /tmp/mark; echo MARKED', /MARKED\r?\n/);
+  con = await openShell(stack, token, { vm: VM, offset: 'end', take: true });
+  await con.run('echo mark-$((3*7)) > /tmp/mark; echo MARKED', /MARKED\r?\n/);
 
   const mark = con.controls.length;
   migrate(h1, h2);
@@ -70,8 +62,8 @@ test('a viewer attached before a manual migration keeps its WebSocket and its co
   assert.ok(movedTo(con, h2.id), `a state frame names the new host: ${JSON.stringify(con.controls)}`);
   assert.equal(con.controls.filter((m) => m.type === 'hello').length, 1, 'no second hello');
   assert.deepEqual(con.gaps, [], 'the stream stayed contiguous');
-  assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
-  assert.match(await run(con, 'echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
+  assert.match(await con.run('cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
+  assert.match(await con.run('echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
 
   const audit = stack.redis('xrange', 'vg:audit', '-', '+');
   assert.match(audit, /console\nuser\nadmin/);
@@ -85,8 +77,8 @@ test('vm.migrate through the API: the viewer follows the VM back (vm.migrated)',
   await until(() => stack.redis('hget', `vg:vm:${VM}`, 'host') === h1.id, 30000, `${VM} back on ${h1.id}`);
   await until(() =>
     con.controls.slice(before).find((m) => m.type === 'state' && m.reason === `migrated to ${h1.id}`), 30000, 'the state frame of the second move');
-  assert.match(await run(con, 'echo back-$((4*4))', /back-16\r?\n/, 30000), /\nback-16\r?\n/);
-  assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
+  assert.match(await con.run('echo back-$((4*4))', /back-16\r?\n/, 30000), /\nback-16\r?\n/);
+  assert.match(await con.run('cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
   assert.deepEqual(con.gaps, []);
   assert.equal(con.ws.readyState, WebSocket.OPEN);
   await con.close();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { login, openConsole, waitHealthy } from './lib/client.mjs';
+import { login, openConsole, openShell, waitHealthy } from './lib/client.mjs';
 
 const VM = 'vgt-con';
 const PROMPT = 'testvm# ';
@@ -17,22 +17,12 @@ before(async () => {
   stack = await startStack({ vms: [VM], prefix: 'vgt-console-' });
   token = await login(stack);
   // Wait until the guest has a shell: poke it until the prompt answers.
-  const c = await openConsole(stack, token, { vm: VM, offset: 'end' });
-  await c.waitControl('hello');
-  await c.waitPrompt(60000, PROMPT);
-  await c.close();
+  await (await openShell(stack, token, { vm: VM, offset: 'end', ms: 60000, prompt: PROMPT })).close();
 });
 
 after(async () => {
   await stack?.stop();
 });
-
-// Runs a command on an attached writer and resolves with the text after it up to the marker.
-async function run(con, cmd, marker, ms = 15000) {
-  const mark = con.output.length;
-  con.send(`${cmd}\n`);
-  return con.waitFor(marker, ms, { from: mark });
-}
 
 test('echo hello-$((6*7)) gives hello-42 through the gateway', async () => {
   const c = await openConsole(stack, token, { vm: VM, offset: 'end' });
@@ -40,7 +30,7 @@ test('echo hello-$((6*7)) gives hello-42 through the gateway', async () => {
   assert.equal(hello.vm, VM);
   assert.equal(hello.dev, 'serial0');
   assert.equal(hello.mode, 'rw');
-  const out = await run(c, 'echo hello-$((6*7))', /hello-42\r?\n/);
+  const out = await c.run('echo hello-$((6*7))', /hello-42\r?\n/);
   assert.match(out, /\r?\nhello-42\r?\n/);
   await c.close();
 });
@@ -51,7 +41,7 @@ test('two viewers of one console receive byte-identical streams', async () => {
   const b = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: helloA.offset });
   const helloB = await b.waitControl('hello');
   assert.equal(helloB.offset, helloA.offset);
-  await run(a, 'for i in 1 2 3 4 5 6 7 8; do echo line-$i-$((i*i)); done; echo END-$((40+2))', 'END-42');
+  await a.run('for i in 1 2 3 4 5 6 7 8; do echo line-$i-$((i*i)); done; echo END-$((40+2))', 'END-42');
   await b.waitFor('END-42', 10000);
   // Both streams start at the same offset; compare everything up to the shorter one's end.
   const n = Math.min(a.output.length, b.output.length);
@@ -94,7 +84,7 @@ test('read-only input is refused with read_only, a spectator with not_writer; ta
   const e3 = await w.waitControl('error');
   assert.equal(e3.code, 'not_writer');
   // The new writer's input reaches the guest.
-  await run(spectator, 'echo took-$((2*21))', 'took-42');
+  await spectator.run('echo took-$((2*21))', 'took-42');
   assert.ok(!w.text.includes('must-not-run\r') && !spectator.text.includes('must-not-run-either\r\n'));
   await Promise.all([w.close(), ro.close(), spectator.close()]);
 });
@@ -103,7 +93,7 @@ test('a client resumes after a gateway restart with no lost and no duplicated by
   const c = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
   const hello = await c.waitControl('hello');
   // Output keeps coming while the gateway is down: hostd holds it in the ring.
-  await run(c, '(for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done; echo DONE-$((6*7))) &', 'tick-1');
+  await c.run('(for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done; echo DONE-$((6*7))) &', 'tick-1');
   const closed = c.closed;
   await stack.restart('gateway');
   const { code } = await closed;

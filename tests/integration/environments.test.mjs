@@ -5,34 +5,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, login } from './lib/client.mjs';
-import { sleep } from './lib/wait.mjs';
+import { makeMember, waitVms } from './lib/tenancy.mjs';
+import { refused, sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-d-env1';
 let stack;
 let admin;
 let viewer;
 
-async function expectError(p, code, pattern) {
-  await assert.rejects(p, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
-
 before(async () => {
   stack = await startStack({ vms: [VM], prefix: 'vgt-d-env-' });
   admin = await login(stack);
-  for (const t0 = Date.now(); !(await api(stack, admin, 'vm.list')).vms.some((v) => v.name === VM);) {
-    assert.ok(Date.now() - t0 < 30000, `${VM} registered`);
-    await sleep(200);
-  }
+  await waitVms(stack, admin, [VM]);
   await api(stack, admin, 'project.create', { name: 'pv1' });
   await api(stack, admin, 'project.create', { name: 'pv2' });
   await api(stack, admin, 'vm.adopt', { vm: VM, project: 'pv1' });
-  await api(stack, admin, 'user.create', { name: 'vv1', password: 'vv1-password-1', role: 'viewer' });
-  await api(stack, admin, 'project.member.set', { project: 'pv1', user: 'vv1', role: 'viewer' });
-  viewer = await login(stack, 'vv1', 'vv1-password-1');
+  viewer = await login(stack, 'vv1', await makeMember(stack, admin, 'pv1', 'vv1', 'viewer', 'vv1-password-1'));
 });
 
 after(async () => {
@@ -45,12 +33,12 @@ test('env.create, env.edit, env.get, env.list and their refusals', async () => {
   assert.equal(stack.redis('sismember', 'vg:envs', 'shop'), '1');
   assert.equal(stack.redis('hget', 'vg:env:shop', 'project'), 'pv1');
 
-  await expectError(api(stack, admin, 'env.create', { project: 'pv1', name: 'shop' }), 'conflict', /exists/);
-  await expectError(api(stack, admin, 'env.create', { project: 'pv1' }), 'bad_request', /name/);
-  await expectError(api(stack, admin, 'env.create', { project: 'pv1', name: ['x'] }), 'bad_request', /name/);
-  await expectError(api(stack, admin, 'env.create', { project: 'nop', name: 'x' }), 'not_found');
-  await expectError(api(stack, admin, 'env.create', { project: 'pv1', name: 'x', color: 1 }), 'bad_request', /color/);
-  await expectError(api(stack, viewer, 'env.create', { project: 'pv1', name: 'x' }), 'forbidden');
+  await refused(api(stack, admin, 'env.create', { project: 'pv1', name: 'shop' }), 'conflict', /exists/);
+  await refused(api(stack, admin, 'env.create', { project: 'pv1' }), 'bad_request', /name/);
+  await refused(api(stack, admin, 'env.create', { project: 'pv1', name: ['x'] }), 'bad_request', /name/);
+  await refused(api(stack, admin, 'env.create', { project: 'nop', name: 'x' }), 'not_found');
+  await refused(api(stack, admin, 'env.create', { project: 'pv1', name: 'x', color: 1 }), 'bad_request', /color/);
+  await refused(api(stack, viewer, 'env.create', { project: 'pv1', name: 'x' }), 'forbidden');
   assert.equal(stack.redis('sismember', 'vg:envs', 'x'), '0');
 
   const ed = await api(stack, admin, 'env.edit', { env: 'shop', vms: { [VM]: 'web' } });
@@ -60,15 +48,15 @@ test('env.create, env.edit, env.get, env.list and their refusals', async () => {
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'env'), 'shop');
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'role'), 'web');
 
-  await expectError(api(stack, admin, 'env.edit', { env: 'shop', vms: [VM] }), 'bad_request', /vms/);
-  await expectError(api(stack, admin, 'env.edit', { env: 'shop', vms: { [VM]: 'bad role' } }), 'bad_request', /role/);
-  await expectError(api(stack, admin, 'env.edit', { env: 'shop', vms: { 'vgt-nope': 'db' } }), 'not_found', /vgt-nope/);
-  await expectError(api(stack, admin, 'env.edit', { vms: {} }), 'bad_request', /env/);
-  await expectError(api(stack, admin, 'env.edit', { env: 'noenv', description: 'x' }), 'not_found');
+  await refused(api(stack, admin, 'env.edit', { env: 'shop', vms: [VM] }), 'bad_request', /vms/);
+  await refused(api(stack, admin, 'env.edit', { env: 'shop', vms: { [VM]: 'bad role' } }), 'bad_request', /role/);
+  await refused(api(stack, admin, 'env.edit', { env: 'shop', vms: { 'vgt-nope': 'db' } }), 'not_found', /vgt-nope/);
+  await refused(api(stack, admin, 'env.edit', { vms: {} }), 'bad_request', /env/);
+  await refused(api(stack, admin, 'env.edit', { env: 'noenv', description: 'x' }), 'not_found');
   await api(stack, admin, 'env.create', { project: 'pv1', name: 'shop2' });
-  await expectError(api(stack, admin, 'env.edit', { env: 'shop2', vms: { [VM]: 'db' } }), 'conflict', /environment shop/);
+  await refused(api(stack, admin, 'env.edit', { env: 'shop2', vms: { [VM]: 'db' } }), 'conflict', /environment shop/);
   await api(stack, admin, 'env.create', { project: 'pv2', name: 'other' });
-  await expectError(api(stack, admin, 'env.edit', { env: 'other', vms: { [VM]: 'db' } }), 'conflict', /project pv1/);
+  await refused(api(stack, admin, 'env.edit', { env: 'other', vms: { [VM]: 'db' } }), 'conflict', /project pv1/);
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'env'), 'shop');
   assert.equal(stack.redis('hlen', 'vg:env:other:vms'), '0');
 
@@ -80,12 +68,12 @@ test('env.create, env.edit, env.get, env.list and their refusals', async () => {
   assert.deepEqual(mine.envs[1].vms, {}, 'an empty environment\'s members are an empty object');
   const all = await api(stack, admin, 'env.list');
   assert.deepEqual(all.envs.map((x) => x.name), ['other', 'shop', 'shop2']);
-  await expectError(api(stack, viewer, 'env.get', { env: 'other' }), 'forbidden');
-  await expectError(api(stack, viewer, 'env.edit', { env: 'shop', description: 'x' }), 'forbidden');
+  await refused(api(stack, viewer, 'env.get', { env: 'other' }), 'forbidden');
+  await refused(api(stack, viewer, 'env.edit', { env: 'shop', description: 'x' }), 'forbidden');
 
   await api(stack, admin, 'env.delete', { env: 'shop2' });
   await api(stack, admin, 'env.delete', { env: 'other' });
-  await expectError(api(stack, admin, 'env.delete', { env: 'other' }), 'not_found');
+  await refused(api(stack, admin, 'env.delete', { env: 'other' }), 'not_found');
 });
 
 test('env.status counts by role and probes the consoles; env.stop / env.start / env.reboot answer per VM', { timeout: 300000 }, async () => {
@@ -97,11 +85,11 @@ test('env.status counts by role and probes the consoles; env.stop / env.start / 
   }
   assert.deepEqual(st.roles, { web: { total: 1, running: 1, reachable: 1, unreachable: 0 } });
   assert.deepEqual([st.vms[0].vm, st.vms[0].reachable, st.vms[0].state], [VM, true, 'running']);
-  await expectError(api(stack, viewer, 'env.stop', { env: 'shop' }), 'forbidden');
-  await expectError(api(stack, admin, 'env.stop', { env: 'shop', force: true }), 'bad_request', /force/);
-  await expectError(api(stack, admin, 'env.stop', {}), 'bad_request', /env/);
-  await expectError(api(stack, admin, 'env.stop', { env: 'shop', timeout_s: 0 }), 'bad_request', /timeout_s/);
-  await expectError(api(stack, admin, 'env.stop', { env: 'noenv' }), 'not_found');
+  await refused(api(stack, viewer, 'env.stop', { env: 'shop' }), 'forbidden');
+  await refused(api(stack, admin, 'env.stop', { env: 'shop', force: true }), 'bad_request', /force/);
+  await refused(api(stack, admin, 'env.stop', {}), 'bad_request', /env/);
+  await refused(api(stack, admin, 'env.stop', { env: 'shop', timeout_s: 0 }), 'bad_request', /timeout_s/);
+  await refused(api(stack, admin, 'env.stop', { env: 'noenv' }), 'not_found');
 
   let t0 = Date.now();
   const stop = await api(stack, admin, 'env.stop', { env: 'shop', timeout_s: 20 });
@@ -151,5 +139,5 @@ test('env.delete keeps the VMs and clears their environment', async () => {
   assert.equal(stack.redis('sismember', 'vg:envs', 'shop'), '0');
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'env'), '');
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'project'), 'pv1');
-  await expectError(api(stack, admin, 'env.get', { env: 'shop' }), 'not_found');
+  await refused(api(stack, admin, 'env.get', { env: 'shop' }), 'not_found');
 });

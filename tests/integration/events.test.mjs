@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
+import { makeMember, waitVms } from './lib/tenancy.mjs';
 import { sleep } from './lib/wait.mjs';
 
 const VM = 'vgt-d-ev1';
@@ -30,16 +31,12 @@ async function subscriber(user, password) {
 before(async () => {
   stack = await startStack({ vms: [VM], prefix: 'vgt-d-events-' });
   admin = await login(stack);
-  for (const t0 = Date.now(); !(await api(stack, admin, 'vm.list')).vms.some((v) => v.name === VM);) {
-    assert.ok(Date.now() - t0 < 30000, `${VM} registered`);
-    await sleep(200);
-  }
+  await waitVms(stack, admin, [VM]);
   await api(stack, admin, 'project.create', { name: 'pe1' });
   await api(stack, admin, 'project.create', { name: 'pe2' });
   await api(stack, admin, 'vm.adopt', { vm: VM, project: 'pe1' });
   for (const [u, p] of [['ve1', 'pe1'], ['ve2', 'pe2']]) {
-    await api(stack, admin, 'user.create', { name: u, password: `${u}-password-1`, role: 'viewer' });
-    await api(stack, admin, 'project.member.set', { project: p, user: u, role: 'viewer' });
+    await makeMember(stack, admin, p, u, 'viewer', `${u}-password-1`);
   }
 });
 

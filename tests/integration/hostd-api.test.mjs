@@ -96,20 +96,7 @@ async function booted(vm, host = stack.hosts[0]) {
   await until(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('testvm# '), 60000, `${vm} to boot`, 200);
 }
 
-function spec(name) {
-  const guest = stack.env.VG_GUEST_DIR;
-  return {
-    name,
-    vcpus: 1,
-    memory_mib: 128,
-    kernel: {
-      kernel: path.join(guest, 'vmlinuz'),
-      initrd: path.join(guest, 'initrd.gz'),
-      cmdline: 'console=ttyS0 quiet',
-    },
-    disks: [{ size_mib: 16, format: 'qcow2', pool: stack.pool }],
-  };
-}
+const spec = (name) => stack.guestSpec(name, { disks: [{ size_mib: 16, format: 'qcow2', pool: stack.pool }] });
 
 test('host.info reports capacity, load, pools and networks; the registry has them too', async () => {
   const l = await link();

@@ -7,18 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
-import { sleep } from './lib/wait.mjs';
+import { refused, sleep } from './lib/wait.mjs';
 
 let stack;
 let admin;
-
-async function expectError(p, code, pattern) {
-  await assert.rejects(p, (e) => {
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 before(async () => {
   stack = await startStack({ vms: [], prefix: 'vgt-d-hosts-' });
@@ -47,10 +39,10 @@ test('host.list and host.get show capacity, load, liveness, maintenance, limits,
   assert.equal(one.id, stack.hostId);
   assert.equal(one.cpus, h.cpus);
 
-  await expectError(api(stack, admin, 'host.get', {}), 'bad_request', /host/);
-  await expectError(api(stack, admin, 'host.get', { host: 7 }), 'bad_request', /host/);
-  await expectError(api(stack, admin, 'host.get', { host: 'nohost' }), 'not_found', /nohost/);
-  await expectError(api(stack, admin, 'host.get', { host: stack.hostId, x: 1 }), 'bad_request', /"x"/);
+  await refused(api(stack, admin, 'host.get', {}), 'bad_request', /host/);
+  await refused(api(stack, admin, 'host.get', { host: 7 }), 'bad_request', /host/);
+  await refused(api(stack, admin, 'host.get', { host: 'nohost' }), 'not_found', /nohost/);
+  await refused(api(stack, admin, 'host.get', { host: stack.hostId, x: 1 }), 'bad_request', /"x"/);
 });
 
 test('host.set puts a host in maintenance (event host.maintenance) and sets its limits', async () => {
@@ -66,11 +58,11 @@ test('host.set puts a host in maintenance (event host.maintenance) and sets its 
   const { hosts } = await api(stack, admin, 'host.list');
   assert.equal(hosts.find((x) => x.id === stack.hostId).maintenance, true);
 
-  await expectError(api(stack, admin, 'host.set', { host: stack.hostId }), 'bad_request', /at least one/);
-  await expectError(api(stack, admin, 'host.set', { maintenance: false }), 'bad_request', /host/);
-  await expectError(api(stack, admin, 'host.set', { host: stack.hostId, maintenance: 'no' }), 'bad_request', /maintenance/);
-  await expectError(api(stack, admin, 'host.set', { host: stack.hostId, max_vcpus: -1 }), 'bad_request', /max_vcpus/);
-  await expectError(api(stack, admin, 'host.set', { host: 'nohost', maintenance: false }), 'not_found', /nohost/);
+  await refused(api(stack, admin, 'host.set', { host: stack.hostId }), 'bad_request', /at least one/);
+  await refused(api(stack, admin, 'host.set', { maintenance: false }), 'bad_request', /host/);
+  await refused(api(stack, admin, 'host.set', { host: stack.hostId, maintenance: 'no' }), 'bad_request', /maintenance/);
+  await refused(api(stack, admin, 'host.set', { host: stack.hostId, max_vcpus: -1 }), 'bad_request', /max_vcpus/);
+  await refused(api(stack, admin, 'host.set', { host: 'nohost', maintenance: false }), 'not_found', /nohost/);
   // Nothing of the refused calls changed the host.
   assert.equal(stack.redis('hget', `vg:host:${stack.hostId}`, 'maintenance'), '1');
   assert.equal(stack.redis('exists', 'vg:host:nohost'), '0');
@@ -100,13 +92,13 @@ test('host groups: create, list, edit, delete; refused while a project may use t
   const h = await api(stack, admin, 'host.get', { host: stack.hostId });
   assert.deepEqual(h.groups, ['g1']);
 
-  await expectError(api(stack, admin, 'hostgroup.create', { name: 'g1' }), 'conflict', /exists/);
-  await expectError(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: ['nohost'] }), 'not_found', /nohost/);
+  await refused(api(stack, admin, 'hostgroup.create', { name: 'g1' }), 'conflict', /exists/);
+  await refused(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: ['nohost'] }), 'not_found', /nohost/);
   assert.equal(stack.redis('sismember', 'vg:hostgroups', 'g2'), '0');
-  await expectError(api(stack, admin, 'hostgroup.create', {}), 'bad_request', /name/);
-  await expectError(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: 'x' }), 'bad_request', /hosts/);
-  await expectError(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: [1] }), 'bad_request', /hosts/);
-  await expectError(api(stack, admin, 'hostgroup.edit', { name: 'nog', description: 'x' }), 'not_found', /nog/);
+  await refused(api(stack, admin, 'hostgroup.create', {}), 'bad_request', /name/);
+  await refused(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: 'x' }), 'bad_request', /hosts/);
+  await refused(api(stack, admin, 'hostgroup.create', { name: 'g2', hosts: [1] }), 'bad_request', /hosts/);
+  await refused(api(stack, admin, 'hostgroup.edit', { name: 'nog', description: 'x' }), 'not_found', /nog/);
 
   const e = await api(stack, admin, 'hostgroup.edit', { name: 'g1', description: 'rack one', hosts: [] });
   assert.deepEqual([e.description, e.hosts], ['rack one', []]);
@@ -117,7 +109,7 @@ test('host groups: create, list, edit, delete; refused while a project may use t
   // A project that may use g1 keeps it from being deleted.
   await api(stack, admin, 'project.create', { name: 'pd1', hostgroups: ['g1'] });
   assert.equal(stack.redis('sismember', 'vg:project:pd1:hostgroups', 'g1'), '1');
-  await expectError(api(stack, admin, 'hostgroup.delete', { name: 'g1' }), 'conflict', /project pd1/);
+  await refused(api(stack, admin, 'hostgroup.delete', { name: 'g1' }), 'conflict', /project pd1/);
   assert.equal(stack.redis('sismember', 'vg:hostgroups', 'g1'), '1');
   const listed = await api(stack, admin, 'hostgroup.list');
   assert.deepEqual(listed.groups[0].projects, ['pd1']);
@@ -126,14 +118,14 @@ test('host groups: create, list, edit, delete; refused while a project may use t
   await api(stack, admin, 'hostgroup.delete', { name: 'g1' });
   assert.equal(stack.redis('sismember', 'vg:hostgroups', 'g1'), '0');
   assert.equal(stack.redis('exists', 'vg:hostgroup:g1', 'vg:hostgroup:g1:hosts'), '0');
-  await expectError(api(stack, admin, 'hostgroup.delete', { name: 'g1' }), 'not_found', /g1/);
-  await expectError(api(stack, admin, 'hostgroup.delete', { name: 5 }), 'bad_request', /name/);
+  await refused(api(stack, admin, 'hostgroup.delete', { name: 'g1' }), 'not_found', /g1/);
+  await refused(api(stack, admin, 'hostgroup.delete', { name: 5 }), 'bad_request', /name/);
 
   // Administrators only.
   await api(stack, admin, 'user.create', { name: 'hop', password: 'hop-password-1', role: 'operator' });
   const op = await login(stack, 'hop', 'hop-password-1');
-  await expectError(api(stack, op, 'hostgroup.create', { name: 'g3' }), 'forbidden');
-  await expectError(api(stack, op, 'host.set', { host: stack.hostId, maintenance: true }), 'forbidden');
+  await refused(api(stack, op, 'hostgroup.create', { name: 'g3' }), 'forbidden');
+  await refused(api(stack, op, 'host.set', { host: stack.hostId, maintenance: true }), 'forbidden');
   assert.equal((await api(stack, op, 'host.list')).hosts.length >= 1, true);
 });
 
@@ -170,7 +162,7 @@ test('host.down reaches a subscriber within a second of the missed heartbeats; h
 test('placement skips a host in maintenance and says so; a VM placed in a group keeps the group from deletion', async () => {
   await api(stack, admin, 'project.create', { name: 'pm1' });
   await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: true });
-  await expectError(
+  await refused(
     api(stack, admin, 'vm.create', { project: 'pm1', spec: { name: 'vgt-d-pl', memory_mib: 128 } }),
     'conflict', /maintenance/);
   assert.equal(stack.redis('exists', 'vg:vmdef:vgt-d-pl'), '0');
@@ -181,7 +173,7 @@ test('placement skips a host in maintenance and says so; a VM placed in a group 
     project: 'pm1', spec: { name: 'vgt-d-pl', memory_mib: 128, placement: { group: 'gpl' } },
   });
   assert.equal(vm.host, stack.hostId);
-  await expectError(api(stack, admin, 'hostgroup.delete', { name: 'gpl' }), 'conflict', /placement of VM vgt-d-pl/);
+  await refused(api(stack, admin, 'hostgroup.delete', { name: 'gpl' }), 'conflict', /placement of VM vgt-d-pl/);
   assert.equal(stack.redis('sismember', 'vg:hostgroups', 'gpl'), '1');
   await api(stack, admin, 'vm.delete', { vm: 'vgt-d-pl', disks: true });
   await api(stack, admin, 'hostgroup.delete', { name: 'gpl' });

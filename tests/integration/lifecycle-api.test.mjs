@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
-import { api, apiWs, login, openConsole } from './lib/client.mjs';
+import { api, apiWs, login, openShell } from './lib/client.mjs';
+import { createVm } from './lib/tenancy.mjs';
 import { refused, until } from './lib/wait.mjs';
 
 const VM = 'vgt-c-life';
@@ -20,20 +21,7 @@ before(async () => {
   stack = await startStack({ vms: [], prefix: 'vgt-lifeapi-' });
   token = await login(stack);
   await api(stack, token, 'project.create', { name: P });
-  await api(stack, token, 'vm.create', {
-    project: P,
-    spec: {
-      name: VM,
-      memory_mib: 128,
-      kernel: {
-        kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-        initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-        cmdline: 'console=ttyS0 quiet',
-      },
-      cdrom: { media: null },
-    },
-  });
-  await settle('shutoff');
+  await createVm(stack, token, P, stack.guestSpec(VM, { cdrom: { media: null } }));
 });
 
 after(async () => {
@@ -65,9 +53,7 @@ test('start, suspend, resume, reboot, reset, destroy over HTTP; the registry fol
   assert.deepEqual(r, { vm: VM, host: stack.hostId, state: 'running' });
   await settle('running');
   await refused(api(stack, token, 'vm.start', { vm: VM }), 'conflict', /is running/);
-  const c = await openConsole(stack, token, { vm: VM });
-  await c.waitPrompt();
-  c.close();
+  (await openShell(stack, token, { vm: VM })).close();
   assert.equal((await api(stack, token, 'vm.suspend', { vm: VM })).state, 'paused');
   await settle('paused');
   await refused(api(stack, token, 'vm.suspend', { vm: VM }), 'conflict', /is paused/);
@@ -85,9 +71,7 @@ test('shutdown (ACPI), save and restore over the WebSocket API', { timeout: 2400
   try {
     await ws.call('vm.start', { vm: VM });
     await settle('running');
-    const c = await openConsole(stack, token, { vm: VM });
-    await c.waitPrompt();
-    c.close();
+    (await openShell(stack, token, { vm: VM })).close();
     const s = await ws.call('vm.save', { vm: VM });
     assert.equal(s.state, 'shutoff');
     assert.match(stack.virsh('dominfo', VM), /Managed save:\s+yes/);

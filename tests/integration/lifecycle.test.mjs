@@ -36,12 +36,6 @@ async function socketAppears(vm, args) {
   return { at: Date.now(), done };
 }
 
-async function run(c, cmd, marker, ms = 20000) {
-  const mark = c.output.length;
-  c.send(`${cmd}\n`);
-  return c.waitFor(marker, ms, { from: mark });
-}
-
 test('a started VM appears in Redis with host and console socket within 2 s of its socket', { timeout: 120000 }, async (t) => {
   // Defined but not started, so the moment its socket appears can be watched.
   const xml = stack.virsh('dumpxml', '--inactive', VM)
@@ -83,13 +77,13 @@ test('output printed before anyone attached is replayed; every byte value and a 
   await c.waitPrompt(90000, PROMPT);
 
   // -opost: the tty would turn \n into \r\n; everything else is passed as the guest wrote it.
-  await run(c, 'stty -opost; printf AB-B""EGIN; i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done; stty opost; echo; echo AB-E""ND', 'AB-END', 60000);
+  await c.run('stty -opost; printf AB-B""EGIN; i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done; stty opost; echo; echo AB-E""ND', 'AB-END', 60000);
   const out = c.output;
   const at = out.lastIndexOf('AB-BEGIN') + 'AB-BEGIN'.length;
   assert.deepEqual(Buffer.from(out.subarray(at, at + 256)), Buffer.from([...Array(256).keys()]));
 
   // The euro sign written in two pieces, 300 ms apart, so hostd reads them separately.
-  await run(c, "printf 'EU-\\342\\202'; sleep 0.3; printf '\\254-R''O\\n'", '-RO');
+  await c.run("printf 'EU-\\342\\202'; sleep 0.3; printf '\\254-R''O\\n'", '-RO', 20000);
   assert.ok(c.output.includes(Buffer.from('EU-\u20ac-RO')), 'euro sign whole');
   assert.deepEqual(c.gaps, []);
   await c.close();
@@ -112,21 +106,21 @@ test('after destroy+start, reboot and save+restore the console is back within 1 
   await c.waitControl('state', 10000, (m) => !m.connected);
   await measure('destroy+start', ['start', VM]);
   await c.waitPrompt(90000, PROMPT);
-  await run(c, 'echo up-$((20+1))', 'up-21');
+  await c.run('echo up-$((20+1))', 'up-21', 20000);
 
   // A reboot keeps the socket: the holder connection simply carries on.
   const mark = c.output.length;
   stack.virsh('reboot', VM);
   await c.waitFor('GUEST-READY', 90000, { from: mark });
   await c.waitPrompt(90000, PROMPT);
-  await run(c, 'echo rebooted-$((3*3))', 'rebooted-9');
+  await c.run('echo rebooted-$((3*3))', 'rebooted-9', 20000);
 
   const img = path.join(stack.dir, 'save.img');
   stack.virsh('save', VM, img);
   await c.waitControl('state', 10000, (m) => !m.connected);
   await measure('save+restore', ['restore', img]);
   fs.rmSync(img, { force: true });
-  await run(c, 'echo restored-$((40+2))', 'restored-42');
+  await c.run('echo restored-$((40+2))', 'restored-42', 20000);
   assert.deepEqual(c.gaps, []);
   await c.close();
 });
@@ -141,7 +135,7 @@ test('a viewer that stops reading leaves hostd memory bounded and other viewers 
   slow.pause();
   const rss0 = rss();
   const total = 600000; // more than twice the 256 KiB ring
-  await run(fast, `head -c ${total} /dev/zero | tr '\\0' x; echo; echo BIG-D""ONE`, 'BIG-DONE', 180000);
+  await fast.run(`head -c ${total} /dev/zero | tr '\\0' x; echo; echo BIG-D""ONE`, 'BIG-DONE', 180000);
   const rss1 = rss();
   t.diagnostic(`hostd RSS ${rss0} KiB before, ${rss1} KiB after ${total} bytes with a stalled viewer`);
   assert.ok(fast.output.length > total, 'fast viewer got everything');

@@ -41,19 +41,7 @@ const usage = () => {
   return Object.fromEntries(USAGE.map((k, i) => [k, Number(v[i] || 0)]));
 };
 
-function spec(name, extra = {}) {
-  return {
-    name,
-    vcpus: 1,
-    memory_mib: 128,
-    kernel: {
-      kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-      initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-      cmdline: 'console=ttyS0 quiet',
-    },
-    ...extra,
-  };
-}
+const spec = (name, extra) => stack.guestSpec(name, extra);
 
 // Types cmd on the console and resolves the output that follows once it has run: a marker
 // the guest computes ($((k+1))), so the echo of the typed line never matches it.

@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
-import { api, apiWs, login, openConsole } from './lib/client.mjs';
+import { api, apiWs, login, openConsole, openShell } from './lib/client.mjs';
+import { makeMember } from './lib/tenancy.mjs';
 import { refused, until } from './lib/wait.mjs';
 
 const VM = 'vgt-c-mig';
@@ -39,18 +40,11 @@ test('vm.create places on the host the spec names; maintenance hosts take nothin
   await api(stack, token, 'host.set', { host: h2, maintenance: false });
   const r = await api(stack, token, 'vm.create', {
     project: P,
-    spec: {
-      name: VM,
-      memory_mib: 128,
-      kernel: {
-        kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-        initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-        cmdline: 'console=ttyS0 quiet',
-      },
+    spec: stack.guestSpec(VM, {
       // On the shared pool: migration and re-placement keep using this volume.
       disks: [{ size_mib: 16, pool: 'vmgate' }],
       placement: { host: h1 },
-    },
+    }),
   });
   assert.equal(r.host, h1);
   assert.equal(stack.redis('hget', `vg:vmdef:${VM}`, 'host'), h1);
@@ -63,9 +57,7 @@ test('vm.migrate refuses bad input, wrong states and unfit hosts', { timeout: 60
   await refused(api(stack, token, 'vm.migrate', { vm: 'vgt-c-none', host: h2 }), 'not_found');
   await refused(api(stack, token, 'vm.migrate', { vm: VM, host: h2 }), 'conflict', new RegExp(`VM ${VM} is shutoff`));
   // Operators of the project may start it but not move it.
-  await api(stack, token, 'user.create', { name: 'cop', password: 'operator-password-1', role: 'operator' });
-  await api(stack, token, 'project.member.set', { project: P, user: 'cop', role: 'operator' });
-  const op = await login(stack, 'cop', 'operator-password-1');
+  const op = await login(stack, 'cop', await makeMember(stack, token, P, 'cop', 'operator', 'operator-password-1'));
   await refused(api(stack, op, 'vm.migrate', { vm: VM, host: h2 }), 'forbidden');
   await api(stack, op, 'vm.start', { vm: VM });
   await until(() => state() === 'running', 15000, 'running');
@@ -98,9 +90,7 @@ test('placement picks the least loaded host and keeps to the project\'s host gro
 });
 
 test('vm.migrate moves a running VM live; definition, registry, event and console follow', { timeout: 240000 }, async () => {
-  const c = await openConsole(stack, token, { vm: VM });
-  await c.waitPrompt();
-  c.close();
+  (await openShell(stack, token, { vm: VM })).close();
   const ws = await apiWs(stack, token);
   try {
     await ws.call('events.subscribe');

@@ -9,17 +9,7 @@ import { api, login } from './lib/client.mjs';
 let stack;
 let token;
 
-function spec(name, extra = {}) {
-  return {
-    name,
-    memory_mib: 128,
-    kernel: {
-      kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-      initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-    },
-    ...extra,
-  };
-}
+const spec = (name, extra) => stack.guestSpec(name, extra);
 
 const usage = (p) =>
   stack.redis('hmget', `vg:project:${p}:usage`, 'instances', 'vcpus', 'memory_mib', 'disk_mib');

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
-import { api, login, openConsole } from './lib/client.mjs';
+import { api, login, openShell } from './lib/client.mjs';
+import { createVm } from './lib/tenancy.mjs';
 import { refused, until } from './lib/wait.mjs';
 
 const VM = 'vgt-c-snap';
@@ -19,20 +20,7 @@ before(async () => {
   stack = await startStack({ vms: [], prefix: 'vgt-snap-' });
   token = await login(stack);
   await api(stack, token, 'project.create', { name: P, quotas: { snapshots: 2 } });
-  await api(stack, token, 'vm.create', {
-    project: P,
-    spec: {
-      name: VM,
-      memory_mib: 128,
-      kernel: {
-        kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-        initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-        cmdline: 'console=ttyS0 quiet',
-      },
-      disks: [{ size_mib: 32, format: 'qcow2', pool: stack.pool }],
-    },
-  });
-  await until(() => stack.redis('hget', `vg:vm:${VM}`, 'state') === 'shutoff', 10000, 'registry');
+  await createVm(stack, token, P, stack.guestSpec(VM, { disks: [{ size_mib: 32, format: 'qcow2', pool: stack.pool }] }));
 });
 
 after(async () => {
@@ -76,9 +64,7 @@ test('create, list, revert, delete on a shut-off VM; q_snapshots holds', { timeo
 
 test('a running VM is snapshotted with its memory and reverted', { timeout: 240000 }, async () => {
   await api(stack, token, 'vm.start', { vm: VM });
-  const c = await openConsole(stack, token, { vm: VM });
-  await c.waitPrompt();
-  c.close();
+  (await openShell(stack, token, { vm: VM })).close();
   await api(stack, token, 'snapshot.create', { vm: VM, name: 'live' });
   const s = (await api(stack, token, 'snapshot.list', { vm: VM })).snapshots[0];
   assert.equal(s.name, 'live');

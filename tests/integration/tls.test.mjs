@@ -13,6 +13,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { REPO, startStack } from './lib/stack.mjs';
 import { api, apiWs, connectConsole, login, request, waitHealthy } from './lib/client.mjs';
+import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-f-tls';
 const CA_TOOL = path.join(REPO, 'tools/vmgate-ca');
@@ -180,6 +181,39 @@ test('the console attaches through mutual TLS; a peer from another CA means unav
     await waitHealthy(stack);
   }
   assert.equal(await attachOutcome(stack), 'hello');
+});
+
+test('the gateway refuses a hostd whose certificate is not of role hostd (OU=hostd): unavailable', async () => {
+  // Issue 9: hostd checked OU=gateway, the gateway did not check OU=hostd. A certificate of the
+  // project CA with the role gateway (every gateway holds one) must not pass for a host.
+  const certs = path.join(stack.dir, 'certs');
+  const conf = path.join(stack.dir, 'hostd.conf');
+  const original = fs.readFileSync(conf, 'utf8');
+  const ca = fs.mkdtempSync(path.join(os.tmpdir(), 'vgt-f-role-'));
+  fs.copyFileSync(path.join(certs, 'ca.pem'), path.join(ca, 'ca.pem'));
+  fs.copyFileSync(path.join(certs, 'ca.key'), path.join(ca, 'ca.key'));
+  execFileSync(CA_TOOL, ['issue', ca, 'posing', '--role', 'gateway']);
+  const before = stack.logs('gateway').length;
+  try {
+    fs.writeFileSync(
+      conf,
+      original
+        .replace(/^tls_cert = .*$/m, `tls_cert = ${path.join(ca, 'posing.pem')}`)
+        .replace(/^tls_key = .*$/m, `tls_key = ${path.join(ca, 'posing.key')}`),
+    );
+    const hostdLog = stack.logs('hostd').length;
+    await stack.restart('hostd');
+    // Serving its link already: `unavailable` must be the refusal, not a hostd still starting.
+    await until(() => /hostd: host \S+ up/.test(stack.logs('hostd').slice(hostdLog)), 30000, 'hostd up');
+    assert.equal(await attachOutcome(stack), 'unavailable');
+    assert.match(stack.logs('gateway').slice(before), /refused hostd 'posing': its certificate is not of role hostd \(OU=gateway\)/);
+  } finally {
+    fs.writeFileSync(conf, original);
+    await stack.restart('hostd');
+    fs.rmSync(ca, { recursive: true, force: true });
+  }
+  // The real hostd (OU=hostd) is accepted again.
+  await until(async () => (await attachOutcome(stack)) === 'hello', 30000, 'the console through the real hostd', 500);
 });
 
 // Plain HTTP to the HTTPS port: resolves { status, headers } or { error }.

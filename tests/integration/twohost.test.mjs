@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { login, openConsole } from './lib/client.mjs';
+import { login, openShell } from './lib/client.mjs';
 import { sleep, until } from './lib/wait.mjs';
 
 const VM = 'vgt-g2h';
@@ -29,59 +29,11 @@ after(async () => {
   await stack?.stop();
 });
 
-// Runs a command on an attached writer and resolves with the output after it up to the marker.
-async function run(con, cmd, marker, ms = 15000) {
-  const mark = con.output.length;
-  con.send(`${cmd}\n`);
-  return con.waitFor(marker, ms, { from: mark });
-}
-
 // An attached, prompt-ready writer on the VM's serial console.
 async function attach() {
-  const con = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
-  const hello = await con.waitControl('hello');
-  assert.equal(hello.vm, VM);
-  await con.waitPrompt(90000);
+  const con = await openShell(stack, token, { vm: VM, offset: 'end', take: true });
+  assert.equal(con.hello.vm, VM);
   return con;
-}
-
-function domainXml(consoles) {
-  const guest = stack.env.VG_GUEST_DIR;
-  return `<domain type='qemu'>
-  <name>${VM}</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${guest}/vmlinuz</kernel>
-    <initrd>${guest}/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <controller type='usb' model='none'/>
-    <disk type='volume' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source pool='${stack.pool}' volume='${VM}.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='network'>
-      <source network='${stack.network}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='unix'>
-      <source mode='bind' path='${consoles}/com-${VM}.sock'/>
-      <log file='${consoles}/com-${VM}.log' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='unix'>
-      <source mode='bind' path='${consoles}/com-${VM}.sock'/>
-      <target type='serial' port='0'/>
-    </console>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
 }
 
 test('both hosts register, each with its own link and console directory', async () => {
@@ -132,7 +84,10 @@ test("every host's libvirtd has the shared pool with its images and the isolated
 test('a VM defined on host 2 with a pool disk and a NIC registers under host 2', async () => {
   h2.virsh('vol-create-as', stack.pool, `${VM}.qcow2`, '64M', '--format', 'qcow2');
   const xml = path.join(stack.dir, `${VM}.xml`);
-  fs.writeFileSync(xml, domainXml(h2.consolesDir));
+  fs.writeFileSync(xml, stack.guestXml(VM, h2.consolesDir, {
+    spec: { disks: [{ volume: `${stack.pool}/${VM}.qcow2` }], nics: [{ network: stack.network }] },
+    disks: [`qcow2:${path.join(stack.poolDir, `${VM}.qcow2`)}`],
+  }));
   h2.virsh('define', xml);
   h2.virsh('start', VM);
   await until(() =>
@@ -146,14 +101,14 @@ test('a VM defined on host 2 with a pool disk and a NIC registers under host 2',
 
 test('its console works through the gateway; the guest sees the disk and the NIC', async () => {
   const con = await attach();
-  assert.match(await run(con, 'echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
+  assert.match(await con.run('echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
   // 64 MiB in 512-byte sectors.
-  assert.match(await run(con, 'cat /sys/block/vda/size', /\d+\r?\n/), /\n131072\r?\n/);
+  assert.match(await con.run('cat /sys/block/vda/size', /\d+\r?\n/), /\n131072\r?\n/);
   const mac = h2.virsh('domiflist', VM).match(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/)[1];
-  const addr = await run(con, 'cat /sys/class/net/eth0/address', /([0-9a-f]{2}:){5}[0-9a-f]{2}\r?\n/);
+  const addr = await con.run('cat /sys/class/net/eth0/address', /([0-9a-f]{2}:){5}[0-9a-f]{2}\r?\n/);
   assert.match(addr, new RegExp(mac));
   // Guest memory that must survive the migration.
-  await run(con, 'echo mark-$((3*7)) > /tmp/mark; echo MARKED', /MARKED\r?\n/);
+  await con.run('echo mark-$((3*7)) > /tmp/mark; echo MARKED', /MARKED\r?\n/);
   await con.close();
 });
 
@@ -184,8 +139,8 @@ test('a manual live migration to host 1 moves the registry entry and the console
     stack.redis('hget', `vg:vm:${VM}:consoles`, 'serial0') === path.join(h1.consolesDir, `com-${VM}.sock`), 15000, `${VM}'s console in ${h1.consolesDir}`);
 
   const con = await attach();
-  assert.match(await run(con, 'cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
-  assert.match(await run(con, 'echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
+  assert.match(await con.run('cat /tmp/mark', /mark-\d+\r?\n/), /\nmark-21\r?\n/);
+  assert.match(await con.run('echo hello-$((6*7))', /hello-42\r?\n/), /\nhello-42\r?\n/);
   await con.close();
 });
 

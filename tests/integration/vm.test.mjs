@@ -15,19 +15,7 @@ const P = 'pc1';
 let stack;
 let token;
 
-function spec(name, extra = {}) {
-  return {
-    name,
-    vcpus: 1,
-    memory_mib: 128,
-    kernel: {
-      kernel: `${stack.env.VG_GUEST_DIR}/vmlinuz`,
-      initrd: `${stack.env.VG_GUEST_DIR}/initrd.gz`,
-      cmdline: 'console=ttyS0 quiet',
-    },
-    ...extra,
-  };
-}
+const spec = (name, extra) => stack.guestSpec(name, extra);
 
 const usage = (p = P) =>
   stack.redis('hmget', `vg:project:${p}:usage`, 'instances', 'vcpus', 'memory_mib', 'disk_mib');

@@ -158,6 +158,14 @@ test('any method by name: whoami as JSON, host.list and vm.list as tables', asyn
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /^name: whoami\nscope: self\nlevel: viewer\n/);
   assert.match(help.stdout, /### `whoami`/, 'the docs/api.md section follows');
+  assert.match(help.stdout, /^params: none$/m);
+  // the parameters from the method's schema (api.methods): a table, and a signature in `methods`
+  const helpTicket = await ctl(['help', 'console.ticket']);
+  assert.equal(helpTicket.code, 0, helpTicket.stderr);
+  assert.match(helpTicket.stdout, /\nparams:\nNAME +TYPE +REQUIRED +RANGE +DOC\n/);
+  assert.match(helpTicket.stdout, /^vm +name +yes +- +the VM$/m);
+  assert.match(helpTicket.stdout, /^mode +enum +no +rw\|ro +read-write/m);
+  assert.equal(table(methods.stdout).find((m) => m.name === 'console.ticket')?.params, 'vm, dev?, mode?');
 });
 
 test('API errors: each class of error code has its exit code and message', async () => {

@@ -169,6 +169,71 @@ static void test_help_section(void **state)
     assert_string_equal(buf, "### `whoami`\nwho\n");
 }
 
+/* `help METHOD` and `methods` from api.methods' params (gateway/api/schema.c describes them). */
+static const char method_json[] =
+    "{\"name\":\"vm.cdrom\",\"scope\":\"vm\",\"level\":\"operator\",\"params\":["
+    "{\"name\":\"vm\",\"type\":\"name\",\"required\":true,\"doc\":\"the VM\"},"
+    "{\"name\":\"media\",\"type\":\"string\",\"required\":true,\"nullable\":true,"
+    "\"max\":194,\"doc\":\"pool/volume, or null\"},"
+    "{\"name\":\"timeout_s\",\"type\":\"int\",\"required\":false,\"min\":1,\"max\":3600,"
+    "\"doc\":\"seconds\"},"
+    "{\"name\":\"password\",\"type\":\"string\",\"required\":false,\"min\":8,\"max\":1024,"
+    "\"doc\":\"new\"},"
+    "{\"name\":\"mode\",\"type\":\"enum\",\"required\":false,\"choices\":\"rw|ro\","
+    "\"doc\":\"access\"},"
+    "{\"name\":\"hosts\",\"type\":\"names\",\"required\":false,\"max\":64,\"doc\":\"h\"}]}";
+
+static const char *help_of(const char *json)
+{
+    cJSON *m = cJSON_Parse(json);
+    assert_non_null(m);
+    memset(buf, 0, sizeof(buf));
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    vg_err err = {0};
+    assert_int_equal(ctl_help_render(m, f, &err), VG_OK);
+    fclose(f);
+    cJSON_Delete(m);
+    return buf;
+}
+
+static void test_help_params(void **state)
+{
+    (void)state;
+    assert_string_equal(help_of(method_json),
+                        "name: vm.cdrom\nscope: vm\nlevel: operator\n\nparams:\n"
+                        "NAME       TYPE         REQUIRED  RANGE          DOC\n"
+                        "vm         name         yes       -              the VM\n"
+                        "media      string|null  yes       max 194 chars  pool/volume, or null\n"
+                        "timeout_s  int          no        1..3600        seconds\n"
+                        "password   string       no        8..1024 chars  new\n"
+                        "mode       enum         no        rw|ro          access\n"
+                        "hosts      names        no        max 64 items   h\n");
+    assert_string_equal(help_of("{\"name\":\"whoami\",\"scope\":\"self\",\"params\":[]}"),
+                        "name: whoami\nscope: self\nparams: none\n");
+}
+
+static void test_methods_signatures(void **state)
+{
+    (void)state;
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"methods\":[%s,{\"name\":\"whoami\",\"scope\":\"self\",\"level\":\"viewer\","
+             "\"params\":[]}]}",
+             method_json);
+    cJSON *r = cJSON_Parse(json);
+    assert_non_null(r);
+    memset(buf, 0, sizeof(buf));
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    vg_err err = {0};
+    assert_int_equal(ctl_methods_render(r, 0, f, &err), VG_OK);
+    fclose(f);
+    cJSON_Delete(r);
+    assert_string_equal(buf, "NAME      SCOPE  LEVEL     PARAMS\n"
+                             "vm.cdrom  vm     operator  vm, media, timeout_s?, password?, mode?, "
+                             "hosts?\n"
+                             "whoami    self   viewer    -\n");
+}
+
 static void test_exit_codes(void **state)
 {
     (void)state;
@@ -192,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_lines),         cmocka_unit_test(test_mixed_and_empty),
         cmocka_unit_test(test_control_chars), cmocka_unit_test(test_event),
         cmocka_unit_test(test_help_section),  cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_help_params),   cmocka_unit_test(test_methods_signatures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,7 +215,7 @@ static void test_method_tables(void **state)
             assert_true(m->flags & GW_M_MUTATES);
             nreauth++;
         }
-        assert_non_null(m->check);
+        assert_non_null(m->params);
         assert_non_null(m->run);
     }
     for (size_t i = 0; i < sizeof(reauth) / sizeof(reauth[0]); i++) {

@@ -1,5 +1,6 @@
 /* gateway api/schema: every field type accepts what it names and refuses the rest with
- * bad_request naming the field; unknown and missing fields; api.methods' description. */
+ * bad_request naming the field; unknown and missing fields; api.methods' description; and every
+ * method's table is complete (a doc line per field, its target required, sane ranges). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <string.h>
 
+#include "api/api_int.h"
 #include "api/schema.h"
 
 static const gw_field fields[] = {
@@ -19,6 +21,7 @@ static const gw_field fields[] = {
     {"vms", GW_F_NAMES, 0, 0, 2, NULL, "more VMs"},
     {"items", GW_F_ARRAY, 0, 0, 3, NULL, "anything"},
     {"spec", GW_F_OBJECT, 0, 0, 0, NULL, "a spec"},
+    {"media", GW_F_STRING, GW_F_NULLABLE, 0, 16, NULL, "a medium, or null"},
     {NULL},
 };
 
@@ -48,6 +51,8 @@ static void test_accepts(void **state)
           "\"vms\":[\"a\",\"b\"],\"items\":[1,\"x\",{}],\"spec\":{}}",
           NULL);
     check("{\"vm\":\"web1\",\"count\":10,\"note\":\"12345678\"}", NULL);
+    check("{\"vm\":\"web1\",\"media\":null}", NULL);
+    check("{\"vm\":\"web1\",\"media\":\"iso/x.iso\"}", NULL);
 }
 
 static void test_refuses(void **state)
@@ -70,6 +75,26 @@ static void test_refuses(void **state)
     check("{\"vm\":\"a\",\"vms\":[\"a\",7]}", "array of names");
     check("{\"vm\":\"a\",\"items\":{}}", "must be an array");
     check("{\"vm\":\"a\",\"spec\":[]}", "must be an object");
+    check("{\"vm\":\"a\",\"media\":3}", "\"media\" must be a string, or null");
+    check("{\"vm\":\"a\",\"media\":\"12345678901234567\"}", "at most 16 characters, or null");
+    check("{\"vm\":\"a\",\"count\":null}", "whole number"); /* null only where allowed */
+}
+
+static void test_one_field(void **state)
+{
+    (void)state;
+    cJSON *p = cJSON_Parse("{\"vm\":\"web1\",\"count\":99}");
+    vg_err err = {0};
+    /* only the field asked about: the other one's range does not matter here */
+    assert_int_equal(gw_schema_check_field(&fields[0], p, &err), VG_OK);
+    assert_int_equal(gw_schema_check_field(&fields[2], p, &err), VG_ERR);
+    assert_non_null(strstr(err.msg, "\"count\""));
+    const gw_field eject = {"media", GW_F_STRING, GW_F_REQUIRED | GW_F_NULLABLE, 0, 8, NULL, "m"};
+    assert_int_equal(gw_schema_check_field(&eject, p, &err), VG_ERR);
+    assert_non_null(strstr(err.msg, "\"media\" is required"));
+    cJSON_AddNullToObject(p, "media");
+    assert_int_equal(gw_schema_check_field(&eject, p, &err), VG_OK);
+    cJSON_Delete(p);
 }
 
 static void test_params_object(void **state)
@@ -91,7 +116,7 @@ static void test_describe(void **state)
     (void)state;
     cJSON *d = gw_schema_describe(fields);
     assert_non_null(d);
-    assert_int_equal(cJSON_GetArraySize(d), 8);
+    assert_int_equal(cJSON_GetArraySize(d), 9);
     const cJSON *vm = cJSON_GetArrayItem(d, 0), *count = cJSON_GetArrayItem(d, 2),
                 *mode = cJSON_GetArrayItem(d, 4);
     assert_string_equal(cJSON_GetObjectItem(vm, "type")->valuestring, "name");
@@ -101,16 +126,57 @@ static void test_describe(void **state)
     assert_int_equal(cJSON_GetObjectItem(count, "max")->valueint, 10);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(count, "required")));
     assert_string_equal(cJSON_GetObjectItem(mode, "choices")->valuestring, "ro|rw");
+    assert_null(cJSON_GetObjectItem(vm, "nullable"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 8), "nullable")));
     cJSON_Delete(d);
+}
+
+static const gw_field *field_of(const gw_field *fields_, const char *name)
+{
+    for (const gw_field *f = fields_; f->name; f++)
+        if (!strcmp(f->name, name))
+            return f;
+    return NULL;
+}
+
+/* What api.methods, vmgatectl help and the docs test rely on, for every method. */
+static void test_method_tables(void **state)
+{
+    (void)state;
+    static const char *const targets[] = {
+        [GW_SCOPE_PROJECT] = "project", [GW_SCOPE_VM] = "vm", [GW_SCOPE_ENV] = "env"};
+    for (const gw_method *m = gw_api_next(NULL); m; m = gw_api_next(m)) {
+        assert_non_null(m->params);
+        for (const gw_field *f = m->params; f->name; f++) {
+            if (!f->doc || !f->doc[0])
+                fail_msg("%s: field %s has no doc line", m->name, f->name);
+            if (field_of(m->params, f->name) != f)
+                fail_msg("%s: field %s twice", m->name, f->name);
+            if (f->min > f->max && f->type != GW_F_NAME && f->type != GW_F_BOOL &&
+                f->type != GW_F_ENUM && f->type != GW_F_OBJECT)
+                fail_msg("%s: field %s has min > max", m->name, f->name);
+            if ((f->type == GW_F_STRING || f->type == GW_F_NAMES || f->type == GW_F_ARRAY) &&
+                f->max <= 0)
+                fail_msg("%s: field %s has no maximum", m->name, f->name);
+            if ((f->type == GW_F_ENUM) != (f->choices != NULL))
+                fail_msg("%s: field %s: choices belong to enums", m->name, f->name);
+        }
+        const char *t = m->scope < sizeof(targets) / sizeof(targets[0]) ? targets[m->scope] : NULL;
+        const gw_field *tf = t ? field_of(m->params, t) : NULL;
+        if (t && (!tf || tf->type != GW_F_NAME || !(tf->flags & GW_F_REQUIRED)))
+            fail_msg("%s: its target %s must be a required name", m->name, t);
+        const gw_field *pw = field_of(m->params, "admin_password");
+        if ((m->flags & GW_M_REAUTH) && (!pw || !(pw->flags & GW_F_REQUIRED)))
+            fail_msg("%s: re-authenticated, so admin_password is required", m->name);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts),
-        cmocka_unit_test(test_refuses),
-        cmocka_unit_test(test_params_object),
-        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_accepts),       cmocka_unit_test(test_refuses),
+        cmocka_unit_test(test_params_object), cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_one_field),     cmocka_unit_test(test_method_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

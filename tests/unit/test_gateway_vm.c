@@ -185,7 +185,7 @@ static void test_checks(void **state)
     refused("vm.cdrom", "{\"vm\":\"a\",\"media\":\"x.iso\"}", "pool/volume");
     refused("vm.cdrom", "{\"vm\":\"a\",\"media\":\"/x.iso\"}", "pool/volume");
     refused("vm.cdrom", "{\"vm\":\"a\",\"media\":\"a/b/c\"}", "pool/volume");
-    refused("vm.cdrom", "{\"vm\":\"a\",\"media\":3}", "pool/volume");
+    refused("vm.cdrom", "{\"vm\":\"a\",\"media\":3}", "\"media\" must be a string, or null");
     refused("vm.migrate", "{\"vm\":\"a\"}", "host");
     refused("vm.xml", "{\"vm\":\"a\",\"inactive\":\"yes\"}", "inactive");
     refused("snapshot.create", "{\"vm\":\"a\"}", "name");

@@ -112,10 +112,82 @@ static void test_follow_rotation_and_restart(void **state)
     rmdir(dir);
 }
 
+/* Issue 9: after a restart the ring held less than ring_size because only the current file was
+ * read; the history reaches back into the rotated file (.0), but only the one that was rotated
+ * away from this stream. */
+static void test_refill_across_rotation(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vg-test-logtail-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char log[128], old[140], tmp[140];
+    snprintf(log, sizeof(log), "%s/com-vm.log", dir);
+    snprintf(old, sizeof(old), "%s.0", log);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", log);
+    struct ev_loop *loop = ev_default_loop(0);
+    logtail_cbs cbs = {.on_data = on_data};
+    console_state st = {0};
+    vg_err err;
+
+    /* Rotated while we follow, then a restart. */
+    append(log, "0123456789");
+    logtail *lt = hd_logtail_new(loop, log, &st, &cbs, &err);
+    assert_non_null(lt);
+    hd_logtail_start(lt, 0);
+    assert_int_equal(rename(log, old), 0);
+    append(log, "abcd");
+    hd_logtail_poll(lt);
+    assert_int_equal(st.base, 10);
+    assert_int_not_equal(st.prev, 0);
+    hd_logtail_free(lt);
+
+    ngot = 0;
+    lt = hd_logtail_new(loop, log, &st, &cbs, &err);
+    assert_non_null(lt);
+    assert_int_equal(hd_logtail_history_start(lt, 100), 0); /* all of .0 and the current file */
+    assert_int_equal(hd_logtail_history_start(lt, 8), 6);
+    assert_int_equal(hd_logtail_history_start(lt, 3), 11); /* the current file alone suffices */
+    hd_logtail_start(lt, 6);
+    assert_int_equal(ngot, 8);
+    assert_memory_equal(got, "6789abcd", 8);
+    for (size_t i = 0; i < ngot; i++)
+        assert_int_equal(got_at[i], 6 + i);
+    hd_logtail_free(lt);
+
+    /* Rotated while nobody follows: the file we knew is .0 now. */
+    append(log, "ef");
+    assert_int_equal(rename(log, old), 0);
+    append(log, "gh");
+    ngot = 0;
+    lt = hd_logtail_new(loop, log, &st, &cbs, &err);
+    assert_non_null(lt);
+    assert_int_equal(st.base, 16);
+    assert_int_equal(hd_logtail_history_start(lt, 5), 13);
+    hd_logtail_start(lt, 13);
+    assert_int_equal(ngot, 5);
+    assert_memory_equal(got, "defgh", 5);
+    assert_int_equal(got_at[0], 13);
+    hd_logtail_free(lt);
+
+    /* A new log while nobody follows (VM defined anew): the old .0 is not this stream's past. */
+    append(tmp, "zz");
+    assert_int_equal(rename(tmp, log), 0);
+    lt = hd_logtail_new(loop, log, &st, &cbs, &err);
+    assert_non_null(lt);
+    assert_int_equal(st.prev, 0);
+    assert_int_equal(hd_logtail_history_start(lt, 100), 18);
+    hd_logtail_free(lt);
+
+    unlink(log);
+    unlink(old);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follow_rotation_and_restart),
+        cmocka_unit_test(test_refill_across_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,15 @@ static void test_parse(void **state)
     assert_int_equal(st.inode, 42);
     assert_int_equal(st.base, 1000);
     assert_int_equal(st.end, 5000);
+    assert_int_equal(st.prev, 0); /* a file from before prev existed */
+    const char *withprev = "inode=42 base=1000 end=5000 prev=41\n";
+    assert_int_equal(hd_state_parse(withprev, strlen(withprev), &st, &err), VG_OK);
+    assert_int_equal(st.prev, 41);
+    assert_int_equal(st.end, 5000);
     const char *bad[] = {"",
+                         "inode=1 base=2 end=3 prev=",
+                         "inode=1 base=2 end=3 prev=x",
+                         "inode=1 base=2 end=3 prev=4 junk",
                          "inode=1",
                          "inode=1 base=2 end=x",
                          "inode=1 base=9 end=3",
@@ -43,7 +51,7 @@ static void test_save_load(void **state)
     assert_non_null(mkdtemp(dir));
     char path[128];
     snprintf(path, sizeof(path), "%s/vm-serial0.state", dir);
-    console_state st = {.inode = 7, .base = 1ULL << 40, .end = (1ULL << 40) + 5}, got;
+    console_state st = {.inode = 7, .base = 1ULL << 40, .end = (1ULL << 40) + 5, .prev = 6}, got;
     vg_err err;
     assert_int_equal(hd_state_load(path, &got, &err), VG_OK); /* missing: a fresh start */
     assert_int_equal(got.end, 0);

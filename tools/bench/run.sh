@@ -113,10 +113,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$build/hostd/vmgate-hostd" ] || [ ! -x "$build/gateway/vmgate-gateway" ]; then
+if [ ! -x "$build/hostd/vmgate-hostd" ] || [ ! -x "$build/gateway/vmgate-gateway" ] ||
+    [ ! -x "$build/tools/domxml/vmgate-domxml" ]; then
     say "building Release binaries in $build"
     cmake -S "$repo" -B "$build" -DVG_WERROR=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" --target vmgate-hostd vmgate-gateway >/dev/null
+    cmake --build "$build" --target vmgate-hostd vmgate-gateway vmgate-domxml >/dev/null
 fi
 command -v websockify >/dev/null || {
     echo "bench: websockify is missing (apt-get install websockify)" >&2
@@ -139,36 +140,10 @@ echo "vm_filter = $gw,$src,vgt-scale-*" >>"$stack/hostd.conf"
 "$repo/tools/up.sh" --restart hostd >&2
 
 # The guest for the direct client and websockify: same image and shape as the stack's, with its
-# console socket outside hostd's console_dir.
+# console sockets outside hostd's console_dir.
 mkdir -p "$stack/raw" "$stack/src"
 chmod 755 "$stack/raw"
-cat >"$stack/raw/$raw.xml" <<EOF
-<domain type='qemu'>
-  <name>$raw</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$VG_GUEST_DIR/vmlinuz</kernel>
-    <initrd>$VG_GUEST_DIR/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <controller type='usb' model='none'/>
-    <serial type='unix'>
-      <source mode='bind' path='$stack/raw/com-$raw.sock'/>
-      <target port='0'/>
-    </serial>
-    <console type='unix'>
-      <source mode='bind' path='$stack/raw/com-$raw.sock'/>
-      <target type='serial' port='0'/>
-    </console>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+"$repo/tools/guest-xml.sh" "$raw" "$stack/raw" >"$stack/raw/$raw.xml"
 virsh -q -c "$virsh_uri" define "$stack/raw/$raw.xml" >/dev/null
 virsh -q -c "$virsh_uri" start "$raw" >/dev/null
 

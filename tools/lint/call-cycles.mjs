@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const build = process.argv[2];
 if (!build || !fs.existsSync(build)) {
@@ -33,10 +34,15 @@ function sourceOf(obj) {
   return [...rel.slice(0, i - 1), ...rel.slice(i + 1)].join('/').replace(/\.o$/, '');
 }
 
+// An object whose source is gone (a file renamed or split since the build dir was made) would
+// report calls that no longer exist.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
 const defines = new Map(); // symbol -> source
 const needs = new Map(); // source -> Set(symbol)
 for (const obj of objects(build)) {
   const src = sourceOf(obj);
+  if (!fs.existsSync(path.join(root, src))) continue;
   const lines = execFileSync('nm', ['--defined-only', '-g', obj], { encoding: 'utf8' });
   for (const l of lines.split('\n')) {
     const m = l.match(/ T (\S+)$/);

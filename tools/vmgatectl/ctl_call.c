@@ -91,9 +91,15 @@ static void call_cb(const cJSON *result, const vg_err *err, void *ud)
         }
         printf("%s\n", text);
         free(text);
-    } else if (ctl_render(result, app->opts->wide ? 0 : CTL_RENDER_MAX_CELL, stdout, &e) != VG_OK) {
-        ctl_call_fail(app, &e);
-        return;
+    } else {
+        size_t max_cell = app->opts->wide ? 0 : CTL_RENDER_MAX_CELL;
+        int rc = strcmp(app->opts->method, "api.methods") == 0
+                     ? ctl_methods_render(result, max_cell, stdout, &e)
+                     : ctl_render(result, max_cell, stdout, &e);
+        if (rc != VG_OK) {
+            ctl_call_fail(app, &e);
+            return;
+        }
     }
     fflush(stdout);
     ctl_app_quit(app, CTL_EXIT_OK);
@@ -146,6 +152,128 @@ int ctl_help_section(const char *doc, const char *method, FILE *out)
     return 1;
 }
 
+/* "1..3600", "8..1024 chars", "max 64 items", "rw|ro": what a field takes beyond its type. */
+static void range_text(const cJSON *f, char *buf, size_t size)
+{
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
+    const char *choices = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "choices"));
+    const cJSON *min = cJSON_GetObjectItemCaseSensitive(f, "min");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(f, "max");
+    buf[0] = '\0';
+    if (choices)
+        snprintf(buf, size, "%s", choices);
+    else if (cJSON_IsNumber(max) && type && !strcmp(type, "int"))
+        snprintf(buf, size, "%.0f..%.0f", cJSON_IsNumber(min) ? min->valuedouble : 0.0,
+                 max->valuedouble);
+    else if (cJSON_IsNumber(max) && type && !strcmp(type, "string") && cJSON_IsNumber(min))
+        snprintf(buf, size, "%.0f..%.0f chars", min->valuedouble, max->valuedouble);
+    else if (cJSON_IsNumber(max) && type && !strcmp(type, "string"))
+        snprintf(buf, size, "max %.0f chars", max->valuedouble);
+    else if (cJSON_IsNumber(max))
+        snprintf(buf, size, "max %.0f items", max->valuedouble);
+}
+
+/* The table rows of `help METHOD` for api.methods' params; NULL when out of memory. */
+static cJSON *field_rows(const cJSON *params)
+{
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, params)
+    {
+        cJSON *row = cJSON_CreateObject();
+        if (!rows || !row || !cJSON_AddItemToArray(rows, row)) {
+            cJSON_Delete(row);
+            cJSON_Delete(rows);
+            return NULL;
+        }
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
+        char typebuf[64], range[128];
+        snprintf(typebuf, sizeof(typebuf), "%s%s", type ? type : "?",
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "nullable")) ? "|null" : "");
+        range_text(f, range, sizeof(range));
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
+        const char *doc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "doc"));
+        int required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required"));
+        if (!cJSON_AddStringToObject(row, "name", name ? name : "?") ||
+            !cJSON_AddStringToObject(row, "type", typebuf) ||
+            !cJSON_AddStringToObject(row, "required", required ? "yes" : "no") ||
+            !cJSON_AddStringToObject(row, "range", range[0] ? range : "-") ||
+            !cJSON_AddStringToObject(row, "doc", doc ? doc : "")) {
+            cJSON_Delete(rows);
+            return NULL;
+        }
+    }
+    return rows;
+}
+
+int ctl_help_render(const cJSON *method, FILE *out, vg_err *err)
+{
+    cJSON *copy = cJSON_Duplicate(method, 1);
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(copy, "params");
+    cJSON *shown =
+        params && cJSON_GetArraySize(params) > 0 ? field_rows(params) : cJSON_CreateString("none");
+    if (!copy || !shown) {
+        cJSON_Delete(copy);
+        cJSON_Delete(shown);
+        return vg_fail(err, VG_E_INTERNAL, "internal: out of memory");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "params");
+    cJSON_AddItemToObject(copy, "params", shown);
+    int rc = ctl_render(copy, 0, out, err);
+    cJSON_Delete(copy);
+    return rc;
+}
+
+/* "vm, dev?, mode?" (malloc'd); NULL when out of memory. */
+static char *signature(const cJSON *params)
+{
+    size_t size = 1;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, params)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
+        size += (name ? strlen(name) : 0) + 3;
+    }
+    char *s = malloc(size);
+    if (!s)
+        return NULL;
+    size_t n = 0;
+    s[0] = '\0';
+    cJSON_ArrayForEach(f, params)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
+        int required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required"));
+        n += (size_t)snprintf(s + n, size - n, "%s%s%s", n ? ", " : "", name ? name : "?",
+                              required ? "" : "?");
+    }
+    return s;
+}
+
+int ctl_methods_render(const cJSON *result, size_t max_cell, FILE *out, vg_err *err)
+{
+    cJSON *copy = cJSON_Duplicate(result, 1);
+    if (!copy)
+        return vg_fail(err, VG_E_INTERNAL, "internal: out of memory");
+    cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(copy, "methods"))
+    {
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(m, "params");
+        if (!params)
+            continue;
+        char *sig = signature(params);
+        cJSON *text = sig ? cJSON_CreateString(sig[0] ? sig : "-") : NULL;
+        free(sig);
+        if (!text) {
+            cJSON_Delete(copy);
+            return vg_fail(err, VG_E_INTERNAL, "internal: out of memory");
+        }
+        cJSON_ReplaceItemInObjectCaseSensitive(m, "params", text);
+    }
+    int rc = ctl_render(copy, max_cell, out, err);
+    cJSON_Delete(copy);
+    return rc;
+}
+
 /* The text of docs/api.md: $VMGATE_API_DOC, the installed copy, or the source tree's. */
 static char *read_api_doc(void)
 {
@@ -188,7 +316,7 @@ static void help_cb(const cJSON *result, const vg_err *err, void *ud)
         ctl_call_fail(app, &e);
         return;
     }
-    if (ctl_render(found, 0, stdout, &e) != VG_OK) {
+    if (ctl_help_render(found, stdout, &e) != VG_OK) {
         ctl_call_fail(app, &e);
         return;
     }

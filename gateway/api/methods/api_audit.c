@@ -17,14 +17,12 @@
 /* Entries one call may read while filtering: bounds the time Redis spends in one script. */
 #define SCAN_MAX "100000"
 #define FILTER_MAX 128
+#define TIME_MAX (1LL << 50)
 
 /* The columns of CSV, also the order fields appear in every entry (gateway/core/audit.c). */
 static const char *const columns[] = {"id",     "ts", "kind",    "user",   "addr",
                                       "method", "vm", "project", "result", "detail"};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
-
-static const char *const filters[] = {"kind", "user", "vm", "addr", "result"};
-#define NFILTERS (sizeof(filters) / sizeof(filters[0]))
 
 static int valid_stream_id(const char *s)
 {
@@ -35,47 +33,39 @@ static int valid_stream_id(const char *s)
     return seq > 0 && seq <= 20 && s[digits + 1 + seq] == '\0';
 }
 
-static int check_filters(const cJSON *params, long long limit_max, vg_err *err)
+/* The fields of audit.query and audit.export but limit and format. */
+/* clang-format off */
+#define FILTER_FIELDS                                                                              \
+    {"from", GW_F_INT, 0, 0, TIME_MAX, NULL, "entries from this time on (ms since the epoch)"},    \
+    {"to", GW_F_INT, 0, 0, TIME_MAX, NULL, "entries up to this time (ms since the epoch)"},        \
+    {"kind", GW_F_STRING, 0, 0, FILTER_MAX, NULL, "login, api, console, purge or notice"},         \
+    {"user", GW_F_STRING, 0, 0, FILTER_MAX, NULL, "the user who acted"},                           \
+    {"vm", GW_F_STRING, 0, 0, FILTER_MAX, NULL, "the VM acted on"},                                \
+    {"addr", GW_F_STRING, 0, 0, FILTER_MAX, NULL, "the client address"},                           \
+    {"result", GW_F_STRING, 0, 0, FILTER_MAX, NULL, "ok, an error code, or error (not ok)"},       \
+    {"cursor", GW_F_STRING, 0, 0, 48, NULL, "the next_cursor of the previous answer"},             \
+    {"order", GW_F_ENUM, 0, 0, 0, "asc|desc", "asc: oldest first (the default)"}
+/* clang-format on */
+
+static const gw_field query_params[] = {
+    FILTER_FIELDS,
+    {"limit", GW_F_INT, 0, 1, QUERY_LIMIT_MAX, NULL, "entries per page (default 100)"},
+    {NULL},
+};
+
+static const gw_field export_params[] = {
+    FILTER_FIELDS,
+    {"limit", GW_F_INT, 0, 1, EXPORT_LIMIT_MAX, NULL, "entries (default 2000)"},
+    {"format", GW_F_ENUM, GW_F_REQUIRED, 0, 0, "jsonl|csv", "JSON lines or CSV"},
+    {NULL},
+};
+
+static int check_cursor(const cJSON *params, vg_err *err)
 {
-    if (gw_check_int(params, "from", 1, 0, 1LL << 50, err) != VG_OK ||
-        gw_check_int(params, "to", 1, 0, 1LL << 50, err) != VG_OK ||
-        gw_check_int(params, "limit", 1, 1, limit_max, err) != VG_OK ||
-        gw_check_string(params, "cursor", 1, 48, err) != VG_OK)
-        return VG_ERR;
-    for (size_t i = 0; i < NFILTERS; i++)
-        if (gw_check_string(params, filters[i], 1, FILTER_MAX, err) != VG_OK)
-            return VG_ERR;
     const cJSON *cur = gw_param(params, "cursor");
     if (cur && cur->valuestring[0] && !valid_stream_id(cur->valuestring))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "\"cursor\" must be the next_cursor of a previous answer");
-    const cJSON *order = gw_param(params, "order");
-    if (order && (!cJSON_IsString(order) || (strcmp(order->valuestring, "asc") != 0 &&
-                                             strcmp(order->valuestring, "desc") != 0)))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"order\" must be \"asc\" or \"desc\"");
-    return VG_OK;
-}
-
-static int check_query(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"from",   "to",     "kind",  "user",  "vm", "addr",
-                                        "result", "cursor", "limit", "order", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return check_filters(params, QUERY_LIMIT_MAX, err);
-}
-
-static int check_export(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"from",   "to",     "kind",  "user",  "vm",     "addr",
-                                        "result", "cursor", "limit", "order", "format", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        check_filters(params, EXPORT_LIMIT_MAX, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *f = gw_param(params, "format");
-    if (!cJSON_IsString(f) ||
-        (strcmp(f->valuestring, "jsonl") != 0 && strcmp(f->valuestring, "csv") != 0))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"format\" must be \"jsonl\" or \"csv\"");
     return VG_OK;
 }
 
@@ -224,13 +214,12 @@ static void run_query(gw_call *c)
 
 /* ---- audit.purge ---- */
 
-static int check_purge(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"before", "admin_password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_int(params, "before", 0, 1, 1LL << 50, err);
-}
+static const gw_field purge_params[] = {
+    {"before", GW_F_INT, GW_F_REQUIRED, 1, TIME_MAX, NULL,
+     "deletes the entries older than this (ms since the epoch)"},
+    GW_ADMIN_PASSWORD_FIELD,
+    {NULL},
+};
 
 static void purge_cb(vg_redis *r, redisReply *reply, void *priv)
 {
@@ -256,9 +245,9 @@ static void run_purge(gw_call *c)
 }
 
 const gw_method gw_api_audit_methods[] = {
-    {"audit.query", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, check_query, run_query},
-    {"audit.export", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, check_export, run_query},
-    {"audit.purge", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, check_purge,
+    {"audit.query", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, query_params, check_cursor, run_query},
+    {"audit.export", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, export_params, check_cursor, run_query},
+    {"audit.purge", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, purge_params, NULL,
      run_purge},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -61,20 +61,17 @@ static void run_env_list(gw_call *c)
     read_env(c, "", env_list_cb);
 }
 
-static int check_env_only(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"env", NULL};
-    return gw_check_known(params, known, err);
-}
+static const gw_field env_params[] = {
+    {"env", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the environment"},
+    {NULL},
+};
 
-static int check_stop(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"env", "timeout_s", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_int(params, "timeout_s", 1, 1, 3600, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field stop_params[] = {
+    {"env", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the environment"},
+    {"timeout_s", GW_F_INT, 0, 1, 3600, NULL,
+     "seconds of ACPI shutdown before a VM is forced off (default 60)"},
+    {NULL},
+};
 
 static void run_env_get(gw_call *c)
 {
@@ -83,26 +80,28 @@ static void run_env_get(gw_call *c)
 
 /* ---- create, edit, delete ---- */
 
-static int check_create(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"project", "name", "description", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field create_params[] = {
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project it belongs to"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new environment's name"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "free text"},
+    {NULL},
+};
 
+static const gw_field edit_params[] = {
+    {"env", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the environment"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "a new description"},
+    {"vms", GW_F_OBJECT, 0, 0, 0, NULL,
+     "{vm: role} of up to 256 VMs of the project: replaces the members ({} empties it)"},
+    {NULL},
+};
+
+/* The inside of "vms" (the schema made it an object). */
 static int check_edit(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"env", "description", "vms", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK)
-        return VG_ERR;
     const cJSON *vms = gw_param(params, "vms");
     if (!vms)
         return VG_OK;
-    if (!cJSON_IsObject(vms) || cJSON_GetArraySize(vms) > ENV_VMS_MAX)
+    if (cJSON_GetArraySize(vms) > ENV_VMS_MAX)
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "\"vms\" must be an object {vm: role} of at most %d VMs", ENV_VMS_MAX);
     for (const cJSON *v = vms->child; v; v = v->next) {
@@ -410,14 +409,16 @@ static void run_env_status(gw_call *c)
 }
 
 const gw_method gw_api_env_methods[] = {
-    {"env.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_check_none, run_env_list},
-    {"env.get", GW_SCOPE_ENV, GW_LEVEL_VIEWER, 0, check_env_only, run_env_get},
-    {"env.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_create, run_env_create},
-    {"env.edit", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_edit, run_env_edit},
-    {"env.delete", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_delete},
-    {"env.start", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_start},
-    {"env.stop", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_stop, run_env_stop},
-    {"env.reboot", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_env_only, run_env_reboot},
-    {"env.status", GW_SCOPE_ENV, GW_LEVEL_VIEWER, 0, check_env_only, run_env_status},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {"env.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_env_list},
+    {"env.get", GW_SCOPE_ENV, GW_LEVEL_VIEWER, 0, env_params, NULL, run_env_get},
+    {"env.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, create_params, NULL,
+     run_env_create},
+    {"env.edit", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, edit_params, check_edit,
+     run_env_edit},
+    {"env.delete", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, env_params, NULL, run_env_delete},
+    {"env.start", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, env_params, NULL, run_env_start},
+    {"env.stop", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, stop_params, NULL, run_env_stop},
+    {"env.reboot", GW_SCOPE_ENV, GW_LEVEL_OPERATOR, GW_M_MUTATES, env_params, NULL, run_env_reboot},
+    {"env.status", GW_SCOPE_ENV, GW_LEVEL_VIEWER, 0, env_params, NULL, run_env_status},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

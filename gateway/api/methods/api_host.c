@@ -42,14 +42,10 @@ static void run_host_list(gw_call *c)
     host_read(c, "");
 }
 
-static int check_host_get(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"host", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "host", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field host_params[] = {
+    {"host", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the host id"},
+    {NULL},
+};
 
 static void run_host_get(gw_call *c)
 {
@@ -58,16 +54,18 @@ static void run_host_get(gw_call *c)
 
 /* ---- host.set ---- */
 
+static const gw_field set_params[] = {
+    {"host", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the host id"},
+    {"maintenance", GW_F_BOOL, 0, 0, 0, NULL, "in maintenance: no new placements"},
+    {"max_vcpus", GW_F_INT, 0, 0, LIMIT_MAX, NULL,
+     "vCPUs placement may put on the host (0: its capacity)"},
+    {"max_vm_memory_mib", GW_F_INT, 0, 0, LIMIT_MAX, NULL,
+     "MiB of VM memory placement may put on the host (0: its capacity)"},
+    {NULL},
+};
+
 static int check_host_set(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"host", "maintenance", "max_vcpus", "max_vm_memory_mib",
-                                        NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "host", 0, err) != VG_OK ||
-        gw_check_bool(params, "maintenance", 1, err) != VG_OK ||
-        gw_check_int(params, "max_vcpus", 1, 0, LIMIT_MAX, err) != VG_OK ||
-        gw_check_int(params, "max_vm_memory_mib", 1, 0, LIMIT_MAX, err) != VG_OK)
-        return VG_ERR;
     if (!gw_param(params, "maintenance") && !gw_param(params, "max_vcpus") &&
         !gw_param(params, "max_vm_memory_mib"))
         return vg_fail(err, VG_E_BAD_REQUEST,
@@ -122,25 +120,13 @@ static void run_group_list(gw_call *c)
     group_read(c, "");
 }
 
-static int check_group_save(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", "description", "hosts", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *hosts = gw_param(params, "hosts");
-    if (!hosts)
-        return VG_OK;
-    if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) > GROUP_HOSTS_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"hosts\" must be an array of at most %d host ids",
-                       GROUP_HOSTS_MAX);
-    for (const cJSON *h = hosts->child; h; h = h->next)
-        if (!cJSON_IsString(h) || !vg_valid_name(h->valuestring))
-            return vg_fail(err, VG_E_BAD_REQUEST,
-                           "\"hosts\" must hold host ids (1-64 characters of A-Z a-z 0-9 . _ -)");
-    return VG_OK;
-}
+static const gw_field group_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the group"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "free text"},
+    {"hosts", GW_F_NAMES, 0, 0, GROUP_HOSTS_MAX, NULL,
+     "the member hosts' ids (on edit: replaces them, [] empties the group)"},
+    {NULL},
+};
 
 static void group_saved_cb(vg_redis *r, redisReply *reply, void *priv)
 {
@@ -178,14 +164,10 @@ static void run_group_edit(gw_call *c)
     group_save(c, "edit");
 }
 
-static int check_group_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field group_name_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the group"},
+    {NULL},
+};
 
 static void run_group_delete(gw_call *c)
 {
@@ -194,15 +176,16 @@ static void run_group_delete(gw_call *c)
 }
 
 const gw_method gw_api_host_methods[] = {
-    {"host.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_check_none, run_host_list},
-    {"host.get", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, check_host_get, run_host_get},
-    {"host.set", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_host_set, run_host_set},
-    {"hostgroup.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_check_none, run_group_list},
-    {"hostgroup.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_group_save,
+    {"host.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_host_list},
+    {"host.get", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, host_params, NULL, run_host_get},
+    {"host.set", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, set_params, check_host_set,
+     run_host_set},
+    {"hostgroup.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_group_list},
+    {"hostgroup.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, group_params, NULL,
      run_group_create},
-    {"hostgroup.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_group_save,
+    {"hostgroup.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, group_params, NULL,
      run_group_edit},
-    {"hostgroup.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_group_delete,
+    {"hostgroup.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, group_name_params, NULL,
      run_group_delete},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

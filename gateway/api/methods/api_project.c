@@ -17,17 +17,14 @@ static const char *const quotas[] = {"instances", "vcpus",  "memory_mib",
                                      "disk_mib",  "images", "snapshots"};
 #define NQUOTAS (sizeof(quotas) / sizeof(quotas[0]))
 
-static const char *const lists[] = {"hostgroups", "pools", "networks"};
-
 /* ---- checks ---- */
 
+/* The inside of "quotas" (the schema made it an object). */
 static int check_quotas(const cJSON *params, vg_err *err)
 {
     const cJSON *q = gw_param(params, "quotas");
     if (!q)
         return VG_OK;
-    if (!cJSON_IsObject(q))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"quotas\" must be an object");
     for (const cJSON *f = q->child; f; f = f->next) {
         size_t i = 0;
         while (i < NQUOTAS && strcmp(quotas[i], f->string) != 0)
@@ -37,83 +34,54 @@ static int check_quotas(const cJSON *params, vg_err *err)
                            "unknown quota \"%.64s\" (instances, vcpus, memory_mib, disk_mib, "
                            "images, snapshots)",
                            f->string);
-        if (gw_check_int(q, f->string, 0, -1, 1LL << 40, err) != VG_OK)
+        const gw_field quota = {f->string, GW_F_INT, GW_F_REQUIRED, -1, 1LL << 40, NULL, NULL};
+        if (gw_schema_check_field(&quota, q, err) != VG_OK)
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "quota \"%s\" must be a whole number, -1 for unlimited", f->string);
     }
     return VG_OK;
 }
 
-static int check_lists(const cJSON *params, vg_err *err)
-{
-    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-        const cJSON *a = gw_param(params, lists[l]);
-        if (!a)
-            continue;
-        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > LIST_MAX)
-            return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be an array of at most %d names",
-                           lists[l], LIST_MAX);
-        for (const cJSON *v = a->child; v; v = v->next)
-            if (!cJSON_IsString(v) || !vg_valid_name(v->valuestring))
-                return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must hold valid names", lists[l]);
-    }
-    return VG_OK;
-}
+static const gw_field definition_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "free text"},
+    {"quotas", GW_F_OBJECT, 0, 0, 0, NULL,
+     "{instances, vcpus, memory_mib, disk_mib, images, snapshots}: whole numbers, -1 unlimited"},
+    {"hostgroups", GW_F_NAMES, 0, 0, LIST_MAX, NULL, "host groups it may use ([]: all)"},
+    {"pools", GW_F_NAMES, 0, 0, LIST_MAX, NULL, "storage pools it may use ([]: all)"},
+    {"networks", GW_F_NAMES, 0, 0, LIST_MAX, NULL, "networks it may use ([]: all)"},
+    {NULL},
+};
 
-static int check_definition(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name",  "description", "quotas", "hostgroups",
-                                        "pools", "networks",    NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK ||
-        check_quotas(params, err) != VG_OK || check_lists(params, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field name_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    {NULL},
+};
 
-static int check_name_only(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_name(params, "name", 0, err);
-}
+static const gw_field delete_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    GW_ADMIN_PASSWORD_FIELD,
+    {NULL},
+};
 
-static int check_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", "admin_password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_name(params, "name", 0, err);
-}
+static const gw_field project_params[] = {
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    {NULL},
+};
 
-static int check_project_only(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"project", NULL};
-    return gw_check_known(params, known, err);
-}
+static const gw_field member_set_params[] = {
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    {"user", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the member"},
+    {"role", GW_F_ENUM, GW_F_REQUIRED, 0, 0, "operator|viewer",
+     "the role in the project (capped by the user's own role)"},
+    {NULL},
+};
 
-static int check_member_set(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"project", "user", "role", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "user", 0, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *r = gw_param(params, "role");
-    if (!cJSON_IsString(r) ||
-        (strcmp(r->valuestring, "operator") != 0 && strcmp(r->valuestring, "viewer") != 0))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"role\" must be \"operator\" or \"viewer\"");
-    return VG_OK;
-}
-
-static int check_member_remove(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"project", "user", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_name(params, "user", 0, err);
-}
+static const gw_field member_remove_params[] = {
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project"},
+    {"user", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the member"},
+    {NULL},
+};
 
 /* ---- reads ---- */
 
@@ -261,19 +229,22 @@ static void run_member(gw_call *c)
 }
 
 const gw_method gw_api_project_methods[] = {
-    {"project.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_check_none, run_project_list},
-    {"project.get", GW_SCOPE_PROJECT, GW_LEVEL_VIEWER, 0, check_project_only, run_project_get},
-    {"project.usage", GW_SCOPE_PROJECT, GW_LEVEL_VIEWER, 0, check_project_only, run_project_get},
-    {"project.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_definition, run_define},
-    {"project.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_definition, run_define},
-    {"project.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, check_delete,
+    {"project.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_project_list},
+    {"project.get", GW_SCOPE_PROJECT, GW_LEVEL_VIEWER, 0, project_params, NULL, run_project_get},
+    {"project.usage", GW_SCOPE_PROJECT, GW_LEVEL_VIEWER, 0, project_params, NULL, run_project_get},
+    {"project.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, definition_params,
+     check_quotas, run_define},
+    {"project.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, definition_params, check_quotas,
+     run_define},
+    {"project.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, delete_params,
+     NULL, run_change},
+    {"project.activate", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, name_params, NULL,
      run_change},
-    {"project.activate", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_name_only, run_change},
-    {"project.deactivate", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_name_only,
+    {"project.deactivate", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, name_params, NULL,
      run_change},
-    {"project.member.set", GW_SCOPE_PROJECT, GW_LEVEL_ADMIN, GW_M_MUTATES, check_member_set,
+    {"project.member.set", GW_SCOPE_PROJECT, GW_LEVEL_ADMIN, GW_M_MUTATES, member_set_params, NULL,
      run_member},
-    {"project.member.remove", GW_SCOPE_PROJECT, GW_LEVEL_ADMIN, GW_M_MUTATES, check_member_remove,
-     run_member},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {"project.member.remove", GW_SCOPE_PROJECT, GW_LEVEL_ADMIN, GW_M_MUTATES, member_remove_params,
+     NULL, run_member},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

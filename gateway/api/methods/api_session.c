@@ -10,21 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_login(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"user", "password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "user", 0, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *pw = gw_param(params, "password");
-    if (!cJSON_IsString(pw))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be a string");
-    size_t n = strlen(pw->valuestring);
-    if (n == 0 || n > GW_KDF_PASSWORD_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"password\" must be 1-%d characters",
-                       GW_KDF_PASSWORD_MAX);
-    return VG_OK;
-}
+static const gw_field login_params[] = {
+    {"user", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the user's name"},
+    {"password", GW_F_STRING, GW_F_REQUIRED, 1, GW_KDF_PASSWORD_MAX, NULL, "the user's password"},
+    {NULL},
+};
 
 static void audit_login(gw_call *c, const char *user, const char *result, const char *detail)
 {
@@ -190,31 +180,46 @@ static void run_subscribe(gw_call *c)
     gw_call_succeed(c, cJSON_CreateObject());
 }
 
+/* One method as api.methods lists it; 0 when out of memory (o is the caller's either way). */
+static int describe(const gw_method *m, cJSON *o)
+{
+    if (!cJSON_AddStringToObject(o, "name", m->name) ||
+        !cJSON_AddStringToObject(o, "scope", gw_scope_name(m->scope)) ||
+        !cJSON_AddStringToObject(o, "level", gw_level_name(m->level)) ||
+        !cJSON_AddBoolToObject(o, "mutates", (m->flags & GW_M_MUTATES) != 0) ||
+        !cJSON_AddBoolToObject(o, "websocket_only", (m->flags & GW_M_WS_ONLY) != 0) ||
+        !cJSON_AddBoolToObject(o, "reauth", (m->flags & GW_M_REAUTH) != 0))
+        return 0;
+    cJSON *params = gw_schema_describe(m->params);
+    if (!params || !cJSON_AddItemToObject(o, "params", params)) {
+        cJSON_Delete(params);
+        return 0;
+    }
+    return 1;
+}
+
 static void run_methods(gw_call *c)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON *list = res ? cJSON_AddArrayToObject(res, "methods") : NULL;
     for (const gw_method *m = gw_api_next(NULL); list && m; m = gw_api_next(m)) {
         cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        cJSON_AddItemToArray(list, o);
-        cJSON_AddStringToObject(o, "name", m->name);
-        cJSON_AddStringToObject(o, "scope", gw_scope_name(m->scope));
-        cJSON_AddStringToObject(o, "level", gw_level_name(m->level));
-        cJSON_AddBoolToObject(o, "mutates", (m->flags & GW_M_MUTATES) != 0);
-        cJSON_AddBoolToObject(o, "websocket_only", (m->flags & GW_M_WS_ONLY) != 0);
-        cJSON_AddBoolToObject(o, "reauth", (m->flags & GW_M_REAUTH) != 0);
+        if (!o || !cJSON_AddItemToArray(list, o) || !describe(m, o))
+            list = NULL;
+    }
+    if (!list) {
+        cJSON_Delete(res);
+        res = NULL; /* gw_call_succeed answers `internal` */
     }
     gw_call_succeed(c, res);
 }
 
 const gw_method gw_api_session_methods[] = {
-    {"login", GW_SCOPE_PUBLIC, GW_LEVEL_VIEWER, 0, check_login, run_login},
-    {"logout", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_logout},
-    {"whoami", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_whoami},
-    {"events.subscribe", GW_SCOPE_SELF, GW_LEVEL_VIEWER, GW_M_WS_ONLY, gw_check_none,
+    {"login", GW_SCOPE_PUBLIC, GW_LEVEL_VIEWER, 0, login_params, NULL, run_login},
+    {"logout", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_logout},
+    {"whoami", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_whoami},
+    {"events.subscribe", GW_SCOPE_SELF, GW_LEVEL_VIEWER, GW_M_WS_ONLY, gw_no_fields, NULL,
      run_subscribe},
-    {"api.methods", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_check_none, run_methods},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {"api.methods", GW_SCOPE_SELF, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_methods},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -6,46 +6,26 @@
 #include <stdio.h>
 #include <string.h>
 
-int gw_snapshot_check_list(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field create_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new snapshot's name"},
+    {"description", GW_F_STRING, 0, 0, 1024, NULL, "free text"},
+    {"disk_only", GW_F_BOOL, 0, 0, 0, NULL, "external, of the disks only (no memory)"},
+    {NULL},
+};
 
-int gw_snapshot_check_create(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", "description", "disk_only", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, 1024, err) != VG_OK ||
-        gw_check_bool(params, "disk_only", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field name_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
+    {NULL},
+};
 
-int gw_snapshot_check_revert(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
-
-int gw_snapshot_check_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", "children", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        gw_check_bool(params, "children", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field delete_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
+    {"children", GW_F_BOOL, 0, 0, 0, NULL, "also its whole subtree"},
+    {NULL},
+};
 
 /* {"vm":..,"name":..} answers of create, revert and delete. */
 static cJSON *named_result(gw_vmcall *v)
@@ -108,7 +88,7 @@ static void list_checked(gw_vmcall *v)
         gw_vmcall_rpc(v, v->vi.host, "snapshot.list", gw_vmcall_params(v), GW_VM_RPC_MS, list_done);
 }
 
-void gw_snapshot_run_list(gw_call *c)
+static void run_list(gw_call *c)
 {
     gw_vmcall_run(c, list_checked);
 }
@@ -154,7 +134,7 @@ static void create_checked(gw_vmcall *v)
         count(v, "add", 1, create_reserved);
 }
 
-void gw_snapshot_run_create(gw_call *c)
+static void run_create(gw_call *c)
 {
     gw_vmcall_run(c, create_checked);
 }
@@ -176,7 +156,7 @@ static void revert_checked(gw_vmcall *v)
     gw_vmcall_rpc(v, v->vi.host, "snapshot.revert", p, GW_VM_LONG_MS, revert_done);
 }
 
-void gw_snapshot_run_revert(gw_call *c)
+static void run_revert(gw_call *c)
 {
     gw_vmcall_run(c, revert_checked);
 }
@@ -211,7 +191,17 @@ static void delete_checked(gw_vmcall *v)
     gw_vmcall_rpc(v, v->vi.host, "snapshot.delete", p, GW_VM_LONG_MS, delete_listed);
 }
 
-void gw_snapshot_run_delete(gw_call *c)
+static void run_delete(gw_call *c)
 {
     gw_vmcall_run(c, delete_checked);
 }
+
+#define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
+
+const gw_method gw_api_snapshot_methods[] = {
+    {"snapshot.list", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_vm_params, NULL, run_list},
+    {"snapshot.create", VM_OP, create_params, NULL, run_create},
+    {"snapshot.revert", VM_OP, name_params, NULL, run_revert},
+    {"snapshot.delete", VM_OP, delete_params, NULL, run_delete},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};

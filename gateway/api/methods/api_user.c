@@ -16,28 +16,12 @@
 #define PASSWORD_MAX GW_KDF_PASSWORD_MAX /* longer ones could never be checked at login */
 #define DESCRIPTION_MAX 256
 
-static int check_password(const cJSON *params, const char *name, vg_err *err)
-{
-    const cJSON *v = gw_param(params, name);
-    if (!cJSON_IsString(v))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be a string", name);
-    size_t n = strlen(v->valuestring);
-    if (n < PASSWORD_MIN || n > PASSWORD_MAX)
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"%s\" must be %d-%d characters", name, PASSWORD_MIN,
-                       PASSWORD_MAX);
-    return VG_OK;
-}
+#define ROLES "admin|operator|viewer"
 
-static int check_role(const cJSON *params, int optional, vg_err *err)
-{
-    const cJSON *v = gw_param(params, "role");
-    if (!v && optional)
-        return VG_OK;
-    if (!cJSON_IsString(v) || gw_level_of(v->valuestring) < 0)
-        return vg_fail(err, VG_E_BAD_REQUEST,
-                       "\"role\" must be \"admin\", \"operator\" or \"viewer\"");
-    return VG_OK;
-}
+static const gw_field name_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the user"},
+    {NULL},
+};
 
 /* ---- user.list, user.get ---- */
 
@@ -87,14 +71,6 @@ static void run_user_list(gw_call *c)
     gw_call_eval(c, "user_get", users_cb, 1, argv);
 }
 
-static int check_user_name(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_name(params, "name", 0, err);
-}
-
 static void run_user_get(gw_call *c)
 {
     const char *argv[] = {gw_param_str(c, "name", "")};
@@ -103,16 +79,14 @@ static void run_user_get(gw_call *c)
 
 /* ---- user.create ---- */
 
-static int check_create(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", "password", "role", "description", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK ||
-        check_password(params, "password", err) != VG_OK || check_role(params, 0, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field create_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new user's name"},
+    {"password", GW_F_STRING, GW_F_REQUIRED, PASSWORD_MIN, PASSWORD_MAX, NULL,
+     "the password, stored as an argon2id hash"},
+    {"role", GW_F_ENUM, GW_F_REQUIRED, 0, 0, ROLES, "the platform role"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "free text"},
+    {NULL},
+};
 
 static void run_user_create(gw_call *c)
 {
@@ -130,18 +104,24 @@ static void run_user_create(gw_call *c)
 
 /* ---- user.edit: a new role or password asks for the administrator's own password ---- */
 
+static const gw_field edit_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the user"},
+    {"role", GW_F_ENUM, 0, 0, 0, ROLES, "a new platform role"},
+    {"description", GW_F_STRING, 0, 0, DESCRIPTION_MAX, NULL, "a new description"},
+    {"password", GW_F_STRING, 0, PASSWORD_MIN, PASSWORD_MAX, NULL,
+     "a new password; ends the user's sessions"},
+    {"admin_password", GW_F_STRING, 0, 0, PASSWORD_MAX, NULL,
+     "the caller's own password, required with role or password"},
+    {NULL},
+};
+
 static int check_edit(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"name",     "role",           "description",
-                                        "password", "admin_password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK || check_role(params, 1, err) != VG_OK ||
-        gw_check_string(params, "description", 1, DESCRIPTION_MAX, err) != VG_OK ||
-        (gw_param(params, "password") && check_password(params, "password", err) != VG_OK))
-        return VG_ERR;
-    if (gw_param(params, "role") || gw_param(params, "password"))
-        return gw_check_string(params, "admin_password", 0, PASSWORD_MAX, err);
-    return gw_check_string(params, "admin_password", 1, PASSWORD_MAX, err);
+    if ((gw_param(params, "role") || gw_param(params, "password")) &&
+        !gw_param(params, "admin_password"))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "\"admin_password\" is required to change the role or the password");
+    return VG_OK;
 }
 
 static void edit_apply(gw_call *c)
@@ -174,13 +154,11 @@ static void run_user_edit(gw_call *c)
 
 /* ---- user.freeze, user.unfreeze, user.delete ---- */
 
-static int check_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"name", "admin_password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK)
-        return VG_ERR;
-    return gw_check_name(params, "name", 0, err);
-}
+static const gw_field delete_params[] = {
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the user"},
+    GW_ADMIN_PASSWORD_FIELD,
+    {NULL},
+};
 
 static void run_user_change(gw_call *c)
 {
@@ -191,14 +169,13 @@ static void run_user_change(gw_call *c)
 
 /* ---- user.password: the caller's own ---- */
 
-static int check_own_password(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"old_password", "new_password", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_string(params, "old_password", 0, PASSWORD_MAX, err) != VG_OK)
-        return VG_ERR;
-    return check_password(params, "new_password", err);
-}
+static const gw_field password_params[] = {
+    {"old_password", GW_F_STRING, GW_F_REQUIRED, 0, PASSWORD_MAX, NULL,
+     "the caller's current password"},
+    {"new_password", GW_F_STRING, GW_F_REQUIRED, PASSWORD_MIN, PASSWORD_MAX, NULL,
+     "the new password"},
+    {NULL},
+};
 
 static void set_own_password(gw_call *c)
 {
@@ -219,16 +196,19 @@ static void run_own_password(gw_call *c)
 }
 
 const gw_method gw_api_user_methods[] = {
-    {"user.list", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, gw_check_none, run_user_list},
-    {"user.get", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, check_user_name, run_user_get},
-    {"user.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_create, run_user_create},
-    {"user.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_edit, run_user_edit},
-    {"user.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, check_delete,
+    {"user.list", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, gw_no_fields, NULL, run_user_list},
+    {"user.get", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, name_params, NULL, run_user_get},
+    {"user.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, create_params, NULL,
+     run_user_create},
+    {"user.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, edit_params, check_edit,
+     run_user_edit},
+    {"user.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES | GW_M_REAUTH, delete_params, NULL,
      run_user_change},
-    {"user.freeze", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_user_name, run_user_change},
-    {"user.unfreeze", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_user_name,
+    {"user.freeze", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, name_params, NULL,
      run_user_change},
-    {"user.password", GW_SCOPE_SELF, GW_LEVEL_VIEWER, GW_M_MUTATES, check_own_password,
+    {"user.unfreeze", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, name_params, NULL,
+     run_user_change},
+    {"user.password", GW_SCOPE_SELF, GW_LEVEL_VIEWER, GW_M_MUTATES, password_params, NULL,
      run_own_password},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

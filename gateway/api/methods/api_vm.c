@@ -1,5 +1,5 @@
-/* VMs: the fleet's VMs as the registry shows them, console tickets, and the definitions of
- * VMs in projects (docs/api.md "VMs"): create, clone, edit, adopt, delete, get, xml. */
+/* VMs: the fleet's VMs as the registry shows them and the definitions of VMs in projects
+ * (docs/api.md "VMs"): create, clone, edit, adopt, delete, get, xml. */
 #include "api/methods/api_vm.h"
 
 #include "core/auth.h"
@@ -47,117 +47,6 @@ static void run_vm_list(gw_call *c)
 {
     const char *argv[] = {c->user, strcmp(c->role, "admin") == 0 ? "1" : "0"};
     gw_call_eval(c, "vm_list", vm_list_cb, 2, argv);
-}
-
-/* ---- console.ticket ---- */
-
-typedef struct ticket {
-    char dev[65];
-    char token[GW_TOKEN_HEX + 1];
-} ticket;
-
-static int check_ticket(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "dev", "mode", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "dev", 1, err) != VG_OK)
-        return VG_ERR;
-    const cJSON *mode = gw_param(params, "mode");
-    if (mode && (!cJSON_IsString(mode) ||
-                 (strcmp(mode->valuestring, "rw") != 0 && strcmp(mode->valuestring, "ro") != 0)))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"mode\" must be \"rw\" or \"ro\"");
-    return VG_OK;
-}
-
-static void ticket_set_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    ticket *t = c->state;
-    char path[128];
-    snprintf(path, sizeof(path), "/ws/console?ticket=%s", t->token);
-    cJSON *res = cJSON_CreateObject();
-    if (res) {
-        cJSON_AddStringToObject(res, "ticket", t->token);
-        cJSON_AddNumberToObject(res, "expires_in", (double)c->g->cfg.ticket_ttl);
-        cJSON_AddStringToObject(res, "path", path);
-        cJSON_AddStringToObject(res, "vm", gw_param_str(c, "vm", ""));
-        cJSON_AddStringToObject(res, "dev", t->dev);
-        cJSON_AddStringToObject(res, "mode", gw_param_str(c, "mode", "rw"));
-    }
-    gw_call_succeed(c, res);
-}
-
-static void ticket_consoles_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    ticket *t = c->state;
-    const char *vm = gw_param_str(c, "vm", "");
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        gw_call_fail(c, VG_E_NOT_FOUND, "VM %s is not running on any host", vm);
-        return;
-    }
-    const char *want = gw_param_str(c, "dev", NULL);
-    for (size_t i = 0; i < reply->elements; i++) {
-        const char *d = gw_reply_str(reply, i);
-        if (want ? strcmp(d, want) == 0 : strcmp(d, "serial0") == 0)
-            snprintf(t->dev, sizeof(t->dev), "%s", d);
-    }
-    if (!want && !t->dev[0] && reply->elements > 0)
-        snprintf(t->dev, sizeof(t->dev), "%s", gw_reply_str(reply, 0));
-    if (!t->dev[0] || !vg_valid_name(t->dev)) {
-        gw_call_fail(c, VG_E_NOT_FOUND, "VM %s has no console %s", vm, want ? want : "at all");
-        return;
-    }
-    if (gw_auth_new_token(t->token) != VG_OK) {
-        gw_call_fail(c, VG_E_INTERNAL, "no randomness for a ticket");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "user", c->user);
-        cJSON_AddStringToObject(o, "vm", vm);
-        cJSON_AddStringToObject(o, "dev", t->dev);
-        cJSON_AddStringToObject(o, "mode", gw_param_str(c, "mode", "rw"));
-        /* The ticket is valid only while this session is, and the console it opens closes
-         * when the session ends (C9, gateway/core/ticket.h). */
-        cJSON_AddStringToObject(o, "session", c->token_hash);
-    }
-    char *json = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!json) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    char hash[65];
-    gw_auth_sha256_hex(t->token, hash);
-    long ttl = c->g->cfg.ticket_ttl;
-    int rc = vg_redis_cmd(r, ticket_set_cb, c, "SET vg:ticket:%s %s EX %ld", hash, json,
-                          ttl > 0 ? ttl : 1);
-    free(json);
-    gw_call_sent(c, rc);
-}
-
-static void run_ticket(gw_call *c)
-{
-    if (strcmp(gw_param_str(c, "mode", "rw"), "rw") == 0 &&
-        !gw_call_level_at_least(c, GW_LEVEL_OPERATOR)) {
-        gw_call_fail(c, VG_E_FORBIDDEN, "role %s may only open read-only consoles of VM %s",
-                     c->prole, gw_param_str(c, "vm", ""));
-        return;
-    }
-    if (!(c->state = calloc(1, sizeof(ticket)))) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    c->state_free = free;
-    const char *argv[] = {gw_param_str(c, "vm", "")};
-    gw_call_eval(c, "consoles", ticket_consoles_cb, 1, argv);
 }
 
 /* ---- quota reservation (gateway_vm_reserve.lua / gateway_vm_release.lua) ---- */
@@ -272,16 +161,11 @@ static void create_from(gw_vmcall *v, const cJSON *spec)
                     v->spec.place_group, what, create_reserve);
 }
 
-static int check_create(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"project", "spec", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "project", 0, err) != VG_OK)
-        return VG_ERR;
-    if (!cJSON_IsObject(gw_param(params, "spec")))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"spec\" must be an object (docs/vmspec.md)");
-    return VG_OK;
-}
+static const gw_field create_params[] = {
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project it belongs to"},
+    {"spec", GW_F_OBJECT, GW_F_REQUIRED, 0, 0, NULL, "the VM spec (docs/vmspec.md)"},
+    {NULL},
+};
 
 static void run_create(gw_call *c)
 {
@@ -292,15 +176,11 @@ static void run_create(gw_call *c)
     create_from(v, gw_param(c->req.params, "spec"));
 }
 
-static int check_clone(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "name", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "name", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field clone_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the source VM"},
+    {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new VM's name"},
+    {NULL},
+};
 
 /* A clone is the source's spec under a new name: new empty volumes for NEW disks, new
  * overlays on the same images for IMAGE disks, new MAC addresses. Existing volumes cannot be
@@ -346,13 +226,15 @@ static void run_clone(gw_call *c)
 
 /* ---- vm.edit ---- */
 
+static const gw_field edit_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"spec", GW_F_OBJECT, GW_F_REQUIRED, 0, 0, NULL,
+     "the whole new spec (docs/vmspec.md); its name may be left out"},
+    {NULL},
+};
+
 static int check_edit(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"vm", "spec", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    if (!cJSON_IsObject(gw_param(params, "spec")))
-        return vg_fail(err, VG_E_BAD_REQUEST, "\"spec\" must be an object (docs/vmspec.md)");
     const cJSON *name = gw_param(gw_param(params, "spec"), "name");
     if (name && (!cJSON_IsString(name) ||
                  strcmp(name->valuestring, gw_param(params, "vm")->valuestring) != 0))
@@ -439,15 +321,11 @@ static void run_edit(gw_call *c)
 
 /* ---- vm.adopt ---- */
 
-static int check_adopt(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "project", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "project", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field adopt_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the unassigned VM"},
+    {"project", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the project it joins"},
+    {NULL},
+};
 
 static void adopted(gw_vmcall *v)
 {
@@ -506,15 +384,11 @@ static void run_adopt(gw_call *c)
 
 /* ---- vm.delete ---- */
 
-static int check_delete(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "disks", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_bool(params, "disks", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field delete_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"disks", GW_F_BOOL, 0, 0, 0, NULL, "also delete its volumes"},
+    {NULL},
+};
 
 static void deleted(gw_vmcall *v)
 {
@@ -569,13 +443,10 @@ static void run_delete(gw_call *c)
 
 /* ---- vm.get, vm.xml ---- */
 
-static int check_vm_only(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+const gw_field gw_vm_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {NULL},
+};
 
 static void get_done(gw_vmcall *v)
 {
@@ -615,15 +486,11 @@ static void run_get(gw_call *c)
     gw_vmcall_run(c, get_done);
 }
 
-static int check_xml(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "inactive", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_bool(params, "inactive", 1, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field xml_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"inactive", GW_F_BOOL, 0, 0, 0, NULL, "the persistent definition, not the running one"},
+    {NULL},
+};
 
 static void xml_done(gw_vmcall *v)
 {
@@ -654,31 +521,14 @@ static void run_xml(gw_call *c)
 #define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
 
 const gw_method gw_api_vm_methods[] = {
-    {"vm.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_check_none, run_vm_list},
-    {"console.ticket", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, check_ticket, run_ticket},
-    {"vm.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, check_create, run_create},
-    {"vm.clone", VM_OP, check_clone, run_clone},
-    {"vm.edit", VM_OP, check_edit, run_edit},
-    {"vm.adopt", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, check_adopt, run_adopt},
-    {"vm.delete", VM_OP, check_delete, run_delete},
-    {"vm.get", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, check_vm_only, run_get},
-    {"vm.xml", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, check_xml, run_xml},
-    {"vm.start", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.shutdown", VM_OP, gw_vmlife_check_shutdown, gw_vmlife_run},
-    {"vm.destroy", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.reboot", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.reset", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.suspend", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.resume", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.save", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.restore", VM_OP, gw_vmlife_check_vm, gw_vmlife_run},
-    {"vm.cdrom", VM_OP, gw_vmlife_check_cdrom, gw_vmlife_run_cdrom},
-    {"vm.migrate", GW_SCOPE_VM, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_vmlife_check_migrate,
-     gw_vmlife_run_migrate},
-    {"snapshot.list", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_snapshot_check_list,
-     gw_snapshot_run_list},
-    {"snapshot.create", VM_OP, gw_snapshot_check_create, gw_snapshot_run_create},
-    {"snapshot.revert", VM_OP, gw_snapshot_check_revert, gw_snapshot_run_revert},
-    {"snapshot.delete", VM_OP, gw_snapshot_check_delete, gw_snapshot_run_delete},
-    {NULL, 0, 0, 0, NULL, NULL},
+    {"vm.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_vm_list},
+    {"vm.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, create_params, NULL,
+     run_create},
+    {"vm.clone", VM_OP, clone_params, NULL, run_clone},
+    {"vm.edit", VM_OP, edit_params, check_edit, run_edit},
+    {"vm.adopt", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, adopt_params, NULL, run_adopt},
+    {"vm.delete", VM_OP, delete_params, NULL, run_delete},
+    {"vm.get", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_vm_params, NULL, run_get},
+    {"vm.xml", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, xml_params, NULL, run_xml},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -6,6 +6,7 @@
 #define GW_API_VM_H
 
 #include "api/api_int.h"
+#include "core/vmstate.h"
 #include "backend/hostrpc.h"
 #include "vg_domspec.h"
 
@@ -35,10 +36,6 @@ int gw_vminfo_parse(const redisReply *reply, gw_vminfo *out, vg_err *err);
 void gw_vminfo_free(gw_vminfo *vi);
 /* The stored spec of a defined VM, or NULL. */
 const cJSON *gw_vminfo_spec(const gw_vminfo *vi);
-
-/* Pure: 1 when action may run on a VM in state (the table in docs/api.md "Lifecycle"); an
- * unknown state or action lets hostd decide. */
-int gw_vm_state_allows(const char *action, const char *state);
 
 typedef struct gw_vmcall gw_vmcall;
 typedef void gw_vmcall_step(gw_vmcall *v);
@@ -83,21 +80,9 @@ void gw_vmcall_event(gw_vmcall *v, const char *type, cJSON *extra);
 /* {"vm": v->vm} and whatever the caller adds. */
 cJSON *gw_vmcall_params(const gw_vmcall *v);
 
+/* {vm}: the parameters of vm.get, most lifecycle actions and snapshot.list. */
+extern const gw_field gw_vm_params[];
+
 /* The methods of api_vmlife.c and api_snapshot.c, listed in api_vm.c's table. */
-int gw_vmlife_check_vm(const cJSON *params, vg_err *err);
-int gw_vmlife_check_shutdown(const cJSON *params, vg_err *err);
-int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err);
-int gw_vmlife_check_migrate(const cJSON *params, vg_err *err);
-void gw_vmlife_run(gw_call *c);
-void gw_vmlife_run_cdrom(gw_call *c);
-void gw_vmlife_run_migrate(gw_call *c);
-int gw_snapshot_check_list(const cJSON *params, vg_err *err);
-int gw_snapshot_check_create(const cJSON *params, vg_err *err);
-int gw_snapshot_check_revert(const cJSON *params, vg_err *err);
-int gw_snapshot_check_delete(const cJSON *params, vg_err *err);
-void gw_snapshot_run_list(gw_call *c);
-void gw_snapshot_run_create(gw_call *c);
-void gw_snapshot_run_revert(gw_call *c);
-void gw_snapshot_run_delete(gw_call *c);
 
 #endif

@@ -7,23 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gw_vmlife_check_vm(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
-
-int gw_vmlife_check_shutdown(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "timeout_s", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_int(params, "timeout_s", 1, 1, 3600, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field shutdown_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"timeout_s", GW_F_INT, 0, 1, 3600, NULL,
+     "seconds of ACPI shutdown before the VM is forced off (default 60)"},
+    {NULL},
+};
 
 static long timeout_of(const char *method, long long shutdown_s)
 {
@@ -176,27 +165,27 @@ static void life_checked(gw_vmcall *v)
     act(v);
 }
 
-void gw_vmlife_run(gw_call *c)
+static void run_power(gw_call *c)
 {
     gw_vmcall_run(c, life_checked);
 }
 
 /* ---- vm.cdrom ---- */
 
-int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err)
+static const gw_field cdrom_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"media", GW_F_STRING, GW_F_REQUIRED | GW_F_NULLABLE, 0, 194, NULL,
+     "the medium as \"pool/volume\", or null to eject"},
+    {NULL},
+};
+
+static int check_cdrom(const cJSON *params, vg_err *err)
 {
-    static const char *const known[] = {"vm", "media", NULL};
-    if (gw_check_known(params, known, err) != VG_OK || gw_check_name(params, "vm", 0, err) != VG_OK)
-        return VG_ERR;
     const cJSON *m = gw_param(params, "media");
-    if (!m)
-        return vg_fail(err, VG_E_BAD_REQUEST,
-                       "\"media\" is required: \"pool/volume\", or null to eject");
     if (cJSON_IsNull(m))
         return VG_OK;
-    const char *slash = cJSON_IsString(m) ? strchr(m->valuestring, '/') : NULL;
-    if (!slash || slash == m->valuestring || !slash[1] || strchr(slash + 1, '/') ||
-        strlen(m->valuestring) > 194)
+    const char *slash = strchr(m->valuestring, '/');
+    if (!slash || slash == m->valuestring || !slash[1] || strchr(slash + 1, '/'))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"media\" must be \"pool/volume\" or null");
     return VG_OK;
 }
@@ -279,22 +268,18 @@ static void cdrom_checked(gw_vmcall *v)
     gw_call_eval(v->c, "project_may_use", cdrom_pool_allowed, 3, argv);
 }
 
-void gw_vmlife_run_cdrom(gw_call *c)
+static void run_cdrom(gw_call *c)
 {
     gw_vmcall_run(c, cdrom_checked);
 }
 
 /* ---- vm.migrate ---- */
 
-int gw_vmlife_check_migrate(const cJSON *params, vg_err *err)
-{
-    static const char *const known[] = {"vm", "host", NULL};
-    if (gw_check_known(params, known, err) != VG_OK ||
-        gw_check_name(params, "vm", 0, err) != VG_OK ||
-        gw_check_name(params, "host", 0, err) != VG_OK)
-        return VG_ERR;
-    return VG_OK;
-}
+static const gw_field migrate_params[] = {
+    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
+    {"host", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the destination host's id"},
+    {NULL},
+};
 
 static void migrated_answer(gw_vmcall *v)
 {
@@ -392,7 +377,24 @@ static void migrate_checked(gw_vmcall *v)
     gw_vmcall_place(v, "", (int)cpu, mem, dest, "", "vm.migrate: ", migrate_placed);
 }
 
-void gw_vmlife_run_migrate(gw_call *c)
+static void run_migrate(gw_call *c)
 {
     gw_vmcall_run(c, migrate_checked);
 }
+
+#define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
+
+const gw_method gw_api_vmlife_methods[] = {
+    {"vm.start", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.shutdown", VM_OP, shutdown_params, NULL, run_power},
+    {"vm.destroy", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.reboot", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.reset", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.suspend", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.resume", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.save", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.restore", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.cdrom", VM_OP, cdrom_params, check_cdrom, run_cdrom},
+    {"vm.migrate", GW_SCOPE_VM, GW_LEVEL_ADMIN, GW_M_MUTATES, migrate_params, NULL, run_migrate},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};

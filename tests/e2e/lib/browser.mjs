@@ -32,7 +32,7 @@ export async function openBrowser({ width = 1100, height = 700 } = {}) {
     });
     const errors = [];
     const watch = (page) => {
-        page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+        page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}${process.env.VG_STACKS ? err.stack : ''}`));
         page.on('console', (msg) => {
             if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
         });
@@ -85,4 +85,34 @@ export async function screenshot(page, name) {
     const path = join(ARTIFACTS, name);
     await page.screenshot({ path });
     return path;
+}
+
+const PROMPT = /^testvm#/;
+
+// The guest may still be booting (TCG on a busy machine can take well over 10 s): wait for its
+// prompt, which hostd keeps and replays. Only if none shows up, poke the shell with Enter: a
+// key typed during boot is read ahead by the shell, and busybox's cursor-position query then
+// races with it (its reply ends up echoed as ^[[r;cR).
+export async function waitForPrompt(page, timeout = 90000) {
+    const deadline = Date.now() + timeout;
+    let nextPoke = Date.now() + 45000;
+    while (Date.now() < deadline) {
+        const lines = (await terminalLines(page)).filter((l) => l.trim());
+        if (lines.length && PROMPT.test(lines.at(-1))) return;
+        if (Date.now() >= nextPoke) {
+            await page.keyboard.press('Enter');
+            nextPoke = Date.now() + 5000;
+        }
+        await page.waitForTimeout(250);
+    }
+    throw new Error(`no shell prompt within ${timeout} ms`);
+}
+
+// Types a command line into the focused terminal. Ctrl+U clears the line first: on a loaded
+// machine the emulated UART can deliver the reply to busybox's ESC[6n (sent after every prompt)
+// so slowly that busybox takes it for typed text (docs/ui.md, "Known limitation").
+export async function typeCommand(page, command) {
+    await page.keyboard.press('Control+U');
+    await page.keyboard.type(command);
+    await page.keyboard.press('Enter');
 }

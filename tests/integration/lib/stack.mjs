@@ -28,6 +28,7 @@ const run = promisify(execFile);
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const UP = path.join(REPO, 'tools/up.sh');
 const DOWN = path.join(REPO, 'tools/down.sh');
+const GUEST_XML = path.join(REPO, 'tools/guest-xml.sh');
 const SANITIZER = /ERROR: AddressSanitizer|runtime error:/;
 
 // Stacks not stopped yet: torn down synchronously if the test process ends early, so no VM or
@@ -151,6 +152,27 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
       if (!/^vgt-[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`test VM names start with vgt-: ${name}`);
       await sh(UP, ['--add-vm', name], env);
       stack.vms.push(name);
+    },
+
+    // A VM spec (docs/vmspec.md) that boots the test guest; extra adds or replaces members.
+    guestSpec(name, extra = {}) {
+      const guest = env.VG_GUEST_DIR;
+      return {
+        name,
+        vcpus: 1,
+        memory_mib: 128,
+        kernel: { kernel: `${guest}/vmlinuz`, initrd: `${guest}/initrd.gz`, cmdline: 'console=ttyS0 quiet' },
+        ...extra,
+      };
+    },
+
+    // The domain XML of a VM booting the test guest, made by tools/guest-xml.sh from a VM spec
+    // with hostd's generator. spec: more members of the spec (disks, nics ...); disks: the file
+    // of each spec disk, 'FORMAT:FILE', in order.
+    guestXml(name, consolesDir, { spec = {}, disks = [] } = {}) {
+      const members = JSON.stringify(spec).slice(1, -1);
+      const args = [...(members ? ['--spec', members] : []), ...disks.flatMap((d) => ['--disk', d])];
+      return execFileSync(GUEST_XML, [...args, name, consolesDir], { env, encoding: 'utf8' });
     },
 
     // Console socket of a VM's device: 'com' (serial0) or 'hvc' (the virtio console).

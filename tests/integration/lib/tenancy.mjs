@@ -1,10 +1,25 @@
 // Helpers of the users, projects, audit and permissions tests (issue 4 §1-§4).
 import { api } from './client.mjs';
+import { until } from './wait.mjs';
 
 // Creates a user and returns its password.
 export async function makeUser(stack, admin, name, role, password = `pw-${name}-secret`) {
   await api(stack, admin, 'user.create', { name, password, role });
   return password;
+}
+
+// Creates a user with the same role in the system and in project; returns its password.
+export async function makeMember(stack, admin, project, name, role, password) {
+  const pw = await makeUser(stack, admin, name, role, password);
+  await api(stack, admin, 'project.member.set', { project, user: name, role });
+  return pw;
+}
+
+// vm.create in project, then waits until hostd has registered the VM (shut off).
+export async function createVm(stack, token, project, spec) {
+  const r = await api(stack, token, 'vm.create', { project, spec });
+  await until(() => stack.redis('hget', `vg:vm:${spec.name}`, 'state') === 'shutoff', 10000, `${spec.name} registered`);
+  return r;
 }
 
 export async function hasMethod(stack, token, name) {

@@ -1,0 +1,235 @@
+// Alerts and webhooks (issue 13, docs/monitoring.md "Alerts", docs/api.md "Alerts"): a
+// threshold rule fires and resolves once although two gateways evaluate it; killing a guest's
+// QEMU fires vm.crashed on the bus and a signed webhook within two metrics intervals, once,
+// resolved when the VM runs again; a receiver that is down gets retries while consoles keep
+// echoing. Webhook receivers are loopback HTTP servers of this test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { startStack } from './lib/stack.mjs';
+import { api, apiWs, login, openShell } from './lib/client.mjs';
+import { until, refused, sleep } from './lib/wait.mjs';
+
+const VM = 'vgt-alerts';
+const SECRET = 'a-webhook-secret-of-test';
+let stack;
+let admin;
+let gateway2;
+let stack2; // the same stack through the second gateway
+
+// A loopback receiver: every POST's delivery id, signature check and JSON body.
+function receiver(answer = 200) {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const want = 'sha256=' + crypto.createHmac('sha256', SECRET).update(body).digest('hex');
+      got.push({
+        delivery: req.headers['x-vmgate-delivery'],
+        attempt: Number(req.headers['x-vmgate-attempt']),
+        signed: req.headers['x-vmgate-signature'] === want,
+        type: req.headers['content-type'],
+        body: JSON.parse(body.toString()),
+      });
+      res.writeHead(answer).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, got, url: `http://127.0.0.1:${server.address().port}/hook` })),
+  );
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+function qemuPid(vm) {
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes(`guest=${vm},`)) return Number(p);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return 0;
+}
+
+const events = (r, type, alert) => r.got.filter((g) => g.body.event.type === type && g.body.event.alert === alert);
+
+before(async () => {
+  stack = await startStack({ vms: [VM], prefix: 'vgt-alerts-' });
+  admin = await login(stack);
+  // A second gateway on the same Redis and hostd: alerts are evaluated by both.
+  const port = await freePort();
+  const bin = fs.readFileSync(path.join(stack.dir, 'run/gateway.bin'), 'utf8').trim();
+  const log = fs.openSync(path.join(stack.dir, 'log/gateway2.log'), 'a');
+  gateway2 = spawn(bin, ['--config', path.join(stack.dir, 'gateway.conf'), `--http_port=${port}`], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0:halt_on_error=1:quarantine_size_mb=8' },
+  });
+  stack2 = { ...stack, url: `https://127.0.0.1:${port}` };
+  await until(async () => {
+    try {
+      return (await api(stack2, admin, 'whoami')).user === 'admin';
+    } catch {
+      return false;
+    }
+  }, 15000, 'the second gateway');
+});
+
+after(async () => {
+  if (gateway2) {
+    const gone = new Promise((r) => gateway2.once('exit', r));
+    gateway2.kill('SIGTERM');
+    await gone;
+    const log = fs.readFileSync(path.join(stack.dir, 'log/gateway2.log'), 'utf8');
+    assert.doesNotMatch(log, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
+  }
+  await stack?.stop();
+});
+
+test('webhook.create refuses a URL that is not http(s) and webhook.list never shows the secret', async () => {
+  await refused(api(stack, admin, 'webhook.create', { name: 'bad', url: 'ftp://127.0.0.1/x', secret: SECRET }),
+    'bad_request', /http/);
+  await refused(api(stack, admin, 'webhook.create', { name: 'bad', url: 'http://u@127.0.0.1/x', secret: SECRET }),
+    'bad_request', /url/);
+  await refused(api(stack, admin, 'alert.rule.create', { name: 'x', target: 'host', metric: 'disk_rd_bps', op: '>',
+    threshold: 1 }), 'bad_request', /not a metric of a host/);
+  await refused(api(stack, admin, 'alert.rule.create', { name: 'vm.crashed', target: 'vm', metric: 'cpu_pct', op: '>',
+    threshold: 1 }), 'conflict', /built-in/);
+  const w = await api(stack, admin, 'webhook.create', { name: 'listed', url: 'http://127.0.0.1:9/x', secret: SECRET });
+  assert.equal(w.secret, undefined);
+  const { webhooks } = await api(stack, admin, 'webhook.list');
+  assert.ok(!JSON.stringify(webhooks).includes(SECRET));
+  await api(stack, admin, 'webhook.delete', { name: 'listed' });
+  await refused(api(stack, admin, 'webhook.delete', { name: 'listed' }), 'not_found');
+});
+
+test('a threshold rule fires and resolves once with two gateways evaluating, webhook signed', async () => {
+  const r = await receiver();
+  try {
+    await api(stack, admin, 'webhook.create', { name: 'hot', url: r.url, secret: SECRET, alerts: ['hostcpu'] });
+    await api(stack2, admin, 'alert.rule.create', { name: 'hostcpu', target: 'host', metric: 'cpu_pct', op: '>=',
+      threshold: 0 });
+    await until(() => events(r, 'alert.firing', 'hostcpu').length >= 1, 30000, 'the firing webhook');
+    const { alerts } = await api(stack, admin, 'alert.list', {});
+    const a = alerts.find((x) => x.rule === 'hostcpu');
+    assert.equal(a.state, 'firing');
+    assert.equal(a.target, stack.hostId);
+    await sleep(5000); // both gateways evaluated it twice more: still one transition
+    await api(stack, admin, 'alert.rule.delete', { name: 'hostcpu' });
+    await until(() => events(r, 'alert.resolved', 'hostcpu').length >= 1, 10000, 'the resolved webhook');
+    await sleep(3000);
+    assert.equal(events(r, 'alert.firing', 'hostcpu').length, 1, JSON.stringify(r.got));
+    assert.equal(events(r, 'alert.resolved', 'hostcpu').length, 1);
+    assert.ok(r.got.every((g) => g.signed && g.type === 'application/json'));
+    assert.equal(new Set(r.got.map((g) => g.delivery)).size, r.got.length);
+    const audit = await api(stack, admin, 'audit.query', { kind: 'alert' });
+    assert.ok(audit.entries.some((e) => e.method === 'alert.firing' && e.detail.startsWith('hostcpu')),
+      JSON.stringify(audit.entries));
+    const hook = (await api(stack, admin, 'webhook.list')).webhooks.find((w) => w.name === 'hot');
+    assert.equal(hook.delivered, 2);
+  } finally {
+    await api(stack, admin, 'webhook.delete', { name: 'hot' });
+    r.server.close();
+  }
+});
+
+test('killing the guest QEMU fires vm.crashed and a signed webhook within two intervals, once; it resolves when the VM runs', async () => {
+  const r = await receiver();
+  const ws = await apiWs(stack, admin);
+  try {
+    await ws.call('events.subscribe');
+    await api(stack, admin, 'webhook.create', { name: 'crash', url: r.url, secret: SECRET, alerts: ['vm.crashed'] });
+    await until(() => stack.virsh('domstate', VM).trim() === 'running', 30000, 'the VM running');
+    const pid = qemuPid(VM);
+    assert.ok(pid > 0, 'the guest QEMU');
+    const killed = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const ev = await ws.waitEvent('vm.crashed', 20000);
+    assert.equal(ev.data.vm, VM);
+    await until(() => events(r, 'alert.firing', 'vm.crashed').length >= 1, 20000 - (Date.now() - killed),
+      'the vm.crashed webhook within two intervals');
+    const fired = events(r, 'alert.firing', 'vm.crashed')[0];
+    assert.ok(fired.signed);
+    assert.equal(fired.body.event.vm, VM);
+    await ws.waitEvent('alert.firing', 5000);
+    await sleep(4000);
+    assert.equal(events(r, 'alert.firing', 'vm.crashed').length, 1, JSON.stringify(r.got));
+    await api(stack, admin, 'vm.start', { vm: VM });
+    await until(() => events(r, 'alert.resolved', 'vm.crashed').length >= 1, 30000, 'the resolved webhook');
+    await sleep(3000);
+    assert.equal(events(r, 'alert.resolved', 'vm.crashed').length, 1);
+    const { alerts, recent } = await api(stack, admin, 'alert.list', { recent: 10 });
+    assert.ok(!alerts.some((a) => a.rule === 'vm.crashed'));
+    assert.deepEqual(recent.filter((e) => e.alert === 'vm.crashed').map((e) => e.type), ['alert.resolved', 'alert.firing']);
+  } finally {
+    await ws.close();
+    await api(stack, admin, 'webhook.delete', { name: 'crash' });
+    r.server.close();
+  }
+});
+
+test('a receiver that is down gets retries with backoff and consoles keep echoing meanwhile', async () => {
+  const port = await freePort(); // nothing listens there yet
+  // A receiver that accepts and never answers: every attempt waits for the 10 s timeout.
+  const silent = net.createServer(() => {}).listen(0, '127.0.0.1');
+  await new Promise((res) => silent.once('listening', res));
+  await api(stack, admin, 'webhook.create', { name: 'down', url: `http://127.0.0.1:${port}/hook`, secret: SECRET,
+    alerts: ['probe'] });
+  await api(stack, admin, 'webhook.create', { name: 'silent', url: `http://127.0.0.1:${silent.address().port}/`,
+    secret: SECRET, alerts: ['probe'] });
+  const con = await openShell(stack, admin, { vm: VM, ms: 90000 });
+  try {
+    await api(stack, admin, 'alert.rule.create', { name: 'probe', target: 'host', metric: 'cpu_pct', op: '>=',
+      threshold: 0 });
+    await until(async () => {
+      const h = (await api(stack, admin, 'webhook.list')).webhooks.find((w) => w.name === 'down');
+      return h.failed >= 3;
+    }, 30000, 'three failed attempts');
+    // Echo round trips while deliveries fail and one hangs.
+    const times = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      await con.run(`echo mark${i}x`, `mark${i}x\r\n`, 5000);
+      times.push(Date.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    assert.ok(times[8] < 1000, `echo times ${times}`);
+    const r = await receiver();
+    r.server.close();
+    const late = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        r.got.push({ attempt: Number(req.headers['x-vmgate-attempt']) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((res) => late.listen(port, '127.0.0.1', res));
+    try {
+      await until(() => r.got.length >= 1, 40000, 'the delivery once the receiver is up');
+      assert.ok(r.got[0].attempt >= 4, `attempt ${r.got[0].attempt}`);
+    } finally {
+      late.close();
+    }
+  } finally {
+    await con.close();
+    await api(stack, admin, 'alert.rule.delete', { name: 'probe' });
+    await api(stack, admin, 'webhook.delete', { name: 'down' });
+    await api(stack, admin, 'webhook.delete', { name: 'silent' });
+    silent.close();
+  }
+});
