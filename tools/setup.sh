@@ -9,10 +9,11 @@ build=$repo/build
 
 # The guest's packages (kernel, busybox-static) are downloaded by build-guest.sh, not installed;
 # curl is for up.sh's health check, genisoimage for the CD-ROM image it puts in the stack's
-# pool; websockify is the proxy tools/bench/ compares against. dpkg-dev, debhelper, lintian,
-# debootstrap and nginx build, check and install the Debian packages and put nginx in front of
-# the installed gateway (tests/integration/package.test.mjs); prometheus ships promtool, which checks the
-# /metrics exposition in tests/integration/metrics.test.mjs.
+# pool; websockify is the proxy tools/bench/ compares against, and libuv1-dev, libjson-c-dev and
+# zlib1g-dev build ttyd, the other (tools/bench/run.sh builds it from its source tarball).
+# dpkg-dev, debhelper, lintian, debootstrap and nginx build, check and install the Debian
+# packages and put nginx in front of the installed gateway (tests/integration/package.test.mjs);
+# prometheus ships promtool, which checks the /metrics exposition in tests/integration/metrics.test.mjs.
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -20,6 +21,7 @@ packages=(
     redis-server qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
     dpkg-dev debhelper lintian debootstrap nginx prometheus
+    libuv1-dev libjson-c-dev zlib1g-dev
 )
 
 say() {

@@ -3,6 +3,7 @@
 //
 //   node echo.mjs --target=direct --sock=PATH
 //   node echo.mjs --target=websockify --url=wss://127.0.0.1:PORT/ --ca=CA
+//   node echo.mjs --target=ttyd --url=https://127.0.0.1:PORT/ --ca=CA
 //   node echo.mjs --target=vmgate --url=https://127.0.0.1:PORT --ca=CA --vm=NAME --password-file=F
 //
 // --load=1 starts a background loop in the guest that prints to the same serial port while the
@@ -13,7 +14,7 @@
 // while the keystrokes are timed (lib.mjs loginFlood), after a second for the password check
 // threads to fill up; the summary gets the flood's logins per second.
 import fs from 'node:fs';
-import { directClient, gatewayApi, loginFlood, nowMs, options, sleep, summary, vmgateClient, waitData, waitText, websockifyClient } from './lib.mjs';
+import { directClient, gatewayApi, loginFlood, nowMs, options, sleep, summary, ttydClient, vmgateClient, waitData, waitText, websockifyClient } from './lib.mjs';
 
 const o = options({
   target: 'direct',
@@ -38,7 +39,8 @@ const password = () => fs.readFileSync(o['password-file'], 'utf8').trim();
 async function connect() {
   if (o.target === 'direct') return { client: await directClient(o.sock) };
   if (o.target === 'websockify') return { client: await websockifyClient(o.url, o.ca) };
-  if (o.target !== 'vmgate') throw new Error(`--target is direct, websockify or vmgate, not ${o.target}`);
+  if (o.target === 'ttyd') return { client: await ttydClient(o.url, o.ca) };
+  if (o.target !== 'vmgate') throw new Error(`--target is direct, websockify, ttyd or vmgate, not ${o.target}`);
   const api = gatewayApi(o.url, o.ca);
   await api.login(o.user, password());
   const client = await vmgateClient(api, { vm: o.vm, mode: 'rw', offset: 'end', take: true });

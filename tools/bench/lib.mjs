@@ -1,8 +1,8 @@
 // Shared helpers of the benchmarks in tools/bench (see docs/performance.md): statistics, the
-// three kinds of console clients (direct unix socket, websockify, vmgate) and the vmgate API.
+// four kinds of console clients (direct unix socket, websockify, vmgate, ttyd) and the vmgate API.
 //
 // Every client exposes the same small interface so one measurement runs unchanged against all
-// three: send(buf), onData(fn(buf)) (console output bytes only), close().
+// four: send(buf), onData(fn(buf)) (console output bytes only), close().
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -60,9 +60,9 @@ export function rssKiB(pid) {
   return m ? Number(m[1]) : NaN;
 }
 
-// Proportional set size in KiB of a process and all its descendants (shared pages counted
-// once in total), from /proc: the fair sum for a forking server.
-export function treePssKiB(pid) {
+// A process and all its descendants (pids), from /proc: websockify and ttyd fork a process per
+// client, and their cost is the whole tree's.
+export function processTree(pid) {
   const kids = new Map();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -75,9 +75,21 @@ export function treePssKiB(pid) {
       // the process ended meanwhile
     }
   }
+  const out = [];
+  const walk = (p) => {
+    out.push(p);
+    (kids.get(p) || []).forEach(walk);
+  };
+  walk(pid);
+  return out;
+}
+
+// Proportional set size in KiB of a process and all its descendants (shared pages counted
+// once in total), from /proc: the fair sum for a forking server.
+export function treePssKiB(pid) {
   let total = 0;
   let procs = 0;
-  const walk = (p) => {
+  for (const p of processTree(pid)) {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
       if (m) {
@@ -85,12 +97,37 @@ export function treePssKiB(pid) {
         procs++;
       }
     } catch {
-      return;
+      // the process ended meanwhile
     }
-    (kids.get(p) || []).forEach(walk);
-  };
-  walk(pid);
+  }
   return { kib: total, procs };
+}
+
+// CPU seconds (user + system) a process has used so far, with those of its children that ended
+// and were waited for.
+export function cpuSeconds(pid) {
+  if (!pid) return NaN;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) / 100;
+  } catch {
+    return 0; // ended meanwhile: its time is in its parent's children time
+  }
+}
+
+// CPU seconds of a process tree (a forking server with its per-client processes).
+export const treeCpuSeconds = (pid) => (pid ? processTree(pid).reduce((a, p) => a + cpuSeconds(p), 0) : NaN);
+
+// The serving side of a path: its processes' memory (KiB: RSS of gateway + hostd, PSS of the
+// websockify or ttyd tree) and CPU seconds so far. The direct path has no server (NaN).
+// pids: { gateway, hostd, websockify, ttyd }.
+export function serverUsage(target, pids) {
+  if (target === 'vmgate')
+    return { kib: rssKiB(pids.gateway) + rssKiB(pids.hostd), cpu: cpuSeconds(pids.gateway) + cpuSeconds(pids.hostd), gateway: cpuSeconds(pids.gateway), hostd: cpuSeconds(pids.hostd) };
+  const pid = pids[target];
+  if (!pid) return { kib: NaN, cpu: NaN };
+  return { kib: treePssKiB(pid).kib, cpu: treeCpuSeconds(pid) };
 }
 
 function fanout() {
@@ -126,6 +163,34 @@ export function websockifyClient(url, caFile) {
     ws.once('open', () =>
       resolve({ kind: 'websockify', send: (b) => ws.send(b), onData: data.on, offData: data.off, close: () => ws.terminate(), raw: ws }),
     );
+  });
+}
+
+// (d) ttyd: a WebSocket ('tty' subprotocol) on /ws. The client speaks first: a JSON message
+// with AuthToken and the terminal size, upon which ttyd spawns its command (one process per
+// client). Then output arrives as binary messages '0' + bytes ('1' window title and '2'
+// preferences come once, first), and input goes out as '0' + bytes.
+export function ttydClient(url, caFile) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(new URL('/ws', url).href, 'tty', { ca: caFile ? fs.readFileSync(caFile) : undefined, perMessageDeflate: false });
+    const data = fanout();
+    const OUTPUT = 0x30;
+    ws.on('message', (m) => {
+      const b = Buffer.from(m);
+      if (b[0] === OUTPUT) data.emit(b.subarray(1));
+    });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.send(Buffer.from(JSON.stringify({ AuthToken: '', columns: 80, rows: 24 })));
+      resolve({
+        kind: 'ttyd',
+        send: (b) => ws.send(Buffer.concat([Buffer.from([OUTPUT]), Buffer.from(b)])),
+        onData: data.on,
+        offData: data.off,
+        close: () => ws.terminate(),
+        raw: ws,
+      });
+    });
   });
 }
 
@@ -206,6 +271,20 @@ export function gatewayApi(url, caFile) {
   return api;
 }
 
+// Waits until vm.list shows every VM of `names` with its serial console on a live host (hostd
+// found the sockets and the registry has them), bounded by ms.
+export async function waitRegistered(api, names, ms) {
+  const t0 = nowMs();
+  for (;;) {
+    const { vms } = await api.call('vm.list');
+    const ready = new Set(vms.filter((v) => v.consoles.includes('serial0') && v.host_up).map((v) => v.name));
+    const missing = names.filter((n) => !ready.has(n));
+    if (!missing.length) return;
+    if (nowMs() - t0 > ms) throw new Error(`${missing.length} of ${names.length} VMs (${missing[0]}, …) did not appear in vm.list`);
+    await sleep(500);
+  }
+}
+
 // A login flood against the gateway: `concurrency` clients, each on its own kept-alive HTTPS
 // connection, log in back to back until stop() (which resolves { logins, errors, seconds }).
 // Every login is one argon2id check. The right password keeps the flood going: wrong ones from
@@ -241,7 +320,9 @@ export function loginFlood(url, caFile, user, password, concurrency) {
 
 // (c) vmgate: a console.ticket, then the console WebSocket; resolves once `hello` arrived.
 // Output frames (0x01) reach onData without their 9-byte header; GAP bytes are counted in
-// client.gapBytes. opts: vm, dev, mode ('rw'|'ro'), offset ('end'|'ring'|number), take.
+// client.gapBytes. Text messages after `hello` are only counted (client.textBytes): with
+// thousands of viewers the who-is-attached updates would otherwise cost the client more than
+// the servers. opts: vm, dev, mode ('rw'|'ro'), offset ('end'|'ring'|number), take.
 export async function vmgateClient(api, { vm, dev, mode = 'rw', offset = 'end', take = false } = {}) {
   const params = { vm, mode };
   if (dev) params.dev = dev;
@@ -252,6 +333,7 @@ export async function vmgateClient(api, { vm, dev, mode = 'rw', offset = 'end', 
   const client = {
     kind: 'vmgate',
     gapBytes: 0,
+    textBytes: 0,
     hello: null,
     send: (b) => ws.send(Buffer.concat([Buffer.from([0x11]), Buffer.from(b)])),
     onData: data.on,
@@ -263,6 +345,10 @@ export async function vmgateClient(api, { vm, dev, mode = 'rw', offset = 'end', 
     ws.on('message', (m, isBinary) => {
       const b = Buffer.from(m);
       if (!isBinary) {
+        if (client.hello) {
+          client.textBytes += b.length;
+          return;
+        }
         const msg = JSON.parse(b.toString());
         if (msg.type === 'hello') {
           client.hello = msg;

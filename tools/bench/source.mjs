@@ -3,7 +3,8 @@
 //
 //   fork('source.mjs', [path...]) → sends 'ready'; messages { arm: bytesPerSecond (0: as fast as
 //   the reader takes it), listener: index into the paths } and 'disarm' start and stop the
-//   output to the clients of that one path; 'stats' answers { written }
+//   output to the clients of that one path ({ arm, from, to }: of the paths from..to-1, for
+//   many synthetic consoles at once); 'stats' answers { written }
 //   (bytes written since the last 'stats'); 'exit' ends it.
 //
 // Unlike QEMU it serves every client that connects, each with its own copy of the stream, so a
@@ -17,7 +18,8 @@ for (let i = 0; i < chunk.length; i++) chunk[i] = line[i % line.length];
 
 const TICK_MS = 10;
 let armed = false;
-let listener = 0;
+let from = 0; // output goes to clients of paths from..to-1
+let to = 1;
 let rate = 0;
 let ticker = null;
 let lastTick = 0;
@@ -27,7 +29,7 @@ const origin = new Map(); // socket → index of the path it connected to
 const budget = new Map(); // socket → bytes it may still be sent (rate-limited output only)
 
 function pump(s) {
-  while (armed && origin.get(s) === listener && !s.destroyed) {
+  while (armed && origin.get(s) >= from && origin.get(s) < to && !s.destroyed) {
     let n = chunk.length;
     if (rate) {
       n = Math.floor(Math.min(n, budget.get(s) || 0));
@@ -76,7 +78,8 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m && m.arm !== undefined) {
     armed = true;
-    listener = m.listener || 0;
+    from = m.from ?? m.listener ?? 0;
+    to = m.to ?? from + 1;
     rate = Math.floor(m.arm);
     budget.clear();
     lastTick = performance.now();

@@ -1,15 +1,17 @@
 // Console output throughput to 1..N viewers from a fast source (source.mjs), through vmgate
-// (source → hostd → gateway → viewer), through websockify (one source connection per viewer)
-// and read directly from the socket (one connection per reader). Prints one JSON line per
+// (source → hostd → gateway → viewer), through websockify and ttyd (one source connection per
+// viewer) and read directly from the socket (one connection per reader). Prints one JSON line per
 // target and viewer count.
 //
 //   node throughput.mjs --url=https://127.0.0.1:PORT --ca=CA --password-file=F --dir=STACKDIR \
-//     --consoles=CONSOLE_DIR --vm=vgt-bench-src --wsk=wss://127.0.0.1:PORT/ --viewers="1 10 50" \
-//     --seconds=10 --gateway-pid=P --hostd-pid=P [--targets="direct websockify vmgate"] [--rates="0"]
+//     --consoles=CONSOLE_DIR --vm=vgt-bench-src --wsk=wss://127.0.0.1:PORT/ --ttyd=https://127.0.0.1:PORT/ \
+//     --viewers="1 10 50" --seconds=10 --gateway-pid=P --hostd-pid=P --wsk-pid=P --ttyd-pid=P \
+//     [--targets="direct websockify ttyd vmgate"] [--rates="0"]
 //
 // Server memory is sampled during each run: RSS of gateway + hostd, PSS of websockify (--wsk-pid)
-// with its per-client processes. websockify queues whatever its target sends without bound
-// while its client is slower, so a run is cut short once it grew by --max-growth-mb.
+// and of ttyd (--ttyd-pid), each with its per-client processes. websockify queues whatever its
+// target sends without bound while its client is slower, so a run is cut short once it grew by
+// --max-growth-mb. Server CPU (user + system, whole process trees) is recorded per delivered MB.
 //
 // --rates: source output rates in MB/s per connection, 0 meaning as fast as it is read. vmgate's
 // hostd reads its console as fast as it can and never slows the VM down (viewers that fall behind
@@ -20,7 +22,7 @@
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { directClient, gatewayApi, nowMs, options, rssKiB, sleep, treePssKiB, vmgateClient, websockifyClient } from './lib.mjs';
+import { directClient, gatewayApi, nowMs, options, serverUsage, sleep, ttydClient, waitRegistered, vmgateClient, websockifyClient } from './lib.mjs';
 
 const o = options({
   url: '',
@@ -31,24 +33,18 @@ const o = options({
   consoles: '',
   vm: 'vgt-bench-src',
   wsk: '',
+  ttyd: '',
   viewers: '1 10 50',
   seconds: 10,
   'gateway-pid': 0,
   'hostd-pid': 0,
   'wsk-pid': 0,
+  'ttyd-pid': 0,
   'max-growth-mb': 1024,
-  targets: 'direct websockify vmgate',
+  targets: 'direct websockify ttyd vmgate',
   rates: '0',
 });
 const MB = 1e6;
-
-// CPU seconds (user + system) a process has used so far.
-function cpuSeconds(pid) {
-  if (!pid) return NaN;
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const srcPath = path.join(o.dir, 'src', `com-${o.vm}.sock`);
 fs.mkdirSync(path.dirname(srcPath), { recursive: true });
@@ -63,30 +59,16 @@ await new Promise((resolve) => source.once('message', resolve));
 const api = gatewayApi(o.url, o.ca);
 await api.login(o.user, fs.readFileSync(o['password-file'], 'utf8').trim());
 
-// hostd finds the socket, registers the console and the gateway sees it in Redis.
-async function registered() {
-  const t0 = nowMs();
-  for (;;) {
-    const { vms } = await api.call('vm.list');
-    const vm = vms.find((v) => v.name === o.vm);
-    if (vm && vm.consoles.includes('serial0') && vm.host_up) return;
-    if (nowMs() - t0 > 30000) throw new Error(`${o.vm} did not appear in vm.list`);
-    await sleep(250);
-  }
-}
-
+const pids = { gateway: o['gateway-pid'], hostd: o['hostd-pid'], websockify: o['wsk-pid'], ttyd: o['ttyd-pid'] };
 // Memory of the serving side in KiB (NaN for the direct reader: there is none).
-function serverKiB(target) {
-  if (target === 'vmgate') return rssKiB(o['gateway-pid']) + rssKiB(o['hostd-pid']);
-  if (target === 'websockify' && o['wsk-pid']) return treePssKiB(o['wsk-pid']).kib;
-  return NaN;
-}
+const serverKiB = (target) => serverUsage(target, pids).kib;
 
 async function open(target, n) {
   const clients = [];
   for (let i = 0; i < n; i++) {
     if (target === 'direct') clients.push(await directClient(srcPath));
     else if (target === 'websockify') clients.push(await websockifyClient(o.wsk, o.ca));
+    else if (target === 'ttyd') clients.push(await ttydClient(o.ttyd, o.ca));
     else clients.push(await vmgateClient(api, { vm: o.vm, mode: 'ro', offset: 'end' }));
   }
   return clients;
@@ -106,7 +88,7 @@ async function measure(target, n, rateMBs) {
   await sleep(1000); // warm-up: buffers fill, TCP-like windows open
   const b0 = [...bytes];
   const g0 = clients.map((c) => c.gapBytes || 0);
-  const cpu0 = { gateway: cpuSeconds(o['gateway-pid']), hostd: cpuSeconds(o['hostd-pid']), client: process.cpuUsage() };
+  const cpu0 = { server: serverUsage(target, pids), client: process.cpuUsage() };
   await ask('stats');
   const t0 = nowMs();
   let peak = mem0;
@@ -124,11 +106,16 @@ async function measure(target, n, rateMBs) {
   const got = bytes.map((b, i) => b - b0[i]);
   const gaps = clients.map((c, i) => (c.gapBytes || 0) - g0[i]);
   const cu = process.cpuUsage(cpu0.client);
-  const cpu = {
-    gateway: Math.round(((cpuSeconds(o['gateway-pid']) - cpu0.gateway) / secs) * 100),
-    hostd: Math.round(((cpuSeconds(o['hostd-pid']) - cpu0.hostd) / secs) * 100),
-    client: Math.round(((cu.user + cu.system) / 1e6 / secs) * 100),
-  };
+  const s1 = serverUsage(target, pids);
+  const pct = (sec) => Math.round((sec / secs) * 100);
+  const serverSec = s1.cpu - cpu0.server.cpu;
+  const cpu =
+    target === 'vmgate'
+      ? { gateway: pct(s1.gateway - cpu0.server.gateway), hostd: pct(s1.hostd - cpu0.server.hostd) }
+      : Number.isNaN(serverSec)
+        ? {}
+        : { [target]: pct(serverSec) };
+  cpu.client = pct((cu.user + cu.system) / 1e6);
   source.send('disarm');
   clients.forEach((c) => c.close());
   await sleep(1000); // let the pipes drain before the next run
@@ -147,12 +134,14 @@ async function measure(target, n, rateMBs) {
     serverGrowthMB: Number.isNaN(peak - mem0) ? null : r((peak - mem0) / 1024),
     cutShort: cut,
     gapMB: r(gaps.reduce((a, b) => a + b, 0) / MB),
-    cpuPercent: target === 'vmgate' ? cpu : { client: cpu.client },
+    cpuPercent: cpu,
+    // Server CPU milliseconds (whole process trees) per delivered MB; null for direct (no server).
+    serverCpuMsPerMB: Number.isNaN(serverSec) || !total ? null : r((serverSec * 1000) / (total / MB)),
   };
 }
 
 try {
-  await registered();
+  await waitRegistered(api, [o.vm], 30000);
   const list = (s) => s.split(/\s+/).filter(Boolean);
   for (const rate of list(o.rates).map(Number))
     for (const n of list(o.viewers).map(Number))

@@ -3,13 +3,14 @@
 // --what=memory: RSS of the gateway and hostd with each of --counts idle viewers attached
 //   (read-only, offset=end, on a real guest's serial console), and the cost per viewer; then the
 //   PSS of websockify (--wsk-pid, with the process it forks per client) with each of
-//   --wsk-counts idle clients of --wsk-url, which proxies to an idle source.mjs at --src-sock.
+//   --wsk-counts idle clients of --wsk-url, which proxies to an idle source.mjs at --src-sock,
+//   and the same for ttyd (--ttyd-pid with its per-client socat, --ttyd-url).
 // --what=latency: attach time (console.ticket over HTTPS + console WebSocket open + hello),
 //   sequential, --n times; API latency of vm.list over the API WebSocket and over HTTPS
 //   (keep-alive connection, and a new TLS connection per call), --n-api times each.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import { gatewayApi, nowMs, options, rssKiB, sleep, summary, treePssKiB, vmgateClient, websockifyClient } from './lib.mjs';
+import { gatewayApi, nowMs, options, rssKiB, sleep, summary, treePssKiB, ttydClient, vmgateClient, websockifyClient } from './lib.mjs';
 
 const o = options({
   what: 'memory',
@@ -26,6 +27,8 @@ const o = options({
   'wsk-url': '',
   'wsk-pid': 0,
   'wsk-counts': '0 10 50',
+  'ttyd-url': '',
+  'ttyd-pid': 0,
   'src-sock': '',
 });
 
@@ -64,19 +67,20 @@ async function memory() {
   }
 }
 
-async function websockifyMemory() {
+// websockify or ttyd: both fork a process per client (websockify itself, ttyd its command).
+async function proxyMemory(kind, url, pid) {
   const clients = [];
   let base = null;
   const source = fork(new URL('./source.mjs', import.meta.url), [o['src-sock']]);
   await new Promise((resolve) => source.once('message', resolve));
   try {
     for (const n of o['wsk-counts'].split(/\s+/).filter(Boolean).map(Number)) {
-      while (clients.length < n) clients.push(await websockifyClient(o['wsk-url'], o.ca));
+      while (clients.length < n) clients.push(await (kind === 'ttyd' ? ttydClient(url, o.ca) : websockifyClient(url, o.ca)));
       await sleep(2000);
-      const pss = treePssKiB(o['wsk-pid']);
+      const pss = treePssKiB(pid);
       base ??= { ...pss, n };
       const per = n > base.n ? Math.round(((pss.kib - base.kib) / (n - base.n)) * 10) / 10 : null;
-      console.log(JSON.stringify({ bench: 'memory-websockify', viewers: n, pssKiB: pss.kib, processes: pss.procs, perViewerKiB: per }));
+      console.log(JSON.stringify({ bench: `memory-${kind}`, viewers: n, pssKiB: pss.kib, processes: pss.procs, perViewerKiB: per }));
     }
   } finally {
     clients.forEach((c) => c.close());
@@ -119,7 +123,8 @@ async function latency() {
 try {
   if (o.what === 'memory') {
     await memory();
-    if (o['wsk-pid']) await websockifyMemory();
+    if (o['wsk-pid']) await proxyMemory('websockify', o['wsk-url'], o['wsk-pid']);
+    if (o['ttyd-pid']) await proxyMemory('ttyd', o['ttyd-url'], o['ttyd-pid']);
   }
   else if (o.what === 'latency') await latency();
   else throw new Error(`--what is memory or latency, not ${o.what}`);
