@@ -5,6 +5,7 @@
 #include "gateway.h"
 #include "backend/alerts.h"
 #include "backend/bus.h"
+#include "backend/hostlink.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
 #include "backend/webhook.h"
@@ -318,7 +319,7 @@ int main(int argc, char **argv)
     struct lws_protocols https_protocols[] = {
         gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
     struct lws_protocols link_protocols[] = {
-        gw_link_protocol, gw_hostrpc_protocol, gw_xfer_protocol, {0}};
+        gw_links_protocol, gw_link_protocol, gw_hostrpc_protocol, gw_xfer_protocol, {0}};
 
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof(vi));

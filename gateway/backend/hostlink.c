@@ -41,6 +41,20 @@ int gw_link_connect(gw *g, const char *link_url, const char *path, const char *s
     return VG_OK;
 }
 
+/* lws tells only a vhost's first protocol that a wsi is destroyed (LWS_CALLBACK_WSI_DESTROY), and
+ * a client wsi that dies in some states (a TLS handshake that times out, for one) gets no other
+ * callback. Passing it on to the wsi's own protocol lets each module forget the wsi for sure. */
+static int links_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len)
+{
+    const struct lws_protocols *own = lws_get_protocol(wsi);
+    if (reason == LWS_CALLBACK_WSI_DESTROY && own && own->callback != links_callback)
+        return own->callback(wsi, reason, user, in, len);
+    return 0;
+}
+
+const struct lws_protocols gw_links_protocol = {"vmgate-links", links_callback, 0, 0, 0, NULL, 0};
+
 int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len)
 {
     unsigned char **p = in, *end = *p + len;

@@ -11,6 +11,10 @@
 
 struct lws;
 
+/* The first protocol of the links vhost: it hands every client wsi's destruction to the wsi's
+ * own protocol (console links, host RPCs, volume streams). */
+extern const struct lws_protocols gw_links_protocol;
+
 /* Connects to link_url (ws:// or wss://) at path with the WebSocket subprotocol; the client
  * connection is handled by the links vhost protocol named local_protocol and carries opaque as
  * its opaque user data. *pwsi is set to the connection and cleared by lws when it goes. */

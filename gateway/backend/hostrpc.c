@@ -152,6 +152,7 @@ static int rpc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     }
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
         if (h) {
             lws_set_opaque_user_data(wsi, NULL);
             h->wsi = NULL;

@@ -158,6 +158,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
         if (d) {
             lws_set_opaque_user_data(wsi, NULL);
             delivery_free(d);

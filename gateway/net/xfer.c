@@ -529,6 +529,7 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
         if (x) {
             lws_set_opaque_user_data(wsi, NULL);
             x->link = NULL;
