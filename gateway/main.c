@@ -4,6 +4,7 @@
 #include "console/console.h"
 #include "gateway.h"
 #include "backend/alerts.h"
+#include "backend/timers.h"
 #include "backend/bus.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
@@ -433,6 +434,7 @@ int main(int argc, char **argv)
     gw_hostwatch_start(g);
     gw_prom_start(g);
     gw_alerts_start(g);
+    gw_timers_start(g);
     gw_webhook_start(g);
 
     vg_bindaddr_format(&got, got_s, sizeof(got_s));
@@ -448,6 +450,7 @@ int main(int argc, char **argv)
     gw_hostwatch_stop(g);
     gw_prom_stop(g);
     gw_alerts_stop(g);
+    gw_timers_stop(g);
     gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
     /* Checks in flight end while Redis is still there for their calls; the calls still
