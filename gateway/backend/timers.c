@@ -61,7 +61,8 @@ static void record(gw *g, const run *r, const char *result, const char *msg)
     snprintf(key, sizeof(key), "vg:timer:%s", r->name);
     const char *argv[] = {"HSET", key, "last_result", result, "last_run_ms", now};
     vg_redis_argv(g->redis, NULL, NULL, 6, argv, NULL);
-    vg_redis_cmd(g->redis, NULL, NULL, "HINCRBY %s runs 1", key);
+    if (strcmp(result, "skipped"))
+        vg_redis_cmd(g->redis, NULL, NULL, "HINCRBY %s runs 1", key);
 }
 
 static void run_done(void *priv, const char *method, const cJSON *id, const cJSON *result,

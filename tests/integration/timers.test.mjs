@@ -138,6 +138,8 @@ test('an occurrence missed while no gateway ran is skipped, or run late when the
   const { timers } = await api(stack, admin, 'timer.list');
   const by = Object.fromEntries(timers.map((t) => [t.name, t]));
   assert.equal(by.skipper.last_result, 'skipped');
+  assert.equal(by.skipper.runs, 0);
+  assert.equal(by.catcher.runs, 1);
   // vm.start of a running VM: the run happened, and its refusal is its result.
   assert.equal(by.catcher.last_result, 'conflict');
   const audit = await api(stack, admin, 'audit.query', { kind: 'timer', limit: 1000 });
