@@ -4,6 +4,8 @@
 #include "console/console.h"
 #include "gateway.h"
 #include "backend/alerts.h"
+#include "backend/livesettings.h"
+#include "backend/timers.h"
 #include "backend/bus.h"
 #include "backend/hostlink.h"
 #include "backend/hostrpc.h"
@@ -250,7 +252,8 @@ int main(int argc, char **argv)
     }
 
     /* Before anything can publish: every event finds its listeners. */
-    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK || gw_alerts_init(g) != VG_OK) {
+    if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK || gw_alerts_init(g) != VG_OK ||
+        gw_livesettings_init(g) != VG_OK) {
         vg_error("gateway", "more event subscribers than GW_EVENTS_MAX");
         return 1;
     }
@@ -436,6 +439,8 @@ int main(int argc, char **argv)
     gw_hostwatch_start(g);
     gw_prom_start(g);
     gw_alerts_start(g);
+    gw_timers_start(g);
+    gw_livesettings_start(g);
     gw_webhook_start(g);
 
     vg_bindaddr_format(&got, got_s, sizeof(got_s));
@@ -451,6 +456,8 @@ int main(int argc, char **argv)
     gw_hostwatch_stop(g);
     gw_prom_stop(g);
     gw_alerts_stop(g);
+    gw_timers_stop(g);
+    gw_livesettings_stop(g);
     gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
     /* Checks in flight end while Redis is still there for their calls; the calls still

@@ -59,6 +59,8 @@ extern const gw_method gw_api_alert_methods[];
 extern const gw_method gw_api_storage_methods[];
 extern const gw_method gw_api_volume_methods[];
 extern const gw_method gw_api_image_methods[];
+extern const gw_method gw_api_timer_methods[];
+extern const gw_method gw_api_settings_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

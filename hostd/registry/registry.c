@@ -6,6 +6,8 @@
 #include "vg_util.h"
 #include "libvirt/vms.h"
 
+#include "vg_json.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@ static vg_rscript *sync_script;
 static ev_timer heartbeat;
 static ev_timer soon;
 static int64_t started_ms;
+/* The heartbeat period in force: vg:settings heartbeat_ms when set (settings.set, applied at
+ * the settings.changed event), else the configuration's. */
+static long heartbeat_ms;
 
 static char *host_json(void)
 {
@@ -34,7 +39,7 @@ static char *host_json(void)
     cJSON_AddStringToObject(o, "version", VG_VERSION);
     snprintf(buf, sizeof(buf), "%lld", (long long)started_ms);
     cJSON_AddStringToObject(o, "started_ms", buf);
-    snprintf(buf, sizeof(buf), "%ld", cfg->heartbeat_ms);
+    snprintf(buf, sizeof(buf), "%ld", heartbeat_ms);
     cJSON_AddStringToObject(o, "heartbeat_ms", buf);
     cJSON_AddStringToObject(o, "heartbeat_interval_ms", buf);
     char *s = cJSON_PrintUnformatted(o);
@@ -86,13 +91,65 @@ static void sync_registry(void)
         return;
     char *host = host_json(), *vms = vms_json();
     char ttl[32], now[32];
-    snprintf(ttl, sizeof(ttl), "%ld", cfg->heartbeat_ms * 3);
+    snprintf(ttl, sizeof(ttl), "%ld", heartbeat_ms * 3);
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
     const char *argv[] = {cfg->host_id, host, vms, ttl, now};
     if (host && vms && vg_redis_eval(redis, sync_script, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
         vg_warn("registry", "cannot queue the registry sync");
     free(host);
     free(vms);
+}
+
+static void set_heartbeat(long ms)
+{
+    if (ms == heartbeat_ms)
+        return;
+    vg_info("registry", "heartbeat every %ld ms", ms);
+    heartbeat_ms = ms;
+    ev_timer_stop(loop, &heartbeat);
+    ev_timer_set(&heartbeat, ms / 1000.0, ms / 1000.0);
+    ev_timer_start(loop, &heartbeat);
+    sync_registry(); /* the record says the new period (and its alive key's TTL) at once */
+}
+
+static void setting_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    (void)priv;
+    if (!reply || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL))
+        return;
+    long ms = cfg->heartbeat_ms;
+    if (reply->type == REDIS_REPLY_STRING) {
+        char *end;
+        long v = strtol(reply->str, &end, 10);
+        /* The range of settings.set (gateway/core/settings.c) and of the option. */
+        if (*end || end == reply->str || v < 100 || v > 600000) {
+            vg_warn("registry", "ignoring vg:settings heartbeat_ms \"%.32s\"", reply->str);
+            return;
+        }
+        ms = v;
+    }
+    set_heartbeat(ms);
+}
+
+static void read_settings(void)
+{
+    vg_redis_cmd(redis, setting_cb, NULL, "HGET vg:settings heartbeat_ms");
+}
+
+static void event_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    (void)priv;
+    const char *payload;
+    size_t len;
+    if (!vg_redis_message(reply, "vg:events", &payload, &len))
+        return;
+    cJSON *ev = vg_json_parse(payload, len, NULL);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+    if (cJSON_IsString(type) && !strcmp(type->valuestring, "settings.changed"))
+        read_settings();
+    cJSON_Delete(ev);
 }
 
 /* Commands queue until the connection is up and are sent in order: the first sync runs right
@@ -103,6 +160,7 @@ static void on_connect(vg_redis *r, void *priv)
     redis = r; /* the first call comes from within vg_redis_new */
     ready = 0;
     sync_registry();
+    read_settings();
 }
 
 static void on_heartbeat(struct ev_loop *l, ev_timer *w, int revents)
@@ -155,6 +213,7 @@ int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
     loop = l;
     cfg = c;
     started_ms = vg_now_ms();
+    heartbeat_ms = c->heartbeat_ms;
     ev_timer_init(&heartbeat, on_heartbeat, c->heartbeat_ms / 1000.0, c->heartbeat_ms / 1000.0);
     ev_timer_start(loop, &heartbeat);
     ev_init(&soon, on_soon);
@@ -175,6 +234,8 @@ int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
         loop = NULL;
         return VG_ERR;
     }
+    if (vg_redis_subscribe(redis, "vg:events", event_cb, NULL) != VG_OK)
+        vg_warn("registry", "cannot subscribe to vg:events: settings apply at the next start");
     return VG_OK;
 }
 

@@ -364,6 +364,19 @@ async function prepare(method, p, ok, code) {
     }
     return undefined;
   }
+  if (kind === 'timer') {
+    if (typeof p.name !== 'string') return undefined; // timer.list
+    const there = (await A('timer.list')).timers.some((x) => x.name === p.name);
+    const want = verb === 'create' ? !ok && code === 'conflict' : !absent;
+    if (p.vm) await ensureVm(p.vm);
+    if (there && !want) await A('timer.delete', { name: p.name });
+    // Paused, so the example's timer never runs during the replay.
+    if (!there && want) {
+      await ensureVm(vmName(DEMO));
+      await A('timer.create', { name: p.name, action: 'stop', vm: vmName(DEMO), schedule: 'daily', at: '07:30', paused: true });
+    }
+    return undefined;
+  }
   if (kind === 'hostgroup') {
     if (verb === 'list') return ensureGroup('rack1');
     if (verb === 'create') return ok ? ensureNoGroup(p.name) : code === 'conflict' && ensureGroup(p.name);

@@ -30,6 +30,13 @@ const PAGES = {
         load: () => import('../monitoring/monitoring.js'),
         nav: 'Monitoring',
     },
+    timers: { tag: 'vg-timers', load: () => import('../timers/timers.js'), nav: 'Timers', admin: true },
+    settings: {
+        tag: 'vg-settings',
+        load: () => import('../settings/settings.js'),
+        nav: 'Settings',
+        admin: true,
+    },
     account: { tag: 'vg-account', load: () => import('../account/password.js'), nav: 'Password' },
 };
 
