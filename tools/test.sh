@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — runs every test of vmgate: set-up, formatting, the Release build with its unit
 # tests, a lint of that build's objects (no two source files call each other), the build and
-# unit tests again under AddressSanitizer/UBSan, the fuzz targets, the integration tests (on the
-# sanitizer build) and the browser tests. Every step runs even when an earlier one failed; the
+# unit tests again under AddressSanitizer/UBSan, the fuzz targets (VG_FUZZ_SECONDS each, default
+# 10), the integration tests (on the sanitizer build) and the browser tests. Every step runs even when an earlier one failed; the
 # summary lists each step and ends with "N passed, M failed"; the exit status is non-zero when
 # any step failed. Each step's output is also kept in tests/artifacts/test-logs/<step>.log.
 set -uo pipefail
@@ -12,6 +12,8 @@ cd "$repo" || exit 1
 logs=$repo/tests/artifacts/test-logs
 mkdir -p "$logs"
 jobs=$(nproc)
+# Seconds of fuzzing per libFuzzer target (VG_FUZZ_SECONDS): short in CI, longer by hand.
+fuzz_seconds=${VG_FUZZ_SECONDS:-10}
 export CI=${CI:-}
 
 results=()
@@ -59,7 +61,7 @@ fuzz() {
     }
     CC=clang cmake -S . -B build-fuzz -DVG_FUZZ=ON >/dev/null &&
         cmake --build build-fuzz -j"$jobs" &&
-        tests/fuzz/run.sh build-fuzz
+        tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
 }
 
 # Test files one after the other: the stacks they start share the machine's two cores.
