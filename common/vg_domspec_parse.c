@@ -247,9 +247,82 @@ static int mac_taken(const vg_spec *out, size_t upto, const char *mac)
     return 0;
 }
 
+/* The NIC's fixed address, filter with its parameters and security groups. */
+static int parse_nic_net(const cJSON *n, const char *at, vg_spec_nic *nic, vg_err *err)
+{
+    const cJSON *ip = vg_jf_member(n, "ip"), *params = vg_jf_member(n, "filter_params"),
+                *groups = vg_jf_member(n, "secgroups");
+    vg_ip a;
+    if (ip) {
+        if (!cJSON_IsString(ip) || !vg_ip_parse(ip->valuestring, &a))
+            return vg_fail(err, VG_E_BAD_REQUEST, "%s.ip must be an IPv4 or IPv6 address", at);
+        vg_ip_format(&a, nic->ip, sizeof(nic->ip));
+    }
+    if (vg_jf_str(n, at, "filter", nic->filter, sizeof(nic->filter), 0, err) != VG_OK)
+        return VG_ERR;
+    if (vg_jf_member(n, "filter") && !vg_valid_name(nic->filter))
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.filter must be a filter name", at);
+    if (params && !nic->filter[0])
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.filter_params needs %s.filter", at, at);
+    if (params &&
+        (!cJSON_IsObject(params) || cJSON_GetArraySize(params) > VG_SPEC_MAX_FILTER_PARAMS))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "%s.filter_params must be an object of at most %d parameters", at,
+                       VG_SPEC_MAX_FILTER_PARAMS);
+    for (const cJSON *p = params ? params->child : NULL; p; p = p->next) {
+        vg_spec_filter_param *fp = &nic->params[nic->nparams];
+        size_t len = strlen(p->string);
+        if (len == 0 || len >= sizeof(fp->name) ||
+            strspn(p->string, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
+            return vg_fail(err, VG_E_BAD_REQUEST,
+                           "%s.filter_params: a parameter name is 1-32 characters A-Z 0-9 _", at);
+        const char *v = cJSON_GetStringValue(p);
+        if (!v || strlen(v) >= sizeof(fp->value) || !vg_jf_text_ok(v, 0))
+            return vg_fail(err, VG_E_BAD_REQUEST,
+                           "%s.filter_params.%.32s must be a string of "
+                           "at most 64 characters",
+                           at, p->string);
+        memcpy(fp->name, p->string, len + 1);
+        memcpy(fp->value, v, strlen(v) + 1);
+        nic->nparams++;
+    }
+    if (!groups)
+        return VG_OK;
+    if (nic->filter[0])
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "%s: filter and secgroups exclude each other (the groups compile to the "
+                       "NIC's filter)",
+                       at);
+    if (!cJSON_IsArray(groups) || cJSON_GetArraySize(groups) > VG_SPEC_MAX_SECGROUPS)
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups must be a list of at most %d groups",
+                       at, VG_SPEC_MAX_SECGROUPS);
+    nic->has_secgroups = 1;
+    for (const cJSON *g = groups->child; g; g = g->next) {
+        const char *v = cJSON_GetStringValue(g);
+        if (!v || !vg_valid_name(v))
+            return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups[%zu] must be a group name", at,
+                           nic->nsecgroups);
+        for (size_t i = 0; i < nic->nsecgroups; i++)
+            if (!strcmp(nic->secgroups[i], v))
+                return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups lists %s twice", at, v);
+        snprintf(nic->secgroups[nic->nsecgroups++], 65, "%s", v);
+    }
+    return VG_OK;
+}
+
+void vg_domspec_secgroup_filter(const char *mac, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "vgsg-");
+    for (; *mac && n + 1 < cap; mac++)
+        if (*mac != ':')
+            out[n++] = *mac;
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
 static int parse_nics(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *err)
 {
-    static const char *const keys[] = {"network", "model", "mac", NULL};
+    static const char *const keys[] = {"network", "model",         "mac",       "ip",
+                                       "filter",  "filter_params", "secgroups", NULL};
     const cJSON *nics = vg_jf_member(spec, "nics");
     if (!nics)
         return VG_OK;
@@ -273,6 +346,8 @@ static int parse_nics(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *er
         if (!vg_valid_name(nic->network))
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "%s.network must be a name of 1-64 characters A-Z a-z 0-9 . _ -", at);
+        if (parse_nic_net(n, at, nic, err) != VG_OK)
+            return VG_ERR;
         const cJSON *mac = vg_jf_member(n, "mac");
         unsigned char b[6];
         if (mac) {

@@ -111,13 +111,44 @@ static void disks_xml(vg_xbuf *b, const vg_spec *s, const vg_domspec_host *h)
                  ide ? "hd" : "sd", 'a' + n, s->cdrom_bus);
 }
 
+/* The NIC's filter: its security groups' compiled one, or the filter it names, which learns
+ * the NIC's fixed address as IP unless the parameters say otherwise. */
+static void filterref_xml(vg_xbuf *b, const vg_spec_nic *n)
+{
+    char sg[32];
+    if (n->has_secgroups) {
+        vg_domspec_secgroup_filter(n->mac, sg, sizeof(sg));
+        vg_xbuf_putf(b, "      <filterref filter='%s'/>\n", sg);
+        return;
+    }
+    if (!n->filter[0])
+        return;
+    int has_ip = 0;
+    vg_xbuf_attr(b, "      <filterref filter='", n->filter, "'");
+    if (!n->nparams && !n->ip[0]) {
+        vg_xbuf_putf(b, "/>\n");
+        return;
+    }
+    vg_xbuf_putf(b, ">\n");
+    for (size_t i = 0; i < n->nparams; i++) {
+        has_ip |= !strcmp(n->params[i].name, "IP");
+        vg_xbuf_putf(b, "        <parameter name='%s'", n->params[i].name);
+        vg_xbuf_attr(b, " value='", n->params[i].value, "'/>\n");
+    }
+    if (n->ip[0] && !has_ip)
+        vg_xbuf_putf(b, "        <parameter name='IP' value='%s'/>\n", n->ip);
+    vg_xbuf_putf(b, "      </filterref>\n");
+}
+
 static void nics_xml(vg_xbuf *b, const vg_spec *s)
 {
     for (size_t i = 0; i < s->nnics; i++) {
         const vg_spec_nic *n = &s->nics[i];
         vg_xbuf_putf(b, "    <interface type='network'>\n      <mac address='%s'/>\n", n->mac);
         vg_xbuf_attr(b, "      <source network='", n->network, "'/>\n");
-        vg_xbuf_putf(b, "      <model type='%s'/>\n    </interface>\n", n->model);
+        vg_xbuf_putf(b, "      <model type='%s'/>\n", n->model);
+        filterref_xml(b, n);
+        vg_xbuf_putf(b, "    </interface>\n");
     }
 }
 
