@@ -51,6 +51,9 @@ extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
 extern const gw_method gw_api_audit_methods[];
 extern const gw_method gw_api_env_methods[];
+extern const gw_method gw_api_network_methods[];
+extern const gw_method gw_api_secgroup_methods[];
+extern const gw_method gw_api_filter_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

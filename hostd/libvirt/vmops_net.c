@@ -404,6 +404,11 @@ void hd_vmops_network_lease(rpc_call *call, const cJSON *params)
     unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
     if (virNetworkIsActive(n) == 1)
         flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+    /* An add replaces what the MAC or address had (a VM edited, a lease given again). */
+    if (rc == VG_OK && add &&
+        virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                         xml, flags) < 0)
+        virResetLastError();
     if (rc == VG_OK && virNetworkUpdate(n,
                                         add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
                                             : VIR_NETWORK_UPDATE_COMMAND_DELETE,
