@@ -2,12 +2,14 @@
 -- them (secgroup.* after a rule change, vm.create/vm.edit/vm.migrate and secgroup.assign for one
 -- VM). docs/networks.md "Security groups" describes the policy.
 --
--- ARGV[1] project   ARGV[2] group: only NICs in it ('' any)   ARGV[3] VM: only its NICs ('' any)
+-- ARGV[1] project   ARGV[2] group: only NICs in it ('' any)   ARGV[3] VM ('' none)
 -- ARGV[4] host: where ARGV[3] is about to be ('' where the registry or its vmdef says)
+-- ARGV[5] '1': only ARGV[3]'s NICs (a migration); '0': every NIC of the project
 -- Returns {'ok', JSON {filters: [{host, vm, spec: {name, rules}}]}}: one filter per NIC that has
 -- a secgroups list, named vgsg-<MAC without colons> (vg_domspec_secgroup_filter); NICs of VMs
 -- with no host yet are left out.
-local project, only_group, only_vm, host_for = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local project, only_group, the_vm, host_for = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local only_vm = ARGV[5] == '1' and the_vm or ''
 
 -- Every NIC of the project's VMs with a secgroups list: {vm, mac, ip, groups}.
 local nics = {}
@@ -108,7 +110,7 @@ for _, n in ipairs(nics) do
       end
     end
   end
-  local host = (n.vm == only_vm and host_for ~= '') and host_for or
+  local host = (n.vm == the_vm and host_for ~= '') and host_for or
     redis.call('HGET', 'vg:vm:' .. n.vm, 'host') or redis.call('HGET', 'vg:vmdef:' .. n.vm, 'host')
   if wanted and host and host ~= '' then
     out[#out + 1] = {host = host, vm = n.vm, spec = compile(n)}

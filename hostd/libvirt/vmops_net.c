@@ -116,6 +116,9 @@ static int call_spec(const cJSON *params, vg_netspec *s, vg_err *err)
         const char *mac = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "mac"));
         const char *ip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "ip"));
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "name"));
+        /* a layer-2 network only keeps its addresses unique: nothing to lease */
+        if (ip && !(strchr(ip, ':') ? s->ipv6.present : s->ipv4.present))
+            continue;
         if (!mac || !ip || vg_netspec_lease_add(s, mac, ip, name, err) != VG_OK) {
             vg_netspec_free(s);
             return mac && ip ? VG_ERR
@@ -375,6 +378,33 @@ void hd_vmops_network_leases(rpc_call *call, const cJSON *params)
     hd_rpc_reply(call, r);
 }
 
+/* Deletes the network's <host> entries with this MAC or address: libvirt deletes an entry only
+ * when given all of it, so each is taken from the definition as it is. */
+static void drop_hosts(virNetworkPtr n, const unsigned char mac[6], const char *ip, unsigned flags)
+{
+    char *xml = virNetworkGetXMLDesc(n, VIR_NETWORK_XML_INACTIVE);
+    char m[40], a[64];
+    snprintf(m, sizeof(m), "mac='%02x:%02x:%02x:%02x:%02x:%02x'", mac[0], mac[1], mac[2], mac[3],
+             mac[4], mac[5]);
+    snprintf(a, sizeof(a), "ip='%s'", ip);
+    for (char *h = xml ? strstr(xml, "<host ") : NULL; h; h = strstr(h + 1, "<host ")) {
+        char *end = strstr(h, "/>");
+        if (!end)
+            break;
+        char one[512];
+        size_t len = (size_t)(end - h) + 2;
+        if (len >= sizeof(one))
+            continue;
+        memcpy(one, h, len);
+        one[len] = '\0';
+        if ((strstr(one, m) || strstr(one, a)) &&
+            virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                             -1, one, flags) < 0)
+            virResetLastError();
+    }
+    free(xml);
+}
+
 /* A static lease added to or removed from a network, live when it runs and in its definition. */
 void hd_vmops_network_lease(rpc_call *call, const cJSON *params)
 {
@@ -404,11 +434,10 @@ void hd_vmops_network_lease(rpc_call *call, const cJSON *params)
     unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
     if (virNetworkIsActive(n) == 1)
         flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
-    /* An add replaces what the MAC or address had (a VM edited, a lease given again). */
-    if (rc == VG_OK && add &&
-        virNetworkUpdate(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
-                         xml, flags) < 0)
-        virResetLastError();
+    /* An add replaces the entries that had the MAC or the address (a VM edited, an address
+     * given to another VM). */
+    if (rc == VG_OK && add)
+        drop_hosts(n, b, ip, flags);
     if (rc == VG_OK && virNetworkUpdate(n,
                                         add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
                                             : VIR_NETWORK_UPDATE_COMMAND_DELETE,

@@ -172,8 +172,10 @@ static void get_done(gw_fanout *f, const cJSON *results, const vg_err *err)
         cJSON_AddStringToObject(o, "host", jstr(r, "host"));
         cJSON_AddItemToArray(state, o);
     }
-    gw_call_succeed(n->c, n->rec);
+    cJSON *res = n->rec; /* the call's state goes with the call */
     n->rec = NULL;
+    n->hosts = NULL;
+    gw_call_succeed(n->c, res);
 }
 
 static void get_read(netcall *n)

@@ -106,8 +106,8 @@ static void plan_cb(vg_redis *r, redisReply *reply, void *priv)
 
 static void recompile(gw_call *c)
 {
-    const char *argv[] = {c->project, "", "", ""};
-    gw_call_eval(c, "secgroup_plan", plan_cb, 4, argv);
+    const char *argv[] = {c->project, "", "", "", "0"};
+    gw_call_eval(c, "secgroup_plan", plan_cb, 5, argv);
 }
 
 /* ---- secgroup.* ---- */
@@ -256,8 +256,8 @@ static void assigned_cb(vg_redis *r, redisReply *reply, void *priv)
     if (!gw_call_lua_ok(c, reply))
         return;
     /* membership moves other NICs' remote_group rules too: the whole project */
-    const char *argv[] = {c->project, "", "", ""};
-    gw_call_eval(c, "secgroup_plan", assign_plan_cb, 4, argv);
+    const char *argv[] = {c->project, "", "", "", "0"};
+    gw_call_eval(c, "secgroup_plan", assign_plan_cb, 5, argv);
 }
 
 static void run_assign(gw_call *c)

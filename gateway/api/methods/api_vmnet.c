@@ -46,17 +46,31 @@ static const cJSON *find_net(const cJSON *all, const char *name)
     return NULL;
 }
 
-/* The address must be a usable one of the network's subnet, as a static lease would be. */
+/* 1 when the network has a subnet of the address's family: then it leases the address. */
+static int leases(const cJSON *net, const char *ip)
+{
+    const char *fam = strchr(ip, ':') ? "ipv6" : "ipv4";
+    return cJSON_IsObject(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(net, "spec"), fam));
+}
+
+/* The address must be a usable one of the network's subnet, as a static lease would be; in a
+ * network without one (layer 2 only) the guest sets it itself and it is only kept unique. */
 static int lease_ok(const cJSON *net, const vg_spec_nic *nic, vg_err *err)
 {
     vg_netspec s;
+    if (!leases(net, nic->ip))
+        return VG_OK;
     if (vg_netspec_parse(cJSON_GetObjectItemCaseSensitive(net, "spec"), &s, err) != VG_OK)
         return VG_ERR;
     int rc = vg_netspec_lease_add(&s, nic->mac, nic->ip, NULL, err);
     vg_netspec_free(&s);
-    if (rc != VG_OK)
+    if (rc != VG_OK) {
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
         vg_fail(err, err->code, "spec.nics: fixed address %s in network %s: %s", nic->ip,
-                nic->network, err->msg);
+                nic->network, why);
+    }
     return rc;
 }
 
@@ -95,7 +109,8 @@ static void nets_cb(vg_redis *r, redisReply *reply, void *priv)
     for (size_t i = 0; i < v->spec.nnics; i++) {
         const vg_spec_nic *nic = &v->spec.nics[i];
         const cJSON *net = nic->ip[0] ? find_net(all, nic->network) : NULL;
-        const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(net, "hosts");
+        const cJSON *hosts =
+            net && leases(net, nic->ip) ? cJSON_GetObjectItemCaseSensitive(net, "hosts") : NULL;
         for (const cJSON *h = cJSON_IsArray(hosts) ? hosts->child : NULL; h; h = h->next) {
             cJSON *ps[2] = {cJSON_CreateObject(), cJSON_CreateObject()};
             for (int k = 0; k < 2; k++) {
@@ -177,6 +192,9 @@ void gw_vmnet_filters(gw_vmcall *v, const char *host, gw_vmcall_step *next, gw_v
         next(v);
         return;
     }
-    const char *argv[] = {v->project[0] ? v->project : v->vi.project, "", v->vm, host};
-    gw_call_eval(v->c, "secgroup_plan", plan_cb, 4, argv);
+    /* A new or changed VM changes the remote_group rules of its groups' other members too; a
+     * migrating one only needs its own filters where it goes. */
+    const char *argv[] = {v->project[0] ? v->project : v->vi.project, "", v->vm, host,
+                          v->spec_parsed ? "0" : "1"};
+    gw_call_eval(v->c, "secgroup_plan", plan_cb, 5, argv);
 }
