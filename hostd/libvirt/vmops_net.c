@@ -391,6 +391,8 @@ static void drop_hosts(virNetworkPtr n, const unsigned char mac[6], const char *
         char *end = strstr(h, "/>");
         if (!end)
             break;
+        if (memchr(h, '>', (size_t)(end - h)))
+            continue; /* a DNS <host> with children, not a lease */
         char one[512];
         size_t len = (size_t)(end - h) + 2;
         if (len >= sizeof(one))
