@@ -422,11 +422,17 @@ static void dns_xml(vg_xbuf *b, const vg_netspec *s)
     vg_xbuf_putf(b, "  </dns>\n");
 }
 
-char *vg_netspec_xml(const vg_netspec *s, vg_err *err)
+char *vg_netspec_xml(const vg_netspec *s, const char *uuid, vg_err *err)
 {
+    if (uuid && !vg_uuid_ok(uuid)) {
+        vg_fail(err, VG_E_INTERNAL, "uuid %.40s is not a UUID", uuid);
+        return NULL;
+    }
     vg_xbuf b = {0};
     vg_xbuf_putf(&b, "<network>\n");
     vg_xbuf_elem(&b, "  ", "name", s->name);
+    if (uuid)
+        vg_xbuf_elem(&b, "  ", "uuid", uuid);
     switch (s->kind) {
     case VG_NET_ISOLATED:
         break;

@@ -78,7 +78,7 @@ const char *vg_netspec_kind_name(vg_net_kind kind);
 int vg_netspec_lease_add(vg_netspec *spec, const char *mac, const char *ip, const char *name,
                          vg_err *err);
 /* The libvirt <network> document, deterministic (golden files in tests/unit/data/network/).
- * Caller frees. */
-char *vg_netspec_xml(const vg_netspec *spec, vg_err *err);
+ * uuid: the one libvirt gave the network (a redefinition must keep it), or NULL. Caller frees. */
+char *vg_netspec_xml(const vg_netspec *spec, const char *uuid, vg_err *err);
 
 #endif

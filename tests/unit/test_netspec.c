@@ -61,7 +61,7 @@ static char *gen_network(const cJSON *j, const char *name)
     vg_err err = {0};
     if (vg_netspec_parse(j, &s, &err) != VG_OK)
         fail_msg("%s: %s", name, err.msg);
-    char *xml = vg_netspec_xml(&s, &err);
+    char *xml = vg_netspec_xml(&s, NULL, &err);
     vg_netspec_free(&s);
     if (!xml)
         fail_msg("%s: %s", name, err.msg);
@@ -224,7 +224,7 @@ static void test_lease_add(void **state)
     assert_non_null(strstr(err.msg, "outside 10.5.0.0/24"));
     assert_int_equal(vg_netspec_lease_add(&s, "52:54:00:00:00:03", "fd00::8", "vm3", &err), VG_ERR);
     assert_non_null(strstr(err.msg, "has no IPv6 subnet"));
-    char *xml = vg_netspec_xml(&s, &err);
+    char *xml = vg_netspec_xml(&s, NULL, &err);
     assert_non_null(strstr(xml, "<host mac='52:54:00:00:00:02' name='vm2' ip='10.5.0.8'/>"));
     free(xml);
     vg_netspec_free(&s);

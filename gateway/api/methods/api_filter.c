@@ -145,7 +145,7 @@ static void stored_cb(vg_redis *r, redisReply *reply, void *priv)
     if (!gw_call_lua_ok(c, reply))
         return;
     cJSON *res = cJSON_CreateObject();
-    if (res)
+    if (res && !strcmp(c->req.method, "filter.create"))
         cJSON_AddStringToObject(res, "name", spec_name(c));
     gw_call_succeed(c, res);
 }
