@@ -24,6 +24,7 @@ before(async () => {
 });
 
 after(async () => {
+    if (b?.errors.length) console.log('browser errors:', b.errors);
     await b?.close();
     await stack?.stop();
 });

@@ -4,8 +4,9 @@
 // Administrators change networks; everyone sees them.
 
 import { html, nothing } from 'lit';
+import { api, LONG_CALL_MS } from '../lib/api.js';
 import { session } from '../lib/store.js';
-import { VgElement, VgConfirm, fieldOf, formatTime } from '../lib/ui.js';
+import { VgElement, VgConfirm, fieldOf, formatTime, toast } from '../lib/ui.js';
 
 const KINDS = ['isolated', 'nat', 'routed', 'bridge', 'ovs', 'macvtap'];
 const OWN_BRIDGE = ['isolated', 'nat', 'routed'];
@@ -84,9 +85,11 @@ class VgNetworks extends VgElement {
         const [where, target] = f.where.value.split(':', 2);
         const params = { spec: specFromForm(f), [where]: target };
         this.error = '';
+        // The refusal shows under the form, at the field it names.
         try {
-            const res = await this.op(`Create network ${params.spec.name}`, 'network.create', params);
-            if (res) location.hash = `#/networks/${encodeURIComponent(res.name)}`;
+            const res = await api.call('network.create', params, { timeout: LONG_CALL_MS });
+            toast(`Create network ${res.name}: done`, 'ok');
+            location.hash = `#/networks/${encodeURIComponent(res.name)}`;
         } catch (err) {
             this.error = err.message;
         }
@@ -97,7 +100,7 @@ class VgNetworks extends VgElement {
         if (res) this.net = res;
     }
 
-    async remove() {
+    async deleteNet() {
         const ok = await VgConfirm.ask({ text: `Delete network ${this.name}?`, typed: this.name });
         if (ok && (await this.op(`Delete ${this.name}`, 'network.delete', { name: this.name })))
             location.hash = '#/networks';
@@ -213,7 +216,7 @@ class VgNetworks extends VgElement {
                           <button type="button" id="net-stop" @click=${() => this.state('network.stop', 'Stop')}>
                               Stop
                           </button>
-                          <button type="button" class="danger" id="net-delete" @click=${() => this.remove()}>
+                          <button type="button" class="danger" id="net-delete" @click=${() => this.deleteNet()}>
                               Delete
                           </button>`
                     : nothing}

@@ -3,8 +3,9 @@
 // project change them; the change reaches running VMs at once (docs/networks.md).
 
 import { html, nothing } from 'lit';
+import { api, LONG_CALL_MS } from '../lib/api.js';
 import { session } from '../lib/store.js';
-import { VgElement, VgConfirm, fieldOf } from '../lib/ui.js';
+import { VgElement, VgConfirm, fieldOf, toast } from '../lib/ui.js';
 
 // "tcp 8080-8081 from web" / "any from 10.0.0.0/8" for a rule.
 export function ruleText(r) {
@@ -67,10 +68,10 @@ class VgSecgroups extends VgElement {
         if (f.direction.value) params.rules.push(ruleFromForm(f));
         this.error = '';
         try {
-            if (await this.op(`Create security group ${params.name}`, 'secgroup.create', params)) {
-                ev.target.reset();
-                this.reload();
-            }
+            await api.call('secgroup.create', params, { timeout: LONG_CALL_MS });
+            toast(`Create security group ${params.name}: done`, 'ok');
+            ev.target.reset();
+            this.reload();
         } catch (err) {
             this.error = err.message;
         }
@@ -93,7 +94,7 @@ class VgSecgroups extends VgElement {
             this.reload();
     }
 
-    async remove(g) {
+    async deleteGroup(g) {
         const ok = await VgConfirm.ask({ text: `Delete security group ${g.name}?`, typed: g.name });
         if (ok && (await this.op(`Delete ${g.name}`, 'secgroup.delete', { project: this.project, name: g.name })))
             this.reload();
@@ -132,7 +133,7 @@ class VgSecgroups extends VgElement {
                 ? html`<form class="inline-form add-rule" @submit=${(e) => this.addRule(e, g)}>
                           ${this.ruleFields()}
                           <button type="submit">Add rule</button>
-                          <button type="button" class="danger" @click=${() => this.remove(g)}>Delete group</button>
+                          <button type="button" class="danger" @click=${() => this.deleteGroup(g)}>Delete group</button>
                       </form>`
                 : nothing}
         </section>`;
