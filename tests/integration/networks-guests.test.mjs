@@ -216,3 +216,56 @@ test('a macvtap NIC on a veth parent carries traffic into a network namespace th
     ip('netns', 'del', ns);
   }
 });
+
+// Open vSwitch with its user-space datapath (this machine has no OVS kernel module): the test
+// starts ovsdb-server and ovs-vswitchd at their default paths, where libvirt's ovs-vsctl finds
+// them, unless they run already, and stops what it started.
+test('an Open vSwitch network puts a guest on VLAN 42 of an OVS bridge; it reaches a tagged port in a network namespace', async () => {
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const run = (cmd, ...a) => execFileSync(cmd, a, { encoding: 'utf8' });
+  const vsctl = (...a) => run('ovs-vsctl', '--timeout=10', ...a);
+  const dir = '/run/openvswitch';
+  const started = [];
+  if (spawnSync('ovs-vsctl', ['--timeout=2', 'show']).status !== 0) {
+    fs.mkdirSync(dir, { recursive: true });
+    if (!fs.existsSync(`${dir}/conf.db`)) run('ovsdb-tool', 'create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema');
+    run('ovsdb-server', `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`, '--detach', `--log-file=${stack.dir}/log/ovsdb-server.log`);
+    started.push(`${dir}/ovsdb-server.pid`);
+    vsctl('--no-wait', 'init');
+    run('ovs-vswitchd', `--pidfile=${dir}/ovs-vswitchd.pid`, '--detach', `--log-file=${stack.dir}/log/ovs-vswitchd.log`);
+    started.unshift(`${dir}/ovs-vswitchd.pid`);
+  }
+  const br = `vgo${tag}`;
+  const port = `vgo${tag}p`;
+  const ns = `vgtovs${tag}`;
+  try {
+    vsctl('add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev');
+    vsctl('add-port', br, port, 'tag=42', '--', 'set', 'interface', port, 'type=internal');
+    run('ip', 'netns', 'add', ns);
+    run('ip', 'link', 'set', port, 'netns', ns);
+    run('ip', '-n', ns, 'addr', 'add', '192.168.215.2/24', 'dev', port);
+    run('ip', '-n', ns, 'link', 'set', port, 'up');
+    await api(stack, admin, 'network.create', { spec: { name: 'vgt-ovs', kind: 'ovs', bridge: br, vlans: [42] }, host: h1.id });
+    await boot('vgt-o', [{ network: 'vgt-ovs' }]);
+    const mac = (await api(stack, admin, 'vm.get', { vm: 'vgt-o' })).spec.nics[0].mac;
+    const vnet = run('ovs-vsctl', '--bare', '--columns=name', 'find', 'interface', `external_ids:attached-mac="${mac}"`).trim();
+    assert.ok(vnet, 'the guest has a port on the OVS bridge');
+    assert.equal(vsctl('get', 'port', vnet, 'tag').trim(), '42');
+    const r = await sh('vgt-o', 'ip addr add 192.168.215.3/24 dev eth0; ip link set eth0 up; ping -c 3 -W 3 192.168.215.2', 40000);
+    assert.equal(r.rc, 0, r.out);
+    shells.get('vgt-o')?.close();
+    shells.delete('vgt-o');
+    await api(stack, admin, 'vm.destroy', { vm: 'vgt-o' });
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+    spawnSync('ovs-vsctl', ['--timeout=10', '--if-exists', 'del-br', br]);
+    for (const pidfile of started) {
+      try {
+        process.kill(Number(fs.readFileSync(pidfile, 'utf8')), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
