@@ -124,6 +124,13 @@ static void read_network(netcall *n, const char *name, void (*next)(netcall *))
 
 /* ---- network.list, network.get ---- */
 
+/* The fixed addresses name the VMs of every project: only administrators see them. */
+static void hide_addresses(const gw_call *c, cJSON *net)
+{
+    if (strcmp(c->role, "admin") != 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(net, "addresses");
+}
+
 static void list_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
@@ -131,6 +138,9 @@ static void list_cb(vg_redis *r, redisReply *reply, void *priv)
     if (!gw_call_lua_ok(c, reply))
         return;
     cJSON *res = gw_call_json(c, reply, net_arrays);
+    cJSON *nets = cJSON_GetObjectItemCaseSensitive(res, "networks");
+    for (cJSON *n = cJSON_IsArray(nets) ? nets->child : NULL; n; n = n->next)
+        hide_addresses(c, n);
     if (res)
         gw_call_succeed(c, res);
 }
@@ -172,6 +182,7 @@ static void get_done(gw_fanout *f, const cJSON *results, const vg_err *err)
         cJSON_AddStringToObject(o, "host", jstr(r, "host"));
         cJSON_AddItemToArray(state, o);
     }
+    hide_addresses(n->c, n->rec);
     cJSON *res = n->rec; /* the call's state goes with the call */
     n->rec = NULL;
     n->hosts = NULL;
