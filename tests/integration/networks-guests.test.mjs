@@ -118,7 +118,10 @@ test('two concurrent vm.create asking for the same fixed address: exactly one wi
   await refused(api(stack, admin, 'vm.create', { project: P, spec: { name: 'vgt-r4', vcpus: 1, memory_mib: 32, nics: [{ network: 'vmgate', ip: '10.9.9.9' }] } }), 'bad_request', /not managed by vmgate/);
   // the winner's address comes back when it goes
   const won = rs.findIndex((r) => r.status === 'fulfilled');
+  const lease = new RegExp(`<host mac='[0-9a-f:]+' name='vgt-r${won + 1}' ip='${ip.replace(/\./g, '\\.')}'/>`);
+  assert.match(h1.virsh('net-dumpxml', 'vgt-dhcp'), lease);
   await api(stack, admin, 'vm.delete', { vm: `vgt-r${won + 1}` });
+  assert.doesNotMatch(h1.virsh('net-dumpxml', 'vgt-dhcp'), lease, 'vm.delete takes the static lease back');
   await api(stack, admin, 'vm.create', { project: P, spec: { name: 'vgt-r5', vcpus: 1, memory_mib: 32, nics: [{ network: 'vgt-dhcp', ip }] } });
   await api(stack, admin, 'vm.delete', { vm: 'vgt-r5' });
 });
@@ -155,6 +158,12 @@ test('a security group allowing only TCP 8080 from its own members: 8080 answers
   assert.match(h2.virsh('nwfilter-dumpxml', filter), /dstportstart='8081'/);
   await until(async () => /WEBOK/.test(await get(8081)), 60000, '8081 answers after the migration');
   assert.doesNotMatch(await get(8080), /WEBOK/);
+  // the server's NIC moves to the project's default policy on the running VM: every fixed
+  // address of the project reaches it, ping included
+  await api(stack, admin, 'secgroup.assign', { vm: 'vgt-s', mac, secgroups: [] });
+  await until(async () => (await sh('vgt-k', `ping -c 1 -W 2 ${sip}`)).rc === 0, 30000, 'ping under the default policy');
+  assert.match(await get(8080), /WEBOK/);
+  await api(stack, admin, 'secgroup.assign', { vm: 'vgt-s', mac, secgroups: ['web'] });
   const g = await api(stack, admin, 'secgroup.get', { project: P, name: 'web' });
   assert.deepEqual(g.nics.map((n) => n.vm).sort(), ['vgt-k', 'vgt-s']);
   await refused(api(stack, admin, 'secgroup.delete', { project: P, name: 'web' }), 'conflict', /used by vgt-k, vgt-s/);

@@ -528,9 +528,14 @@ static void deleted(gw_vmcall *v)
     gw_call_succeed(v->c, res);
 }
 
+static void delete_unlease(gw_vmcall *v)
+{
+    gw_vmnet_unlease(v, deleted);
+}
+
 static void delete_release(gw_vmcall *v)
 {
-    release(v, deleted);
+    release(v, delete_unlease);
 }
 
 /* A domain libvirt no longer knows is as good as undefined. */

@@ -86,6 +86,9 @@ cJSON *gw_vmcall_params(const gw_vmcall *v);
 /* api_vmnet.c. Static DHCP leases for the spec's fixed addresses on every host of their
  * networks; a refusal sets v->err and runs undo. */
 void gw_vmnet_leases(gw_vmcall *v, gw_vmcall_step *next, gw_vmcall_step *undo);
+/* The static leases of the stored spec's fixed addresses removed from their networks' hosts
+ * (best effort), then next. */
+void gw_vmnet_unlease(gw_vmcall *v, gw_vmcall_step *next);
 /* The nwfilters of the VM's NICs with security groups, on host (the one it is about to be
  * defined on or migrate to); without a parsed spec every NIC the stored spec has. */
 void gw_vmnet_filters(gw_vmcall *v, const char *host, gw_vmcall_step *next, gw_vmcall_step *undo);

@@ -143,6 +143,73 @@ void gw_vmnet_leases(gw_vmcall *v, gw_vmcall_step *next, gw_vmcall_step *undo)
     gw_call_eval(v->c, "network_get", nets_cb, 1, argv);
 }
 
+/* ---- giving leases back (vm.delete) ---- */
+
+/* Best effort: a lease left behind is replaced when its address is given out again. */
+static void unleased(gw_fanout *f, const cJSON *results, const vg_err *err)
+{
+    (void)results;
+    (void)err;
+    gw_vmcall *v = gw_fanout_priv(f);
+    v->next(v);
+}
+
+static const cJSON *fixed_nics(const gw_vmcall *v)
+{
+    const cJSON *nics = cJSON_GetObjectItemCaseSensitive(gw_vminfo_spec(&v->vi), "nics");
+    for (const cJSON *n = cJSON_IsArray(nics) ? nics->child : NULL; n; n = n->next)
+        if (jstr(n, "ip")[0])
+            return nics;
+    return NULL;
+}
+
+static void unlease_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    gw_vmcall *v = c->state;
+    if (!gw_call_reply_ok(c, reply))
+        return;
+    cJSON *all = !strcmp(gw_reply_str(reply, 0), "ok") ? cJSON_Parse(gw_reply_str(reply, 1)) : NULL;
+    if (!all) {
+        v->next(v);
+        return;
+    }
+    gw_fanout *f = gw_fanout_new(c, VMNET_RPC_MS);
+    if (!f) {
+        cJSON_Delete(all);
+        return;
+    }
+    for (const cJSON *n = fixed_nics(v)->child; n; n = n->next) {
+        const cJSON *net = jstr(n, "ip")[0] ? find_net(all, jstr(n, "network")) : NULL;
+        const cJSON *hosts = net && leases(net, jstr(n, "ip"))
+                                 ? cJSON_GetObjectItemCaseSensitive(net, "hosts")
+                                 : NULL;
+        for (const cJSON *h = cJSON_IsArray(hosts) ? hosts->child : NULL; h; h = h->next) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddStringToObject(p, "name", jstr(n, "network"));
+            cJSON_AddStringToObject(p, "op", "delete");
+            cJSON_AddStringToObject(p, "mac", jstr(n, "mac"));
+            cJSON_AddStringToObject(p, "ip", jstr(n, "ip"));
+            cJSON_AddStringToObject(p, "host", v->vm);
+            gw_fanout_add(f, h->valuestring, "network.lease", p, NULL, NULL);
+        }
+    }
+    cJSON_Delete(all);
+    gw_fanout_run(f, unleased, v);
+}
+
+void gw_vmnet_unlease(gw_vmcall *v, gw_vmcall_step *next)
+{
+    v->next = next;
+    if (!fixed_nics(v)) {
+        next(v);
+        return;
+    }
+    const char *argv[] = {""};
+    gw_call_eval(v->c, "network_get", unlease_cb, 1, argv);
+}
+
 /* ---- security group filters ---- */
 
 /* filter.define of every planned filter on its host. */
