@@ -25,8 +25,7 @@ int vg_jf_int_value(const cJSON *it, long long min, long long max, long long *ds
 int vg_jf_int(const cJSON *obj, const char *at, const char *key, long long min, long long max,
               long long *dst, vg_err *err);
 int vg_jf_bool(const cJSON *obj, const char *at, const char *key, int *dst, vg_err *err);
-int vg_jf_object(const cJSON *obj, const char *at, const char *key, const cJSON **dst,
-                 vg_err *err);
+int vg_jf_object(const cJSON *obj, const char *at, const char *key, const cJSON **dst, vg_err *err);
 /* "52:54:00:12:34:56" (either case). */
 int vg_mac_parse(const char *s, unsigned char mac[6]);
 

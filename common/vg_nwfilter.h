@@ -16,10 +16,10 @@
 #define VG_NWF_MAX_REFS 8
 
 typedef struct vg_nwf_rule {
-    char action[8];    /* accept, drop, reject, return */
-    char direction[6]; /* in, out, inout */
-    int priority;      /* -1000..1000, default 500 */
-    char protocol[10]; /* all, tcp, udp, icmp, arp, all-ipv6, tcp-ipv6, udp-ipv6, icmpv6 */
+    char action[8];         /* accept, drop, reject, return */
+    char direction[6];      /* in, out, inout */
+    int priority;           /* -1000..1000, default 500 */
+    char protocol[10];      /* all, tcp, udp, icmp, arp, all-ipv6, tcp-ipv6, udp-ipv6, icmpv6 */
     int port_min, port_max; /* destination ports (tcp, udp); 0 = any */
     int has_remote;
     vg_ip remote; /* the other side: source of `in`, destination of `out` */
