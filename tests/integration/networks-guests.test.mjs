@@ -55,6 +55,8 @@ function guestSpec(name, nics, host = h1.id) {
 async function boot(name, nics, host) {
   await api(stack, admin, 'vm.create', { project: P, spec: guestSpec(name, nics, host) });
   await api(stack, admin, 'vm.start', { vm: name });
+  // the console is found through the registry, which hostd updates a moment later
+  await until(() => stack.redis('hget', `vg:vm:${name}`, 'state') === 'running', 30000, `${name} running`);
 }
 
 async function shell(vm) {
