@@ -3,6 +3,7 @@
  * spec back as JSON), vg_domspec_xml.c (the domain XML). */
 #include "vg_domspec_int.h"
 
+#include "vg_jfield.h"
 #include "vg_util.h"
 
 #include <errno.h>
@@ -39,65 +40,10 @@ static const char *const stop_actions[] = {"destroy", "restart", NULL};
 static const char *const crash_actions[] = {"destroy",          "restart",          "preserve",
                                             "coredump-destroy", "coredump-restart", NULL};
 
-static int one_of(const char *s, const char *const *values)
-{
-    for (; *values; values++)
-        if (strcmp(s, *values) == 0)
-            return 1;
-    return 0;
-}
-
-/* "a, b, c" for error messages. */
-static const char *list(const char *const *values, char *buf, size_t cap)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (const char *const *v = values; *v && len < cap; v++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", v == values ? "" : ", ", *v);
-    return buf;
-}
-
-/* Valid UTF-8 that XML 1.0 can carry: no other control characters than tab and (multiline)
- * newline, no surrogates, no U+FFFE/U+FFFF. Escaping cannot repair any of these. */
-static int text_ok(const char *s, int multiline)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            if ((c < 0x20 && !(c == '\t' || (multiline && c == '\n'))) || c == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        size_t n;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-            cp == 0xffff)
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
 /* A host file for direct kernel boot: absolute, no ".." component, fits. */
 static int host_path_ok(const char *s)
 {
-    if (s[0] != '/' || strlen(s) >= VG_SPEC_PATH_MAX || !text_ok(s, 0))
+    if (s[0] != '/' || strlen(s) >= VG_SPEC_PATH_MAX || !vg_jf_text_ok(s, 0))
         return 0;
     for (const char *c = s; (c = strstr(c, "..")); c += 2)
         if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
@@ -111,102 +57,6 @@ static int volume_name_ok(const char *s)
     static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
     size_t n = strlen(s);
     return n >= 1 && n <= 128 && s[0] != '.' && s[0] != '-' && strspn(s, chars) == n;
-}
-
-/* Refuses members that are not in keys (typos must not pass silently) and duplicates. */
-static int known_fields(const cJSON *obj, const char *at, const char *const *keys, vg_err *err)
-{
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        if (!one_of(c->string, keys))
-            return vg_fail(err, VG_E_BAD_REQUEST, "%s.%.40s is not a known field", at, c->string);
-        for (const cJSON *d = obj->child; d != c; d = d->next)
-            if (strcmp(d->string, c->string) == 0)
-                return vg_fail(err, VG_E_BAD_REQUEST, "%s.%.40s appears twice", at, c->string);
-    }
-    return VG_OK;
-}
-
-static const cJSON *member(const cJSON *obj, const char *key)
-{
-    return cJSON_GetObjectItemCaseSensitive(obj, key);
-}
-
-/* An optional string member copied into dst (unchanged when absent). */
-static int str_field(const cJSON *obj, const char *at, const char *key, char *dst, size_t cap,
-                     int multiline, vg_err *err)
-{
-    const cJSON *it = member(obj, key);
-    if (!it)
-        return VG_OK;
-    if (!cJSON_IsString(it))
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be a string", at, key);
-    if (strlen(it->valuestring) >= cap)
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be at most %zu bytes", at, key, cap - 1);
-    if (!text_ok(it->valuestring, multiline))
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be UTF-8 text without control characters",
-                       at, key);
-    memcpy(dst, it->valuestring, strlen(it->valuestring) + 1);
-    return VG_OK;
-}
-
-/* An optional member that must be one of values (dst unchanged when absent). */
-static int enum_field(const cJSON *obj, const char *at, const char *key, const char *const *values,
-                      char *dst, size_t cap, vg_err *err)
-{
-    const cJSON *it = member(obj, key);
-    if (!it)
-        return VG_OK;
-    char all[160];
-    if (!cJSON_IsString(it) || !one_of(it->valuestring, values) || strlen(it->valuestring) >= cap)
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be one of %s", at, key,
-                       list(values, all, sizeof(all)));
-    memcpy(dst, it->valuestring, strlen(it->valuestring) + 1);
-    return VG_OK;
-}
-
-static int int_value(const cJSON *it, long long min, long long max, long long *dst)
-{
-    if (!cJSON_IsNumber(it))
-        return 0;
-    double d = it->valuedouble;
-    if (!(d >= (double)min && d <= (double)max)) /* also refuses NaN */
-        return 0;
-    long long n = (long long)d;
-    if ((double)n != d)
-        return 0;
-    *dst = n;
-    return 1;
-}
-
-static int int_field(const cJSON *obj, const char *at, const char *key, long long min,
-                     long long max, long long *dst, vg_err *err)
-{
-    const cJSON *it = member(obj, key);
-    if (it && !int_value(it, min, max, dst))
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be an integer %lld-%lld", at, key, min,
-                       max);
-    return VG_OK;
-}
-
-static int bool_field(const cJSON *obj, const char *at, const char *key, int *dst, vg_err *err)
-{
-    const cJSON *it = member(obj, key);
-    if (!it)
-        return VG_OK;
-    if (!cJSON_IsBool(it))
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be true or false", at, key);
-    *dst = cJSON_IsTrue(it);
-    return VG_OK;
-}
-
-static int object_field(const cJSON *obj, const char *at, const char *key, const cJSON **dst,
-                        vg_err *err)
-{
-    const cJSON *it = member(obj, key);
-    *dst = it;
-    if (it && !cJSON_IsObject(it))
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s must be an object", at, key);
-    return VG_OK;
 }
 
 /* "pool/volume" into its two parts. */
@@ -231,12 +81,12 @@ static int parse_boot(const cJSON *spec, vg_spec *out, vg_err *err)
 {
     const cJSON *boot;
     static const char *const keys[] = {"order", "menu", NULL};
-    if (object_field(spec, "spec", "boot", &boot, err) != VG_OK)
+    if (vg_jf_object(spec, "spec", "boot", &boot, err) != VG_OK)
         return VG_ERR;
-    if (boot && (known_fields(boot, "spec.boot", keys, err) != VG_OK ||
-                 bool_field(boot, "spec.boot", "menu", &out->boot_menu, err) != VG_OK))
+    if (boot && (vg_jf_known(boot, "spec.boot", keys, err) != VG_OK ||
+                 vg_jf_bool(boot, "spec.boot", "menu", &out->boot_menu, err) != VG_OK))
         return VG_ERR;
-    const cJSON *order = boot ? member(boot, "order") : NULL;
+    const cJSON *order = boot ? vg_jf_member(boot, "order") : NULL;
     if (!order)
         return VG_OK;
     if (out->kernel[0])
@@ -249,7 +99,7 @@ static int parse_boot(const cJSON *spec, vg_spec *out, vg_err *err)
     out->nboot = 0;
     for (const cJSON *d = order->child; d; d = d->next) {
         size_t i = out->nboot;
-        if (!cJSON_IsString(d) || !one_of(d->valuestring, boot_devs))
+        if (!cJSON_IsString(d) || !vg_jf_one_of(d->valuestring, boot_devs))
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "spec.boot.order[%zu] must be one of hd, cdrom, network", i);
         for (size_t j = 0; j < i; j++)
@@ -265,22 +115,22 @@ static int parse_kernel(const cJSON *spec, vg_spec *out, vg_err *err)
 {
     const cJSON *k;
     static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
-    if (object_field(spec, "spec", "kernel", &k, err) != VG_OK)
+    if (vg_jf_object(spec, "spec", "kernel", &k, err) != VG_OK)
         return VG_ERR;
     if (!k)
         return VG_OK;
-    if (known_fields(k, "spec.kernel", keys, err) != VG_OK)
+    if (vg_jf_known(k, "spec.kernel", keys, err) != VG_OK)
         return VG_ERR;
-    if (!member(k, "kernel"))
+    if (!vg_jf_member(k, "kernel"))
         return vg_fail(err, VG_E_BAD_REQUEST, "spec.kernel.kernel is required");
-    if (str_field(k, "spec.kernel", "kernel", out->kernel, sizeof(out->kernel), 0, err) ||
-        str_field(k, "spec.kernel", "initrd", out->initrd, sizeof(out->initrd), 0, err) ||
-        str_field(k, "spec.kernel", "cmdline", out->cmdline, sizeof(out->cmdline), 0, err))
+    if (vg_jf_str(k, "spec.kernel", "kernel", out->kernel, sizeof(out->kernel), 0, err) ||
+        vg_jf_str(k, "spec.kernel", "initrd", out->initrd, sizeof(out->initrd), 0, err) ||
+        vg_jf_str(k, "spec.kernel", "cmdline", out->cmdline, sizeof(out->cmdline), 0, err))
         return VG_ERR;
     if (!host_path_ok(out->kernel))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "spec.kernel.kernel must be an absolute path without \"..\"");
-    if (member(k, "initrd") && !host_path_ok(out->initrd))
+    if (vg_jf_member(k, "initrd") && !host_path_ok(out->initrd))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "spec.kernel.initrd must be an absolute path without \"..\"");
     return VG_OK;
@@ -290,36 +140,36 @@ static int parse_disk(const cJSON *d, const char *at, vg_spec_disk *disk, vg_err
 {
     if (!cJSON_IsObject(d))
         return vg_fail(err, VG_E_BAD_REQUEST, "%s must be an object", at);
-    if (known_fields(d, at, disk_keys, err) != VG_OK)
+    if (vg_jf_known(d, at, disk_keys, err) != VG_OK)
         return VG_ERR;
-    const cJSON *image = member(d, "image"), *volume = member(d, "volume");
+    const cJSON *image = vg_jf_member(d, "image"), *volume = vg_jf_member(d, "volume");
     if (image && volume)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s may have image or volume, not both", at);
     disk->kind = image ? VG_DISK_IMAGE : volume ? VG_DISK_VOLUME : VG_DISK_NEW;
     static const char *const kind_names[] = {"a new disk", "an image disk", "a volume disk"};
     const char *const *keys = image ? image_keys : volume ? volume_keys : new_keys;
     for (const cJSON *c = d->child; c; c = c->next)
-        if (!one_of(c->string, keys))
+        if (!vg_jf_one_of(c->string, keys))
             return vg_fail(err, VG_E_BAD_REQUEST, "%s.%s does not apply to %s", at, c->string,
                            kind_names[disk->kind]);
     char sub[64];
     snprintf(disk->bus, sizeof(disk->bus), "virtio");
     snprintf(disk->cache, sizeof(disk->cache), "default");
-    if (enum_field(d, at, "bus", buses, disk->bus, sizeof(disk->bus), err) != VG_OK ||
-        enum_field(d, at, "cache", caches, disk->cache, sizeof(disk->cache), err) != VG_OK)
+    if (vg_jf_enum(d, at, "bus", buses, disk->bus, sizeof(disk->bus), err) != VG_OK ||
+        vg_jf_enum(d, at, "cache", caches, disk->cache, sizeof(disk->cache), err) != VG_OK)
         return VG_ERR;
     switch (disk->kind) {
     case VG_DISK_NEW:
-        if (!member(d, "size_mib"))
+        if (!vg_jf_member(d, "size_mib"))
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "%s needs size_mib and pool (new disk), image or volume", at);
-        if (!member(d, "pool"))
+        if (!vg_jf_member(d, "pool"))
             return vg_fail(err, VG_E_BAD_REQUEST, "%s.pool is required for a new disk", at);
         snprintf(disk->format, sizeof(disk->format), "qcow2");
-        if (int_field(d, at, "size_mib", 1, SPEC_DISK_MAX, &disk->size_mib, err) != VG_OK ||
-            enum_field(d, at, "format", formats, disk->format, sizeof(disk->format), err) !=
+        if (vg_jf_int(d, at, "size_mib", 1, SPEC_DISK_MAX, &disk->size_mib, err) != VG_OK ||
+            vg_jf_enum(d, at, "format", formats, disk->format, sizeof(disk->format), err) !=
                 VG_OK ||
-            str_field(d, at, "pool", disk->pool, sizeof(disk->pool), 0, err) != VG_OK)
+            vg_jf_str(d, at, "pool", disk->pool, sizeof(disk->pool), 0, err) != VG_OK)
             return VG_ERR;
         if (!vg_valid_name(disk->pool))
             return vg_fail(err, VG_E_BAD_REQUEST,
@@ -330,7 +180,7 @@ static int parse_disk(const cJSON *d, const char *at, vg_spec_disk *disk, vg_err
         snprintf(sub, sizeof(sub), "%s.image", at);
         if (volref_field(image, sub, disk->pool, disk->volume, err) != VG_OK)
             return VG_ERR;
-        return int_field(d, at, "size_mib", 0, SPEC_DISK_MAX, &disk->size_mib, err);
+        return vg_jf_int(d, at, "size_mib", 0, SPEC_DISK_MAX, &disk->size_mib, err);
     case VG_DISK_VOLUME:
         snprintf(sub, sizeof(sub), "%s.volume", at);
         return volref_field(volume, sub, disk->pool, disk->volume, err);
@@ -340,7 +190,7 @@ static int parse_disk(const cJSON *d, const char *at, vg_spec_disk *disk, vg_err
 
 static int parse_disks(const cJSON *spec, vg_spec *out, vg_err *err)
 {
-    const cJSON *disks = member(spec, "disks");
+    const cJSON *disks = vg_jf_member(spec, "disks");
     if (!disks)
         return VG_OK;
     if (!cJSON_IsArray(disks) || cJSON_GetArraySize(disks) > VG_SPEC_MAX_DISKS)
@@ -360,17 +210,17 @@ static int parse_cdrom(const cJSON *spec, vg_spec *out, vg_err *err)
 {
     const cJSON *cd;
     static const char *const keys[] = {"bus", "media", NULL};
-    if (object_field(spec, "spec", "cdrom", &cd, err) != VG_OK)
+    if (vg_jf_object(spec, "spec", "cdrom", &cd, err) != VG_OK)
         return VG_ERR;
     if (!cd)
         return VG_OK;
     out->has_cdrom = 1;
     snprintf(out->cdrom_bus, sizeof(out->cdrom_bus), "sata");
-    if (known_fields(cd, "spec.cdrom", keys, err) != VG_OK ||
-        enum_field(cd, "spec.cdrom", "bus", cdrom_buses, out->cdrom_bus, sizeof(out->cdrom_bus),
+    if (vg_jf_known(cd, "spec.cdrom", keys, err) != VG_OK ||
+        vg_jf_enum(cd, "spec.cdrom", "bus", cdrom_buses, out->cdrom_bus, sizeof(out->cdrom_bus),
                    err) != VG_OK)
         return VG_ERR;
-    const cJSON *media = member(cd, "media");
+    const cJSON *media = vg_jf_member(cd, "media");
     if (!media || cJSON_IsNull(media))
         return VG_OK;
     char pool[65], vol[129];
@@ -378,20 +228,6 @@ static int parse_cdrom(const cJSON *spec, vg_spec *out, vg_err *err)
         return VG_ERR;
     snprintf(out->cdrom, sizeof(out->cdrom), "%s/%s", pool, vol);
     return VG_OK;
-}
-
-static int mac_parse(const char *s, unsigned char mac[6])
-{
-    static const char hex[] = "0123456789abcdef";
-    if (strlen(s) != 17)
-        return 0;
-    for (int i = 0; i < 6; i++) {
-        const char *h = strchr(hex, s[3 * i] | 0x20), *l = strchr(hex, s[3 * i + 1] | 0x20);
-        if (!h || !l || !*h || !*l || (i < 5 && s[3 * i + 2] != ':'))
-            return 0;
-        mac[i] = (unsigned char)((h - hex) << 4 | (l - hex));
-    }
-    return 1;
 }
 
 /* A Weyl sequence through the murmur3 finaliser: reproducible from the seed on every platform. */
@@ -411,10 +247,83 @@ static int mac_taken(const vg_spec *out, size_t upto, const char *mac)
     return 0;
 }
 
+/* The NIC's fixed address, filter with its parameters and security groups. */
+static int parse_nic_net(const cJSON *n, const char *at, vg_spec_nic *nic, vg_err *err)
+{
+    const cJSON *ip = vg_jf_member(n, "ip"), *params = vg_jf_member(n, "filter_params"),
+                *groups = vg_jf_member(n, "secgroups");
+    vg_ip a;
+    if (ip) {
+        if (!cJSON_IsString(ip) || !vg_ip_parse(ip->valuestring, &a))
+            return vg_fail(err, VG_E_BAD_REQUEST, "%s.ip must be an IPv4 or IPv6 address", at);
+        vg_ip_format(&a, nic->ip, sizeof(nic->ip));
+    }
+    if (vg_jf_str(n, at, "filter", nic->filter, sizeof(nic->filter), 0, err) != VG_OK)
+        return VG_ERR;
+    if (vg_jf_member(n, "filter") && !vg_valid_name(nic->filter))
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.filter must be a filter name", at);
+    if (params && !nic->filter[0])
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.filter_params needs %s.filter", at, at);
+    if (params &&
+        (!cJSON_IsObject(params) || cJSON_GetArraySize(params) > VG_SPEC_MAX_FILTER_PARAMS))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "%s.filter_params must be an object of at most %d parameters", at,
+                       VG_SPEC_MAX_FILTER_PARAMS);
+    for (const cJSON *p = params ? params->child : NULL; p; p = p->next) {
+        vg_spec_filter_param *fp = &nic->params[nic->nparams];
+        size_t len = strlen(p->string);
+        if (len == 0 || len >= sizeof(fp->name) ||
+            strspn(p->string, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
+            return vg_fail(err, VG_E_BAD_REQUEST,
+                           "%s.filter_params: a parameter name is 1-32 characters A-Z 0-9 _", at);
+        const char *v = cJSON_GetStringValue(p);
+        if (!v || strlen(v) >= sizeof(fp->value) || !vg_jf_text_ok(v, 0))
+            return vg_fail(err, VG_E_BAD_REQUEST,
+                           "%s.filter_params.%.32s must be a string of "
+                           "at most 64 characters",
+                           at, p->string);
+        memcpy(fp->name, p->string, len + 1);
+        memcpy(fp->value, v, strlen(v) + 1);
+        nic->nparams++;
+    }
+    if (!groups)
+        return VG_OK;
+    if (nic->filter[0])
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "%s: filter and secgroups exclude each other (the groups compile to the "
+                       "NIC's filter)",
+                       at);
+    if (!cJSON_IsArray(groups) || cJSON_GetArraySize(groups) > VG_SPEC_MAX_SECGROUPS)
+        return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups must be a list of at most %d groups",
+                       at, VG_SPEC_MAX_SECGROUPS);
+    nic->has_secgroups = 1;
+    for (const cJSON *g = groups->child; g; g = g->next) {
+        const char *v = cJSON_GetStringValue(g);
+        if (!v || !vg_valid_name(v))
+            return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups[%zu] must be a group name", at,
+                           nic->nsecgroups);
+        for (size_t i = 0; i < nic->nsecgroups; i++)
+            if (!strcmp(nic->secgroups[i], v))
+                return vg_fail(err, VG_E_BAD_REQUEST, "%s.secgroups lists %s twice", at, v);
+        snprintf(nic->secgroups[nic->nsecgroups++], 65, "%s", v);
+    }
+    return VG_OK;
+}
+
+void vg_domspec_secgroup_filter(const char *mac, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "vgsg-");
+    for (; *mac && n + 1 < cap; mac++)
+        if (*mac != ':')
+            out[n++] = *mac;
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
 static int parse_nics(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *err)
 {
-    static const char *const keys[] = {"network", "model", "mac", NULL};
-    const cJSON *nics = member(spec, "nics");
+    static const char *const keys[] = {"network", "model",         "mac",       "ip",
+                                       "filter",  "filter_params", "secgroups", NULL};
+    const cJSON *nics = vg_jf_member(spec, "nics");
     if (!nics)
         return VG_OK;
     if (!cJSON_IsArray(nics) || cJSON_GetArraySize(nics) > VG_SPEC_MAX_NICS)
@@ -427,20 +336,22 @@ static int parse_nics(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *er
         if (!cJSON_IsObject(n))
             return vg_fail(err, VG_E_BAD_REQUEST, "%s must be an object", at);
         snprintf(nic->model, sizeof(nic->model), "virtio");
-        if (known_fields(n, at, keys, err) != VG_OK)
+        if (vg_jf_known(n, at, keys, err) != VG_OK)
             return VG_ERR;
-        if (!member(n, "network"))
+        if (!vg_jf_member(n, "network"))
             return vg_fail(err, VG_E_BAD_REQUEST, "%s.network is required", at);
-        if (str_field(n, at, "network", nic->network, sizeof(nic->network), 0, err) != VG_OK ||
-            enum_field(n, at, "model", models, nic->model, sizeof(nic->model), err) != VG_OK)
+        if (vg_jf_str(n, at, "network", nic->network, sizeof(nic->network), 0, err) != VG_OK ||
+            vg_jf_enum(n, at, "model", models, nic->model, sizeof(nic->model), err) != VG_OK)
             return VG_ERR;
         if (!vg_valid_name(nic->network))
             return vg_fail(err, VG_E_BAD_REQUEST,
                            "%s.network must be a name of 1-64 characters A-Z a-z 0-9 . _ -", at);
-        const cJSON *mac = member(n, "mac");
+        if (parse_nic_net(n, at, nic, err) != VG_OK)
+            return VG_ERR;
+        const cJSON *mac = vg_jf_member(n, "mac");
         unsigned char b[6];
         if (mac) {
-            if (!cJSON_IsString(mac) || !mac_parse(mac->valuestring, b) || (b[0] & 1) ||
+            if (!cJSON_IsString(mac) || !vg_mac_parse(mac->valuestring, b) || (b[0] & 1) ||
                 !(b[0] | b[1] | b[2] | b[3] | b[4] | b[5]))
                 return vg_fail(err, VG_E_BAD_REQUEST,
                                "%s.mac must be a unicast MAC address like 52:54:00:12:34:56", at);
@@ -476,24 +387,24 @@ static int parse_placement(const cJSON *spec, vg_spec *out, vg_err *err)
 {
     const cJSON *p;
     static const char *const keys[] = {"host", "group", NULL};
-    if (object_field(spec, "spec", "placement", &p, err) != VG_OK)
+    if (vg_jf_object(spec, "spec", "placement", &p, err) != VG_OK)
         return VG_ERR;
     if (!p)
         return VG_OK;
-    if (known_fields(p, "spec.placement", keys, err) != VG_OK ||
-        str_field(p, "spec.placement", "host", out->place_host, sizeof(out->place_host), 0, err) !=
+    if (vg_jf_known(p, "spec.placement", keys, err) != VG_OK ||
+        vg_jf_str(p, "spec.placement", "host", out->place_host, sizeof(out->place_host), 0, err) !=
             VG_OK ||
-        str_field(p, "spec.placement", "group", out->place_group, sizeof(out->place_group), 0,
+        vg_jf_str(p, "spec.placement", "group", out->place_group, sizeof(out->place_group), 0,
                   err) != VG_OK)
         return VG_ERR;
-    if (member(p, "host") && member(p, "group"))
+    if (vg_jf_member(p, "host") && vg_jf_member(p, "group"))
         return vg_fail(err, VG_E_BAD_REQUEST, "spec.placement names a host or a group, not both");
-    if ((member(p, "host") && !vg_valid_name(out->place_host)) ||
-        (member(p, "group") && !vg_valid_name(out->place_group)))
+    if ((vg_jf_member(p, "host") && !vg_valid_name(out->place_host)) ||
+        (vg_jf_member(p, "group") && !vg_valid_name(out->place_group)))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "spec.placement.%s must be a name of 1-64 "
                        "characters A-Z a-z 0-9 . _ -",
-                       member(p, "host") ? "host" : "group");
+                       vg_jf_member(p, "host") ? "host" : "group");
     return VG_OK;
 }
 
@@ -546,19 +457,19 @@ int vg_domspec_parse(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *err
     memset(out, 0, sizeof(*out));
     if (!cJSON_IsObject(spec))
         return vg_fail(err, VG_E_BAD_REQUEST, "spec must be an object");
-    if (known_fields(spec, "spec", top_keys, err) != VG_OK)
+    if (vg_jf_known(spec, "spec", top_keys, err) != VG_OK)
         return VG_ERR;
-    const cJSON *name = member(spec, "name");
+    const cJSON *name = vg_jf_member(spec, "name");
     if (!cJSON_IsString(name) || !vg_valid_name(name->valuestring))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "spec.name must be a name of 1-64 characters "
                        "A-Z a-z 0-9 . _ - not starting with . or -");
     snprintf(out->name, sizeof(out->name), "%s", name->valuestring);
-    if (str_field(spec, "spec", "description", out->description, sizeof(out->description), 1,
+    if (vg_jf_str(spec, "spec", "description", out->description, sizeof(out->description), 1,
                   err) != VG_OK ||
         parse_placement(spec, out, err) != VG_OK)
         return VG_ERR;
-    const cJSON *raw = member(spec, "raw_xml");
+    const cJSON *raw = vg_jf_member(spec, "raw_xml");
     if (raw)
         return vg_domspec_raw_parse(raw, out, err);
 
@@ -571,16 +482,16 @@ int vg_domspec_parse(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *err
     snprintf(out->on_crash, sizeof(out->on_crash), "destroy");
     const cJSON *consoles;
     static const char *const console_keys[] = {"virtio_console", "channel", NULL};
-    if (int_field(spec, "spec", "vcpus", 1, VG_SPEC_VCPUS_MAX, &vcpus, err) != VG_OK ||
-        int_field(spec, "spec", "memory_mib", VG_SPEC_MEM_MIN, VG_SPEC_MEM_MAX, &out->memory_mib,
+    if (vg_jf_int(spec, "spec", "vcpus", 1, VG_SPEC_VCPUS_MAX, &vcpus, err) != VG_OK ||
+        vg_jf_int(spec, "spec", "memory_mib", VG_SPEC_MEM_MIN, VG_SPEC_MEM_MAX, &out->memory_mib,
                   err) != VG_OK ||
-        enum_field(spec, "spec", "arch", archs, out->arch, sizeof(out->arch), err) != VG_OK)
+        vg_jf_enum(spec, "spec", "arch", archs, out->arch, sizeof(out->arch), err) != VG_OK)
         return VG_ERR;
     out->vcpus = (int)vcpus;
     /* aarch64 has no "pc": its generic board is "virt". */
     snprintf(out->machine, sizeof(out->machine), "%s",
              strcmp(out->arch, "aarch64") == 0 ? "virt" : "pc");
-    if (str_field(spec, "spec", "machine", out->machine, sizeof(out->machine), 0, err) != VG_OK)
+    if (vg_jf_str(spec, "spec", "machine", out->machine, sizeof(out->machine), 0, err) != VG_OK)
         return VG_ERR;
     if (!vg_valid_name(out->machine))
         return vg_fail(err, VG_E_BAD_REQUEST,
@@ -588,23 +499,23 @@ int vg_domspec_parse(const cJSON *spec, vg_spec *out, unsigned seed, vg_err *err
     if (parse_kernel(spec, out, err) != VG_OK || parse_boot(spec, out, err) != VG_OK ||
         parse_disks(spec, out, err) != VG_OK || parse_cdrom(spec, out, err) != VG_OK ||
         parse_nics(spec, out, seed, err) != VG_OK ||
-        object_field(spec, "spec", "consoles", &consoles, err) != VG_OK)
+        vg_jf_object(spec, "spec", "consoles", &consoles, err) != VG_OK)
         return VG_ERR;
     if (!out->kernel[0] && out->nboot == 0)
         snprintf(out->boot[out->nboot++], sizeof(out->boot[0]), "hd");
-    if (consoles && (known_fields(consoles, "spec.consoles", console_keys, err) != VG_OK ||
-                     bool_field(consoles, "spec.consoles", "virtio_console", &out->virtio_console,
+    if (consoles && (vg_jf_known(consoles, "spec.consoles", console_keys, err) != VG_OK ||
+                     vg_jf_bool(consoles, "spec.consoles", "virtio_console", &out->virtio_console,
                                 err) != VG_OK ||
-                     bool_field(consoles, "spec.consoles", "channel", &out->channel, err) != VG_OK))
+                     vg_jf_bool(consoles, "spec.consoles", "channel", &out->channel, err) != VG_OK))
         return VG_ERR;
-    if (enum_field(spec, "spec", "graphics", graphics_kinds, out->graphics, sizeof(out->graphics),
+    if (vg_jf_enum(spec, "spec", "graphics", graphics_kinds, out->graphics, sizeof(out->graphics),
                    err) != VG_OK ||
-        bool_field(spec, "spec", "autostart", &out->autostart, err) != VG_OK ||
-        enum_field(spec, "spec", "on_poweroff", stop_actions, out->on_poweroff,
+        vg_jf_bool(spec, "spec", "autostart", &out->autostart, err) != VG_OK ||
+        vg_jf_enum(spec, "spec", "on_poweroff", stop_actions, out->on_poweroff,
                    sizeof(out->on_poweroff), err) != VG_OK ||
-        enum_field(spec, "spec", "on_reboot", stop_actions, out->on_reboot, sizeof(out->on_reboot),
+        vg_jf_enum(spec, "spec", "on_reboot", stop_actions, out->on_reboot, sizeof(out->on_reboot),
                    err) != VG_OK ||
-        enum_field(spec, "spec", "on_crash", crash_actions, out->on_crash, sizeof(out->on_crash),
+        vg_jf_enum(spec, "spec", "on_crash", crash_actions, out->on_crash, sizeof(out->on_crash),
                    err) != VG_OK)
         return VG_ERR;
     if (strcmp(out->on_poweroff, "restart") == 0 && strcmp(out->on_reboot, "destroy") == 0)

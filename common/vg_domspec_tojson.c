@@ -98,6 +98,17 @@ static void devices_json(const vg_spec *s, cJSON *obj, int *ok)
         add_str(n, "network", s->nics[i].network, ok);
         add_str(n, "model", s->nics[i].model, ok);
         add_str(n, "mac", s->nics[i].mac, ok);
+        const vg_spec_nic *nic = &s->nics[i];
+        if (nic->ip[0])
+            add_str(n, "ip", nic->ip, ok);
+        if (nic->filter[0])
+            add_str(n, "filter", nic->filter, ok);
+        cJSON *fp = nic->nparams ? add_obj(n, "filter_params", ok) : NULL;
+        for (size_t j = 0; fp && j < nic->nparams; j++)
+            add_str(fp, nic->params[j].name, nic->params[j].value, ok);
+        cJSON *groups = nic->has_secgroups ? add_arr(n, "secgroups", ok) : NULL;
+        for (size_t j = 0; groups && j < nic->nsecgroups; j++)
+            *ok &= cJSON_AddItemToArray(groups, cJSON_CreateString(nic->secgroups[j]));
     }
     cJSON *cons = add_obj(obj, "consoles", ok);
     if (cons) {

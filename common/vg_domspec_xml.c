@@ -3,104 +3,13 @@
  * domxml_parse recognises: a unix socket with a durable log, mirrored by a <console>. */
 #include "vg_domspec_int.h"
 #include "vg_util.h"
+#include "vg_xbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SUN_PATH_MAX 107 /* sun_path of struct sockaddr_un, without its NUL */
-
-typedef struct xbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} xbuf;
-
-static void put(xbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-/* Only for text that needs no escaping: the fixed markup, numbers and checked enum values. */
-static void putf(xbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(xbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        b->oom = 1; /* cannot happen with the formats below; fail rather than cut markup */
-    else
-        put(b, tmp, (size_t)n);
-}
-
-/* Text from users and hosts, escaped for element content and for either quote of attributes. */
-static void put_esc(xbuf *b, const char *s)
-{
-    for (const char *run = s;; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '\'':
-            rep = "&apos;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\0':
-            put(b, run, (size_t)(s - run));
-            return;
-        default:
-            continue;
-        }
-        put(b, run, (size_t)(s - run));
-        put(b, rep, strlen(rep));
-        run = s + 1;
-    }
-}
-
-/* indent, <tag>, escaped text, </tag> and a newline. */
-static void elem(xbuf *b, const char *indent, const char *tag, const char *text)
-{
-    putf(b, "%s<%s>", indent, tag);
-    put_esc(b, text);
-    putf(b, "</%s>\n", tag);
-}
-
-/* prefix, escaped value, suffix: one attribute value between fixed markup. */
-static void attr(xbuf *b, const char *prefix, const char *value, const char *suffix)
-{
-    put(b, prefix, strlen(prefix));
-    put_esc(b, value);
-    put(b, suffix, strlen(suffix));
-}
 
 /* Host-supplied files: absolute and free of control characters (XML cannot carry those). */
 static int file_ok(const char *s)
@@ -156,35 +65,35 @@ static int is_x86(const vg_spec *s)
     return strcmp(s->arch, "aarch64") != 0;
 }
 
-static void os_xml(xbuf *b, const vg_spec *s)
+static void os_xml(vg_xbuf *b, const vg_spec *s)
 {
-    putf(b, "  <os>\n    <type arch='%s' machine='%s'>hvm</type>\n", s->arch, s->machine);
+    vg_xbuf_putf(b, "  <os>\n    <type arch='%s' machine='%s'>hvm</type>\n", s->arch, s->machine);
     if (s->kernel[0]) {
-        elem(b, "    ", "kernel", s->kernel);
+        vg_xbuf_elem(b, "    ", "kernel", s->kernel);
         if (s->initrd[0])
-            elem(b, "    ", "initrd", s->initrd);
+            vg_xbuf_elem(b, "    ", "initrd", s->initrd);
         if (s->cmdline[0])
-            elem(b, "    ", "cmdline", s->cmdline);
+            vg_xbuf_elem(b, "    ", "cmdline", s->cmdline);
     }
     for (size_t i = 0; i < s->nboot; i++)
-        putf(b, "    <boot dev='%s'/>\n", s->boot[i]);
+        vg_xbuf_putf(b, "    <boot dev='%s'/>\n", s->boot[i]);
     if (s->boot_menu)
-        putf(b, "    <bootmenu enable='yes'/>\n");
-    putf(b, "  </os>\n");
+        vg_xbuf_putf(b, "    <bootmenu enable='yes'/>\n");
+    vg_xbuf_putf(b, "  </os>\n");
 }
 
-static void disks_xml(xbuf *b, const vg_spec *s, const vg_domspec_host *h)
+static void disks_xml(vg_xbuf *b, const vg_spec *s, const vg_domspec_host *h)
 {
     for (size_t i = 0; i < s->ndisks; i++) {
         const vg_spec_disk *d = &s->disks[i];
-        putf(b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='%s'",
-             disk_format(s, h, i));
+        vg_xbuf_putf(b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='%s'",
+                     disk_format(s, h, i));
         /* "default" leaves the choice to QEMU, as libvirt does when the attribute is absent. */
         if (strcmp(d->cache, "default") != 0)
-            putf(b, " cache='%s'", d->cache);
-        putf(b, "/>\n");
-        attr(b, "      <source file='", h->disk_path[i], "'/>\n");
-        putf(b, "      <target dev='%s' bus='%s'/>\n    </disk>\n", d->target, d->bus);
+            vg_xbuf_putf(b, " cache='%s'", d->cache);
+        vg_xbuf_putf(b, "/>\n");
+        vg_xbuf_attr(b, "      <source file='", h->disk_path[i], "'/>\n");
+        vg_xbuf_putf(b, "      <target dev='%s' bus='%s'/>\n    </disk>\n", d->target, d->bus);
     }
     if (!s->has_cdrom)
         return;
@@ -194,66 +103,99 @@ static void disks_xml(xbuf *b, const vg_spec *s, const vg_domspec_host *h)
         if (ide ? strcmp(s->disks[i].bus, "ide") == 0
                 : strcmp(s->disks[i].bus, "sata") == 0 || strcmp(s->disks[i].bus, "scsi") == 0)
             n++;
-    putf(b, "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n");
+    vg_xbuf_putf(b,
+                 "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n");
     if (h->cdrom_path)
-        attr(b, "      <source file='", h->cdrom_path, "'/>\n");
-    putf(b, "      <target dev='%s%c' bus='%s'/>\n      <readonly/>\n    </disk>\n",
-         ide ? "hd" : "sd", 'a' + n, s->cdrom_bus);
+        vg_xbuf_attr(b, "      <source file='", h->cdrom_path, "'/>\n");
+    vg_xbuf_putf(b, "      <target dev='%s%c' bus='%s'/>\n      <readonly/>\n    </disk>\n",
+                 ide ? "hd" : "sd", 'a' + n, s->cdrom_bus);
 }
 
-static void nics_xml(xbuf *b, const vg_spec *s)
+/* The NIC's filter: its security groups' compiled one, or the filter it names, which learns
+ * the NIC's fixed address as IP unless the parameters say otherwise. */
+static void filterref_xml(vg_xbuf *b, const vg_spec_nic *n)
+{
+    char sg[32];
+    if (n->has_secgroups) {
+        vg_domspec_secgroup_filter(n->mac, sg, sizeof(sg));
+        vg_xbuf_putf(b, "      <filterref filter='%s'/>\n", sg);
+        return;
+    }
+    if (!n->filter[0])
+        return;
+    int has_ip = 0;
+    vg_xbuf_attr(b, "      <filterref filter='", n->filter, "'");
+    if (!n->nparams && !n->ip[0]) {
+        vg_xbuf_putf(b, "/>\n");
+        return;
+    }
+    vg_xbuf_putf(b, ">\n");
+    for (size_t i = 0; i < n->nparams; i++) {
+        has_ip |= !strcmp(n->params[i].name, "IP");
+        vg_xbuf_putf(b, "        <parameter name='%s'", n->params[i].name);
+        vg_xbuf_attr(b, " value='", n->params[i].value, "'/>\n");
+    }
+    if (n->ip[0] && !has_ip)
+        vg_xbuf_putf(b, "        <parameter name='IP' value='%s'/>\n", n->ip);
+    vg_xbuf_putf(b, "      </filterref>\n");
+}
+
+static void nics_xml(vg_xbuf *b, const vg_spec *s)
 {
     for (size_t i = 0; i < s->nnics; i++) {
         const vg_spec_nic *n = &s->nics[i];
-        putf(b, "    <interface type='network'>\n      <mac address='%s'/>\n", n->mac);
-        attr(b, "      <source network='", n->network, "'/>\n");
-        putf(b, "      <model type='%s'/>\n    </interface>\n", n->model);
+        vg_xbuf_putf(b, "    <interface type='network'>\n      <mac address='%s'/>\n", n->mac);
+        vg_xbuf_attr(b, "      <source network='", n->network, "'/>\n");
+        vg_xbuf_putf(b, "      <model type='%s'/>\n", n->model);
+        filterref_xml(b, n);
+        vg_xbuf_putf(b, "    </interface>\n");
     }
 }
 
 /* A unix socket "<dir>/<prefix>-<name>.<ext>" as an attribute value. */
-static void sock_attr(xbuf *b, const char *prefix, const char *dir, const char *kind,
+static void sock_attr(vg_xbuf *b, const char *prefix, const char *dir, const char *kind,
                       const char *name, const char *ext, const char *suffix)
 {
-    put(b, prefix, strlen(prefix));
-    put_esc(b, dir);
-    putf(b, "/%s-", kind);
-    put_esc(b, name);
-    putf(b, ".%s", ext);
-    put(b, suffix, strlen(suffix));
+    vg_xbuf_put(b, prefix, strlen(prefix));
+    vg_xbuf_esc(b, dir);
+    vg_xbuf_putf(b, "/%s-", kind);
+    vg_xbuf_esc(b, name);
+    vg_xbuf_putf(b, ".%s", ext);
+    vg_xbuf_put(b, suffix, strlen(suffix));
 }
 
-static void consoles_xml(xbuf *b, const vg_spec *s, const char *dir)
+static void consoles_xml(vg_xbuf *b, const vg_spec *s, const char *dir)
 {
-    putf(b, "    <serial type='unix'>\n");
+    vg_xbuf_putf(b, "    <serial type='unix'>\n");
     sock_attr(b, "      <source mode='bind' path='", dir, "com", s->name, "sock", "'/>\n");
     sock_attr(b, "      <log file='", dir, "com", s->name, "log", "' append='on'/>\n");
-    putf(b, "      <target port='0'/>\n    </serial>\n    <console type='unix'>\n");
+    vg_xbuf_putf(b, "      <target port='0'/>\n    </serial>\n    <console type='unix'>\n");
     sock_attr(b, "      <source mode='bind' path='", dir, "com", s->name, "sock", "'/>\n");
-    putf(b, "      <target type='serial' port='0'/>\n    </console>\n");
+    vg_xbuf_putf(b, "      <target type='serial' port='0'/>\n    </console>\n");
     if (s->virtio_console) {
-        putf(b, "    <console type='unix'>\n");
+        vg_xbuf_putf(b, "    <console type='unix'>\n");
         sock_attr(b, "      <source mode='bind' path='", dir, "hvc", s->name, "sock", "'/>\n");
-        putf(b, "      <target type='virtio' port='1'/>\n    </console>\n");
+        vg_xbuf_putf(b, "      <target type='virtio' port='1'/>\n    </console>\n");
     }
     if (s->channel) {
-        putf(b, "    <channel type='unix'>\n");
+        vg_xbuf_putf(b, "    <channel type='unix'>\n");
         sock_attr(b, "      <source mode='bind' path='", dir, "chn", s->name, "sock", "'/>\n");
-        putf(b, "      <target type='virtio' name='org.qemu.guest_cloud'/>\n    </channel>\n");
+        vg_xbuf_putf(b,
+                     "      <target type='virtio' name='org.qemu.guest_cloud'/>\n    </channel>\n");
     }
 }
 
-static void graphics_xml(xbuf *b, const vg_spec *s)
+static void graphics_xml(vg_xbuf *b, const vg_spec *s)
 {
     if (strcmp(s->graphics, "none") == 0)
         return;
     int spice = strcmp(s->graphics, "spice") == 0;
-    putf(b, "    <graphics type='%s' autoport='yes' listen='127.0.0.1'/>\n", s->graphics);
+    vg_xbuf_putf(b, "    <graphics type='%s' autoport='yes' listen='127.0.0.1'/>\n", s->graphics);
     /* qxl is SPICE's own adapter; aarch64 boards have no VGA. */
-    putf(b, "    <video>\n      <model type='%s'/>\n    </video>\n",
-         !is_x86(s) ? "virtio"
-         : spice    ? "qxl"
-                    : "vga");
+    vg_xbuf_putf(b, "    <video>\n      <model type='%s'/>\n    </video>\n",
+                 !is_x86(s) ? "virtio"
+                 : spice    ? "qxl"
+                            : "vga");
 }
 
 char *vg_domspec_xml(const vg_spec *s, const vg_domspec_host *h, vg_err *err)
@@ -270,37 +212,34 @@ char *vg_domspec_xml(const vg_spec *s, const vg_domspec_host *h, vg_err *err)
     memcpy(dir, h->console_dir, dlen);
     dir[dlen] = '\0';
 
-    xbuf b = {0};
+    vg_xbuf b = {0};
     /* TCG: this platform has no usable KVM (docs/vmspec.md). */
-    putf(&b, "<domain type='qemu'>\n");
-    elem(&b, "  ", "name", s->name);
+    vg_xbuf_putf(&b, "<domain type='qemu'>\n");
+    vg_xbuf_elem(&b, "  ", "name", s->name);
     if (h->uuid)
-        elem(&b, "  ", "uuid", h->uuid);
+        vg_xbuf_elem(&b, "  ", "uuid", h->uuid);
     if (s->description[0])
-        elem(&b, "  ", "description", s->description);
-    putf(&b, "  <memory unit='MiB'>%lld</memory>\n  <vcpu>%d</vcpu>\n", s->memory_mib, s->vcpus);
+        vg_xbuf_elem(&b, "  ", "description", s->description);
+    vg_xbuf_putf(&b, "  <memory unit='MiB'>%lld</memory>\n  <vcpu>%d</vcpu>\n", s->memory_mib,
+                 s->vcpus);
     os_xml(&b, s);
     /* ACPI makes shutdown and reboot work on x86; aarch64 has ACPI only with UEFI. */
     if (is_x86(s))
-        putf(&b, "  <features><acpi/></features>\n");
-    putf(&b,
-         "  <on_poweroff>%s</on_poweroff>\n  <on_reboot>%s</on_reboot>\n"
-         "  <on_crash>%s</on_crash>\n  <devices>\n    <controller type='usb' model='none'/>\n",
-         s->on_poweroff, s->on_reboot, s->on_crash);
+        vg_xbuf_putf(&b, "  <features><acpi/></features>\n");
+    vg_xbuf_putf(
+        &b,
+        "  <on_poweroff>%s</on_poweroff>\n  <on_reboot>%s</on_reboot>\n"
+        "  <on_crash>%s</on_crash>\n  <devices>\n    <controller type='usb' model='none'/>\n",
+        s->on_poweroff, s->on_reboot, s->on_crash);
     for (size_t i = 0; i < s->ndisks; i++)
         if (strcmp(s->disks[i].bus, "scsi") == 0) {
-            putf(&b, "    <controller type='scsi' model='virtio-scsi'/>\n");
+            vg_xbuf_putf(&b, "    <controller type='scsi' model='virtio-scsi'/>\n");
             break;
         }
     disks_xml(&b, s, h);
     nics_xml(&b, s);
     consoles_xml(&b, s, dir);
     graphics_xml(&b, s);
-    putf(&b, "    <memballoon model='none'/>\n  </devices>\n</domain>\n");
-    if (b.oom) {
-        free(b.p);
-        vg_fail(err, VG_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    return b.p;
+    vg_xbuf_putf(&b, "    <memballoon model='none'/>\n  </devices>\n</domain>\n");
+    return vg_xbuf_finish(&b, err);
 }

@@ -1,4 +1,5 @@
--- gateway_vm_release.lua: forgets a VM's definition and gives its share of the quota back
+-- gateway_vm_release.lua: forgets a VM's definition and gives its share of the quota and its
+-- fixed addresses back
 -- (gateway: vm.delete, and undoing gateway_vm_reserve.lua when hostd refused the definition).
 --
 -- ARGV[1] VM name
@@ -16,6 +17,7 @@ local give = {instances = 1, vcpus = tonumber(d[2]) or 0, memory_mib = tonumber(
 for k, n in pairs(give) do
   if n ~= 0 then redis.call('HINCRBY', pkey .. ':usage', k, -n) end
 end
+release_addresses(vm, redis.call('HGET', dkey, 'spec'))
 redis.call('SREM', pkey .. ':vms', vm)
 if d[6] and d[6] ~= '' then
   redis.call('HDEL', 'vg:env:' .. d[6] .. ':vms', vm)

@@ -12,7 +12,8 @@
 -- ARGV[9] user   ARGV[10] now (ms)   ARGV[11] description
 -- Returns {''} on success, else {code, message} with code quota_exceeded ("project p1:
 -- instances 5 of 5 used"), forbidden (a storage pool or network the project may not use),
--- conflict or not_found.
+-- conflict (also: a fixed address another VM holds), bad_request (a fixed address in a network
+-- vmgate does not manage) or not_found.
 local mode, vm, project = ARGV[1], ARGV[2], ARGV[3]
 local want = {vcpus = tonumber(ARGV[4]), memory_mib = tonumber(ARGV[5]),
               disk_mib = tonumber(ARGV[6])}
@@ -70,6 +71,25 @@ for _, n in ipairs(type(spec.nics) == 'table' and spec.nics or {}) do
   end
 end
 
+-- Fixed addresses (IPAM): each one belongs to one VM per network, and only in the networks vmgate
+-- manages, which turn them into static DHCP leases. Checked before anything changes.
+local claims = {}
+for _, n in ipairs(type(spec.nics) == 'table' and spec.nics or {}) do
+  if type(n.ip) == 'string' and type(n.network) == 'string' then
+    if redis.call('SISMEMBER', 'vg:networks', n.network) == 0 then
+      return {'bad_request', 'network ' .. n.network .. ' is not managed by vmgate (network.create):' ..
+        ' a NIC cannot ask for a fixed address in it'}
+    end
+    local owner = redis.call('HGET', 'vg:network:' .. n.network .. ':ips', n.ip)
+    local by = owner and string.match(owner, '^(%S+)')
+    if by and by ~= vm then
+      return {'conflict', 'address ' .. n.ip .. ' in network ' .. n.network ..
+        ' is taken by VM ' .. by}
+    end
+    claims[#claims + 1] = {n.network, n.ip, vm .. ' ' .. (n.mac or '')}
+  end
+end
+
 want.instances = 1
 local order = {'instances', 'vcpus', 'memory_mib', 'disk_mib'}
 local usage = redis.call('HMGET', pkey .. ':usage', unpack(order))
@@ -102,6 +122,12 @@ if mode ~= 'edit' then
     fields[#fields + 1] = '1'
   end
   redis.call('SADD', pkey .. ':vms', vm)
+end
+if mode == 'edit' then
+  release_addresses(vm, redis.call('HGET', dkey, 'spec'))
+end
+for _, c in ipairs(claims) do
+  redis.call('HSET', 'vg:network:' .. c[1] .. ':ips', c[2], c[3])
 end
 redis.call('HSET', dkey, unpack(fields))
 return {''}

@@ -13,7 +13,9 @@ build=$repo/build
 # zlib1g-dev build ttyd, the other (tools/bench/run.sh builds it from its source tarball).
 # dpkg-dev, debhelper, lintian, debootstrap and nginx build, check and install the Debian
 # packages and put nginx in front of the installed gateway (tests/integration/package.test.mjs);
-# prometheus ships promtool, which checks the /metrics exposition in tests/integration/metrics.test.mjs.
+# prometheus ships promtool, which checks the /metrics exposition in tests/integration/metrics.test.mjs;
+# openvswitch-switch gives the network tests an Open vSwitch (user-space datapath, started by
+# the test itself).
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -21,7 +23,7 @@ packages=(
     redis-server qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
     dpkg-dev debhelper lintian debootstrap nginx prometheus
-    libuv1-dev libjson-c-dev zlib1g-dev
+    libuv1-dev libjson-c-dev zlib1g-dev openvswitch-switch
 )
 
 say() {

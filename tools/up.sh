@@ -312,6 +312,17 @@ remove_storage() { # uri host-index
     fi
 }
 
+# Every network of a private libvirtd but `vmgate` (remove_storage's) is the stack's, made by
+# network.create or a test: its bridge and dnsmasq would outlive the daemon.
+remove_networks() { # uri
+    local n
+    for n in $(virsh -c "$1" net-list --all --name 2>/dev/null); do
+        [ "$n" = "$network" ] && continue
+        virsh -q -c "$1" net-destroy "$n" >/dev/null 2>&1 || true
+        virsh -q -c "$1" net-undefine "$n" >/dev/null 2>&1 || true
+    done
+}
+
 hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port
     cat <<EOF
 # Written by tools/up.sh on every start; options: docs/config-hostd.md
@@ -555,11 +566,13 @@ down() {
         for name in $(virsh -c "$libvirt_uri" list --all --name); do
             remove_vm "$name"
         done
+        remove_networks "$libvirt_uri"
     fi
     if alive "$lv2/libvirtd.pid" libvirtd; then
         for name in $(virsh -c "$libvirt_uri2" list --all --name); do
             remove_vm "$name" "$libvirt_uri2"
         done
+        remove_networks "$libvirt_uri2"
         remove_storage "$libvirt_uri2" 2
     fi
     remove_storage "$libvirt_uri" 1

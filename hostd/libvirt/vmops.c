@@ -39,12 +39,14 @@ int hd_vmops_lv_fail(vg_err *err)
     case VIR_ERR_OPERATION_INVALID:
     case VIR_ERR_DOM_EXIST:
     case VIR_ERR_STORAGE_VOL_EXIST:
+    case VIR_ERR_NETWORK_EXIST:
         code = VG_E_CONFLICT;
         break;
     case VIR_ERR_NO_DOMAIN:
     case VIR_ERR_NO_STORAGE_POOL:
     case VIR_ERR_NO_STORAGE_VOL:
     case VIR_ERR_NO_NETWORK:
+    case VIR_ERR_NO_NWFILTER:
     case VIR_ERR_NO_DOMAIN_SNAPSHOT:
         code = VG_E_NOT_FOUND;
         break;

@@ -7,7 +7,8 @@
  *
  * vmops.c holds the short calls and what the others share (vmops_int.h); vmops_define.c
  * defines and undefines, vmops_wait.c answers shutdown and probe from timers, vmops_snap.c
- * runs snapshots and migration in workers, vmops_host.c reports the host. */
+ * runs snapshots and migration in workers, vmops_host.c reports the host, vmops_net.c runs
+ * networks and network filters. */
 #ifndef VMOPS_H
 #define VMOPS_H
 
@@ -33,7 +34,10 @@ rpc_method_fn hd_vmops_define, hd_vmops_undefine, hd_vmops_xml, hd_vmops_start, 
     hd_vmops_reboot, hd_vmops_reset, hd_vmops_suspend, hd_vmops_resume, hd_vmops_shutdown,
     hd_vmops_save, hd_vmops_restore, hd_vmops_cdrom, hd_vmops_autostart, hd_vmops_probe,
     hd_vmops_migrate, hd_vmops_snapshot_create, hd_vmops_snapshot_list, hd_vmops_snapshot_revert,
-    hd_vmops_snapshot_delete, hd_vmops_host_info;
+    hd_vmops_snapshot_delete, hd_vmops_host_info, hd_vmops_network_check, hd_vmops_network_define,
+    hd_vmops_network_undefine, hd_vmops_network_start, hd_vmops_network_stop, hd_vmops_network_list,
+    hd_vmops_network_leases, hd_vmops_network_lease, hd_vmops_filter_list, hd_vmops_filter_define,
+    hd_vmops_filter_undefine;
 /* Every method above by its RPC name, for hd_rpc_conn_new. */
 extern const rpc_method hd_vmops_methods[];
 

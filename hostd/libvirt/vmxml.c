@@ -315,3 +315,42 @@ out:
     xmlFreeDoc(doc);
     return rc;
 }
+
+/* netmask='255.255.255.0' as a prefix length; -1 when it is not a contiguous mask. */
+static int mask_prefix(const char *mask)
+{
+    vg_ip m;
+    if (!vg_ip_parse(mask, &m) || m.v6)
+        return -1;
+    int p = 0;
+    while (p < 32 && (m.b[p / 8] >> (7 - p % 8)) & 1)
+        p++;
+    for (int bit = p; bit < 32; bit++)
+        if ((m.b[bit / 8] >> (7 - bit % 8)) & 1)
+            return -1;
+    return p;
+}
+
+int hd_vmxml_net_subnets(const char *xml, vmxml_subnet *out, size_t cap, size_t *n, vg_err *err)
+{
+    xmlDoc *doc = parse(xml, "network", err);
+    *n = 0;
+    if (!doc)
+        return VG_ERR;
+    for (const xmlNode *c = xmlDocGetRootElement(doc)->children; c && *n < cap; c = c->next) {
+        char addr[64], pfx[8], mask[64];
+        if (!is_elem(c, "ip") || !attr(c, "address", addr, sizeof(addr)) ||
+            !vg_ip_parse(addr, &out[*n].addr))
+            continue;
+        int p = vg_ip_bits(&out[*n].addr);
+        if (attr(c, "prefix", pfx, sizeof(pfx)))
+            p = atoi(pfx);
+        else if (attr(c, "netmask", mask, sizeof(mask)))
+            p = mask_prefix(mask);
+        if (p < 0 || p > vg_ip_bits(&out[*n].addr))
+            continue;
+        out[(*n)++].prefix = p;
+    }
+    xmlFreeDoc(doc);
+    return VG_OK;
+}

@@ -5,6 +5,7 @@
 #define VMXML_H
 
 #include "vg.h"
+#include "vg_jfield.h"
 
 #define VMXML_MAX_DISKS 32
 #define VMXML_PATH_MAX 1024
@@ -45,5 +46,12 @@ char *hd_vmxml_volume(const char *name, long long size_mib, const char *format,
 /* <domainsnapshot> with a name and an optional description. Caller frees. */
 char *hd_vmxml_snapshot_doc(const char *name, const char *description, vg_err *err);
 int hd_vmxml_snapshot_parse(const char *xml, vmxml_snapshot *out, vg_err *err);
+
+/* The subnets of a libvirt <network>: each <ip address prefix|netmask>. */
+typedef struct vmxml_subnet {
+    vg_ip addr;
+    int prefix;
+} vmxml_subnet;
+int hd_vmxml_net_subnets(const char *xml, vmxml_subnet *out, size_t cap, size_t *n, vg_err *err);
 
 #endif

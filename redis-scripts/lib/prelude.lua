@@ -228,3 +228,15 @@ local function alert_clear(id, now)
   end
   return 0
 end
+
+-- Gives back the fixed addresses (vg:network:<n>:ips) that spec_json's NICs hold for vm.
+local function release_addresses(vm, spec_json)
+  local ok, spec = pcall(cjson.decode, spec_json or '{}')
+  for _, n in ipairs(ok and type(spec) == 'table' and type(spec.nics) == 'table' and spec.nics or {}) do
+    if type(n.ip) == 'string' and type(n.network) == 'string' then
+      local key = 'vg:network:' .. n.network .. ':ips'
+      local owner = redis.call('HGET', key, n.ip)
+      if owner and string.match(owner, '^(%S+)') == vm then redis.call('HDEL', key, n.ip) end
+    end
+  end
+end

@@ -43,12 +43,12 @@ function substitute(method, params) {
     if (v === '…' && (key === 'admin_password' || (method === 'login' && key === 'password'))) return stack.adminPassword;
     if (method === 'metrics.query' && key === 'name' && params.target === 'vm') return vmName(v);
     if (method === 'metrics.latest' && parent === 'names') return vmName(v);
-    if (key === 'vm' || (at.join('.') === 'spec.name') || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
+    if (key === 'vm' || (at.join('.') === 'spec.name' && method.startsWith('vm.')) || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
     // The storage methods name pools, volumes and images by their own names, as they are.
     const storage = /^(pool|volume|image|secret)\./.test(method);
     if (storage && method === 'pool.create' && key === 'target') return path.join(stack.dir, 'pools', path.basename(v));
     if (!storage && ['image', 'volume', 'media'].includes(key)) return volume(v);
-    if (parent === 'network' || parent === 'networks') return stack.network;
+    if ((parent === 'network' || parent === 'networks') && !method.startsWith('network.')) return stack.network;
     if (!storage && (parent === 'pool' || parent === 'pools')) return stack.pool;
     if (at.join('.') === 'spec.kernel.kernel' || at.join('.') === 'spec.kernel.initrd') return path.join(guest, path.basename(v));
     return { h1: hostIds[0], h2: hostIds[1] }[v] ?? v;
@@ -269,6 +269,36 @@ async function ensureNoEnv(name) {
   if (exists(`vg:env:${name}`)) await A('env.delete', { env: name });
 }
 
+// The networks, filters and security groups of the examples (docs/api.md "Networks", …).
+const LAN = { name: 'lan', kind: 'isolated' };
+async function ensureNetwork(name) {
+  if (!exists(`vg:network:${name}`)) return A('network.create', { spec: { ...LAN, name }, host: hostIds[0] });
+  const spec = JSON.parse(hget(`vg:network:${name}`, 'spec'));
+  if (Object.keys(spec).length > 2) await A('network.edit', { spec: { ...LAN, name } });
+  return A('network.start', { name });
+}
+
+async function ensureNoNetwork(name) {
+  if (exists(`vg:network:${name}`)) await A('network.delete', { name });
+}
+
+async function ensureFilter(name) {
+  if (!exists(`vg:filter:${name}`)) await A('filter.create', { spec: { name, rules: [{ action: 'drop', direction: 'out', protocol: 'tcp', port_min: 25 }] } });
+}
+
+async function ensureNoFilter(name) {
+  if (exists(`vg:filter:${name}`)) await A('filter.delete', { name });
+}
+
+const WEB_RULES = [{ direction: 'ingress', protocol: 'tcp', port_min: 8080, remote_group: 'web' }];
+async function ensureSecgroup(project, name) {
+  if (!exists(`vg:secgroup:${project}:${name}`)) await A('secgroup.create', { project, name, description: 'web servers', rules: WEB_RULES });
+}
+
+async function ensureNoSecgroup(project, name) {
+  if (exists(`vg:secgroup:${project}:${name}`)) await A('secgroup.delete', { project, name });
+}
+
 // What the world must look like before an example (p: the substituted params; ok: whether the
 // documented answer is a result; code: its error code otherwise).
 // The storage examples' world: the stack's pool vmgate with base.qcow2 and tools.iso, a pool
@@ -399,6 +429,29 @@ async function prepare(method, p, ok, code) {
         if (in_ && in_ !== p.env) await A('env.edit', { env: in_, vms: {} });
       }
     }
+    return undefined;
+  }
+  if (kind === 'network') {
+    const name = p.spec?.name ?? p.name ?? 'lan';
+    if (verb === 'create') return ok ? ensureNoNetwork(name) : code === 'conflict' && ensureNetwork(name);
+    if (absent) return ensureNoNetwork(name);
+    await ensureNetwork(name);
+    if (verb === 'start' && ok) await A('network.stop', { name });
+    return undefined;
+  }
+  if (kind === 'filter') {
+    const name = p.spec?.name ?? p.name;
+    if (verb === 'create') return ok ? ensureNoFilter(name) : undefined;
+    if (verb === 'delete') return ok ? ensureFilter(name) : absent && ensureNoFilter(name);
+    return undefined;
+  }
+  if (kind === 'secgroup') {
+    if (verb === 'assign') return ensureVm(p.vm);
+    if (verb === 'create') return ok ? ensureNoSecgroup(p.project, p.name) : code === 'conflict' && ensureSecgroup(p.project, p.name);
+    if (verb === 'list') return ensureSecgroup(p.project, 'web');
+    if (absent) return ensureNoSecgroup(p.project, p.name);
+    await ensureSecgroup(p.project, p.name);
+    if (verb === 'edit') await A('secgroup.edit', { project: p.project, name: p.name, rules: WEB_RULES });
     return undefined;
   }
   if (kind === 'snapshot') {

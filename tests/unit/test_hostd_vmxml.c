@@ -152,13 +152,38 @@ static void test_snapshot(void **state)
     assert_int_equal(hd_vmxml_snapshot_parse("<domain/>", &s, &err), VG_ERR);
 }
 
+/* The subnets hostd compares a new network's against: prefix or netmask, both families. */
+static void test_net_subnets(void **state)
+{
+    (void)state;
+    const char *xml = "<network><name>n</name><ip address='192.168.122.1' netmask='255.255.255.0'>"
+                      "<dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip>"
+                      "<ip family='ipv6' address='fd00:1::1' prefix='64'/>"
+                      "<ip address='10.0.0.1' netmask='255.0.255.0'/></network>";
+    vmxml_subnet subs[4];
+    size_t n = 0;
+    vg_err err;
+    assert_int_equal(hd_vmxml_net_subnets(xml, subs, 4, &n, &err), VG_OK);
+    assert_int_equal(n, 2); /* a non-contiguous netmask is no subnet */
+    assert_int_equal(subs[0].prefix, 24);
+    assert_false(subs[0].addr.v6);
+    assert_int_equal(subs[1].prefix, 64);
+    assert_true(subs[1].addr.v6);
+    vg_ip a;
+    int p;
+    assert_true(vg_cidr_parse("192.168.122.128/25", &a, &p));
+    assert_true(vg_ip_overlap(&subs[0].addr, subs[0].prefix, &a, p));
+    assert_int_equal(hd_vmxml_net_subnets("<network/>", subs, 4, &n, &err), VG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hd_vmxml_net_subnets("<network", subs, 4, &n, &err), VG_ERR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rewrite),
-        cmocka_unit_test(test_disks),
-        cmocka_unit_test(test_documents),
-        cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_rewrite),     cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_documents),   cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_net_subnets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

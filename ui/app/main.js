@@ -2,8 +2,8 @@
 // is a custom element in its own folder, loaded when first visited.
 //
 // Routes: #/login, #/vms, #/vms/new, #/vm/<vm>[/<tab>], #/console/<vm>[/<dev>][?offset=…],
-// #/hosts, #/projects[/<project>], #/users, #/envs[/<env>], #/audit, #/account,
-// #/monitoring[/<vm|host>/<name>].
+// #/hosts, #/projects[/<project>], #/users, #/envs[/<env>], #/networks[/<network>],
+// #/secgroups[/<project>], #/audit, #/account, #/monitoring[/<vm|host>/<name>].
 
 import { api, httpCall } from '../lib/api.js';
 import { session, live } from '../lib/store.js';
@@ -23,6 +23,16 @@ const PAGES = {
         nav: 'Projects',
     },
     envs: { tag: 'vg-envs', load: () => import('../envs/envs.js'), nav: 'Environments' },
+    networks: {
+        tag: 'vg-networks',
+        load: () => import('../networks/networks.js'),
+        nav: 'Networks',
+    },
+    secgroups: {
+        tag: 'vg-secgroups',
+        load: () => import('../secgroups/secgroups.js'),
+        nav: 'Security groups',
+    },
     users: { tag: 'vg-users', load: () => import('../users/users.js'), nav: 'Users', admin: true },
     audit: { tag: 'vg-audit', load: () => import('../audit/audit.js'), nav: 'Audit', admin: true },
     monitoring: {

@@ -58,10 +58,17 @@ export function modelOf(spec = {}) {
         })),
         useCdrom: Boolean(s.cdrom),
         cdrom: { bus: s.cdrom?.bus || 'sata', media: s.cdrom?.media || '' },
+        // A NIC's filter and its parameters are kept as they are; its fixed address and
+        // security groups (comma-separated; a stored list stays a list even when emptied: the
+        // project's default policy) are fields.
         nics: (s.nics || []).map((n) => ({
+            ...n,
             network: n.network,
             model: n.model || 'virtio',
             mac: n.mac || '',
+            ip: n.ip || '',
+            groups: (n.secgroups || []).join(', '),
+            hasGroups: Array.isArray(n.secgroups),
         })),
         consoles: {
             virtio_console: Boolean(s.consoles?.virtio_console),
@@ -75,6 +82,19 @@ export function modelOf(spec = {}) {
 
 const num = (v) => (v === '' || v === null || Number.isNaN(Number(v)) ? v : Number(v));
 
+// One NIC of the form as the spec has it.
+function nicSpec(n) {
+    const { groups, hasGroups, ...nic } = n;
+    if (!nic.mac) delete nic.mac;
+    if (!nic.ip) delete nic.ip;
+    const list = groups
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
+    if (list.length || hasGroups) nic.secgroups = list;
+    else delete nic.secgroups;
+    return nic;
+}
 export function toSpec(m, { withName = true } = {}) {
     const spec = {};
     if (withName) spec.name = m.name;
@@ -114,7 +134,7 @@ export function toSpec(m, { withName = true } = {}) {
         return { size_mib: num(d.size_mib), pool: d.pool, format: d.format, ...common };
     });
     if (m.useCdrom) spec.cdrom = { bus: m.cdrom.bus, media: m.cdrom.media || null };
-    spec.nics = m.nics.map((n) => (n.mac ? { ...n } : { network: n.network, model: n.model }));
+    spec.nics = m.nics.map(nicSpec);
     spec.consoles = { ...m.consoles };
     if (placement) spec.placement = placement;
     return spec;
@@ -243,6 +263,8 @@ class VgSpecForm extends VgElement {
             ${this.field('Network', `${k}.network`, `${p}.network`, { help: 'vmgate' })}
             ${this.field('Model', `${k}.model`, `${p}.model`, { options: NIC_MODELS })}
             ${this.field('MAC', `${k}.mac`, `${p}.mac`, { help: 'generated' })}
+            ${this.field('Fixed address', `${k}.ip`, `${p}.ip`, { help: 'DHCP' })}
+            ${this.field('Security groups', `${k}.groups`, `${p}.secgroups`, { help: 'none' })}
             <div class="full">
                 <button type="button" @click=${() => this.drop('nics', i)}>
                     Remove NIC ${i + 1}
@@ -353,7 +375,15 @@ class VgSpecForm extends VgElement {
                     <button
                         type="button"
                         id="add-nic"
-                        @click=${() => this.add('nics', { network: '', model: 'virtio', mac: '' })}
+                        @click=${() =>
+                            this.add('nics', {
+                                network: '',
+                                model: 'virtio',
+                                mac: '',
+                                ip: '',
+                                groups: '',
+                                hasGroups: false,
+                            })}
                     >
                         Add NIC
                     </button>

@@ -144,7 +144,16 @@ class VgVmPage extends VgElement {
                     <dt>Disks</dt>
                     <dd>${(spec.disks || []).length}</dd>
                     <dt>NICs</dt>
-                    <dd>${(spec.nics || []).map((n) => n.network).join(', ') || '—'}</dd>
+                    <dd id="vm-nics">
+                        ${(spec.nics || [])
+                            .map(
+                                (n) =>
+                                    `${n.network}${n.ip ? ` ${n.ip}` : ''}${
+                                        n.secgroups ? ` [groups: ${n.secgroups.join(', ') || 'project default'}]` : ''
+                                    }`,
+                            )
+                            .join('; ') || '—'}
+                    </dd>
                     <dt>CD-ROM</dt>
                     <dd>${spec.cdrom ? spec.cdrom.media || 'empty' : 'no drive'}</dd>
                     <dt>Boot</dt>

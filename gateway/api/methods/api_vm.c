@@ -137,6 +137,18 @@ static void create_define(gw_vmcall *v)
     gw_vmcall_rpc(v, v->host, "vm.define", p, GW_VM_DEFINE_MS, created);
 }
 
+/* The NICs' fixed addresses as static leases, their security groups as filters on the host:
+ * before the domain that uses them. */
+static void create_filters(gw_vmcall *v)
+{
+    gw_vmnet_filters(v, v->host, create_define, create_undo);
+}
+
+static void create_leases(gw_vmcall *v)
+{
+    gw_vmnet_leases(v, create_filters, create_undo);
+}
+
 static void create_reserve(gw_vmcall *v)
 {
     char *text = cJSON_PrintUnformatted(v->spec_json);
@@ -145,7 +157,7 @@ static void create_reserve(gw_vmcall *v)
         return;
     }
     reserve(v, "create", v->spec.vcpus, v->spec.memory_mib, vg_domspec_disk_mib(&v->spec), text,
-            v->spec.description, create_define);
+            v->spec.description, create_leases);
     free(text);
 }
 
@@ -277,6 +289,16 @@ static void edit_define(gw_vmcall *v)
     gw_vmcall_rpc(v, v->host, "vm.define", p, GW_VM_DEFINE_MS, edited);
 }
 
+static void edit_filters(gw_vmcall *v)
+{
+    gw_vmnet_filters(v, v->host, edit_define, edit_undo);
+}
+
+static void edit_leases(gw_vmcall *v)
+{
+    gw_vmnet_leases(v, edit_filters, edit_undo);
+}
+
 static void edit_checked(gw_vmcall *v)
 {
     if (!gw_vminfo_spec(&v->vi)) {
@@ -310,7 +332,7 @@ static void edit_checked(gw_vmcall *v)
         return;
     }
     reserve(v, "edit", v->spec.vcpus, v->spec.memory_mib, vg_domspec_disk_mib(&v->spec), text,
-            v->spec.description, edit_define);
+            v->spec.description, edit_leases);
     free(text);
 }
 
@@ -402,9 +424,14 @@ static void deleted(gw_vmcall *v)
     gw_call_succeed(v->c, res);
 }
 
+static void delete_unlease(gw_vmcall *v)
+{
+    gw_vmnet_unlease(v, deleted);
+}
+
 static void delete_release(gw_vmcall *v)
 {
-    release(v, deleted);
+    release(v, delete_unlease);
 }
 
 /* A domain libvirt no longer knows is as good as undefined. */

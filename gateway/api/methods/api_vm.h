@@ -80,6 +80,22 @@ void gw_vmcall_event(gw_vmcall *v, const char *type, cJSON *extra);
 /* {"vm": v->vm} and whatever the caller adds. */
 cJSON *gw_vmcall_params(const gw_vmcall *v);
 
+/* api_vmnet.c. Static DHCP leases for the spec's fixed addresses on every host of their
+ * networks; a refusal sets v->err and runs undo. */
+void gw_vmnet_leases(gw_vmcall *v, gw_vmcall_step *next, gw_vmcall_step *undo);
+/* The static leases of the stored spec's fixed addresses removed from their networks' hosts
+ * (best effort), then next. */
+void gw_vmnet_unlease(gw_vmcall *v, gw_vmcall_step *next);
+/* The nwfilters of the VM's NICs with security groups, on host (the one it is about to be
+ * defined on or migrate to); without a parsed spec every NIC the stored spec has. */
+void gw_vmnet_filters(gw_vmcall *v, const char *host, gw_vmcall_step *next, gw_vmcall_step *undo);
+struct gw_fanout;
+/* filter.define of every filter of a gateway_secgroup_plan.lua answer on its host. */
+void gw_vmnet_define_filters(gw_call *c, const cJSON *plan,
+                             void (*done)(struct gw_fanout *f, const cJSON *results,
+                                          const vg_err *err),
+                             void *priv);
+
 /* {vm}: the parameters of vm.get, most lifecycle actions and snapshot.list. */
 extern const gw_field gw_vm_params[];
 

@@ -340,11 +340,22 @@ static void dest_cb(vg_redis *r, redisReply *reply, void *priv)
     gw_vmcall_rpc(v, v->vi.host, "vm.migrate", p, GW_VM_LONG_MS, migrated);
 }
 
-static void migrate_placed(gw_vmcall *v)
+static void migrate_refused(gw_vmcall *v)
+{
+    gw_call_fail_err(v->c, &v->err);
+}
+
+static void migrate_dest(gw_vmcall *v)
 {
     gw_call_sent(v->c,
                  vg_redis_cmd(v->c->g->redis, dest_cb, v->c,
                               "HMGET vg:host:%s migrate_uri libvirt_uri console_dir", v->host));
+}
+
+/* The security groups' filters go first: the domain needs them on arrival. */
+static void migrate_placed(gw_vmcall *v)
+{
+    gw_vmnet_filters(v, v->host, migrate_dest, migrate_refused);
 }
 
 static void migrate_checked(gw_vmcall *v)
