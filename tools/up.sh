@@ -417,13 +417,28 @@ start_vms() {
         # Keeping the uuid makes the re-define an update instead of a name clash.
         xml=$(mktemp "$run/$name.XXXXXX.xml")
         domain_xml "$name" "$uuid" >"$xml"
-        virsh -q -c "$libvirt_uri" define "$xml" >/dev/null || die "virsh define $name failed"
+        # Bounded: a libvirtd whose QEMU probe hangs must fail the start, not hold it forever.
+        timeout 120 virsh -q -c "$libvirt_uri" define "$xml" >/dev/null ||
+            die "virsh define $name failed (logs: $lv/log/)"
         rm -f "$xml"
         grep -qx "$name" "$run/vms" 2>/dev/null || echo "$name" >>"$run/vms"
         if [ "$(virsh -c "$libvirt_uri" domstate "$name")" != running ]; then
-            virsh -q -c "$libvirt_uri" start "$name" >/dev/null || die "virsh start $name failed"
+            timeout 120 virsh -q -c "$libvirt_uri" start "$name" >/dev/null ||
+                die "virsh start $name failed"
         fi
     done
+    keep_qemu_caps
+}
+
+# On a machine whose own libvirtd never ran there is no QEMU capability cache to copy, and every
+# private libvirtd probes QEMU (seconds each, and a probe has been seen to hang). The first
+# stack's probe result becomes the cache the next stacks copy.
+keep_qemu_caps() {
+    local sys=/var/cache/libvirt/qemu/capabilities own=$lv/cache/qemu/capabilities
+    [ "$libvirt_uri" != qemu:///system ] || return 0
+    compgen -G "$sys/*.xml" >/dev/null && return 0
+    compgen -G "$own/*.xml" >/dev/null || return 0
+    mkdir -p "$sys" && cp -a "$own"/*.xml "$sys"/ 2>/dev/null || true
 }
 
 healthy() {
