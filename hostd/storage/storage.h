@@ -19,6 +19,8 @@ rpc_method_fn hd_storage_pool_list, hd_storage_pool_define, hd_storage_pool_unde
     hd_storage_vol_clone, hd_storage_vol_delete, hd_storage_vol_check_idle, hd_storage_vol_prepare,
     hd_storage_secret_define, hd_storage_secret_undefine;
 
+/* The pool params.pool names, on *c (caller frees), or NULL with err. */
+virStoragePoolPtr hd_storage_call_pool(virConnectPtr *c, const cJSON *params, vg_err *err);
 /* The volume params.pool / params.volume name (caller frees), or NULL with err. */
 virStorageVolPtr hd_storage_call_volume(virConnectPtr c, const cJSON *params, vg_err *err);
 /* VG_ERR with `conflict` naming the VM when a running domain uses the volume at path. */
