@@ -98,4 +98,27 @@ typedef struct console_msg {
  * Returns 1 when it produced something, 0 when nothing is due. */
 int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out);
 
+/* ---- a gateway's channel (link v2, docs/protocol.md §3; channel.c) ----
+ *
+ * A channel is one gateway's subscription to a console: a console_viewer with a cursor, which
+ * that gateway fans out to its browsers itself. hostd keeps nothing per browser: the gateway
+ * says which user writes through the channel (take/release); the write lock is the channel's. */
+
+/* Attaches v as a channel at offset (as hd_console_attach); it does not take the lock. */
+int hd_console_channel_open(console *c, console_viewer *v, const char *offset, vg_err *err);
+/* One CONTROL message (JSON) or INPUT from the gateway; refusals are queued as `error`. */
+void hd_console_channel_control(console_viewer *v, const unsigned char *json, size_t len);
+void hd_console_channel_input(console_viewer *v, const unsigned char *p, size_t n);
+
+typedef struct console_frame {
+    size_t len; /* bytes of the link frame written to buf, header included */
+    int close;  /* the frame is the channel's CLOSE: the channel ends once it is sent */
+} console_frame;
+
+/* Builds the channel's next link frame into buf (cap >= VG_LINK_HDR + 8 + VG_LINK_OUTPUT_MAX
+ * for full output frames): OPENED, a refusal, writer or state news, then output below limit
+ * (the gateway's credit). Returns 1 when it produced a frame, 0 when nothing is due. */
+int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsigned char *buf,
+                            size_t cap, console_frame *out);
+
 #endif

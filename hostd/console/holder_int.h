@@ -44,6 +44,8 @@ struct console {
 const console_config *hd_console_cfg(void);
 /* Asks the viewer's transport for a writable callback. */
 void hd_console_wake(console_viewer *v);
+/* Gives the write lock to w (NULL: nobody) and tells every viewer. */
+void hd_console_set_writer(console *c, console_viewer *w);
 /* Marks `pending` for every viewer of c and wakes them. */
 void hd_console_wake_all(console *c, unsigned pending);
 

@@ -14,7 +14,7 @@
 
 #define CONSOLE_FRAME_MAX 16384 /* bytes of output per frame: one frame per writable */
 
-static void set_writer(console *c, console_viewer *w)
+void hd_console_set_writer(console *c, console_viewer *w)
 {
     console_viewer *prev = c->writer;
     if (prev == w)
@@ -70,7 +70,7 @@ int hd_console_attach(console *c, console_viewer *v, const char *user, int rw, i
     vg_info("console", "%s/%s viewer %s (%s, %s) attached at %llu", c->vm, c->dev, v->id, user,
             rw ? "rw" : "ro", (unsigned long long)off);
     if (rw && (take || !c->writer))
-        set_writer(c, v);
+        hd_console_set_writer(c, v);
     hd_console_wake_all(c, CONSOLE_P_VIEWERS);
     return VG_OK;
 }
@@ -89,7 +89,7 @@ void hd_console_detach(console_viewer *v)
     v->next = NULL;
     vg_info("console", "%s/%s viewer %s (%s) detached", c->vm, c->dev, v->id, v->user);
     if (c->writer == v)
-        set_writer(c, NULL);
+        hd_console_set_writer(c, NULL);
     hd_console_wake_all(c, CONSOLE_P_VIEWERS);
 }
 
@@ -141,11 +141,11 @@ void hd_console_viewer_recv(console_viewer *v, int binary, const unsigned char *
             hd_console_viewer_refuse(v, &err);
             return;
         }
-        set_writer(v->con, v);
+        hd_console_set_writer(v->con, v);
         return;
     case VG_MSG_RELEASE:
         if (v->con->writer == v)
-            set_writer(v->con, NULL);
+            hd_console_set_writer(v->con, NULL);
         return;
     case VG_MSG_PING:
         if (v->npongs < CONSOLE_MAX_PONGS)

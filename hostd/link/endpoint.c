@@ -1,9 +1,11 @@
 #include "link/endpoint.h"
 
 #include "console/console.h"
+#include "link/mux.h"
 #include "link/rpc.h"
 #include "vg_bindaddr.h"
 #include "vg_frame.h"
+#include "vg_link.h"
 #include "vg_log.h"
 #include "vg_query.h"
 #include "vg_util.h"
@@ -33,6 +35,7 @@ typedef struct link_conn {
     size_t rxlen;
     int rx_overflow;
     rpc_conn *rpc; /* a /link/api connection: management calls instead of a console */
+    hd_mux *mux;   /* a /link/v2 connection: a gateway's channels and calls */
     struct link_conn *prev, *next;
 } link_conn;
 
@@ -151,14 +154,19 @@ static void attach(link_conn *lc)
     struct lws *wsi = lc->wsi;
     char uri[128] = "";
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-    int api = strcmp(uri, "/link/api") == 0;
-    if (!api && strcmp(uri, "/link/console") != 0) {
-        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
+    int api = strcmp(uri, "/link/api") == 0, mux = strcmp(uri, VG_LINK_PATH) == 0;
+    if (!api && !mux && strcmp(uri, "/link/console") != 0) {
+        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/v2, /link/console or /link/api");
         return;
     }
     if (!secret_ok(wsi)) {
         vg_warn("link", "refused a link connection: wrong or missing X-Vmgate-Link");
         reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
+        return;
+    }
+    if (mux) {
+        if (!(lc->mux = hd_mux_new(wsi, cfg->rpc_methods)))
+            reject(lc, VG_E_INTERNAL, 1011, "out of memory");
         return;
     }
     if (api) {
@@ -238,6 +246,8 @@ static int writable(link_conn *lc)
 {
     if (lc->rejecting)
         return write_reject(lc);
+    if (lc->mux)
+        return hd_mux_writable(lc->mux);
     if (lc->rpc)
         return write_answer(lc);
     console_msg m;
@@ -259,6 +269,8 @@ static int writable(link_conn *lc)
 
 static size_t rx_max(const link_conn *lc)
 {
+    if (lc->mux)
+        return VG_LINK_FRAME_MAX;
     return lc->rpc ? RPC_MAX_MESSAGE : VG_FRAME_MAX_CLIENT;
 }
 
@@ -281,9 +293,11 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
     int first = lws_is_first_fragment(lc->wsi);
     int last = lws_is_final_fragment(lc->wsi) && !lws_remaining_packet_payload(lc->wsi);
     int binary = lws_frame_is_binary(lc->wsi);
-    if (lc->rejecting || (!lc->v.con && !lc->rpc))
+    if (lc->rejecting || (!lc->v.con && !lc->rpc && !lc->mux))
         return 0;
     if (first && last) { /* the common case: no copy */
+        if (lc->mux)
+            return hd_mux_recv(lc->mux, binary, in, len);
         if (lc->rpc)
             return receive_rpc(lc, in, len);
         hd_console_viewer_recv(&lc->v, binary, in, len);
@@ -307,6 +321,15 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
     }
     if (!last)
         return 0;
+    if (lc->mux) {
+        int rc = lc->rx_overflow ? -1 : hd_mux_recv(lc->mux, binary, lc->rx, lc->rxlen);
+        if (lc->rx_overflow)
+            vg_warn("link", "dropping a gateway's link: message over %d bytes", VG_LINK_FRAME_MAX);
+        free(lc->rx);
+        lc->rx = NULL;
+        lc->rxlen = 0;
+        return rc;
+    }
     if (lc->rpc) {
         int rc = receive_rpc(lc, lc->rx, lc->rxlen);
         free(lc->rx);
@@ -410,6 +433,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         hd_console_detach(&lc->v);
         hd_rpc_conn_free(lc->rpc);
         lc->rpc = NULL;
+        hd_mux_free(lc->mux);
+        lc->mux = NULL;
         free(lc->rx);
         lc->rx = NULL;
         if (lc->prev)
@@ -431,6 +456,7 @@ static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {VG_LINK_PROTOCOL, callback, sizeof(link_conn), 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -506,7 +532,9 @@ void hd_link_shutdown(void)
     for (link_conn *lc = conns; lc; lc = lc->next) {
         if (lc->rejecting)
             continue;
-        if (lc->v.con)
+        if (lc->mux)
+            hd_mux_shutdown(lc->mux);
+        else if (lc->v.con)
             hd_console_viewer_close(&lc->v, 1001);
         else
             reject(lc, VG_E_UNAVAILABLE, 1001, "hostd is shutting down");
