@@ -15,6 +15,8 @@ struct lws_vhost;
 struct lws;
 typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
+typedef struct gw_feed gw_feed;
+typedef struct gw_hlink gw_hlink;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
 typedef struct gw_kdf gw_kdf;
@@ -32,6 +34,8 @@ typedef struct gw_config {
     long session_ttl, ticket_ttl;
     long ping_interval, idle_timeout;
     long viewer_queue;
+    char *laggard_policy;
+    int laggard_close; /* laggard_policy = close */
     long kdf_threads;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
     char *boot_dirs;       /* comma-separated, see vmpolicy.h */
@@ -58,6 +62,8 @@ typedef struct gw {
      * who exists and the timing does not tell user names. */
     char *pw_dummy;
     gw_viewer *viewers;    /* every console attachment, for shutdown */
+    gw_feed *feeds;        /* every console served, one buffer each (console/feed.c) */
+    gw_hlink *hlinks;      /* one link per hostd (backend/link.c) */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
     gw_events events;      /* who hears of what (core/events.h) */
     gw_apiws *apiws;       /* every API WebSocket */

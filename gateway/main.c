@@ -5,6 +5,7 @@
 #include "gateway.h"
 #include "backend/bus.h"
 #include "backend/hostrpc.h"
+#include "backend/link.h"
 #include "backend/hostwatch.h"
 #include "core/kdf.h"
 #include "net/http.h"
@@ -52,9 +53,11 @@ static const vg_opt options[] = {
     {"idle_timeout", VG_OPT_INT, "60", "seconds without any answer before a WebSocket is closed",
      &G.cfg.idle_timeout},
     {"viewer_queue", VG_OPT_INT, "262144",
-     "bytes queued per console viewer before its link "
-     "stops being read",
+     "a console's shared buffer is 4 times this; a viewer that falls further behind skips",
      &G.cfg.viewer_queue},
+    {"laggard_policy", VG_OPT_STR, "skip",
+     "console viewers the shared buffer overtakes: skip (GAP) or close (4408)",
+     &G.cfg.laggard_policy},
     {"kdf_threads", VG_OPT_INT, "2",
      "threads that check login passwords (argon2id) beside the event loop", &G.cfg.kdf_threads},
     {"allowed_origins", VG_OPT_STR, "",
@@ -112,8 +115,12 @@ static int check_config(const gw_config *c)
                             "greater than ping_interval");
         return VG_ERR;
     }
-    if (c->viewer_queue < 65536) {
-        vg_error("gateway", "viewer_queue must be at least 65536 bytes");
+    if (c->viewer_queue < 65536 || c->viewer_queue > (1L << 28)) {
+        vg_error("gateway", "viewer_queue must be 65536 to 268435456 bytes");
+        return VG_ERR;
+    }
+    if (strcmp(c->laggard_policy, "skip") != 0 && strcmp(c->laggard_policy, "close") != 0) {
+        vg_error("gateway", "laggard_policy must be skip or close");
         return VG_ERR;
     }
     if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX) {
@@ -204,6 +211,7 @@ int main(int argc, char **argv)
         return 2;
     }
     vg_log_set_level((vg_log_level)level);
+    g->cfg.laggard_close = g->cfg.laggard_policy && !strcmp(g->cfg.laggard_policy, "close");
     if (check_config(&g->cfg) != VG_OK)
         return 2;
     if (gw_lua_open_all(g, &err) != VG_OK) {
@@ -292,7 +300,7 @@ int main(int argc, char **argv)
     /* lws wants arrays of protocols; each module owns its entry. */
     struct lws_protocols https_protocols[] = {
         gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
-    struct lws_protocols link_protocols[] = {gw_link_protocol, gw_hostrpc_protocol, {0}};
+    struct lws_protocols link_protocols[] = {gw_hlink_protocol, {0}};
 
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof(vi));
@@ -402,6 +410,7 @@ int main(int argc, char **argv)
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
     lws_context_destroy(g->ctx);
+    gw_hlink_free_all(g);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
     gw_kdf_stop(g->kdf);

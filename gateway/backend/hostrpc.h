@@ -1,7 +1,8 @@
-/* Calls from the gateway to one hostd's management endpoint (`GET /link/api`, docs/protocol.md
- * §4): a JSON request over the mutually authenticated link, one answer. The host's link URL comes
- * from vg:host:<id> in Redis. Each call has its own deadline; a host that cannot be reached or
- * does not answer in time ends the call with `unavailable`. */
+/* Calls from the gateway to one hostd's management RPC (docs/protocol.md §4): a JSON request
+ * on channel 0 of the host's one link (backend/link.h), so a call costs no TLS handshake once
+ * the link is up, and one answer. The host's link URL comes from vg:host:<id> in Redis. Each call
+ * has its own deadline; a host that cannot be reached or does not answer in time ends the call with
+ * `unavailable`. */
 #ifndef GW_HOSTRPC_H
 #define GW_HOSTRPC_H
 
@@ -17,9 +18,5 @@ typedef void gw_hostrpc_done(void *priv, const cJSON *result, const vg_err *err)
  * start. A call whose client went away still runs to its end, so its result is recorded. */
 void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *params,
                      long timeout_ms, gw_hostrpc_done *done, void *priv);
-
-struct lws_protocols;
-/* The client side of /link/api, on the links vhost. */
-extern const struct lws_protocols gw_hostrpc_protocol;
 
 #endif

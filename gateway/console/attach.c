@@ -84,11 +84,7 @@ static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
         gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, msg, 4503);
         return;
     }
-    snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
-    if (gw_follow_connect(v, link->str) != VG_OK && !v->close_code) {
-        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->t.vm, v->t.dev);
-        gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "the VM's host cannot be reached", 4503);
-    }
+    gw_feed_join(v, host->str, link->str);
 }
 
 static void ticket_cb(vg_redis *r, redisReply *reply, void *priv)

@@ -1,12 +1,13 @@
 /* The browser side, /ws/console (docs/protocol.md §2): a viewer per connection, the client's
- * frames checked and queued for the link, the queue to the browser written with its GAP when
- * output had to be skipped. */
+ * frames checked and handed to the console's feed, which writes the browser from its shared
+ * buffer. */
 #include "console/console_int.h"
 
 #include "vg_frame.h"
 #include "vg_log.h"
 
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct browser_pss {
@@ -29,50 +30,44 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
     int binary = lws_frame_is_binary(wsi);
     vg_msg msg;
     vg_err err;
-    if (vg_frame_parse_client(binary, v->rx_browser.msg, v->rx_browser.msg_len, &msg, &err) !=
-        VG_OK) {
-        gw_wsbuf_reset(&v->rx_browser);
+    rc = vg_frame_parse_client(binary, v->rx_browser.msg, v->rx_browser.msg_len, &msg, &err);
+    gw_wsbuf_reset(&v->rx_browser);
+    if (rc != VG_OK) {
         if (err.code == VG_E_TOO_BIG)
             gw_viewer_fail_browser(v, err.code, err.msg, 1009);
         else
             gw_viewer_send_error(v, err.code, err.msg);
         return;
     }
-    if (msg.kind == VG_MSG_TAKE && !strcmp(v->t.mode, "rw"))
-        gw_viewer_audit(v, "take");
-    gw_wsq_push(&v->up, v->rx_browser.msg, v->rx_browser.msg_len, binary);
-    gw_wsbuf_reset(&v->rx_browser);
-    if (v->up.bytes >= UP_QUEUE_MAX && !v->browser_paused) {
-        lws_rx_flow_control(wsi, 0);
-        v->browser_paused = 1;
+    switch (msg.kind) {
+    case VG_MSG_INPUT:
+        gw_feed_input(v, msg.data, msg.len);
+        return;
+    case VG_MSG_TAKE:
+        if (v->rw)
+            gw_viewer_audit(v, "take");
+        gw_feed_take(v);
+        return;
+    case VG_MSG_RELEASE:
+        gw_feed_release(v);
+        return;
+    case VG_MSG_PING: {
+        char pong[64];
+        snprintf(pong, sizeof(pong), "{\"type\":\"pong\",\"id\":%lld}", (long long)msg.id);
+        gw_viewer_send_text(v, pong);
+        return;
     }
-    if (v->link && v->link_up)
-        lws_callback_on_writable(v->link);
+    default:
+        gw_viewer_send_error(v, VG_E_UNKNOWN, "unexpected message");
+        return;
+    }
 }
 
 static int browser_writeable(gw_viewer *v, struct lws *wsi)
 {
-    if (v->down.head) {
-        if (gw_wsq_write(&v->down, wsi) < 0)
-            return -1;
-        if (v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
-            if (v->skipping) {
-                unsigned char gap[VG_FRAME_GAP_LEN];
-                vg_frame_gap(gap, v->skip_from, v->skip_to);
-                gw_wsq_push(&v->down, gap, sizeof(gap), 1);
-                v->skipping = 0;
-            }
-            if (v->link_paused) {
-                v->link_paused = 0;
-                if (v->link)
-                    lws_rx_flow_control(v->link, 1);
-            }
-        }
-        if (v->down.head || (v->close_code && !gw_wsbuf_draining(&v->rx_browser)))
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (v->close_code && !gw_wsbuf_draining(&v->rx_browser)) {
+    if (gw_feed_write(v, wsi) < 0)
+        return -1;
+    if (!v->ctl.head && v->close_code && !gw_wsbuf_draining(&v->rx_browser)) {
         lws_close_reason(wsi, (enum lws_close_status)v->close_code,
                          (unsigned char *)v->close_reason, strlen(v->close_reason));
         return -1;
@@ -129,7 +124,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
             vg_info("console", "user %s detached from %s/%s", v->t.user, v->t.vm, v->t.dev);
         if (v->audited)
             gw_viewer_audit(v, "detach");
-        gw_viewer_close_link(v);
+        gw_feed_leave(v);
         gw_viewer_maybe_free(v);
         return 0;
     default:

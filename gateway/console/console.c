@@ -15,9 +15,9 @@ static void on_notice(const gw_event *e, void *priv)
     if (strcmp(e->type, "vm.migrated") != 0)
         return;
     const char *vm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e->data, "vm"));
-    for (gw_viewer *v = g->viewers; vm && v; v = v->next)
-        if (v->browser && !v->close_code && !strcmp(v->t.vm, vm))
-            gw_follow_start(v, 4004);
+    for (gw_feed *f = g->feeds; vm && f; f = f->next)
+        if (!strcmp(f->vm, vm))
+            gw_follow_start(f, 4004);
 }
 
 /* A session ended, or a user was frozen, deleted or lost access: their consoles close. */

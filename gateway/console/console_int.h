@@ -1,86 +1,104 @@
-/* What the files of the console relay share: one viewer (a browser attachment and its link to
- * hostd) and the steps each file offers the others. The files call one another in one
- * direction only (tools/lint/call-cycles.mjs):
+/* What the files of the console relay share: the feed of a console (one per console the
+ * gateway serves, whatever the number of its browsers) and the viewers, each a cursor into
+ * its feed. The files call one another in one direction only (tools/lint/call-cycles.mjs):
  *
- *   browser.c, uplink.c, console.c  ->  attach.c  ->  follow.c  ->  viewer.c
+ *   browser.c, console.c  ->  attach.c  ->  feed.c  ->  follow.c  ->  viewer.c
  *
- * browser.c is the /ws/console WebSocket, uplink.c the link to hostd's /link/console once it
- * is up, attach.c the ticket redemption and registry lookup, follow.c the host the link goes
- * to (the VM's host, then the new one after a migration), viewer.c a viewer's lifetime and
- * what any step may tell the browser; console.c the module's entry points (console.h). */
+ * browser.c is the /ws/console WebSocket, attach.c the ticket redemption and registry lookup,
+ * feed.c the shared buffer, what hostd's channel says and who is attached; follow.c where the
+ * channel goes (the VM's host, a lost link, the new host after a migration); viewer.c the
+ * lifetime of viewers and feeds and what any step may tell the browser; console.c the entry
+ * points. */
 #ifndef GW_CONSOLE_INT_H
 #define GW_CONSOLE_INT_H
 
+#include "backend/link.h"
 #include "console/console.h"
 #include "net/keepalive.h"
 #include "net/wsq.h"
+#include "vg_ring.h"
 
 #include <ev.h>
 
 struct cJSON;
 
-/* Client input waiting for the link; past this the browser's socket is no longer read. */
+/* Client input waiting for the console; past this the browser's socket is no longer read. */
 #define UP_QUEUE_MAX 65536
-/* hostd frames are small (one ring read each); anything bigger means a broken peer. */
-#define LINK_MSG_MAX (4 * 1024 * 1024)
+/* Bytes of output per frame to a browser. */
+#define FEED_FRAME_MAX 65536
+/* The full viewer list (in the attach answer) names at most this many viewers. */
+#define FEED_LIST_MAX 100
 
-/* One browser attachment and its link. Both connections point here; it lives until both have
- * closed and no Redis reply is outstanding, so neither side ever touches a freed wsi. */
+typedef struct gw_feed gw_feed;
+
+/* One browser attachment: a cursor into its console's feed. */
 struct gw_viewer {
     gw *g;
-    gw_viewer *next, *prev;
+    gw_viewer *next, *prev; /* g->viewers */
+    gw_feed *feed;          /* NULL until joined and once left */
+    gw_viewer *fnext, *fprev;
     struct lws *browser; /* NULL once closed */
-    struct lws *link;    /* NULL before connecting and once closed */
-    int link_up;         /* link handshake done */
-    int link_closing;
     int redis_pending;
     gw_console_query q;
     gw_ticket t;           /* what the ticket opens; empty until it has been redeemed */
     uint64_t revoked_mark; /* g->revoked.count when the ticket was sent to be redeemed */
     char addr[64];
-    gw_wsq down; /* to the browser */
-    gw_wsq up;   /* to hostd */
+    char id[16]; /* "v<n>", unique within the feed */
+    int64_t since_ms;
+    int rw;
+    int started;     /* hello sent: output flows */
+    uint64_t cursor; /* the next byte it gets (feed offsets, which are the browser's) */
+    int sent_data;   /* a GAP before the first output is a resume, never a laggard */
+    gw_wsq ctl;      /* control messages for the browser, written before output */
+    gw_wsq up;       /* input waiting while the console is not connected */
     int browser_paused;
-    int link_paused;
-    /* Output dropped because the browser is not keeping up: [skip_from, skip_to) becomes one
-     * GAP frame once its queue has drained. */
-    int skipping;
-    uint64_t skip_from, skip_to;
-    gw_wsbuf rx_browser, rx_link;
-    int close_code; /* close the browser with this once the queue to it is empty */
+    gw_wsbuf rx_browser;
+    int close_code; /* close the browser with this once what is due has been written */
     char close_reason[64];
-    int link_close_code; /* what hostd closed the link with */
-    gw_keepalive ka;     /* of the browser connection */
-    int audited;         /* the attach is on record, so the detach goes there too */
-    char host[65];       /* the host the established link goes to */
-    char link_host[65];  /* the host a link is being made to ("" when none) */
-    int attached;        /* hostd said hello on the link */
-    int console_down;    /* hostd does not hold the VM's socket: input waits in `up` */
-    int64_t viewer_id;   /* hostd's id of this viewer, and whether it holds the write lock */
-    int writer;
-    /* Following the VM to another host (migration): the browser stays connected while the
-     * link is rebuilt to the new host; the new host's offsets differ, so every offset the
-     * browser receives is shifted by delta to keep its stream contiguous. */
-    int following;
-    int follow_code; /* what the link closed with; the browser gets it if the VM never shows up */
+    gw_keepalive ka;
+    int audited; /* the attach is on record, so the detach goes there too */
+};
+
+/* A console as this gateway serves it: one channel on the link to its host, one buffer of
+ * its recent output that every browser reads from at its own cursor. */
+struct gw_feed {
+    gw *g;
+    gw_feed *next, *prev; /* g->feeds */
+    char vm[65], dev[65];
+    gw_chan ch;
+    char host[65]; /* where the channel goes */
+    int opened;    /* hostd answered OPEN on the current channel */
+    int based;     /* the buffer has a place in the stream (the first OPENED came) */
+    int connected; /* hostd holds the VM's console */
+    char reason[96];
+    vg_ring ring;      /* browser offsets */
+    uint64_t delta;    /* browser offset = host offset + delta (mod 2^64), changed by a move */
+    uint64_t open_end; /* the host's end when the channel opened, in browser offsets */
+    uint64_t lead;     /* the furthest any viewer has read */
+    uint64_t credit;   /* host offset below which hostd may send */
+    int moved;         /* the next OPENED is a new host's: rebase, tell the browsers */
+    gw_viewer *viewers;
+    unsigned nviewers, seq;
+    gw_viewer *writer; /* this gateway's viewer holding the write lock */
+    char remote[65];   /* else the user of another gateway's viewer holding it ("" none) */
+    ev_timer wait;     /* OPENED must come by then (first open, or after a lost link) */
+    int following;     /* looking for the VM on another host */
+    int follow_code;   /* what the browsers get if it never shows up */
     int64_t follow_deadline;
     int64_t gone_since; /* while following: since when no host reports the VM (0: one does) */
     ev_timer follow_timer;
-    ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
-    int moved;           /* the new host's hello becomes a `state` frame */
-    int rebase;          /* the next binary frame from the new host sets delta */
-    uint64_t delta;      /* browser offset = host offset + delta (mod 2^64) */
-    uint64_t next_out;   /* browser offset right after the last frame it was sent */
+    int redis_pending;
 };
 
 /* ---- viewer.c ---- */
 
 /* A viewer for the browser connection wsi, in g->viewers; NULL when out of memory. */
 gw_viewer *gw_viewer_new(gw *g, struct lws *wsi);
-/* Frees v once neither connection nor a Redis reply refers to it any more. */
+/* Frees v once its browser is closed, it has left its feed and no Redis reply is due. */
 void gw_viewer_maybe_free(gw_viewer *v);
 /* Queues a control message (owned, may be NULL) or an `error` message for the browser. */
 void gw_viewer_send_control(gw_viewer *v, struct cJSON *msg);
+void gw_viewer_send_text(gw_viewer *v, const char *text);
 void gw_viewer_send_error(gw_viewer *v, vg_err_code code, const char *message);
 /* Puts an attach, detach or take-over on the audit trail. */
 void gw_viewer_audit(gw_viewer *v, const char *method);
@@ -88,27 +106,47 @@ void gw_viewer_audit(gw_viewer *v, const char *method);
  * `error` first. */
 void gw_viewer_close_browser(gw_viewer *v, int code, const char *reason);
 void gw_viewer_fail_browser(gw_viewer *v, vg_err_code code, const char *message, int close_code);
-/* Closes the browser as the link was closed (code), or as unavailable. */
+/* Closes the browser as hostd closed the channel (code), or as unavailable. */
 void gw_viewer_close_like_link(gw_viewer *v, int code, const char *why);
-/* Closes the link to hostd, if any. */
-void gw_viewer_close_link(gw_viewer *v);
 /* The ticket's session ended or its user's access did: the browser is closed with 4001. */
 void gw_viewer_access_ended(gw_viewer *v, gw_revoked_kind kind);
+/* Asks for a writable callback on the browser, if it is still there. */
+void gw_viewer_wake(gw_viewer *v);
+/* Frees the feed once no viewer and no Redis reply refers to it; its channel closes. */
+void gw_feed_maybe_free(gw_feed *f);
 
 /* ---- follow.c ---- */
 
-/* Connects v's link to the hostd at link_url (v->link_host names the host). */
-int gw_follow_connect(gw_viewer *v, const char *link_url);
-/* The link ended (closed, failed, or no answer): follows the VM if it left its host, else
- * closes the browser. */
-void gw_follow_link_gone(gw_viewer *v, const char *why);
-/* Looks for the VM on another host; code is what the browser gets if it never shows up. */
-void gw_follow_start(gw_viewer *v, int code);
-void gw_follow_stop(gw_viewer *v);
+/* Puts the feed's channel on the link to host (link_url from the registry). */
+void gw_follow_open(gw_feed *f, const char *host, const char *link_url);
+/* Looks for the VM on another host; code is what the browsers get if it never shows up. */
+void gw_follow_start(gw_feed *f, int code);
+void gw_follow_stop(gw_feed *f);
+/* Closes every browser of the feed as hostd closed its channel (code), or as unavailable. */
+void gw_follow_fail(gw_feed *f, int code, const char *why);
+/* The channel is waiting for OPENED: after s seconds every browser is closed (4503). */
+void gw_follow_wait(gw_feed *f, double s);
+
+/* ---- feed.c ---- */
+
+/* The feed's channel hooks (backend/link.h). */
+extern const gw_chan_ops gw_feed_ops;
+/* Puts v on the feed of its console (made, and its channel opened on host, when it is the
+ * console's first viewer here). */
+void gw_feed_join(gw_viewer *v, const char *host, const char *link_url);
+/* v's browser is gone: it leaves its feed (the last one closes the channel). */
+void gw_feed_leave(gw_viewer *v);
+/* What the browser sent, checked: input, take, release. */
+void gw_feed_input(gw_viewer *v, const unsigned char *p, size_t n);
+void gw_feed_take(gw_viewer *v);
+void gw_feed_release(gw_viewer *v);
+/* Writes to v's browser while it takes it: control messages, then output from the buffer.
+ * Returns -1 to close the connection. */
+int gw_feed_write(gw_viewer *v, struct lws *wsi);
 
 /* ---- attach.c ---- */
 
-/* Reads the query of the browser connection wsi and redeems its ticket; the link follows. */
+/* Reads the query of the browser connection wsi and redeems its ticket; the feed follows. */
 void gw_attach_start(gw_viewer *v, struct lws *wsi);
 
 #endif

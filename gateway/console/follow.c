@@ -1,70 +1,82 @@
-/* Where a viewer's link goes: to the VM's host at attach, and after the VM when it leaves that
- * host (migration, M7): the browser stays connected while the link is rebuilt to the new host,
- * whose offsets uplink.c rebases. Connecting, losing the link and following form one loop of
- * control, so they live in one file. */
+/* Where a feed's channel goes: to the VM's host when its first browser attaches, back onto the
+ * link when a lost link returns (the channel resumes at the feed's end, so no byte is lost or
+ * repeated), and after the VM when it leaves that host (migration, M7): the browsers stay
+ * connected while the channel moves to the new host, whose offsets feed.c rebases. */
 #include "console/console_int.h"
 
-#include "backend/hostlink.h"
 #include "vg_log.h"
 #include "vg_redis.h"
 #include "vg_util.h"
 
-#include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
 
-/* A hostd whose link is not up within this is unavailable to the browser. */
-#define LINK_ANSWER_S 10.
-/* A viewer whose VM left its host looks for the VM's new host this long, this often (M7). */
+/* A feed whose VM left its host looks for the VM's new host this long, this often (M7). */
 #define FOLLOW_MS 30000
 #define FOLLOW_POLL_S 0.25
 /* ... but gives up sooner once no host has had the VM for this long (it was deleted). */
 #define FOLLOW_GONE_MS 5000
 
-/* A TLS peer that refuses our certificate after its handshake (TLS 1.3), or a host that hangs,
- * would otherwise keep the browser waiting for lws's own timeout of about 20 s. */
-static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+void gw_follow_fail(gw_feed *f, int code, const char *why)
+{
+    ev_timer_stop(f->g->loop, &f->wait);
+    gw_follow_stop(f);
+    for (gw_viewer *v = f->viewers; v; v = v->fnext)
+        gw_viewer_close_like_link(v, code, why);
+}
+
+static void wait_expired(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    gw_viewer *v = w->data;
-    if (!v->link || v->link_up)
+    gw_feed *f = w->data;
+    if (f->opened)
         return;
-    vg_warn("console", "link to hostd for %s/%s failed: no answer in %.0f s", v->t.vm, v->t.dev,
-            LINK_ANSWER_S);
-    /* lws ends that connection itself later; it no longer belongs to this viewer. */
-    lws_set_opaque_user_data(v->link, NULL);
-    gw_follow_link_gone(v, "the VM's host does not answer");
+    if (!f->based)
+        vg_warn("console", "link to hostd for %s/%s failed: no answer in 10 s", f->vm, f->dev);
+    else
+        vg_warn("console", "%s/%s: the link to host %s did not come back in time", f->vm, f->dev,
+                f->host);
+    gw_follow_fail(
+        f, 4503, f->based ? "the link to the VM's host was lost" : "the VM's host does not answer");
 }
 
-int gw_follow_connect(gw_viewer *v, const char *link_url)
+void gw_follow_wait(gw_feed *f, double s)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->t.vm,
-             v->t.dev, v->t.mode, v->t.user, v->q.offset, v->q.take ? "&take=1" : "");
-    if (gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v, &v->link) !=
-        VG_OK)
-        return VG_ERR;
-    ev_timer_stop(v->g->loop, &v->link_timer);
-    ev_timer_init(&v->link_timer, link_answer_timeout, LINK_ANSWER_S, 0.);
-    v->link_timer.data = v;
-    ev_timer_start(v->g->loop, &v->link_timer);
-    return VG_OK;
+    ev_timer_stop(f->g->loop, &f->wait);
+    ev_timer_init(&f->wait, wait_expired, s, 0.);
+    f->wait.data = f;
+    ev_timer_start(f->g->loop, &f->wait);
 }
 
-void gw_follow_stop(gw_viewer *v)
+void gw_follow_open(gw_feed *f, const char *host, const char *link_url)
 {
-    v->following = 0;
-    ev_timer_stop(v->g->loop, &v->follow_timer);
+    gw_hlink *l = gw_hlink_get(f->g, host, link_url);
+    if (!l) {
+        gw_follow_fail(f, 4503, "out of memory");
+        return;
+    }
+    snprintf(f->host, sizeof(f->host), "%s", host);
+    f->opened = 0;
+    f->ch.ops = &gw_feed_ops;
+    f->ch.owner = f;
+    gw_follow_wait(f, 10.);
+    gw_hlink_attach(l, &f->ch); /* the link calls ops->up, now or once it is up */
+}
+
+void gw_follow_stop(gw_feed *f)
+{
+    f->following = 0;
+    ev_timer_stop(f->g->loop, &f->follow_timer);
 }
 
 static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
-    gw_viewer *v = priv;
-    v->redis_pending = 0;
-    if (!v->browser || v->close_code || !v->following) {
-        gw_viewer_maybe_free(v);
+    gw_feed *f = priv;
+    f->redis_pending = 0;
+    if (!f->viewers || !f->following) {
+        gw_feed_maybe_free(f);
         return;
     }
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
@@ -72,15 +84,13 @@ static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
         /* {0}: no host has the VM; between leaving one host and arriving on the next that
          * lasts milliseconds, not seconds. */
         int64_t now = vg_mono_ms();
-        if (!v->gone_since)
-            v->gone_since = now;
-        if (now - v->gone_since > FOLLOW_GONE_MS && !v->link && !v->link_host[0]) {
-            gw_follow_stop(v);
-            gw_viewer_close_like_link(v, v->follow_code, "the VM is gone");
-        }
+        if (!f->gone_since)
+            f->gone_since = now;
+        if (now - f->gone_since > FOLLOW_GONE_MS && !f->ch.link)
+            gw_follow_fail(f, f->follow_code, "the VM is gone");
         return;
     }
-    v->gone_since = 0;
+    f->gone_since = 0;
     /* {2, host, link, alive}: the console is registered on a host that is alive. */
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[0]->integer != 2)
@@ -88,84 +98,45 @@ static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
     const redisReply *host = reply->element[1], *link = reply->element[2],
                      *alive = reply->element[3];
     if (host->type != REDIS_REPLY_STRING || link->type != REDIS_REPLY_STRING || !link->len ||
-        alive->type != REDIS_REPLY_INTEGER || alive->integer != 1 || !strcmp(host->str, v->host) ||
-        v->link_host[0])
-        return; /* not moved yet, or a link to the new host is on its way */
-    if (v->link) {
-        gw_viewer_close_link(v); /* the old host's link goes first; the next poll connects */
-        return;
-    }
-    vg_info("console", "%s/%s of user %s follows the VM from host %s to %s", v->t.vm, v->t.dev,
-            v->t.user, v->host, host->str);
-    /* The new host's ring is not the old one's: start at its end, as its writer if this
-     * viewer held the lock before. */
-    strcpy(v->q.offset, "end");
-    v->q.take = v->writer;
-    v->link_closing = 0;
-    v->link_close_code = 0;
-    gw_wsbuf_reset(&v->rx_link);
-    v->moved = 1;
-    v->rebase = 1;
-    snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
-    if (gw_follow_connect(v, link->str) != VG_OK) {
-        vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->t.vm, v->t.dev);
-        v->link_host[0] = '\0';
-    }
+        alive->type != REDIS_REPLY_INTEGER || alive->integer != 1 || !strcmp(host->str, f->host))
+        return; /* not moved yet */
+    vg_info("console", "%s/%s follows the VM from host %s to %s (%u viewers)", f->vm, f->dev,
+            f->host, host->str, f->nviewers);
+    gw_follow_stop(f);
+    gw_hlink_detach(&f->ch); /* the old host's channel, if it still has one */
+    f->moved = 1;
+    gw_follow_open(f, host->str, link->str);
 }
 
 static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    gw_viewer *v = w->data;
-    if (!v->browser || v->close_code) {
-        gw_follow_stop(v);
-        gw_viewer_maybe_free(v);
+    gw_feed *f = w->data;
+    if (vg_mono_ms() > f->follow_deadline) {
+        vg_info("console", "%s/%s did not reappear on another host", f->vm, f->dev);
+        gw_follow_fail(f, f->follow_code, "the VM's console is gone from its host");
         return;
     }
-    if (vg_mono_ms() > v->follow_deadline) {
-        gw_follow_stop(v);
-        if (!v->link) {
-            vg_info("console", "%s/%s did not reappear on another host", v->t.vm, v->t.dev);
-            gw_viewer_close_like_link(v, v->follow_code, "the VM's console is gone from its host");
-        }
+    if (f->redis_pending)
         return;
-    }
-    if (v->redis_pending)
-        return;
-    const char *argv[] = {v->t.vm, v->t.dev};
-    if (vg_redis_eval(v->g->redis, gw_lua(v->g, "console_lookup"), follow_lookup_cb, v, 0, 2, argv,
+    const char *argv[] = {f->vm, f->dev};
+    if (vg_redis_eval(f->g->redis, gw_lua(f->g, "console_lookup"), follow_lookup_cb, f, 0, 2, argv,
                       NULL) == VG_OK)
-        v->redis_pending = 1;
+        f->redis_pending = 1;
 }
 
-/* Looks for the VM on another host for FOLLOW_MS; the browser stays connected meanwhile and
- * what it types waits in its queue. */
-void gw_follow_start(gw_viewer *v, int code)
+/* Looks for the VM on another host for FOLLOW_MS; the browsers stay connected meanwhile and
+ * what they type waits in their queues. */
+void gw_follow_start(gw_feed *f, int code)
 {
-    if (v->following)
+    if (f->following)
         return;
-    v->following = 1;
-    v->follow_code = code;
-    v->gone_since = 0;
-    v->follow_deadline = vg_mono_ms() + FOLLOW_MS;
-    ev_timer_init(&v->follow_timer, follow_tick, 0., FOLLOW_POLL_S);
-    v->follow_timer.data = v;
-    ev_timer_start(v->g->loop, &v->follow_timer);
-}
-
-void gw_follow_link_gone(gw_viewer *v, const char *why)
-{
-    ev_timer_stop(v->g->loop, &v->link_timer);
-    v->link = NULL;
-    v->link_up = 0;
-    v->link_host[0] = '\0';
-    if (v->browser && !v->close_code && !v->following) {
-        /* A console that left its host (4004) may have moved with its VM (migration). */
-        if (v->link_close_code == 4004 && v->attached)
-            gw_follow_start(v, 4004);
-        else
-            gw_viewer_close_like_link(v, v->link_close_code, why);
-    }
-    gw_viewer_maybe_free(v);
+    f->following = 1;
+    f->follow_code = code;
+    f->gone_since = 0;
+    f->follow_deadline = vg_mono_ms() + FOLLOW_MS;
+    ev_timer_init(&f->follow_timer, follow_tick, 0., FOLLOW_POLL_S);
+    f->follow_timer.data = f;
+    ev_timer_start(f->g->loop, &f->follow_timer);
 }

@@ -1,4 +1,5 @@
-/* A viewer's lifetime and what any step of the relay may tell its browser (console_int.h). */
+/* The lifetime of viewers and feeds, and what any step of the relay may tell a browser
+ * (console_int.h). */
 #include "console/console_int.h"
 
 #include "core/audit.h"
@@ -19,7 +20,6 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
     v->g = g;
     v->browser = wsi;
     v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
-    v->rx_link.limit = LINK_MSG_MAX;
     lws_get_peer_simple(wsi, v->addr, sizeof(v->addr));
     v->next = g->viewers;
     if (v->next)
@@ -31,31 +31,56 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
 
 void gw_viewer_maybe_free(gw_viewer *v)
 {
-    if (v->browser || v->link || v->redis_pending)
+    if (v->browser || v->feed || v->redis_pending)
         return;
-    ev_timer_stop(v->g->loop, &v->follow_timer);
-    ev_timer_stop(v->g->loop, &v->link_timer);
     if (v->prev)
         v->prev->next = v->next;
     else
         v->g->viewers = v->next;
     if (v->next)
         v->next->prev = v->prev;
-    gw_wsq_clear(&v->down);
+    gw_wsq_clear(&v->ctl);
     gw_wsq_clear(&v->up);
     gw_wsbuf_free(&v->rx_browser);
-    gw_wsbuf_free(&v->rx_link);
     free(v);
+}
+
+void gw_feed_maybe_free(gw_feed *f)
+{
+    if (f->viewers || f->redis_pending)
+        return;
+    gw_hlink_detach(&f->ch);
+    ev_timer_stop(f->g->loop, &f->wait);
+    ev_timer_stop(f->g->loop, &f->follow_timer);
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        f->g->feeds = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    vg_ring_free(&f->ring);
+    free(f);
+}
+
+void gw_viewer_wake(gw_viewer *v)
+{
+    if (v->browser)
+        lws_callback_on_writable(v->browser);
+}
+
+void gw_viewer_send_text(gw_viewer *v, const char *text)
+{
+    if (text && v->browser && !v->close_code) {
+        gw_wsq_push(&v->ctl, text, strlen(text), 0);
+        lws_callback_on_writable(v->browser);
+    }
 }
 
 void gw_viewer_send_control(gw_viewer *v, cJSON *msg)
 {
     char *text = msg ? cJSON_PrintUnformatted(msg) : NULL;
     cJSON_Delete(msg);
-    if (text && v->browser) {
-        gw_wsq_push(&v->down, text, strlen(text), 0);
-        lws_callback_on_writable(v->browser);
-    }
+    gw_viewer_send_text(v, text);
     free(text);
 }
 
@@ -105,17 +130,6 @@ void gw_viewer_fail_browser(gw_viewer *v, vg_err_code code, const char *message,
     gw_viewer_close_browser(v, close_code, vg_err_code_name(code));
 }
 
-void gw_viewer_close_link(gw_viewer *v)
-{
-    if (!v->link || v->link_closing)
-        return;
-    v->link_closing = 1;
-    if (v->link_up)
-        lws_callback_on_writable(v->link);
-    else
-        lws_set_timeout(v->link, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-}
-
 /* The console's ticket is worth nothing any more: its session ended or its user lost access.
  * Both ways of learning it, a vg:sessions message while the console is open and one that came
  * in while its ticket was being redeemed, close it here. */
@@ -130,13 +144,15 @@ void gw_viewer_access_ended(gw_viewer *v, gw_revoked_kind kind)
                            4001);
 }
 
-/* hostd's own refusals (ticket, forbidden, unknown VM, laggard) reach the client as they are;
- * any other end of the link means "host unreachable, resume later". */
+/* hostd's own refusals (unknown console, laggard) reach the client as they are; any other end
+ * of the channel means "host unreachable, resume later". */
 void gw_viewer_close_like_link(gw_viewer *v, int code, const char *why)
 {
     if (code != 4001 && code != 4003 && code != 4004 && code != 4408)
         code = 4503;
     if (code == 4503)
         gw_viewer_send_error(v, VG_E_UNAVAILABLE, why);
+    else if (code == 4004)
+        gw_viewer_send_error(v, VG_E_NOT_FOUND, why);
     gw_viewer_close_browser(v, code, code == 4503 ? "unavailable" : "closed by host");
 }

@@ -13,14 +13,25 @@ struct gw_wsq_msg {
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary)
 {
+    if (gw_wsq_push2(q, data, len, NULL, 0) != VG_OK)
+        return VG_ERR;
+    q->tail->binary = binary;
+    return VG_OK;
+}
+
+int gw_wsq_push2(gw_wsq *q, const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t len = alen + blen;
     gw_wsq_msg *m = malloc(sizeof(*m) + LWS_PRE + len);
     if (!m)
         return VG_ERR;
     m->next = NULL;
     m->len = len;
-    m->binary = binary;
-    if (len)
-        memcpy(m->buf + LWS_PRE, data, len);
+    m->binary = 1;
+    if (alen)
+        memcpy(m->buf + LWS_PRE, a, alen);
+    if (blen)
+        memcpy(m->buf + LWS_PRE + alen, b, blen);
     if (q->tail)
         q->tail->next = m;
     else

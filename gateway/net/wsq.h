@@ -16,6 +16,8 @@ typedef struct gw_wsq {
 } gw_wsq;
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary);
+/* Pushes one binary message made of a then b (a header and its payload), copied once. */
+int gw_wsq_push2(gw_wsq *q, const void *a, size_t alen, const void *b, size_t blen);
 /* The first message, or NULL when empty. */
 const unsigned char *gw_wsq_peek(const gw_wsq *q, size_t *len, int *binary);
 void gw_wsq_pop(gw_wsq *q);
