@@ -312,7 +312,7 @@ class VgConsole extends VgElement {
         const live = st.phase === 'connected';
         let writerText = '';
         if (live && writer) writerText = 'you are the writer';
-        else if (live && st.writerViewer !== null)
+        else if (live && (st.writerViewer !== null || st.writerUser))
             writerText = `${st.writerUser || 'another viewer'} holds the write lock`;
         else if (live) writerText = 'nobody holds the write lock';
         const names = st.viewers.map((v) => {
@@ -321,6 +321,7 @@ class VgConsole extends VgElement {
             if (v.viewer === st.viewer) tags.push('you');
             return `${v.user} (${tags.join(', ')})`;
         });
+        const count = Math.max(st.viewerCount || 0, names.length);
         return html`<footer class="status" id="status">
             <span class="st-conn ${cls}" id="st-conn">${conn}</span>
             <span class="st-mode ${st.mode}" id="st-mode">${st.mode === 'ro' ? 'ro' : 'rw'}</span>
@@ -355,7 +356,9 @@ class VgConsole extends VgElement {
             <span class="st-viewers" id="st-viewers"
                 >${
                     live && names.length
-                        ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}`
+                        ? `${count} viewer${count > 1 ? 's' : ''}: ${names.join(', ')}${
+                              count > names.length ? ` and ${count - names.length} more` : ''
+                          }`
                         : ''
                 }</span
             >

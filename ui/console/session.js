@@ -62,6 +62,7 @@ export class ConsoleSession {
             writerViewer: null,
             writerUser: null,
             viewers: [],
+            viewerCount: 0,
             vmConnected: null,
             vmReason: '',
             attempt: 0,
@@ -217,7 +218,7 @@ export class ConsoleSession {
         if (!this.running) return;
         if (FINAL_CLOSE_CODES.has(ev.code)) {
             this.running = false;
-            this.update({ phase: 'stopped', detail: reason, viewers: [], writerViewer: null });
+            this.update({ phase: 'stopped', detail: reason, viewers: [], viewerCount: 0, writerViewer: null });
             return;
         }
         if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.retry = 0;
@@ -235,6 +236,7 @@ export class ConsoleSession {
             attempt: this.retry,
             retryAt: Date.now() + delay,
             viewers: [],
+            viewerCount: 0,
             writerViewer: null,
         });
         clearTimeout(this.retryTimer);
@@ -284,18 +286,33 @@ export class ConsoleSession {
                 });
                 break;
             case 'viewers': {
+                // The full list comes once, in the attach answer (at most 100 entries, `count`
+                // says how many there are); afterwards only joined / left / writer deltas.
                 const viewers = Array.isArray(msg.viewers) ? msg.viewers : [];
                 const holder = viewers.find((v) => v.writer);
                 this.update({
                     viewers,
-                    writerViewer: holder ? holder.viewer : null,
-                    writerUser: holder ? holder.user : null,
+                    viewerCount: Number.isInteger(msg.count) ? msg.count : viewers.length,
+                    writerViewer: holder ? holder.viewer : this.status.writerViewer,
+                    writerUser: holder ? holder.user : this.status.writerUser,
                 });
+                break;
+            }
+            case 'joined': {
+                const { type, ...entry } = msg;
+                const viewers = this.status.viewers.filter((v) => v.viewer !== entry.viewer);
+                if (viewers.length < 100) viewers.push(entry);
+                this.update({ viewers, viewerCount: this.status.viewerCount + 1 });
+                break;
+            }
+            case 'left': {
+                const viewers = this.status.viewers.filter((v) => v.viewer !== msg.viewer);
+                this.update({ viewers, viewerCount: Math.max(0, this.status.viewerCount - 1) });
                 break;
             }
             case 'writer': {
                 const mine = this.status.viewer;
-                if (msg.previous === mine && msg.viewer !== mine && msg.viewer !== null) {
+                if (msg.previous === mine && msg.viewer !== mine && (msg.viewer !== null || msg.user)) {
                     this.handlers.notice(
                         `${msg.user || 'Another viewer'} took over the write lock`,
                         'warn',
@@ -303,7 +320,11 @@ export class ConsoleSession {
                 } else if (msg.viewer === mine && msg.previous !== null && msg.previous !== mine) {
                     this.handlers.notice('You hold the write lock now', 'info');
                 }
-                this.update({ writerViewer: msg.viewer ?? null, writerUser: msg.user ?? null });
+                this.update({
+                    viewers: this.status.viewers.map((v) => ({ ...v, writer: v.viewer === msg.viewer })),
+                    writerViewer: msg.viewer ?? null,
+                    writerUser: msg.user ?? null,
+                });
                 break;
             }
             case 'state':
