@@ -234,8 +234,11 @@ static void start_viewer(gw_feed *f, gw_viewer *v)
     send_list(f, v);
     if (f->writer != v && v->up.head) {
         gw_wsq_clear(&v->up);
-        gw_viewer_send_error(v, VG_E_NOT_WRITER,
-                             "another viewer holds the write lock; send take first");
+        if (v->rw)
+            gw_viewer_send_error(v, VG_E_NOT_WRITER,
+                                 "another viewer holds the write lock; send take first");
+        else
+            gw_viewer_send_error(v, VG_E_READ_ONLY, "this console is attached read-only");
     }
     cJSON *j = entry(f, v);
     cJSON_AddStringToObject(j, "type", "joined");
@@ -445,13 +448,14 @@ void gw_feed_leave(gw_viewer *v)
 void gw_feed_input(gw_viewer *v, const unsigned char *p, size_t n)
 {
     gw_feed *f = v->feed;
-    if (!v->rw) {
+    /* Before hello (the ticket being redeemed, the channel opening) input waits: whether it
+     * may go is settled with the hello, and nothing goes before the ticket is accepted. */
+    int early = !f || !v->started;
+    if (!early && !v->rw) {
         gw_viewer_send_error(v, VG_E_READ_ONLY, "this console is attached read-only");
         return;
     }
-    if (f && !v->started) { /* before hello: decided once the lock is settled */
-        f = NULL;
-    } else if (!f || f->writer != v) {
+    if (!early && f->writer != v) {
         gw_viewer_send_error(v, VG_E_NOT_WRITER,
                              "another viewer holds the write lock; send take first");
         return;
@@ -460,7 +464,7 @@ void gw_feed_input(gw_viewer *v, const unsigned char *p, size_t n)
         return;
     /* Input for a console hostd cannot write to would be refused and lost; it waits here
      * instead (bounded by UP_QUEUE_MAX) until the VM is back, on this host or another. */
-    if (!f || v->up.head || !f->opened || !f->connected) {
+    if (early || v->up.head || !f->opened || !f->connected) {
         gw_wsq_push(&v->up, p, n, 1);
         if (v->up.bytes >= UP_QUEUE_MAX && !v->browser_paused && v->browser) {
             lws_rx_flow_control(v->browser, 0);
