@@ -29,7 +29,7 @@ typedef enum vg_err_code {
 
 typedef struct vg_err {
     vg_err_code code;
-    char msg[160];
+    char msg[256];
 } vg_err;
 
 #define VG_E_LAST VG_E_QUOTA

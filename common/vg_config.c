@@ -2,8 +2,39 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Where the options of the table loaded last were set, so that a check made after loading
+ * (a range, a cross-option rule, a missing file) names the line (vg_config_invalid). A program
+ * has one option table. */
+#define ORIGIN_MAX 64
+static struct {
+    const vg_opt *opts;
+    char file[256];
+    int line[ORIGIN_MAX];           /* line of the file that set the option, 0 = none */
+    unsigned char flag[ORIGIN_MAX]; /* set by a command-line flag (which wins over the file) */
+} origin;
+
+static void origin_reset(const vg_opt *opts, const char *file)
+{
+    memset(&origin, 0, sizeof(origin));
+    origin.opts = opts;
+    snprintf(origin.file, sizeof(origin.file), "%s", file ? file : "");
+}
+
+static void origin_note(const vg_opt *opts, const vg_opt *o, int line)
+{
+    long i = o - opts;
+    if (origin.opts != opts || i < 0 || i >= ORIGIN_MAX)
+        return;
+    if (line)
+        origin.line[i] = line;
+    else
+        origin.flag[i] = 1;
+}
 
 static const vg_opt *find(const vg_opt *opts, const char *name, size_t len)
 {
@@ -104,6 +135,7 @@ static int parse_lines(const vg_opt *opts, const char *text, size_t len, int *se
             return vg_fail(err, VG_E_BAD_REQUEST, "line %d: %s is already set on line %d", lineno,
                            o->name, set_on[o - opts]);
         set_on[o - opts] = lineno;
+        origin_note(opts, o, lineno);
         char value[4096];
         size_t vlen = (size_t)(e - vs);
         if (vlen >= sizeof(value))
@@ -160,14 +192,26 @@ int vg_config_load_file(const vg_opt *opts, const char *path, vg_err *err)
             break;
     }
     fclose(f);
-    if (rc == VG_OK)
-        rc = vg_config_parse(opts, buf ? buf : "", len, err);
+    origin_reset(opts, path);
+    vg_err sub;
+    if (rc == VG_OK && vg_config_parse(opts, buf ? buf : "", len, &sub) != VG_OK)
+        rc = vg_fail(err, sub.code, "%s: %s", path, sub.msg);
     free(buf);
     return rc;
 }
 
+int vg_config_check_only(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--check-config") == 0)
+            return 1;
+    return 0;
+}
+
 int vg_config_args(const vg_opt *opts, int argc, char **argv, vg_err *err)
 {
+    if (origin.opts != opts)
+        origin_reset(opts, NULL);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             if (vg_config_load_file(opts, argv[i + 1], err) != VG_OK)
@@ -187,7 +231,7 @@ int vg_config_args(const vg_opt *opts, int argc, char **argv, vg_err *err)
                 return vg_fail(err, VG_E_BAD_REQUEST, "--config needs a value");
             continue;
         }
-        if (strncmp(a, "config=", 7) == 0)
+        if (strncmp(a, "config=", 7) == 0 || strcmp(a, "check-config") == 0)
             continue;
         const char *eq = strchr(a, '=');
         const vg_opt *o = find(opts, a, eq ? (size_t)(eq - a) : strlen(a));
@@ -212,6 +256,37 @@ int vg_config_args(const vg_opt *opts, int argc, char **argv, vg_err *err)
             return vg_fail(err, VG_E_BAD_REQUEST, "--%s needs a value", o->name);
         if (assign(o, value, err) != VG_OK)
             return VG_ERR;
+        origin_note(opts, o, 0);
+    }
+    return VG_OK;
+}
+
+int vg_config_invalid(const vg_opt *opts, const char *name, vg_err *err, const char *fmt, ...)
+{
+    char why[200], where[300] = "default";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    const vg_opt *o = find(opts, name, strlen(name));
+    long i = o ? o - opts : -1;
+    if (origin.opts == opts && i >= 0 && i < ORIGIN_MAX) {
+        if (origin.flag[i])
+            snprintf(where, sizeof(where), "--%s", name);
+        else if (origin.line[i])
+            snprintf(where, sizeof(where), "%s: line %d", origin.file, origin.line[i]);
+    }
+    return vg_fail(err, VG_E_BAD_REQUEST, "%s: %s: %s", where, name, why);
+}
+
+int vg_config_check_paths(const vg_opt *opts, const char *const *names, vg_err *err)
+{
+    for (; *names; names++) {
+        const vg_opt *o = find(opts, *names, strlen(*names));
+        const char *path = o && o->type == VG_OPT_STR ? *(char **)o->dst : NULL;
+        if (path && *path && access(path, R_OK) != 0)
+            return vg_config_invalid(opts, *names, err, "cannot read %s: %s", path,
+                                     strerror(errno));
     }
     return VG_OK;
 }

@@ -29,6 +29,17 @@ int vg_config_load_file(const vg_opt *opts, const char *path, vg_err *err);
 int vg_config_args(const vg_opt *opts, int argc, char **argv, vg_err *err);
 int vg_config_set(const vg_opt *opts, const char *name, const char *value, vg_err *err);
 void vg_config_usage(const vg_opt *opts, FILE *out);
+/* 1 when argv holds --check-config: the program validates its configuration (values, ranges,
+ * that every file it names exists) and exits, 0 for a good one. vg_config_args skips the flag. */
+int vg_config_check_only(int argc, char **argv);
+/* Fails with "WHERE: name: reason", WHERE being the file and line that set the option, its
+ * command-line flag or "default", so a check made after loading still names the line. Always
+ * returns VG_ERR. */
+int vg_config_invalid(const vg_opt *opts, const char *name, vg_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Each option of names[] (NULL-terminated) that has a value must name a path this process can
+ * read: a missing certificate or secret is refused at start with its line, not at first use. */
+int vg_config_check_paths(const vg_opt *opts, const char *const *names, vg_err *err);
 void vg_config_free(const vg_opt *opts);
 
 #endif

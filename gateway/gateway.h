@@ -7,12 +7,12 @@
 #include "core/ticket.h"
 #include "vg.h"
 
+#include <libwebsockets.h>
 #include <stdint.h>
 
 struct ev_loop;
 struct lws_context;
 struct lws_vhost;
-struct lws;
 typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
 typedef struct gw_feed gw_feed;
@@ -31,6 +31,7 @@ typedef struct gw_config {
     char *redis_password_file;
     char *link_secret_file;
     char *admin_password_file;
+    char *metrics_token_file; /* bearer token Prometheus scrapes /metrics with */
     long session_ttl, ticket_ttl;
     long ping_interval, idle_timeout;
     long viewer_queue;
@@ -39,6 +40,7 @@ typedef struct gw_config {
     long kdf_threads;
     char *allowed_origins; /* comma-separated origins, empty = same host only */
     char *boot_dirs;       /* comma-separated, see vmpolicy.h */
+    char *trusted_proxies; /* comma-separated proxy addresses, see gw_http_client_addr */
     char *scripts_dir;
     char *log_level;
 } gw_config;
@@ -56,6 +58,7 @@ typedef struct gw {
     char *redis_password;
     char *link_secret;
     char *admin_password; /* NULL when admin_password_file is unset */
+    char *metrics_token;  /* NULL when metrics_token_file is unset: /metrics refuses all */
     gw_kdf *kdf;          /* the threads that check passwords (kdf.h) */
     /* argon2id hash of a random password made at start, with the cost of real ones: login
      * checks an unknown user's password against it, so the answer takes as long as for a user
@@ -78,7 +81,10 @@ void gw_lua_free_all(gw *g);
 /* The script redis-scripts/gateway_<name>.lua, or NULL when there is none. */
 vg_rscript *gw_lua(gw *g, const char *name);
 
-/* The gw that owns an lws connection. */
-gw *gw_from_wsi(struct lws *wsi);
+/* The gw that owns an lws connection: inline, so that no module depends on another for it. */
+static inline gw *gw_from_wsi(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
 
 #endif

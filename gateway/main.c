@@ -7,6 +7,7 @@
 #include "backend/hostrpc.h"
 #include "backend/link.h"
 #include "backend/hostwatch.h"
+#include "core/prom.h"
 #include "core/kdf.h"
 #include "net/http.h"
 #include "vg_redis.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 /* How long SIGTERM waits for close frames to go out before the process ends. */
 #define SHUTDOWN_GRACE_S 0.5
@@ -46,6 +48,9 @@ static const vg_opt options[] = {
     {"admin_password_file", VG_OPT_STR, NULL,
      "file holding the password of user admin, created when Redis has no users",
      &G.cfg.admin_password_file},
+    {"metrics_token_file", VG_OPT_STR, NULL,
+     "file holding the bearer token of GET /metrics (unset: /metrics refuses every request)",
+     &G.cfg.metrics_token_file},
     {"session_ttl", VG_OPT_INT, "28800", "seconds a session lives without use", &G.cfg.session_ttl},
     {"ticket_ttl", VG_OPT_INT, "30", "seconds a console ticket stays valid (at most 30)",
      &G.cfg.ticket_ttl},
@@ -63,6 +68,9 @@ static const vg_opt options[] = {
     {"allowed_origins", VG_OPT_STR, "",
      "extra allowed origins (WebSockets, cookie API calls), comma-separated",
      &G.cfg.allowed_origins},
+    {"trusted_proxies", VG_OPT_STR, "",
+     "proxy addresses whose X-Real-IP / X-Forwarded-For names the client, comma-separated",
+     &G.cfg.trusted_proxies},
     {"boot_dirs", VG_OPT_STR, "",
      "directories non-administrators may boot kernels from, comma-separated", &G.cfg.boot_dirs},
     {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts",
@@ -94,40 +102,49 @@ static char *read_secret(const char *what, const char *path)
     return s;
 }
 
-static int check_config(const gw_config *c)
+/* Each refusal names the option and the line that set it (vg_config_invalid). */
+static int check_config(const gw_config *c, vg_err *err)
 {
-    if (!c->tls_cert || !c->tls_key || !c->tls_ca) {
-        vg_error("gateway", "tls_cert, tls_key and tls_ca are required (HTTPS for browsers, "
-                            "mutual TLS with hostd)");
-        return VG_ERR;
-    }
-    if (c->http_port < 1 || c->http_port > 65535 || c->redis_port < 1 || c->redis_port > 65535) {
-        vg_error("gateway", "http_port and redis_port must be 1-65535");
-        return VG_ERR;
-    }
-    if (c->ticket_ttl < 1 || c->ticket_ttl > 30) {
-        vg_error("gateway", "ticket_ttl must be 1-30 seconds");
-        return VG_ERR;
-    }
-    if (c->session_ttl < 60 || c->ping_interval < 1 || c->ping_interval > 20 ||
-        c->idle_timeout <= c->ping_interval || c->idle_timeout > 65535) {
-        vg_error("gateway", "need session_ttl >= 60, ping_interval 1-20 and idle_timeout "
-                            "greater than ping_interval");
-        return VG_ERR;
-    }
-    if (c->viewer_queue < 65536 || c->viewer_queue > (1L << 28)) {
-        vg_error("gateway", "viewer_queue must be 65536 to 268435456 bytes");
-        return VG_ERR;
-    }
-    if (strcmp(c->laggard_policy, "skip") != 0 && strcmp(c->laggard_policy, "close") != 0) {
-        vg_error("gateway", "laggard_policy must be skip or close");
-        return VG_ERR;
-    }
-    if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX) {
-        vg_error("gateway", "kdf_threads must be 1-%d", GW_KDF_THREADS_MAX);
-        return VG_ERR;
-    }
-    return VG_OK;
+    static const char *const paths[] = {"tls_cert",
+                                        "tls_key",
+                                        "tls_ca",
+                                        "ui_dir",
+                                        "redis_password_file",
+                                        "link_secret_file",
+                                        "admin_password_file",
+                                        "scripts_dir",
+                                        NULL};
+    const char *bad = NULL, *why = NULL;
+    char kdf_range[32];
+    snprintf(kdf_range, sizeof(kdf_range), "must be 1-%d", GW_KDF_THREADS_MAX);
+    if (!c->tls_cert || !c->tls_key || !c->tls_ca)
+        bad = !c->tls_cert  ? "tls_cert"
+              : !c->tls_key ? "tls_key"
+                            : "tls_ca",
+        why = "is required (HTTPS for browsers, mutual TLS with hostd)";
+    else if (c->http_port < 1 || c->http_port > 65535)
+        bad = "http_port", why = "must be 1-65535";
+    else if (c->redis_port < 1 || c->redis_port > 65535)
+        bad = "redis_port", why = "must be 1-65535";
+    else if (c->ticket_ttl < 1 || c->ticket_ttl > 30)
+        bad = "ticket_ttl", why = "must be 1-30 seconds";
+    else if (c->session_ttl < 60)
+        bad = "session_ttl", why = "must be at least 60 seconds";
+    else if (c->ping_interval < 1 || c->ping_interval > 20)
+        bad = "ping_interval", why = "must be 1-20 seconds";
+    else if (c->idle_timeout <= c->ping_interval || c->idle_timeout > 65535)
+        bad = "idle_timeout", why = "must be greater than ping_interval (and at most 65535)";
+    else if (c->viewer_queue < 65536 || c->viewer_queue > (1L << 28))
+        bad = "viewer_queue", why = "must be 65536 to 268435456 bytes";
+    else if (strcmp(c->laggard_policy, "skip") != 0 && strcmp(c->laggard_policy, "close") != 0)
+        bad = "laggard_policy", why = "must be skip or close";
+    else if (c->kdf_threads < 1 || c->kdf_threads > GW_KDF_THREADS_MAX)
+        bad = "kdf_threads", why = kdf_range;
+    else if (vg_log_level_parse(c->log_level) < 0)
+        bad = "log_level", why = "must be debug, info, warn or error";
+    if (bad)
+        return vg_config_invalid(options, bad, err, "%s", why);
+    return vg_config_check_paths(options, paths, err);
 }
 
 static void redis_connected(vg_redis *r, void *priv)
@@ -185,6 +202,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     g->stopping = 1;
     vg_info("gateway", "signal %d: closing consoles and stopping", w->signum);
+    sd_notify(0, "STOPPING=1");
     gw_console_shutdown(g);
     ev_timer_init(&stop_timer, stop_cb, SHUTDOWN_GRACE_S, 0);
     ev_timer_start(loop, &stop_timer);
@@ -201,19 +219,13 @@ int main(int argc, char **argv)
             vg_config_usage(options, stdout);
             return 0;
         }
-    if (vg_config_args(options, argc, argv, &err) != VG_OK) {
+    if (vg_config_args(options, argc, argv, &err) != VG_OK ||
+        check_config(&g->cfg, &err) != VG_OK) {
         fprintf(stderr, "vmgate-gateway: %s\n", err.msg);
         return 2;
     }
-    int level = vg_log_level_parse(g->cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "vmgate-gateway: log_level must be debug, info, warn or error\n");
-        return 2;
-    }
-    vg_log_set_level((vg_log_level)level);
-    g->cfg.laggard_close = g->cfg.laggard_policy && !strcmp(g->cfg.laggard_policy, "close");
-    if (check_config(&g->cfg) != VG_OK)
-        return 2;
+    vg_log_set_level((vg_log_level)vg_log_level_parse(g->cfg.log_level));
+    g->cfg.laggard_close = !strcmp(g->cfg.laggard_policy, "close");
     if (gw_lua_open_all(g, &err) != VG_OK) {
         vg_error("gateway", "%s", err.msg);
         gw_lua_free_all(g);
@@ -228,8 +240,16 @@ int main(int argc, char **argv)
     if (g->cfg.admin_password_file &&
         !(g->admin_password = read_secret("admin_password_file", g->cfg.admin_password_file)))
         return 2;
+    if (g->cfg.metrics_token_file &&
+        !(g->metrics_token = read_secret("metrics_token_file", g->cfg.metrics_token_file)))
+        return 2;
     if (!g->link_secret)
         vg_warn("gateway", "no link_secret_file: hostd will refuse console links");
+    if (vg_config_check_only(argc, argv)) {
+        printf("vmgate-gateway: configuration OK\n");
+        gw_lua_free_all(g);
+        return 0;
+    }
 
     /* Before anything can publish: every event finds its listeners. */
     if (gw_apiws_init(g) != VG_OK || gw_console_init(g) != VG_OK) {
@@ -399,16 +419,20 @@ int main(int argc, char **argv)
     keepalive_timer.data = g;
     ev_timer_start(g->loop, &keepalive_timer);
     gw_hostwatch_start(g);
+    gw_prom_start(g);
 
     vg_bindaddr_format(&got, got_s, sizeof(got_s));
     vg_info("gateway", "listening on https://%s%s", got_s,
             got.ss_family == AF_INET6 ? " (IPv6 only)" : " (IPv4 only)");
+    /* Type=notify: systemd starts what comes after the gateway once it listens. */
+    sd_notify(0, "READY=1");
     ev_run(g->loop, 0);
 
     ev_signal_stop(g->loop, &sigterm);
     ev_signal_stop(g->loop, &sigint);
     ev_timer_stop(g->loop, &keepalive_timer);
     gw_hostwatch_stop(g);
+    gw_prom_stop(g);
     lws_context_destroy(g->ctx);
     gw_hlink_free_all(g);
     /* Checks in flight end while Redis is still there for their calls; the calls still
@@ -421,6 +445,7 @@ int main(int argc, char **argv)
     free(g->redis_password);
     free(g->link_secret);
     free(g->admin_password);
+    free(g->metrics_token);
     vg_config_free(options);
     vg_info("gateway", "stopped");
     return 0;

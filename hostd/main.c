@@ -2,6 +2,7 @@
 #include "console/consdir.h"
 #include "console/console.h"
 #include "link/endpoint.h"
+#include "metrics/collect.h"
 #include "registry/registry.h"
 #include "vg_bindaddr.h"
 #include "vg_config.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE_S 2.0
@@ -95,6 +97,7 @@ static char *read_secret(const char *path, vg_err *err)
 static void finish(void)
 {
     hd_vms_save_all();
+    hd_metrics_stop();
     hd_registry_stop();
     hd_virt_stop();
     hd_consdir_stop();
@@ -122,6 +125,7 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
     if (ev_is_active(&grace))
         return;
     vg_info("hostd", "signal %d: closing viewers and saving offsets", w->signum);
+    sd_notify(0, "STOPPING=1");
     hd_link_shutdown();
     grace_left = SHUTDOWN_GRACE_S;
     ev_timer_init(&grace, on_grace, 0.05, 0.05);
@@ -134,26 +138,38 @@ static void on_connected(const console *c, int connected)
                       hd_console_dev(c));
 }
 
+/* Each refusal names the option and the line that set it (vg_config_invalid). */
 static int check(vg_err *err)
 {
+    static const char *const paths[] = {
+        "tls_cert",    "tls_key", "tls_ca", "link_secret_file", "redis_password_file",
+        "scripts_dir", NULL};
+    const char *bad = NULL, *why = NULL;
     if (!link_secret_file)
-        return vg_fail(err, VG_E_BAD_REQUEST, "link_secret_file is required");
-    if (redis_port <= 0 || redis_port > 65535 || link_port <= 0 || link_port > 65535)
-        return vg_fail(err, VG_E_BAD_REQUEST, "ports must be 1..65535");
-    if (heartbeat_ms < 100 || heartbeat_ms > 600000)
-        return vg_fail(err, VG_E_BAD_REQUEST, "heartbeat_ms must be 100..600000");
-    if (ring_size < 4096 || ring_size > (1L << 30))
-        return vg_fail(err, VG_E_BAD_REQUEST, "ring_size must be 4096..1073741824");
-    if (strcmp(laggard_policy, "skip") != 0 && strcmp(laggard_policy, "close") != 0)
-        return vg_fail(err, VG_E_BAD_REQUEST, "laggard_policy must be skip or close");
-    if (vg_log_level_parse(log_level) < 0)
-        return vg_fail(err, VG_E_BAD_REQUEST, "log_level must be debug, info, warn or error");
-    if (tls_cert && !tls_key)
-        return vg_fail(err, VG_E_BAD_REQUEST, "tls_cert needs tls_key");
-    if (host_id && !vg_valid_name(host_id))
-        return vg_fail(err, VG_E_BAD_REQUEST, "host_id must be [A-Za-z0-9._-], 1..64 chars");
+        bad = "link_secret_file", why = "is required";
+    else if (redis_port <= 0 || redis_port > 65535)
+        bad = "redis_port", why = "must be 1..65535";
+    else if (link_port <= 0 || link_port > 65535)
+        bad = "link_port", why = "must be 1..65535";
+    else if (heartbeat_ms < 100 || heartbeat_ms > 600000)
+        bad = "heartbeat_ms", why = "must be 100..600000";
+    else if (ring_size < 4096 || ring_size > (1L << 30))
+        bad = "ring_size", why = "must be 4096..1073741824";
+    else if (strcmp(laggard_policy, "skip") != 0 && strcmp(laggard_policy, "close") != 0)
+        bad = "laggard_policy", why = "must be skip or close";
+    else if (vg_log_level_parse(log_level) < 0)
+        bad = "log_level", why = "must be debug, info, warn or error";
+    else if (tls_cert && !tls_key)
+        bad = "tls_key", why = "is required with tls_cert";
+    else if (host_id && !vg_valid_name(host_id))
+        bad = "host_id", why = "must be [A-Za-z0-9._-], 1..64 chars";
     struct sockaddr_storage bind;
-    return vg_bindaddr_parse(link_bind, (int)link_port, &bind, err);
+    vg_err bind_err;
+    if (!bad && vg_bindaddr_parse(link_bind, (int)link_port, &bind, &bind_err) != VG_OK)
+        bad = "link_bind", why = bind_err.msg;
+    if (bad)
+        return vg_config_invalid(opts, bad, err, "%s", why);
+    return vg_config_check_paths(opts, paths, err);
 }
 
 int main(int argc, char **argv)
@@ -197,6 +213,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }
+    if (vg_config_check_only(argc, argv)) {
+        printf("vmgate-hostd: configuration OK\n");
+        free(secret);
+        free(password);
+        vg_config_free(opts);
+        return 0;
+    }
     if (!migrate_uri)
         migrate_uri = strdup(libvirt_uri);
     mkdir(state_dir, 0700);
@@ -233,6 +256,13 @@ int main(int argc, char **argv)
         .heartbeat_ms = heartbeat_ms,
         .host_fields = hd_vmops_host_fields,
     };
+    metrics_config mcfg = {
+        .host_id = host_id,
+        .redis_host = redis_host,
+        .redis_port = (int)redis_port,
+        .password = password,
+        .scripts_dir = scripts_dir,
+    };
     vmops_config vcfg = {
         .loop = loop,
         .libvirt_uri = libvirt_uri,
@@ -247,6 +277,7 @@ int main(int argc, char **argv)
      * and lose its log. */
     if (hd_link_start(loop, &lcfg, &err) != VG_OK ||
         hd_registry_start(loop, &rcfg, &err) != VG_OK ||
+        hd_metrics_start(loop, &mcfg, &err) != VG_OK ||
         hd_virt_start(loop, libvirt_uri, &err) != VG_OK ||
         hd_consdir_start(loop, console_dir, &err) != VG_OK) {
         vg_error("hostd", "%s", err.msg);
@@ -259,6 +290,8 @@ int main(int argc, char **argv)
     ev_unref(loop); /* the signal watchers alone must not keep the loop running */
     ev_unref(loop);
     vg_info("hostd", "host %s up (link %s, console_dir %s)", host_id, link_url, console_dir);
+    /* Type=notify: the link endpoint listens from here on. */
+    sd_notify(0, "READY=1");
     ev_run(loop, 0);
     vg_info("hostd", "stopped");
     rc = 0;

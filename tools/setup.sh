@@ -9,13 +9,16 @@ build=$repo/build
 
 # The guest's packages (kernel, busybox-static) are downloaded by build-guest.sh, not installed;
 # curl is for up.sh's health check, genisoimage for the CD-ROM image it puts in the stack's
-# pool; websockify is the proxy tools/bench/ compares against.
+# pool; websockify is the proxy tools/bench/ compares against. dpkg-dev, debhelper, lintian,
+# debootstrap and nginx build, check and install the Debian packages and put nginx in front of
+# the installed gateway (tests/integration/package.test.mjs).
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
-    libargon2-dev libcmocka-dev
+    libargon2-dev libcmocka-dev libsystemd-dev
     redis-server qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
+    dpkg-dev debhelper lintian debootstrap nginx
 )
 
 say() {

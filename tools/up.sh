@@ -356,6 +356,7 @@ redis_port = $redis_port
 redis_password_file = $stack/redis/password
 link_secret_file = $stack/link-secret
 admin_password_file = $stack/admin-password
+metrics_token_file = $stack/metrics-token
 boot_dirs = $VG_GUEST_DIR
 scripts_dir = $repo/redis-scripts
 log_level = info
@@ -460,6 +461,9 @@ prepare() {
     secret "$stack/redis/password"
     secret "$stack/link-secret"
     secret "$stack/admin-password"
+    # The bearer token Prometheus scrapes /metrics with: 64 hex characters, as session tokens.
+    [ -s "$stack/metrics-token" ] ||
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$stack/metrics-token")
     if [ ! -s "$VG_GUEST_DIR/vmlinuz" ] || [ ! -s "$VG_GUEST_DIR/initrd.gz" ]; then
         "$repo/tools/build-guest.sh"
     fi

@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/auth.h"
+#include "core/apistats.h"
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -88,8 +89,9 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
 /* ---- the method tables ---- */
 
 static const gw_method *const tables[] = {
-    gw_api_session_methods, gw_api_vm_methods,    gw_api_host_methods, gw_api_user_methods,
-    gw_api_project_methods, gw_api_audit_methods, gw_api_env_methods,
+    gw_api_session_methods,  gw_api_vm_methods,   gw_api_console_methods, gw_api_vmlife_methods,
+    gw_api_snapshot_methods, gw_api_host_methods, gw_api_user_methods,    gw_api_project_methods,
+    gw_api_audit_methods,    gw_api_env_methods,  gw_api_metrics_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -115,6 +117,16 @@ const gw_method *gw_api_next(const gw_method *prev)
         m = tables[t];
     }
     return m;
+}
+
+/* The method's place in gw_api_next's order, + 1 (core/apistats.h); 0 for none. */
+static size_t method_index(const gw_method *m)
+{
+    size_t i = 1;
+    for (const gw_method *e = gw_api_next(NULL); m && e; e = gw_api_next(e), i++)
+        if (e == m)
+            return i;
+    return 0;
 }
 
 const gw_method *gw_api_find(const char *name)
@@ -249,6 +261,8 @@ static void finish(gw_call *c, const cJSON *result, const vg_err *err)
 {
     if (c->m && (c->m->flags & GW_M_MUTATES))
         audit_call(c, err);
+    gw_apistats_record(method_index(c->m), err ? err->code : VG_E_NONE,
+                       (double)(vg_mono_ms() - c->started_ms) / 1000.0);
     gw_call_owner *o = c->owner;
     if (o && c->user[0])
         snprintf(o->user, sizeof(o->user), "%s", c->user);
@@ -552,6 +566,7 @@ void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *toke
     c->req = *req;
     memset(req, 0, sizeof(*req));
     c->m = m;
+    c->started_ms = vg_mono_ms();
     c->websocket = websocket;
     snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
     c->owner = owner;

@@ -46,11 +46,15 @@ typedef struct gw_method {
 /* The method tables of the modules, each ending with a {NULL} entry. */
 extern const gw_method gw_api_session_methods[];
 extern const gw_method gw_api_vm_methods[];
+extern const gw_method gw_api_vmlife_methods[];
+extern const gw_method gw_api_snapshot_methods[];
+extern const gw_method gw_api_console_methods[];
 extern const gw_method gw_api_host_methods[];
 extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];
 extern const gw_method gw_api_audit_methods[];
 extern const gw_method gw_api_env_methods[];
+extern const gw_method gw_api_metrics_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */
@@ -63,6 +67,7 @@ struct gw_call {
     gw_api_req req;
     int websocket;
     const gw_method *m;
+    int64_t started_ms;  /* monotonic, for the latency histogram of /metrics */
     char token_hash[65]; /* sha256 of the session token ("" for login) */
     char user[65];
     char role[16];    /* the user's own role: admin, operator, viewer */

@@ -1,6 +1,7 @@
 /* The lifetime of viewers and feeds, and what any step of the relay may tell a browser
  * (console_int.h). */
 #include "console/console_int.h"
+#include "net/clientaddr.h"
 
 #include "core/audit.h"
 #include "vg_frame.h"
@@ -20,7 +21,7 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
     v->g = g;
     v->browser = wsi;
     v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
-    lws_get_peer_simple(wsi, v->addr, sizeof(v->addr));
+    gw_client_addr(wsi, v->addr, sizeof(v->addr));
     v->next = g->viewers;
     if (v->next)
         v->next->prev = v;

@@ -1,5 +1,6 @@
 #include "net/apiws.h"
 
+#include "net/clientaddr.h"
 #include "api/api.h"
 #include "core/auth.h"
 #include "net/http.h"
@@ -330,7 +331,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         a->owner.done = api_done;
         a->owner.priv = a;
         a->has_token = gw_http_token(wsi, a->token);
-        lws_get_peer_simple(wsi, a->addr, sizeof(a->addr));
+        gw_client_addr(wsi, a->addr, sizeof(a->addr));
         gw_keepalive_start(&a->ka);
         {
             gw *g = gw_from_wsi(wsi);

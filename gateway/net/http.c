@@ -1,10 +1,13 @@
 #include "net/http.h"
 
+#include "net/clientaddr.h"
 #include "api/api.h"
+#include "core/prom.h"
 #include "core/auth.h"
 #include "console/console.h"
 #include "backend/hostlink.h"
 #include "vg_log.h"
+#include "vg_util.h"
 #include "net/wsq.h"
 
 #include <stdio.h>
@@ -36,11 +39,6 @@ typedef struct http_pss {
      * it (it sees ECONNRESET, not 413). */
     int drain_body;
 } http_pss;
-
-gw *gw_from_wsi(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
 
 int gw_http_origin_ok(const char *origin, const char *host, const char *allowed)
 {
@@ -180,6 +178,30 @@ static void answer_text(struct lws *wsi, http_pss *pss, int status, const char *
     lws_callback_on_writable(wsi);
 }
 
+/* Prometheus scrapes with the bearer token of metrics_token_file (docs/monitoring.md); without
+ * one configured, nothing may scrape. */
+static void answer_metrics(struct lws *wsi, http_pss *pss)
+{
+    gw *g = gw_from_wsi(wsi);
+    char token[GW_TOKEN_HEX + 1] = "";
+    if (gw_http_token(wsi, token) != GW_TOKEN_BEARER || !g->metrics_token ||
+        !vg_const_eq(token, g->metrics_token)) {
+        vg_info("http", "refused /metrics from %s", pss->addr);
+        answer_text(wsi, pss, 401, "unauthorized\n");
+        return;
+    }
+    char *text = gw_prom_text();
+    if (!text) {
+        answer_text(wsi, pss, 500, "out of memory\n");
+        return;
+    }
+    pss->status = 200;
+    pss->resp = text;
+    pss->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    pss->answered = 1;
+    lws_callback_on_writable(wsi);
+}
+
 static void dispatch(struct lws *wsi, http_pss *pss)
 {
     gw *g = gw_from_wsi(wsi);
@@ -267,12 +289,16 @@ static int start_request(struct lws *wsi, http_pss *pss)
     gw_wsbuf_free(&pss->body);
     free(pss->resp);
     memset(pss, 0, sizeof(*pss));
-    lws_get_peer_simple(wsi, pss->addr, sizeof(pss->addr));
+    gw_client_addr(wsi, pss->addr, sizeof(pss->addr));
     pss->body.limit = GW_API_MAX_BODY;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0) {
         lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
         if (!strcmp(uri, "/healthz")) {
             answer_text(wsi, pss, 200, "ok\n");
+            return 0;
+        }
+        if (!strcmp(uri, "/metrics")) {
+            answer_metrics(wsi, pss);
             return 0;
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {

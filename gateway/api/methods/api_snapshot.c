@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const gw_field gw_snapshot_create_params[] = {
+static const gw_field create_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the new snapshot's name"},
     {"description", GW_F_STRING, 0, 0, 1024, NULL, "free text"},
@@ -14,13 +14,13 @@ const gw_field gw_snapshot_create_params[] = {
     {NULL},
 };
 
-const gw_field gw_snapshot_name_params[] = {
+static const gw_field name_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
     {NULL},
 };
 
-const gw_field gw_snapshot_delete_params[] = {
+static const gw_field delete_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"name", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the snapshot"},
     {"children", GW_F_BOOL, 0, 0, 0, NULL, "also its whole subtree"},
@@ -88,7 +88,7 @@ static void list_checked(gw_vmcall *v)
         gw_vmcall_rpc(v, v->vi.host, "snapshot.list", gw_vmcall_params(v), GW_VM_RPC_MS, list_done);
 }
 
-void gw_snapshot_run_list(gw_call *c)
+static void run_list(gw_call *c)
 {
     gw_vmcall_run(c, list_checked);
 }
@@ -134,7 +134,7 @@ static void create_checked(gw_vmcall *v)
         count(v, "add", 1, create_reserved);
 }
 
-void gw_snapshot_run_create(gw_call *c)
+static void run_create(gw_call *c)
 {
     gw_vmcall_run(c, create_checked);
 }
@@ -156,7 +156,7 @@ static void revert_checked(gw_vmcall *v)
     gw_vmcall_rpc(v, v->vi.host, "snapshot.revert", p, GW_VM_LONG_MS, revert_done);
 }
 
-void gw_snapshot_run_revert(gw_call *c)
+static void run_revert(gw_call *c)
 {
     gw_vmcall_run(c, revert_checked);
 }
@@ -191,7 +191,17 @@ static void delete_checked(gw_vmcall *v)
     gw_vmcall_rpc(v, v->vi.host, "snapshot.delete", p, GW_VM_LONG_MS, delete_listed);
 }
 
-void gw_snapshot_run_delete(gw_call *c)
+static void run_delete(gw_call *c)
 {
     gw_vmcall_run(c, delete_checked);
 }
+
+#define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
+
+const gw_method gw_api_snapshot_methods[] = {
+    {"snapshot.list", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_vm_params, NULL, run_list},
+    {"snapshot.create", VM_OP, create_params, NULL, run_create},
+    {"snapshot.revert", VM_OP, name_params, NULL, run_revert},
+    {"snapshot.delete", VM_OP, delete_params, NULL, run_delete},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};

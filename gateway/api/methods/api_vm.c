@@ -1,5 +1,5 @@
-/* VMs: the fleet's VMs as the registry shows them, console tickets, and the definitions of
- * VMs in projects (docs/api.md "VMs"): create, clone, edit, adopt, delete, get, xml. */
+/* VMs: the fleet's VMs as the registry shows them and the definitions of VMs in projects
+ * (docs/api.md "VMs"): create, clone, edit, adopt, delete, get, xml. */
 #include "api/methods/api_vm.h"
 
 #include "core/auth.h"
@@ -47,110 +47,6 @@ static void run_vm_list(gw_call *c)
 {
     const char *argv[] = {c->user, strcmp(c->role, "admin") == 0 ? "1" : "0"};
     gw_call_eval(c, "vm_list", vm_list_cb, 2, argv);
-}
-
-/* ---- console.ticket ---- */
-
-typedef struct ticket {
-    char dev[65];
-    char token[GW_TOKEN_HEX + 1];
-} ticket;
-
-static const gw_field ticket_params[] = {
-    {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
-    {"dev", GW_F_NAME, 0, 0, 0, NULL, "the console device (default serial0, else the first)"},
-    {"mode", GW_F_ENUM, 0, 0, 0, "rw|ro", "read-write (the default, operators) or read-only"},
-    {NULL},
-};
-
-static void ticket_set_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    ticket *t = c->state;
-    char path[128];
-    snprintf(path, sizeof(path), "/ws/console?ticket=%s", t->token);
-    cJSON *res = cJSON_CreateObject();
-    if (res) {
-        cJSON_AddStringToObject(res, "ticket", t->token);
-        cJSON_AddNumberToObject(res, "expires_in", (double)c->g->cfg.ticket_ttl);
-        cJSON_AddStringToObject(res, "path", path);
-        cJSON_AddStringToObject(res, "vm", gw_param_str(c, "vm", ""));
-        cJSON_AddStringToObject(res, "dev", t->dev);
-        cJSON_AddStringToObject(res, "mode", gw_param_str(c, "mode", "rw"));
-    }
-    gw_call_succeed(c, res);
-}
-
-static void ticket_consoles_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    gw_call *c = priv;
-    if (!gw_call_reply_ok(c, reply))
-        return;
-    ticket *t = c->state;
-    const char *vm = gw_param_str(c, "vm", "");
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        gw_call_fail(c, VG_E_NOT_FOUND, "VM %s is not running on any host", vm);
-        return;
-    }
-    const char *want = gw_param_str(c, "dev", NULL);
-    for (size_t i = 0; i < reply->elements; i++) {
-        const char *d = gw_reply_str(reply, i);
-        if (want ? strcmp(d, want) == 0 : strcmp(d, "serial0") == 0)
-            snprintf(t->dev, sizeof(t->dev), "%s", d);
-    }
-    if (!want && !t->dev[0] && reply->elements > 0)
-        snprintf(t->dev, sizeof(t->dev), "%s", gw_reply_str(reply, 0));
-    if (!t->dev[0] || !vg_valid_name(t->dev)) {
-        gw_call_fail(c, VG_E_NOT_FOUND, "VM %s has no console %s", vm, want ? want : "at all");
-        return;
-    }
-    if (gw_auth_new_token(t->token) != VG_OK) {
-        gw_call_fail(c, VG_E_INTERNAL, "no randomness for a ticket");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "user", c->user);
-        cJSON_AddStringToObject(o, "vm", vm);
-        cJSON_AddStringToObject(o, "dev", t->dev);
-        cJSON_AddStringToObject(o, "mode", gw_param_str(c, "mode", "rw"));
-        /* The ticket is valid only while this session is, and the console it opens closes
-         * when the session ends (C9, gateway/core/ticket.h). */
-        cJSON_AddStringToObject(o, "session", c->token_hash);
-    }
-    char *json = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!json) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    char hash[65];
-    gw_auth_sha256_hex(t->token, hash);
-    long ttl = c->g->cfg.ticket_ttl;
-    int rc = vg_redis_cmd(r, ticket_set_cb, c, "SET vg:ticket:%s %s EX %ld", hash, json,
-                          ttl > 0 ? ttl : 1);
-    free(json);
-    gw_call_sent(c, rc);
-}
-
-static void run_ticket(gw_call *c)
-{
-    if (strcmp(gw_param_str(c, "mode", "rw"), "rw") == 0 &&
-        !gw_call_level_at_least(c, GW_LEVEL_OPERATOR)) {
-        gw_call_fail(c, VG_E_FORBIDDEN, "role %s may only open read-only consoles of VM %s",
-                     c->prole, gw_param_str(c, "vm", ""));
-        return;
-    }
-    if (!(c->state = calloc(1, sizeof(ticket)))) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    c->state_free = free;
-    const char *argv[] = {gw_param_str(c, "vm", "")};
-    gw_call_eval(c, "consoles", ticket_consoles_cb, 1, argv);
 }
 
 /* ---- quota reservation (gateway_vm_reserve.lua / gateway_vm_release.lua) ---- */
@@ -626,7 +522,6 @@ static void run_xml(gw_call *c)
 
 const gw_method gw_api_vm_methods[] = {
     {"vm.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_vm_list},
-    {"console.ticket", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, ticket_params, NULL, run_ticket},
     {"vm.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, create_params, NULL,
      run_create},
     {"vm.clone", VM_OP, clone_params, NULL, run_clone},
@@ -635,21 +530,5 @@ const gw_method gw_api_vm_methods[] = {
     {"vm.delete", VM_OP, delete_params, NULL, run_delete},
     {"vm.get", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_vm_params, NULL, run_get},
     {"vm.xml", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, xml_params, NULL, run_xml},
-    {"vm.start", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.shutdown", VM_OP, gw_vmlife_shutdown_params, NULL, gw_vmlife_run},
-    {"vm.destroy", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.reboot", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.reset", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.suspend", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.resume", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.save", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.restore", VM_OP, gw_vm_params, NULL, gw_vmlife_run},
-    {"vm.cdrom", VM_OP, gw_vmlife_cdrom_params, gw_vmlife_check_cdrom, gw_vmlife_run_cdrom},
-    {"vm.migrate", GW_SCOPE_VM, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_vmlife_migrate_params, NULL,
-     gw_vmlife_run_migrate},
-    {"snapshot.list", GW_SCOPE_VM, GW_LEVEL_VIEWER, 0, gw_vm_params, NULL, gw_snapshot_run_list},
-    {"snapshot.create", VM_OP, gw_snapshot_create_params, NULL, gw_snapshot_run_create},
-    {"snapshot.revert", VM_OP, gw_snapshot_name_params, NULL, gw_snapshot_run_revert},
-    {"snapshot.delete", VM_OP, gw_snapshot_delete_params, NULL, gw_snapshot_run_delete},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

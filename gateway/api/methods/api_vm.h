@@ -6,6 +6,7 @@
 #define GW_API_VM_H
 
 #include "api/api_int.h"
+#include "core/vmstate.h"
 #include "backend/hostrpc.h"
 #include "vg_domspec.h"
 
@@ -35,10 +36,6 @@ int gw_vminfo_parse(const redisReply *reply, gw_vminfo *out, vg_err *err);
 void gw_vminfo_free(gw_vminfo *vi);
 /* The stored spec of a defined VM, or NULL. */
 const cJSON *gw_vminfo_spec(const gw_vminfo *vi);
-
-/* Pure: 1 when action may run on a VM in state (the table in docs/api.md "Lifecycle"); an
- * unknown state or action lets hostd decide. */
-int gw_vm_state_allows(const char *action, const char *state);
 
 typedef struct gw_vmcall gw_vmcall;
 typedef void gw_vmcall_step(gw_vmcall *v);
@@ -87,19 +84,5 @@ cJSON *gw_vmcall_params(const gw_vmcall *v);
 extern const gw_field gw_vm_params[];
 
 /* The methods of api_vmlife.c and api_snapshot.c, listed in api_vm.c's table. */
-extern const gw_field gw_vmlife_shutdown_params[];
-extern const gw_field gw_vmlife_cdrom_params[];
-extern const gw_field gw_vmlife_migrate_params[];
-int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err);
-void gw_vmlife_run(gw_call *c);
-void gw_vmlife_run_cdrom(gw_call *c);
-void gw_vmlife_run_migrate(gw_call *c);
-extern const gw_field gw_snapshot_create_params[];
-extern const gw_field gw_snapshot_name_params[];
-extern const gw_field gw_snapshot_delete_params[];
-void gw_snapshot_run_list(gw_call *c);
-void gw_snapshot_run_create(gw_call *c);
-void gw_snapshot_run_revert(gw_call *c);
-void gw_snapshot_run_delete(gw_call *c);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const gw_field gw_vmlife_shutdown_params[] = {
+static const gw_field shutdown_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"timeout_s", GW_F_INT, 0, 1, 3600, NULL,
      "seconds of ACPI shutdown before the VM is forced off (default 60)"},
@@ -165,21 +165,21 @@ static void life_checked(gw_vmcall *v)
     act(v);
 }
 
-void gw_vmlife_run(gw_call *c)
+static void run_power(gw_call *c)
 {
     gw_vmcall_run(c, life_checked);
 }
 
 /* ---- vm.cdrom ---- */
 
-const gw_field gw_vmlife_cdrom_params[] = {
+static const gw_field cdrom_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"media", GW_F_STRING, GW_F_REQUIRED | GW_F_NULLABLE, 0, 194, NULL,
      "the medium as \"pool/volume\", or null to eject"},
     {NULL},
 };
 
-int gw_vmlife_check_cdrom(const cJSON *params, vg_err *err)
+static int check_cdrom(const cJSON *params, vg_err *err)
 {
     const cJSON *m = gw_param(params, "media");
     if (cJSON_IsNull(m))
@@ -268,14 +268,14 @@ static void cdrom_checked(gw_vmcall *v)
     gw_call_eval(v->c, "project_may_use", cdrom_pool_allowed, 3, argv);
 }
 
-void gw_vmlife_run_cdrom(gw_call *c)
+static void run_cdrom(gw_call *c)
 {
     gw_vmcall_run(c, cdrom_checked);
 }
 
 /* ---- vm.migrate ---- */
 
-const gw_field gw_vmlife_migrate_params[] = {
+static const gw_field migrate_params[] = {
     {"vm", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the VM"},
     {"host", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the destination host's id"},
     {NULL},
@@ -377,7 +377,24 @@ static void migrate_checked(gw_vmcall *v)
     gw_vmcall_place(v, "", (int)cpu, mem, dest, "", "vm.migrate: ", migrate_placed);
 }
 
-void gw_vmlife_run_migrate(gw_call *c)
+static void run_migrate(gw_call *c)
 {
     gw_vmcall_run(c, migrate_checked);
 }
+
+#define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
+
+const gw_method gw_api_vmlife_methods[] = {
+    {"vm.start", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.shutdown", VM_OP, shutdown_params, NULL, run_power},
+    {"vm.destroy", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.reboot", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.reset", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.suspend", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.resume", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.save", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.restore", VM_OP, gw_vm_params, NULL, run_power},
+    {"vm.cdrom", VM_OP, cdrom_params, check_cdrom, run_cdrom},
+    {"vm.migrate", GW_SCOPE_VM, GW_LEVEL_ADMIN, GW_M_MUTATES, migrate_params, NULL, run_migrate},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};

@@ -1,7 +1,8 @@
 // API and console client for the integration tests (docs/api.md, docs/protocol.md).
 //
 // stack: { url: 'https://127.0.0.1:PORT', caFile, adminUser, adminPassword, ... } as made by
-// lib/stack.mjs. Everything speaks TLS and trusts only stack.caFile.
+// lib/stack.mjs. Everything speaks TLS and trusts only stack.caFile. stack.localAddress, when
+// set, is the address requests and consoles connect from (e.g. 127.0.0.2).
 import https from 'node:https';
 import fs from 'node:fs';
 import WebSocket from 'ws';
@@ -26,7 +27,7 @@ export function request(stack, path, { method = 'GET', headers = {}, body } = {}
   return new Promise((resolve, reject) => {
     const req = https.request(
       u,
-      { method, headers, ca: ca(stack), agent: false },
+      { method, headers, ca: ca(stack), agent: false, localAddress: stack.localAddress },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -365,7 +366,11 @@ export class Console {
 
 // Connects to a console WebSocket URL path (with its ticket) and resolves once open.
 export async function connectConsole(stack, path, { headers = {} } = {}) {
-  const ws = new WebSocket(wsUrl(stack, path), 'vmgate.console.v1', { ca: ca(stack), headers });
+  const ws = new WebSocket(wsUrl(stack, path), 'vmgate.console.v1', {
+    ca: ca(stack),
+    headers,
+    localAddress: stack.localAddress,
+  });
   const con = new Console(ws);
   await opened(ws);
   return con;

@@ -1,0 +1,207 @@
+#include "core/prom.h"
+
+#include "api/api_int.h"
+#include "core/apistats.h"
+#include "gateway.h"
+#include "vg_json.h"
+#include "vg_log.h"
+#include "vg_util.h"
+
+#include <ev.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROM_REFRESH_S 10.0
+
+int gw_prom_printf(char **out, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *b = n >= 0 ? realloc(*out, *len + (size_t)n + 1) : NULL;
+    if (!b)
+        return VG_ERR;
+    va_start(ap, fmt);
+    vsnprintf(b + *len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *out = b;
+    *len += (size_t)n;
+    return VG_OK;
+}
+
+int gw_prom_render(char **out, size_t *len)
+{
+    int rc = gw_prom_printf(out, len,
+                            "# HELP vmgate_api_calls_total API calls by method and result.\n"
+                            "# TYPE vmgate_api_calls_total counter\n");
+    const gw_method *m = NULL;
+    for (size_t i = 0; rc == VG_OK && i <= GW_APISTATS_METHODS; i++) {
+        if (i > 0 && !(m = gw_api_next(m)))
+            break;
+        const gw_apistats *s = gw_apistats_get(i);
+        for (int c = 0; rc == VG_OK && c < GW_APISTATS_CODES; c++)
+            if (s->calls[c])
+                rc = gw_prom_printf(out, len,
+                                    "vmgate_api_calls_total{method=\"%s\",result=\"%s\"} %llu\n",
+                                    i ? m->name : "other",
+                                    c ? vg_err_code_name((vg_err_code)c) : "ok", s->calls[c]);
+    }
+    if (rc == VG_OK)
+        rc = gw_prom_printf(out, len,
+                            "# HELP vmgate_api_call_seconds Time from request to answer.\n"
+                            "# TYPE vmgate_api_call_seconds histogram\n");
+    m = NULL;
+    for (size_t i = 0; rc == VG_OK && i <= GW_APISTATS_METHODS; i++) {
+        if (i > 0 && !(m = gw_api_next(m)))
+            break;
+        const gw_apistats *s = gw_apistats_get(i);
+        const char *name = i ? m->name : "other";
+        if (!s->count)
+            continue;
+        for (size_t b = 0; rc == VG_OK && b < GW_APISTATS_BOUNDS; b++)
+            rc = gw_prom_printf(out, len,
+                                "vmgate_api_call_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n",
+                                name, gw_apistats_bounds[b], s->le[b]);
+        if (rc == VG_OK)
+            rc = gw_prom_printf(out, len,
+                                "vmgate_api_call_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n"
+                                "vmgate_api_call_seconds_sum{method=\"%s\"} %.6f\n"
+                                "vmgate_api_call_seconds_count{method=\"%s\"} %llu\n",
+                                name, s->count, name, s->sum, name, s->count);
+    }
+    return rc;
+}
+
+/* ---- gauges of VMs and hosts, from the metrics store ---- */
+
+static ev_timer refresh;
+static char *gauges[2]; /* rendered vm and host gauges */
+static int refreshing;  /* the gateway is running: replies may still be stored */
+
+typedef struct gauge_def {
+    const char *field, *name, *help;
+} gauge_def;
+
+static const gauge_def vm_gauges[] = {
+    {"cpu_pct", "vmgate_vm_cpu_percent", "CPU used by the VM, percent of its vCPUs."},
+    {"mem_pct", "vmgate_vm_memory_percent", "Memory used by the guest, percent."},
+    {"mem_used_bytes", "vmgate_vm_memory_used_bytes", "Memory used by the guest."},
+    {"disk_rd_bps", "vmgate_vm_disk_read_bytes_per_second", "Disk bytes read per second."},
+    {"disk_wr_bps", "vmgate_vm_disk_write_bytes_per_second", "Disk bytes written per second."},
+    {"disk_rd_iops", "vmgate_vm_disk_read_iops", "Disk read requests per second."},
+    {"disk_wr_iops", "vmgate_vm_disk_write_iops", "Disk write requests per second."},
+    {"net_rx_bps", "vmgate_vm_network_receive_bytes_per_second", "Bytes received per second."},
+    {"net_tx_bps", "vmgate_vm_network_transmit_bytes_per_second", "Bytes sent per second."},
+    {NULL, NULL, NULL},
+};
+
+static const gauge_def host_gauges[] = {
+    {"cpu_pct", "vmgate_host_cpu_percent", "CPU used on the host, percent."},
+    {"mem_pct", "vmgate_host_memory_percent", "Memory used on the host, percent."},
+    {"load1", "vmgate_host_load1", "One-minute load average."},
+    {"disk_bps", "vmgate_host_disk_bytes_per_second", "Disk bytes read and written per second."},
+    {"net_bps", "vmgate_host_network_bytes_per_second", "Network bytes per second."},
+    {"vms_running", "vmgate_host_vms_running", "VMs running on the host."},
+    {"vms_shutoff", "vmgate_host_vms_shutoff", "VMs defined and shut off on the host."},
+    {NULL, NULL, NULL},
+};
+
+/* A label value as the exposition format escapes it (names are [A-Za-z0-9._-] anyway). */
+static const char *label(const cJSON *o, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+    return cJSON_IsString(v) && vg_valid_name(v->valuestring) ? v->valuestring : "";
+}
+
+static char *render_gauges(const cJSON *targets, int vm)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = gw_prom_printf(&out, &len, "%s", "");
+    for (const gauge_def *d = vm ? vm_gauges : host_gauges; rc == VG_OK && d->field; d++) {
+        rc = gw_prom_printf(&out, &len, "# HELP %s %s\n# TYPE %s gauge\n", d->name, d->help,
+                            d->name);
+        const cJSON *t;
+        cJSON_ArrayForEach(t, targets)
+        {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, d->field);
+            if (rc != VG_OK || !cJSON_IsNumber(v))
+                continue;
+            if (vm)
+                rc = gw_prom_printf(&out, &len, "%s{vm=\"%s\",project=\"%s\",host=\"%s\"} %.17g\n",
+                                    d->name, label(t, "name"), label(t, "project"),
+                                    label(t, "host"), v->valuedouble);
+            else
+                rc = gw_prom_printf(&out, &len, "%s{host=\"%s\"} %.17g\n", d->name,
+                                    label(t, "name"), v->valuedouble);
+        }
+    }
+    if (rc != VG_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void latest_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    int vm = priv != NULL;
+    if (!refreshing || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return;
+    cJSON *o = vg_json_parse(reply->element[1]->str, reply->element[1]->len, NULL);
+    char *text = o ? render_gauges(cJSON_GetObjectItemCaseSensitive(o, "targets"), vm) : NULL;
+    cJSON_Delete(o);
+    if (text) {
+        free(gauges[vm]);
+        gauges[vm] = text;
+    }
+}
+
+static void on_refresh(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)revents;
+    gw *g = w->data;
+    const char *vm_argv[] = {"", "1", "vm", ""};
+    const char *host_argv[] = {"", "1", "host", ""};
+    vg_redis_eval(g->redis, gw_lua(g, "metrics_latest"), latest_cb, (void *)1, 0, 4, vm_argv, NULL);
+    vg_redis_eval(g->redis, gw_lua(g, "metrics_latest"), latest_cb, NULL, 0, 4, host_argv, NULL);
+}
+
+void gw_prom_start(gw *g)
+{
+    refreshing = 1;
+    ev_timer_init(&refresh, on_refresh, 0.5, PROM_REFRESH_S);
+    refresh.data = g;
+    ev_timer_start(g->loop, &refresh);
+}
+
+void gw_prom_stop(gw *g)
+{
+    refreshing = 0;
+    ev_timer_stop(g->loop, &refresh);
+    free(gauges[0]);
+    free(gauges[1]);
+    gauges[0] = gauges[1] = NULL;
+}
+
+char *gw_prom_text(void)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = gw_prom_render(&out, &len);
+    if (rc == VG_OK)
+        rc = gw_prom_printf(&out, &len, "%s%s", gauges[1] ? gauges[1] : "",
+                            gauges[0] ? gauges[0] : "");
+    if (rc != VG_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}

@@ -1,0 +1,25 @@
+/* The gateway's own counters for the Prometheus exposition at /metrics (docs/monitoring.md):
+ * API calls by method and result and their latency histogram. Counting is a few additions on
+ * the loop; the text is rendered only when scraped. */
+#ifndef GW_PROM_H
+#define GW_PROM_H
+
+#include "vg.h"
+
+typedef struct gw gw;
+
+/* Every 10 s, reads the latest values of every VM and host (gateway_metrics_latest.lua) and
+ * keeps them rendered as gauges, so a scrape answers from memory at once. */
+void gw_prom_start(gw *g);
+void gw_prom_stop(gw *g);
+/* The whole exposition (counters and the last gauges); NULL when out of memory. */
+char *gw_prom_text(void);
+
+/* Appends the counters in the text exposition format to out (a growing string, *len bytes);
+ * returns VG_ERR when out of memory. */
+int gw_prom_render(char **out, size_t *len);
+/* printf onto a growing string, for the renderers of /metrics. */
+int gw_prom_printf(char **out, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

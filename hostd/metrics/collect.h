@@ -1,0 +1,25 @@
+/* Metrics collection (issue 13, docs/monitoring.md): every metrics_interval (vg:settings,
+ * default 10 s) one virConnectGetAllDomainStats call in a forked worker (worker.h, so a slow
+ * libvirt never stalls the consoles on hostd's loop), the host's counters from /proc, rates
+ * against the previous round (mstats.h), and one call of redis-scripts/hostd_metrics_write.lua
+ * with the whole round. The script answers the interval in force, which the timer follows. */
+#ifndef COLLECT_H
+#define COLLECT_H
+
+#include "vg.h"
+
+#include <ev.h>
+
+typedef struct metrics_config {
+    const char *host_id;
+    const char *redis_host;
+    int redis_port;
+    const char *password; /* NULL: no AUTH */
+    const char *scripts_dir;
+} metrics_config;
+
+/* The struct must outlive hd_metrics_stop. */
+int hd_metrics_start(struct ev_loop *loop, const metrics_config *cfg, vg_err *err);
+void hd_metrics_stop(void);
+
+#endif

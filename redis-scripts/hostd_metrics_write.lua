@@ -1,0 +1,50 @@
+-- hostd_metrics_write.lua: one collection round of one host into the metrics store (hostd, every
+-- metrics_interval; the benchmark feeds synthetic rounds through it too). For the host and each
+-- VM: the raw point, the 1-minute rollup of the current minute (recomputed from its raw points)
+-- and, on the first round of a minute, the 1-hour rollup of the previous minute's hour
+-- (recomputed from its 1-minute rollups); then the target's latest values. Layout and codec:
+-- lib/prelude.lua (met_*), docs/redis.md "Metrics".
+--
+-- ARGV[1] host id
+-- ARGV[2] JSON {"t": seconds since the epoch, "host": target, "vms": [target, ...]} where a
+--         target is {"name"?, "s": [cpu %, memory bytes, disk bytes/s, network bytes/s],
+--         "l": {field = latest value (number or string)}}
+-- Returns {interval seconds}: the metrics_interval setting, which hostd follows.
+local host = ARGV[1]
+local round = cjson.decode(ARGV[2])
+local tiers = met_tiers()
+local raw, m1, h1 = tiers[1], tiers[2], tiers[3]
+local t = math.floor(round.t / raw.step) * raw.step
+local minute = math.floor(t / 60) * 60
+local first_of_minute = t - minute < raw.step
+local prev_hour = math.floor((minute - 60) / 3600) * 3600
+
+local function store(kind, name, target)
+  local prefix = 'vg:m:' .. kind .. ':' .. name .. ':'
+  local codes = {}
+  for s = 1, #MET_SERIES do
+    codes[s] = met_encode(tonumber(target.s[s]), s, raw.w)
+  end
+  met_write(prefix, raw, t, codes)
+  met_write(prefix, m1, minute, met_rollup(met_read(prefix, raw, minute, minute + 60 - raw.step),
+                                           raw, m1))
+  if first_of_minute then
+    met_write(prefix, h1, prev_hour,
+              met_rollup(met_read(prefix, m1, prev_hour, prev_hour + 3540), m1, h1))
+  end
+  local latest = prefix .. 'latest'
+  local args = {'ts', t}
+  for k, v in pairs(target.l or {}) do
+    args[#args + 1] = k
+    args[#args + 1] = v
+  end
+  redis.call('DEL', latest)
+  redis.call('HSET', latest, unpack(args))
+  redis.call('EXPIRE', latest, raw.step * 3)
+end
+
+store('host', host, round.host)
+for _, vm in ipairs(round.vms) do
+  store('vm', vm.name, vm)
+end
+return {raw.step}
