@@ -24,8 +24,9 @@ struct cJSON;
 
 /* Client input waiting for the console; past this the browser's socket is no longer read. */
 #define UP_QUEUE_MAX 65536
-/* Bytes of output per frame to a browser. */
-#define FEED_FRAME_MAX 65536
+/* Output per browser frame: with its headers (9 + 4 bytes), one TLS record (VG_LINK_OUTPUT_SEND
+ * says why). */
+#define FEED_FRAME_MAX (16384 - 4 - VG_FRAME_OUTPUT_HDR)
 /* The full viewer list (in the attach answer) names at most this many viewers. */
 #define FEED_LIST_MAX 100
 
@@ -75,7 +76,8 @@ struct gw_feed {
     uint64_t delta;    /* browser offset = host offset + delta (mod 2^64), changed by a move */
     uint64_t open_end; /* the host's end when the channel opened, in browser offsets */
     uint64_t lead;     /* the furthest any viewer has read */
-    uint64_t credit;   /* host offset below which hostd may send */
+    uint64_t rcvd;     /* bytes of output received on the channel since it opened */
+    uint64_t credit;   /* the last credit: hostd may send while its count is below it */
     int moved;         /* the next OPENED is a new host's: rebase, tell the browsers */
     gw_viewer *viewers;
     unsigned nviewers, seq;

@@ -126,14 +126,19 @@ static void set_writer(gw_feed *f, gw_viewer *w)
 
 /* ---- output into the ring and out to the browsers ---- */
 
-/* hostd may send up to a window past the furthest any browser has read (or past the end it
- * had when the channel opened): what nobody reads yet waits in hostd's ring, not here. */
+/* hostd may have a window of output in flight beyond what the furthest browser has read: what
+ * nobody reads yet waits in hostd's ring, not here. Credit counts the bytes hostd sent on the
+ * channel, not stream offsets: a source faster than the link makes hostd skip (GAP), and a
+ * limit in offsets, always a round trip behind the skips, let through one frame per round
+ * trip (11 MB/s to one viewer). */
 static void grant(gw_feed *f)
 {
     if (!f->opened)
         return;
     uint64_t window = ring_cap(f->g) / 2;
-    uint64_t base = (f->lead > f->open_end ? f->lead : f->open_end) - f->delta;
+    uint64_t lead = f->lead < f->ring.start ? f->ring.start : f->lead;
+    uint64_t unread = lead < f->ring.end ? f->ring.end - lead : 0;
+    uint64_t base = f->rcvd > unread ? f->rcvd - unread : 0;
     if (f->credit && f->credit > base + window / 2)
         return;
     f->credit = base + window;
@@ -155,6 +160,7 @@ static void on_output(gw_chan *ch, uint64_t offset, const unsigned char *p, size
     uint64_t at = offset + f->delta;
     if (!f->opened)
         return;
+    f->rcvd += n;
     if (at > f->ring.end) /* hostd skipped (its GAP was lost?): the ring starts anew there */
         vg_ring_reset(&f->ring, at);
     if (at < f->ring.end) { /* already have the start of it */
@@ -275,6 +281,7 @@ static void on_opened(gw_chan *ch, const cJSON *info)
     }
     f->open_end = hend + f->delta;
     f->credit = 0;
+    f->rcvd = 0;
     snprintf(f->remote, sizeof(f->remote), "%s", writer && !f->writer ? writer : "");
     if (f->writer)
         tell_hostd_writer(f);

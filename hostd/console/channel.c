@@ -129,7 +129,7 @@ static cJSON *news(console_viewer *v, int *type)
     return o;
 }
 
-int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsigned char *buf,
+int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t budget, unsigned char *buf,
                             size_t cap, console_frame *out)
 {
     memset(out, 0, sizeof(*out));
@@ -147,8 +147,6 @@ int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsi
         out->len = json_frame(o, type, id, buf, cap);
         return out->len > 0;
     }
-    if (v->offset >= limit)
-        return 0;
     if (v->offset < c->ring.start) {
         /* The gateway applies laggard_policy to its browsers; the channel itself skips. */
         vg_link_hdr(buf, VG_LINK_GAP, id);
@@ -160,10 +158,12 @@ int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsi
     }
     const unsigned char *p;
     size_t max = cap - VG_LINK_HDR - 8;
-    if (max > VG_LINK_OUTPUT_MAX)
-        max = VG_LINK_OUTPUT_MAX;
-    if (limit - v->offset < max)
-        max = (size_t)(limit - v->offset);
+    if (max > VG_LINK_OUTPUT_SEND)
+        max = VG_LINK_OUTPUT_SEND;
+    if (budget < max)
+        max = (size_t)budget;
+    if (max == 0)
+        return 0;
     size_t n = vg_ring_peek(&c->ring, v->offset, max, &p);
     if (n == 0)
         return 0;
@@ -171,6 +171,7 @@ int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsi
     vg_frame_put_u64(buf + VG_LINK_HDR, v->offset);
     memcpy(buf + VG_LINK_HDR + 8, p, n);
     v->offset += n;
+    out->output = n;
     out->len = VG_LINK_HDR + 8 + n;
     return 1;
 }

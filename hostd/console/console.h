@@ -111,14 +111,16 @@ void hd_console_channel_control(console_viewer *v, const unsigned char *json, si
 void hd_console_channel_input(console_viewer *v, const unsigned char *p, size_t n);
 
 typedef struct console_frame {
-    size_t len; /* bytes of the link frame written to buf, header included */
-    int close;  /* the frame is the channel's CLOSE: the channel ends once it is sent */
+    size_t len;    /* bytes of the link frame written to buf, header included */
+    int close;     /* the frame is the channel's CLOSE: the channel ends once it is sent */
+    size_t output; /* bytes of console output in it (what it takes of the credit) */
 } console_frame;
 
 /* Builds the channel's next link frame into buf (cap >= VG_LINK_HDR + 8 + VG_LINK_OUTPUT_MAX
- * for full output frames): OPENED, a refusal, writer or state news, then output below limit
- * (the gateway's credit). Returns 1 when it produced a frame, 0 when nothing is due. */
-int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t limit, unsigned char *buf,
+ * for full output frames): OPENED, a refusal, writer or state news, then at most budget bytes
+ * of output (what the gateway's credit leaves). Returns 1 when it produced a frame, 0 when
+ * nothing is due. */
+int hd_console_channel_next(console_viewer *v, uint32_t id, uint64_t budget, unsigned char *buf,
                             size_t cap, console_frame *out);
 
 #endif

@@ -18,8 +18,10 @@
 #define CONSOLE_PERSIST_S 5.0
 /* Socket-fed consoles persist an end this far ahead of what they have handed out, so that after
  * a crash offsets restart beyond every offset a viewer may hold: a gap, never a byte that
- * reuses an offset. */
-#define CONSOLE_RESERVE (1u << 20)
+ * reuses an offset. Each save is an fsync in the event loop (about 16 ms on a busy disk), so
+ * the reserve is large: with 1 MiB a fast source had hostd stalled on fsync most of the time,
+ * and each stall cost the link a ring's worth of output. */
+#define CONSOLE_RESERVE (1u << 28)
 
 static const console_config *cfg;
 

@@ -25,7 +25,8 @@ typedef struct mux_chan {
     console_viewer v;
     hd_mux *m;
     uint32_t id;
-    uint64_t limit; /* the gateway's credit: output below this offset may be sent */
+    uint64_t limit; /* the gateway's credit: output may be sent while sent is below it */
+    uint64_t sent;  /* bytes of output sent on the channel (GAPs skip without taking any) */
     struct mux_chan *next;
 } mux_chan;
 
@@ -258,8 +259,9 @@ static int write_one(hd_mux *m)
     do {
         mux_chan *next = ch->next ? ch->next : m->chans;
         console_frame fr;
-        if (hd_console_channel_next(&ch->v, ch->id, ch->limit, txbuf + LWS_PRE, MUX_FRAME_CAP,
-                                    &fr)) {
+        uint64_t budget = ch->limit > ch->sent ? ch->limit - ch->sent : 0;
+        if (hd_console_channel_next(&ch->v, ch->id, budget, txbuf + LWS_PRE, MUX_FRAME_CAP, &fr)) {
+            ch->sent += fr.output;
             m->rr = next;
             if (write_frame(m, txbuf + LWS_PRE, fr.len) < 0)
                 return -1;
