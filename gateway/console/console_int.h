@@ -44,7 +44,7 @@ struct gw_viewer {
     gw_ticket t;           /* what the ticket opens; empty until it has been redeemed */
     uint64_t revoked_mark; /* g->revoked.count when the ticket was sent to be redeemed */
     char addr[64];
-    char id[16]; /* "v<n>", unique within the feed */
+    char id[16]; /* "v<n>", unique in the gateway and, most likely, across its restarts */
     int64_t since_ms;
     int rw;
     int started;     /* hello sent: output flows */
@@ -80,7 +80,7 @@ struct gw_feed {
     uint64_t credit;   /* the last credit: hostd may send while its count is below it */
     int moved;         /* the next OPENED is a new host's: rebase, tell the browsers */
     gw_viewer *viewers;
-    unsigned nviewers, seq;
+    unsigned nviewers;
     gw_viewer *writer; /* this gateway's viewer holding the write lock */
     char remote[65];   /* else the user of another gateway's viewer holding it ("" none) */
     ev_timer wait;     /* OPENED must come by then (first open, or after a lost link) */

@@ -382,6 +382,21 @@ const gw_chan_ops gw_feed_ops = {
 
 /* ---- browsers joining and leaving ---- */
 
+/* Viewer ids count from a random start: numbered per feed from 1, a browser that reconnected
+ * after a gateway restart (or after its console's feed was freed) got the id it had before,
+ * so neither it nor the others could tell the new attachment from the old. */
+static void new_viewer_id(gw_viewer *v)
+{
+    static unsigned seq;
+    if (!seq) {
+        char hex[9];
+        seq = vg_random_hex(hex, 4) == VG_OK ? (unsigned)strtoul(hex, NULL, 16) >> 1 : 1;
+    }
+    if (++seq == 0)
+        seq = 1;
+    snprintf(v->id, sizeof(v->id), "v%u", seq);
+}
+
 void gw_feed_join(gw_viewer *v, const char *host, const char *link_url)
 {
     gw *g = v->g;
@@ -410,7 +425,7 @@ void gw_feed_join(gw_viewer *v, const char *host, const char *link_url)
     v->feed = f;
     v->rw = !strcmp(v->t.mode, "rw");
     v->since_ms = vg_now_ms();
-    snprintf(v->id, sizeof(v->id), "v%u", ++f->seq);
+    new_viewer_id(v);
     v->fnext = f->viewers;
     if (f->viewers)
         f->viewers->fprev = v;
