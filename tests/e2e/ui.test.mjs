@@ -319,9 +319,11 @@ test('copy the selection, paste with the button and with Ctrl+Shift+V', async ()
 test('output older than the ring shows a gap marker (#/console/<vm>?offset=0)', async () => {
     const { page } = browser;
     await openConsole(page);
-    // 2400 lines of 120 digits: 290 KB, more than the 256 KiB ring, in few enough lines that
-    // the marker stays within the terminal's 10000 lines of scrollback.
-    await run(page, "printf '%0120d\\n' $(seq 1 2400); echo seq-$((7*7))");
+    // 18000 numbers of 60 digits: 1.1 MB, more than the console's buffer in the gateway (4 ×
+    // viewer_queue = 1 MiB, which holds more than hostd's 256 KiB ring). Each ends with a
+    // carriage return, not a newline, so they overwrite one row and the marker stays within
+    // the terminal's 10000 rows of scrollback.
+    await run(page, "printf '%060d\\r' $(seq 1 18000); echo; echo seq-$((7*7))");
     await waitForLine(page, /^seq-49\s*$/, 120000);
     const other = await browser.context.newPage();
     try {
