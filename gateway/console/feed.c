@@ -135,11 +135,11 @@ static void grant(gw_feed *f)
 {
     if (!f->opened)
         return;
-    uint64_t window = ring_cap(f->g) / 2;
+    uint64_t window = ring_cap(f->g);
     uint64_t lead = f->lead < f->ring.start ? f->ring.start : f->lead;
     uint64_t unread = lead < f->ring.end ? f->ring.end - lead : 0;
     uint64_t base = f->rcvd > unread ? f->rcvd - unread : 0;
-    if (f->credit && f->credit > base + window / 2)
+    if (f->credit && f->credit > base + window / 4 * 3)
         return;
     f->credit = base + window;
     unsigned char b[8];
