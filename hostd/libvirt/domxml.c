@@ -106,8 +106,11 @@ static long long memory_mib(const xmlNode *n)
         return 0;
     attr(n, "unit", unit, sizeof(unit));
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(unit, units[i].unit) == 0)
-            return (long long)(strtod(v, NULL) * units[i].mib);
+        if (strcmp(unit, units[i].unit) == 0) {
+            /* Checked before the cast: a double outside long long's range is undefined. */
+            double mib = strtod(v, NULL) * units[i].mib;
+            return mib >= 0 && mib < 1e15 ? (long long)mib : 0;
+        }
     return 0;
 }
 

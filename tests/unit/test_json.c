@@ -111,6 +111,19 @@ static void test_nul_refused(void **state)
     refused_n("{\"a\":\0 1}", 9, "control character at byte 5");
 }
 
+static void test_utf8(void **state)
+{
+    (void)state;
+    accepted("{\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}");
+    /* found by fuzz_hostd_poolspec: a lone byte that libxml2 then refused */
+    refused("{\"d\":\"/dev/sd\xe3\"}", "not UTF-8 at byte 13");
+    refused("{\"d\":\"\xc0\xaf\"}", "not UTF-8");         /* overlong '/' */
+    refused("{\"d\":\"\xed\xa0\x80\"}", "not UTF-8");     /* a surrogate */
+    refused("{\"d\":\"\xf4\x90\x80\x80\"}", "not UTF-8"); /* past U+10FFFF */
+    refused("{\"d\":\"\x80\"}", "not UTF-8");             /* a continuation byte alone */
+    refused("{\"d\":\"\xe2\x82\"}", "not UTF-8");         /* cut short */
+}
+
 static void test_duplicate_keys_refused(void **state)
 {
     (void)state;
@@ -165,9 +178,13 @@ static void test_malformed_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_json_parses), cmocka_unit_test(test_trailing_data_refused),
-        cmocka_unit_test(test_nul_refused),       cmocka_unit_test(test_duplicate_keys_refused),
-        cmocka_unit_test(test_many_keys),         cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_valid_json_parses),
+        cmocka_unit_test(test_trailing_data_refused),
+        cmocka_unit_test(test_nul_refused),
+        cmocka_unit_test(test_duplicate_keys_refused),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_malformed_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
