@@ -47,7 +47,9 @@ static int collect_domains(virConnectPtr conn, const cJSON *params, cJSON **resu
 {
     (void)params;
     virDomainStatsRecordPtr *recs = NULL;
-    int n = virConnectGetAllDomainStats(conn, 0, &recs, 0);
+    /* NOWAIT: a domain busy with a job (a suspend, a migration) is reported without the stats
+     * that would wait for it, rather than delaying that job's next step. */
+    int n = virConnectGetAllDomainStats(conn, 0, &recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     if (n < 0)
         return vg_fail(err, VG_E_UNAVAILABLE, "virConnectGetAllDomainStats: %s",
                        virGetLastErrorMessage());
