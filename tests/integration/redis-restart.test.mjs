@@ -53,8 +53,8 @@ test('after a Redis restart the registry, the prelude scripts and the event subs
   const subscribed = () => (stack.logs('gateway').match(/registry pub\/sub: connected/g) || []).length;
   await until(() => subscribed() >= 2, 5000, 'the gateway\'s pub/sub connection back');
   await sleep(200); // its SUBSCRIBE is on the wire right behind AUTH
-  const t1 = Date.now();
   stack.virsh('suspend', VM);
+  const t1 = Date.now(); // once libvirt made the change: virsh's own time is not vmgate's
   const seen = await until(
     () => ws.events.find((e) => e.event === 'vm.state' && e.data.vm === VM && e.data.state === 'paused'),
     3000,
