@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LINK_SUBPROTOCOL "vmgate.console.v1"
 #define LINK_FRAME_CAP (VG_FRAME_OUTPUT_HDR + 16384)
@@ -471,7 +472,14 @@ int hd_link_start(struct ev_loop *loop, const link_config *c, vg_err *err)
     info.timeout_secs = 10;
     char want_s[64], got_s[64];
     vg_bindaddr_format(&want, want_s, sizeof(want_s));
+    /* Right after a restart the previous instance's link sockets may still hold the port
+     * (closed by hostd first, they wait in FIN_WAIT2 for the gateway's FIN), and bind fails
+     * even with SO_REUSEADDR: retry for up to 5 s before giving up. */
     ctx = lws_create_context(&info);
+    for (int i = 0; !ctx && i < 50; i++) {
+        usleep(100000);
+        ctx = lws_create_context(&info);
+    }
     if (!ctx)
         return vg_fail(err, VG_E_INTERNAL,
                        "cannot serve the link on %s (port busy, address not on this host, TLS "
