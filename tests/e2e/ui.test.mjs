@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { startStack } from '../integration/lib/stack.mjs';
 import { waitHealthy } from '../integration/lib/client.mjs';
+import { until } from '../integration/lib/wait.mjs';
 import { openBrowser, login, terminalLines, typeCommand, waitForLine, waitForPrompt, screenshot } from './lib/browser.mjs';
 
 const VM = 'vgt-ui2';
@@ -310,6 +311,10 @@ test('copy the selection, paste with the button and with Ctrl+Shift+V', async ()
     await page.waitForTimeout(300);
     const before = wire.get(page).inputs.length;
     await page.click('text=Paste');
+    // The button reads the clipboard asynchronously: its paste lands first, then the terminal
+    // has the focus back for the keyboard's.
+    await until(() => sent(page, before).includes('clip-25'), 10000, 'the button\'s paste');
+    await page.evaluate(() => window.vmgate.term.focus());
     await page.keyboard.press('Control+Shift+V');
     await page.keyboard.press('Enter');
     await waitForLine(page, /^pasted-clip-25clip-25\s*$/);
