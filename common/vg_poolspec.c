@@ -163,8 +163,9 @@ static int parse_source(const cJSON *src, const type_rule *r, vg_poolspec *out, 
                        vg_pool_type_name(out->type));
     const cJSON *port = cJSON_GetObjectItemCaseSensitive(src, "port");
     if (port) {
-        if (!cJSON_IsNumber(port) || port->valuedouble != (int)port->valuedouble ||
-            port->valueint < 1 || port->valueint > 65535)
+        /* The range first: casting a double outside int's range is undefined. */
+        if (!cJSON_IsNumber(port) || !(port->valuedouble >= 1 && port->valuedouble <= 65535) ||
+            port->valuedouble != (int)port->valuedouble)
             return vg_fail(err, VG_E_BAD_REQUEST, "spec.source.port must be 1 to 65535");
         out->port = port->valueint;
     }

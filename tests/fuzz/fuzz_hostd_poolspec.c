@@ -10,6 +10,13 @@
 #include "vg_json.h"
 #include "vg_poolspec.h"
 
+/* A ".." component ("..ls" is a name like any other). */
+static int dotdot(const char *p)
+{
+    size_t n = strlen(p);
+    return strstr(p, "/../") || (n >= 3 && !strcmp(p + n - 3, "/.."));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     vg_err err = {0};
@@ -23,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON_Delete(spec);
         return 0;
     }
-    if ((s.target[0] && s.target[0] != '/') || strstr(s.target, "/../") || strstr(s.target, "//"))
+    if ((s.target[0] && s.target[0] != '/') || dotdot(s.target) || strstr(s.target, "//"))
         abort();
     for (size_t i = 0; i < s.ndevices; i++)
-        if (strncmp(s.devices[i], "/dev/", 5) || strstr(s.devices[i], "/.."))
+        if (strncmp(s.devices[i], "/dev/", 5) || dotdot(s.devices[i]))
             abort();
     char *xml = hd_poolxml_pool(&s, &err);
     if (!xml)
