@@ -9,17 +9,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { startStack } from './lib/stack.mjs';
 import { api, apiWs, login, openShell } from './lib/client.mjs';
 import { until, refused, sleep } from './lib/wait.mjs';
+import { freePort, startSecondGateway } from './lib/gateway2.mjs';
 
 const VM = 'vgt-alerts';
 const SECRET = 'a-webhook-secret-of-test';
 let stack;
 let admin;
-let gateway2;
+let second; // the second gateway
 let stack2; // the same stack through the second gateway
 
 // A loopback receiver: every POST's delivery id, signature check and JSON body.
@@ -46,14 +45,6 @@ function receiver(answer = 200) {
   );
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 function qemuPid(vm) {
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
@@ -73,31 +64,12 @@ before(async () => {
   stack = await startStack({ vms: [VM], prefix: 'vgt-alerts-' });
   admin = await login(stack);
   // A second gateway on the same Redis and hostd: alerts are evaluated by both.
-  const port = await freePort();
-  const bin = fs.readFileSync(path.join(stack.dir, 'run/gateway.bin'), 'utf8').trim();
-  const log = fs.openSync(path.join(stack.dir, 'log/gateway2.log'), 'a');
-  gateway2 = spawn(bin, ['--config', path.join(stack.dir, 'gateway.conf'), `--http_port=${port}`], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0:halt_on_error=1:quarantine_size_mb=8' },
-  });
-  stack2 = { ...stack, url: `https://127.0.0.1:${port}` };
-  await until(async () => {
-    try {
-      return (await api(stack2, admin, 'whoami')).user === 'admin';
-    } catch {
-      return false;
-    }
-  }, 15000, 'the second gateway');
+  second = await startSecondGateway(stack, admin);
+  stack2 = second.stack;
 });
 
 after(async () => {
-  if (gateway2) {
-    const gone = new Promise((r) => gateway2.once('exit', r));
-    gateway2.kill('SIGTERM');
-    await gone;
-    const log = fs.readFileSync(path.join(stack.dir, 'log/gateway2.log'), 'utf8');
-    assert.doesNotMatch(log, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
-  }
+  await second?.stop();
   await stack?.stop();
 });
 
