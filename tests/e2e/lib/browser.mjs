@@ -56,6 +56,12 @@ export async function login(page, url, user, password) {
     await page.fill('#login-user', user);
     await page.fill('#login-password', password);
     await page.click('#login-submit');
+    // Settle on the outcome: a test that navigates next must not race the post-login redirect.
+    await page.waitForFunction(
+        () => !document.querySelector('#login-form') || document.querySelector('#login-error')?.textContent !== '',
+        null,
+        { timeout: 30000 },
+    );
 }
 
 // The whole terminal buffer (scrollback included) as lines, read through the page's debug hook.
