@@ -45,12 +45,13 @@ typedef struct gw {
     gw_config cfg;
     struct ev_loop *loop;
     struct lws_context *ctx;
-    struct lws_vhost *https;    /* browsers and API clients */
-    struct lws_vhost *links;    /* client connections to hostd, verified against tls_ca */
-    struct lws_vhost *webhooks; /* webhook POSTs (backend/webhook.c), system trust */
-    vg_redis *redis;            /* commands, and vg:events / vg:sessions on its pub/sub side
-                                 * (backend/bus.c) */
-    vg_rscript **lua;           /* every redis-scripts/gateway_*.lua, see gw_lua */
+    struct lws_vhost *https;     /* browsers and API clients */
+    struct lws_vhost *links;     /* client connections to hostd, verified against tls_ca */
+    struct ssl_ctx_st *link_tls; /* TLS of the console links, run by backend/linktls.c */
+    struct lws_vhost *webhooks;  /* webhook POSTs (backend/webhook.c), system trust */
+    vg_redis *redis;             /* commands, and vg:events / vg:sessions on its pub/sub side
+                                  * (backend/bus.c) */
+    vg_rscript **lua;            /* every redis-scripts/gateway_*.lua, see gw_lua */
     size_t nlua;
     char *redis_password;
     char *link_secret;

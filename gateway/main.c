@@ -8,6 +8,7 @@
 #include "backend/timers.h"
 #include "backend/bus.h"
 #include "backend/hostlink.h"
+#include "backend/linktls.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
 #include "backend/webhook.h"
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +394,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (g->cfg.tls_ca) {
+        vg_err tls_err;
+        g->link_tls = gw_linktls_context(g->cfg.tls_ca, g->cfg.tls_cert, g->cfg.tls_key, &tls_err);
+        if (!g->link_tls) {
+            vg_error("gateway", "cannot set up the console links: %s", tls_err.msg);
+            lws_context_destroy(g->ctx);
+            return 1;
+        }
+    }
+
     /* Webhook receivers are anybody's servers: their certificates chain to the system's
      * authorities, not to tls_ca, and the gateway shows no client certificate. */
     struct lws_protocols webhook_protocols[] = {gw_webhook_protocol, {0}};
@@ -460,6 +472,7 @@ int main(int argc, char **argv)
     gw_livesettings_stop(g);
     gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
+    SSL_CTX_free(g->link_tls);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
     gw_kdf_stop(g->kdf);

@@ -53,8 +53,11 @@ static void browser_receive(gw_viewer *v, struct lws *wsi, const void *in, size_
 static int browser_writeable(gw_viewer *v, struct lws *wsi)
 {
     if (v->down.head) {
-        if (gw_wsq_write(&v->down, wsi) < 0)
-            return -1;
+        /* As many messages as the socket takes, not one per loop iteration. */
+        do {
+            if (gw_wsq_write(&v->down, wsi) < 0)
+                return -1;
+        } while (v->down.head && !lws_send_pipe_choked(wsi));
         if (v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
             if (v->skipping) {
                 unsigned char gap[VG_FRAME_GAP_LEN];

@@ -51,7 +51,13 @@ void gw_console_keepalive(gw *g, int64_t now_ms)
 {
     gw_viewer *next;
     for (gw_viewer *v = g->viewers; v; v = next) {
-        next = v->next; /* dropping a browser may free v, never another viewer */
+        next = v->next; /* dropping a connection may free v, never another viewer */
+        if (v->link && v->link_up && gw_keepalive_check(&v->lw.ka, v->link, &g->cfg, now_ms)) {
+            vg_warn("console", "dropping the link for %s/%s: hostd silent for %ld s", v->t.vm,
+                    v->t.dev, g->cfg.idle_timeout);
+            gw_keepalive_drop(v->link);
+            continue;
+        }
         if (v->browser && gw_keepalive_check(&v->ka, v->browser, &g->cfg, now_ms)) {
             vg_info("console", "dropping the silent viewer %s of %s/%s after %ld s", v->addr,
                     v->t.vm, v->t.dev, g->cfg.idle_timeout);

@@ -4,13 +4,15 @@
  *
  *   browser.c, uplink.c, console.c  ->  attach.c  ->  follow.c  ->  viewer.c
  *
- * browser.c is the /ws/console WebSocket, uplink.c the link to hostd's /link/console once it
- * is up, attach.c the ticket redemption and registry lookup, follow.c the host the link goes
- * to (the VM's host, then the new one after a migration), viewer.c a viewer's lifetime and
- * what any step may tell the browser; console.c the module's entry points (console.h). */
+ * browser.c is the /ws/console WebSocket, uplink.c the link to hostd's /link/console (a raw
+ * TLS connection framed by backend/linkws.c), attach.c the ticket redemption and registry lookup,
+ * follow.c the host the link goes to (the VM's host, then the new one after a migration), viewer.c
+ * a viewer's lifetime and what any step may tell the browser; console.c the module's entry points
+ * (console.h). */
 #ifndef GW_CONSOLE_INT_H
 #define GW_CONSOLE_INT_H
 
+#include "backend/linkws.h"
 #include "console/console.h"
 #include "net/keepalive.h"
 #include "net/wsq.h"
@@ -46,7 +48,8 @@ struct gw_viewer {
      * GAP frame once its queue has drained. */
     int skipping;
     uint64_t skip_from, skip_to;
-    gw_wsbuf rx_browser, rx_link;
+    gw_wsbuf rx_browser;
+    gw_linkws lw;   /* the link's WebSocket framing (backend/linkws.h) */
     int close_code; /* close the browser with this once the queue to it is empty */
     char close_reason[64];
     int link_close_code; /* what hostd closed the link with */

@@ -42,9 +42,14 @@ int gw_follow_connect(gw_viewer *v, const char *link_url)
     char path[400];
     snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->t.vm,
              v->t.dev, v->t.mode, v->t.user, v->q.offset, v->q.take ? "&take=1" : "");
-    if (gw_link_connect(v->g, link_url, path, GW_CONSOLE_PROTOCOL, GW_LINK_PROTOCOL, v, &v->link) !=
-        VG_OK)
+    vg_err err;
+    gw_linkws_free(&v->lw);
+    gw_linkws_init(&v->lw, LINK_MSG_MAX);
+    if (gw_linkws_connect(&v->lw, v->g, v->g->link_tls, link_url, path, GW_CONSOLE_PROTOCOL,
+                          GW_LINK_PROTOCOL, v, &v->link, &err) != VG_OK) {
+        vg_warn("console", "link for %s/%s: %s", v->t.vm, v->t.dev, err.msg);
         return VG_ERR;
+    }
     ev_timer_stop(v->g->loop, &v->link_timer);
     ev_timer_init(&v->link_timer, link_answer_timeout, LINK_ANSWER_S, 0.);
     v->link_timer.data = v;
@@ -103,7 +108,6 @@ static void follow_lookup_cb(vg_redis *r, redisReply *reply, void *priv)
     v->q.take = v->writer;
     v->link_closing = 0;
     v->link_close_code = 0;
-    gw_wsbuf_reset(&v->rx_link);
     v->moved = 1;
     v->rebase = 1;
     snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);

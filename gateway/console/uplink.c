@@ -3,7 +3,6 @@
  * the way; the browser's queued input goes up. */
 #include "console/console_int.h"
 
-#include "backend/hostlink.h"
 #include "vg_frame.h"
 #include "vg_json.h"
 #include "vg_log.h"
@@ -116,32 +115,54 @@ static void relay_down(gw_viewer *v, int binary, const unsigned char *data, size
     lws_callback_on_writable(v->browser);
 }
 
-static void link_receive(gw_viewer *v, struct lws *wsi, const void *in, size_t len)
+static void link_opened(void *user)
 {
-    int rc =
-        gw_wsbuf_add(&v->rx_link, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
-    if (rc == VG_ERR) {
-        vg_warn("console", "hostd sent a message over %d bytes for %s/%s; dropping the link",
-                LINK_MSG_MAX, v->t.vm, v->t.dev);
-        gw_viewer_close_link(v);
-        return;
-    }
-    if (rc == 0)
-        return;
-    if (v->browser && !v->close_code)
-        relay_down(v, lws_frame_is_binary(wsi), v->rx_link.msg, v->rx_link.msg_len);
-    gw_wsbuf_reset(&v->rx_link);
+    gw_viewer *v = user;
+    v->link_up = 1;
+    ev_timer_stop(v->g->loop, &v->link_timer);
+    snprintf(v->host, sizeof(v->host), "%s", v->link_host);
+    v->link_host[0] = '\0';
+    if (v->following)
+        gw_follow_stop(v);
+    if (v->link_closing || v->up.head)
+        lws_callback_on_writable(v->link);
 }
 
-static int link_writeable(gw_viewer *v, struct lws *wsi)
+static void link_message(void *user, int binary, unsigned char *data, size_t len)
 {
-    if (v->link_closing) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"viewer left", 11);
+    gw_viewer *v = user;
+    if (v->browser && !v->close_code)
+        relay_down(v, binary, data, len);
+}
+
+static const gw_linkws_ops link_ops = {link_opened, link_message};
+
+static int link_receive(gw_viewer *v, struct lws *wsi, void *in, size_t len)
+{
+    vg_err err;
+    int rc = gw_linkws_rx(&v->lw, wsi, in, len, &link_ops, v, &err);
+    /* hostd's close frame may come in the same read as the end of its TLS session. */
+    if (v->lw.peer_close_code && v->lw.peer_close_code != 1005)
+        v->link_close_code = v->lw.peer_close_code;
+    if (rc != VG_OK) {
+        if (!v->lw.peer_close_code) /* else the session's end follows the close, as it should */
+            vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev, err.msg);
         return -1;
     }
+    return gw_linkws_done(&v->lw) ? -1 : 0;
+}
+
+/* Writes what the link owes first (TLS, upgrade, pong, ping, close), then queued input. */
+static int link_writeable(gw_viewer *v, struct lws *wsi)
+{
+    if (v->link_closing && v->lw.state == GW_LINKWS_OPEN)
+        gw_linkws_close(&v->lw, 1000);
+    int rc = gw_linkws_write_pending(&v->lw, wsi);
+    if (rc)
+        return rc < 0 ? -1 : 0;
     size_t len;
     int binary;
-    const unsigned char *p = gw_wsq_peek(&v->up, &len, &binary);
+    unsigned char *p = gw_wsq_head(&v->up, &len, &binary);
     /* Control frames (take, release, ping) still go: hostd answers them without the VM. */
     if (!p || (v->console_down && binary))
         return 0;
@@ -149,8 +170,11 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
         /* Refused here already, so a read-only viewer's bytes never travel to hostd. */
         gw_wsq_pop(&v->up);
         gw_viewer_send_error(v, VG_E_READ_ONLY, "this console is attached read-only");
-    } else if (gw_wsq_write(&v->up, wsi) < 0) {
-        return -1;
+    } else {
+        rc = gw_linkws_send(&v->lw, wsi, p, len, binary);
+        gw_wsq_pop(&v->up);
+        if (rc < 0)
+            return -1;
     }
     if (v->browser_paused && v->up.bytes < UP_QUEUE_MAX / 2 && v->browser) {
         v->browser_paused = 0;
@@ -166,35 +190,17 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 {
     (void)user;
     gw_viewer *v = lws_get_opaque_user_data(wsi);
-    gw *g = gw_from_wsi(wsi);
 
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        return gw_link_add_secret(g, wsi, in, len);
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_RAW_CONNECTED:
         if (!v)
             return -1;
-        v->link_up = 1;
-        ev_timer_stop(v->g->loop, &v->link_timer);
-        snprintf(v->host, sizeof(v->host), "%s", v->link_host);
-        v->link_host[0] = '\0';
-        if (v->following)
-            gw_follow_stop(v);
-        if (v->link_closing || v->up.head)
-            lws_callback_on_writable(wsi);
+        gw_linkws_connected(&v->lw, wsi);
         return 0;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (v)
-            link_receive(v, wsi, in, len);
-        return 0;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_RAW_RX:
+        return v ? link_receive(v, wsi, in, len) : -1;
+    case LWS_CALLBACK_RAW_WRITEABLE:
         return v ? link_writeable(v, wsi) : -1;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (v && len >= 2) {
-            const unsigned char *b = in;
-            v->link_close_code = b[0] << 8 | b[1];
-        }
-        return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (v) {
             vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev,
@@ -203,7 +209,7 @@ static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             gw_follow_link_gone(v, "the VM's host cannot be reached");
         }
         return 0;
-    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_RAW_CLOSE:
     case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
         if (v) {
             lws_set_opaque_user_data(wsi, NULL);

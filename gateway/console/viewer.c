@@ -20,7 +20,7 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
     v->g = g;
     v->browser = wsi;
     v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
-    v->rx_link.limit = LINK_MSG_MAX;
+    gw_linkws_init(&v->lw, LINK_MSG_MAX);
     gw_client_addr(wsi, v->addr, sizeof(v->addr));
     v->next = g->viewers;
     if (v->next)
@@ -45,7 +45,7 @@ void gw_viewer_maybe_free(gw_viewer *v)
     gw_wsq_clear(&v->down);
     gw_wsq_clear(&v->up);
     gw_wsbuf_free(&v->rx_browser);
-    gw_wsbuf_free(&v->rx_link);
+    gw_linkws_free(&v->lw);
     free(v);
 }
 

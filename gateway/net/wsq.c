@@ -31,7 +31,7 @@ int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary)
     return VG_OK;
 }
 
-const unsigned char *gw_wsq_peek(const gw_wsq *q, size_t *len, int *binary)
+unsigned char *gw_wsq_head(gw_wsq *q, size_t *len, int *binary)
 {
     if (!q->head)
         return NULL;

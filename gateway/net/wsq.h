@@ -16,8 +16,9 @@ typedef struct gw_wsq {
 } gw_wsq;
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary);
-/* The first message, or NULL when empty. */
-const unsigned char *gw_wsq_peek(const gw_wsq *q, size_t *len, int *binary);
+/* The first message, or NULL when empty. A writer may frame it in place: its bytes and the
+ * LWS_PRE bytes before them may be rewritten until it is popped. */
+unsigned char *gw_wsq_head(gw_wsq *q, size_t *len, int *binary);
 void gw_wsq_pop(gw_wsq *q);
 void gw_wsq_clear(gw_wsq *q);
 /* Writes the first message to wsi and drops it; returns the lws_write result. */

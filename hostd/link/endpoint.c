@@ -228,19 +228,23 @@ static int writable(link_conn *lc)
         return write_reject(lc);
     if (lc->rpc)
         return write_answer(lc);
-    console_msg m;
-    if (!hd_console_viewer_next(&lc->v, txbuf + LWS_PRE, LINK_FRAME_CAP, &m))
-        return 0;
-    if (m.len) {
-        int n = lws_write(lc->wsi, txbuf + LWS_PRE, m.len,
-                          m.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        if (n < (int)m.len)
+    /* As many frames as the socket takes: one per callback left the link idle between loop
+     * iterations (docs/performance.md). */
+    do {
+        console_msg m;
+        if (!hd_console_viewer_next(&lc->v, txbuf + LWS_PRE, LINK_FRAME_CAP, &m))
+            return 0;
+        if (m.len) {
+            int n = lws_write(lc->wsi, txbuf + LWS_PRE, m.len,
+                              m.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+            if (n < (int)m.len)
+                return -1;
+        }
+        if (m.close_code) {
+            lws_close_reason(lc->wsi, (enum lws_close_status)m.close_code, NULL, 0);
             return -1;
-    }
-    if (m.close_code) {
-        lws_close_reason(lc->wsi, (enum lws_close_status)m.close_code, NULL, 0);
-        return -1;
-    }
+        }
+    } while (!lws_send_pipe_choked(lc->wsi));
     lws_callback_on_writable(lc->wsi);
     return 0;
 }

@@ -57,18 +57,18 @@ static void test_queue(void **state)
 {
     (void)state;
     gw_wsq wq = {0};
-    assert_null(gw_wsq_peek(&wq, &(size_t){0}, &(int){0}));
+    assert_null(gw_wsq_head(&wq, &(size_t){0}, &(int){0}));
     assert_int_equal(gw_wsq_push(&wq, "abc", 3, 1), VG_OK);
     assert_int_equal(gw_wsq_push(&wq, "de", 2, 0), VG_OK);
     assert_int_equal(wq.bytes, 5);
     size_t len;
     int bin;
-    const unsigned char *p = gw_wsq_peek(&wq, &len, &bin);
+    unsigned char *p = gw_wsq_head(&wq, &len, &bin);
     assert_int_equal(len, 3);
     assert_int_equal(bin, 1);
     assert_memory_equal(p, "abc", 3);
     gw_wsq_pop(&wq);
-    p = gw_wsq_peek(&wq, &len, &bin);
+    p = gw_wsq_head(&wq, &len, &bin);
     assert_int_equal(len, 2);
     assert_int_equal(bin, 0);
     assert_int_equal(wq.bytes, 2);
