@@ -7,7 +7,25 @@ import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { api, login, openShell } from './lib/client.mjs';
 import { makeMember, waitVms } from './lib/tenancy.mjs';
-import { rejects } from './lib/wait.mjs';
+import { rejects, until } from './lib/wait.mjs';
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { REPO } from './lib/stack.mjs';
+
+const BIN = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/vmgatectl/vmgatectl');
+const ctlEnv = () => ({
+  ...process.env,
+  VMGATE_URL: stack.url,
+  VMGATE_USER: stack.adminUser,
+  VMGATE_PASSWORD: stack.adminPassword,
+  VMGATE_CA: stack.caFile,
+});
+const ctl = (args) =>
+  new Promise((resolve) => {
+    const child = execFile(BIN, args, { env: ctlEnv(), timeout: 60000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }));
+    child.stdin.end();
+  });
 
 const VM = 'vgt-k-vm1';
 let stack;
@@ -70,6 +88,37 @@ test('vm.sendkey refuses bad input, a viewer and an unknown VM, and sends nothin
   assert.doesNotMatch(con.output.subarray(mark).toString(), /sysrq/);
   const { entries } = await api(stack, admin, 'audit.query', { user: 'kview' });
   assert.ok(entries.some((x) => x.method === 'vm.sendkey' && x.result === 'forbidden'));
+});
+
+test('vmgatectl: sendkey VM KEY..., notice verbs, and console prints the live notices when it attaches and when they come', { timeout: 120000 }, async () => {
+  const mark = con.output.length;
+  const ok = await ctl(['sendkey', VM, 'sysrq-h']);
+  assert.equal(ok.code, 0, ok.stderr);
+  await con.waitFor('sysrq: HELP', 10000, { from: mark });
+  const bad = await ctl(['sendkey', VM, 'KEY_NOPE']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unknown key "KEY_NOPE"/);
+  assert.equal((await ctl(['sendkey', VM])).code, 2);
+  assert.equal((await ctl(['notice', 'shout', 'text=x'])).code, 2);
+
+  const sent = await ctl(['--json', 'notice', 'send', 'scope=vm', `target=${VM}`, 'text=first notice', 'level=warn']);
+  assert.equal(sent.code, 0, sent.stderr);
+  const first = JSON.parse(sent.stdout);
+  const child = spawn(BIN, ['console', VM, '--ro'], { env: ctlEnv() });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  try {
+    await until(() => /notice \d+ \(warn\) from admin: first notice/.test(stderr), 20000, 'the live notice on attach');
+    await ctl(['notice', 'send', 'scope=project', 'target=pk1', 'text=second notice', 'require_ack=true']);
+    await until(() => /notice \d+ \(info\) from admin: second notice \[acknowledge/.test(stderr), 20000, 'a new notice while attached');
+  } finally {
+    child.kill();
+  }
+  assert.doesNotMatch(con.output.toString(), /first notice|second notice/, 'nothing reaches the guest');
+  const listed = JSON.parse((await ctl(['--json', 'notice', 'list', `vm=${VM}`])).stdout);
+  assert.ok(listed.notices.some((n) => n.id === first.id));
+  assert.equal((await ctl(['notice', 'ack', `id=${first.id}`])).code, 0);
+  assert.equal((await ctl(['notice', 'cancel', `id=${first.id}`])).code, 0);
 });
 
 test('ctrl-alt-del reboots the guest (its init handles it); a stopped VM is refused with conflict', { timeout: 240000 }, async () => {
