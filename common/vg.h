@@ -24,7 +24,8 @@ typedef enum vg_err_code {
     VG_E_INTERNAL,
     VG_E_RATE_LIMITED,
     VG_E_CONFLICT,
-    VG_E_QUOTA, /* a project quota would be exceeded */
+    VG_E_QUOTA,       /* a project quota would be exceeded */
+    VG_E_UNSUPPORTED, /* the request is valid but this platform cannot do it */
 } vg_err_code;
 
 typedef struct vg_err {
@@ -32,7 +33,7 @@ typedef struct vg_err {
     char msg[256];
 } vg_err;
 
-#define VG_E_LAST VG_E_QUOTA
+#define VG_E_LAST VG_E_UNSUPPORTED
 
 const char *vg_err_code_name(vg_err_code code);
 /* The code named name (as vg_err_code_name spells it); VG_E_INTERNAL for any other text, so an

@@ -35,6 +35,8 @@ const char *vg_err_code_name(vg_err_code code)
         return "conflict";
     case VG_E_QUOTA:
         return "quota_exceeded";
+    case VG_E_UNSUPPORTED:
+        return "unsupported";
     }
     return "internal";
 }

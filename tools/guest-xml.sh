@@ -41,6 +41,6 @@ done
 }
 
 spec="{\"name\":$(json_str "$1"),\"kernel\":{\"kernel\":$(json_str "$guest/vmlinuz"),"
-spec+="\"initrd\":$(json_str "$guest/initrd.gz"),\"cmdline\":\"console=ttyS0 quiet\"},"
+spec+="\"initrd\":$(json_str "$guest/initrd.gz"),\"cmdline\":\"console=ttyS0 quiet sysrq_always_enabled\"},"
 spec+="\"consoles\":{\"virtio_console\":true}$members}"
 exec "$domxml" --console-dir "$2" "${opts[@]}" "$spec"

@@ -95,7 +95,8 @@ static const gw_method *const tables[] = {
     gw_api_env_methods,      gw_api_metrics_methods,  gw_api_alert_methods,
     gw_api_storage_methods,  gw_api_volume_methods,   gw_api_image_methods,
     gw_api_timer_methods,    gw_api_settings_methods, gw_api_network_methods,
-    gw_api_secgroup_methods, gw_api_filter_methods,
+    gw_api_secgroup_methods, gw_api_filter_methods,   gw_api_notice_methods,
+    gw_api_vmkeys_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -198,6 +199,8 @@ int gw_api_http_status(vg_err_code code)
         return 413;
     case VG_E_RATE_LIMITED:
         return 429;
+    case VG_E_UNSUPPORTED:
+        return 501;
     case VG_E_UNAVAILABLE:
         return 503;
     case VG_E_INTERNAL:

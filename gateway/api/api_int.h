@@ -64,6 +64,8 @@ extern const gw_method gw_api_settings_methods[];
 extern const gw_method gw_api_network_methods[];
 extern const gw_method gw_api_secgroup_methods[];
 extern const gw_method gw_api_filter_methods[];
+extern const gw_method gw_api_notice_methods[];
+extern const gw_method gw_api_vmkeys_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

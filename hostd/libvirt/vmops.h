@@ -37,7 +37,7 @@ rpc_method_fn hd_vmops_define, hd_vmops_undefine, hd_vmops_xml, hd_vmops_start, 
     hd_vmops_snapshot_delete, hd_vmops_host_info, hd_vmops_network_check, hd_vmops_network_define,
     hd_vmops_network_undefine, hd_vmops_network_start, hd_vmops_network_stop, hd_vmops_network_list,
     hd_vmops_network_leases, hd_vmops_network_lease, hd_vmops_filter_list, hd_vmops_filter_define,
-    hd_vmops_filter_undefine;
+    hd_vmops_filter_undefine, hd_vmops_sendkey;
 /* Every method above by its RPC name, for hd_rpc_conn_new. */
 extern const rpc_method hd_vmops_methods[];
 

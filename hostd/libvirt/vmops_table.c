@@ -10,6 +10,7 @@ const rpc_method hd_vmops_methods[] = {
     {"vm.destroy", hd_vmops_destroy},
     {"vm.reboot", hd_vmops_reboot},
     {"vm.reset", hd_vmops_reset},
+    {"vm.sendkey", hd_vmops_sendkey},
     {"vm.suspend", hd_vmops_suspend},
     {"vm.resume", hd_vmops_resume},
     {"vm.shutdown", hd_vmops_shutdown},

@@ -18,6 +18,8 @@ const char ctl_usage_text[] =
     "       vmgatectl [options] list\n"
     "       vmgatectl [options] console VM [--dev DEV] [--ro]\n"
     "       vmgatectl [options] exec VM [--dev DEV] [--timeout S] [--prompt REGEX] -- CMD...\n"
+    "       vmgatectl [options] notice send|list|get|ack|cancel [key=value ...]\n"
+    "       vmgatectl [options] sendkey VM KEY... [hold_ms=N]\n"
     "\n"
     "METHOD is any API method (docs/api.md), e.g. vm.start vm=web1; `methods` lists them.\n"
     "  key=value     JSON when the value is valid JSON (5, true, null, \"s\", {...}, [...]),\n"
@@ -196,6 +198,29 @@ static int add_param_word(ctl_opts *o, char *w, vg_err *err)
     return VG_OK;
 }
 
+static int notice_verb(ctl_opts *o, const char *verb, vg_err *err)
+{
+    static const char *const methods[] = {"notice.send", "notice.list",   "notice.get",
+                                          "notice.ack",  "notice.cancel", NULL};
+    for (const char *const *m = methods; *m; m++)
+        if (!strcmp(*m + strlen("notice."), verb)) {
+            o->method = *m;
+            return VG_OK;
+        }
+    return vg_fail(err, VG_E_BAD_REQUEST,
+                   "notice: unknown verb \"%.40s\" (send, list, get, ack, cancel)", verb);
+}
+
+static int add_key(ctl_opts *o, const char *key, vg_err *err)
+{
+    const char **keys = realloc(o->keys, ((size_t)o->nkeys + 1) * sizeof(*keys));
+    if (!keys)
+        return vg_fail(err, VG_E_INTERNAL, "out of memory");
+    keys[o->nkeys++] = key;
+    o->keys = keys;
+    return VG_OK;
+}
+
 static int first_word(ctl_opts *o, const char *a, vg_err *err)
 {
     if (strcmp(a, "list") == 0) {
@@ -207,6 +232,13 @@ static int first_word(ctl_opts *o, const char *a, vg_err *err)
     } else if (strcmp(a, "methods") == 0) {
         o->cmd = CTL_CMD_CALL;
         o->method = "api.methods";
+    } else if (strcmp(a, "notice") == 0) {
+        o->cmd = CTL_CMD_CALL; /* the method follows from the next word */
+        o->notice = 1;
+    } else if (strcmp(a, "sendkey") == 0) {
+        o->cmd = CTL_CMD_CALL;
+        o->method = "vm.sendkey";
+        o->sendkey = 1;
     } else if (strcmp(a, "help") == 0) {
         o->cmd = CTL_CMD_HELP;
     } else if (ctl_method_name(a)) {
@@ -223,6 +255,14 @@ static int positional(ctl_opts *o, char *a, vg_err *err)
 {
     if (o->cmd == CTL_CMD_NONE)
         return first_word(o, a, err);
+    if (o->notice && !o->method)
+        return notice_verb(o, a, err);
+    if (o->sendkey && !o->vm) {
+        o->vm = a;
+        return VG_OK;
+    }
+    if (o->sendkey && !strchr(a, '='))
+        return add_key(o, a, err);
     if (o->cmd == CTL_CMD_CALL)
         return add_param_word(o, a, err);
     if (o->cmd == CTL_CMD_HELP && !o->method) {
@@ -246,6 +286,11 @@ static int check(ctl_opts *o, vg_err *err)
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "no command given (a method such as vm.list, or methods, help, list, "
                        "console, exec)");
+    if (o->notice && !o->method)
+        return vg_fail(err, VG_E_BAD_REQUEST, "notice needs a verb: send, list, get, ack, cancel");
+    if (o->sendkey && (!o->vm || !o->nkeys))
+        return vg_fail(err, VG_E_BAD_REQUEST,
+                       "sendkey needs a VM and keys (ctrl-alt-del, sysrq-h, KEY_LEFTCTRL ...)");
     if ((o->cmd == CTL_CMD_CONSOLE || o->cmd == CTL_CMD_EXEC) && !o->vm)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s needs a VM name",
                        o->cmd == CTL_CMD_EXEC ? "exec" : "console");
@@ -340,6 +385,9 @@ void ctl_args_free(ctl_opts *o)
     o->command = NULL;
     free(o->words);
     o->words = NULL;
+    free(o->keys);
+    o->keys = NULL;
+    o->nkeys = 0;
     o->nwords = 0;
 }
 

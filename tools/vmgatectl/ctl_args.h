@@ -55,6 +55,10 @@ typedef struct ctl_opts {
     const char *method; /* call: the API method ("api.methods" for `methods`); help: its topic */
     char **words;       /* call: the key=value arguments (ctl_params.h) */
     int nwords;
+    int notice;        /* `notice VERB`: method notice.VERB */
+    int sendkey;       /* `sendkey VM KEY...`: vm.sendkey {vm, keys} */
+    const char **keys; /* sendkey: the key names (into argv; the array is owned) */
+    int nkeys;
 } ctl_opts;
 
 /* getenv-like lookup, so tests can pass their own environment. */

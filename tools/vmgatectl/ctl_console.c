@@ -2,6 +2,7 @@
  * Ctrl-] detaches, like telnet. */
 #include "ctl_app.h"
 #include "ctl_attach.h"
+#include "ctl_notices.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -64,13 +65,18 @@ static void enter_raw_mode(void)
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-    char text[512];
+    char text[1400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     /* in raw mode "\n" does not return the carriage */
     fprintf(stderr, tty_raw ? "\r\n[vmgatectl: %s]\r\n" : "[vmgatectl: %s]\n", text);
+}
+
+static void say_line(const char *line)
+{
+    say("%s", line);
 }
 
 static void write_all(int fd, const unsigned char *p, size_t len)
@@ -137,6 +143,7 @@ static void on_hello(const cJSON *hello, int reattached, void *ud)
     } else {
         say("attached to %s %s (%s%s); Ctrl-] detaches", c->app->opts->vm, dev ? dev : "",
             mode ? mode : "?", writer ? ", writer" : "");
+        ctl_notices_follow(c->app, c->app->opts->vm, say_line);
     }
     if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(hello, "connected")))
         say("the VM's console is not connected right now");

@@ -82,6 +82,16 @@ int main(int argc, char **argv)
             cJSON_AddStringToObject(call_params, "user", opts.user);
             cJSON_AddStringToObject(call_params, "password", opts.password);
         }
+        if (rc == VG_OK && opts.sendkey &&
+            (cJSON_HasObjectItem(call_params, "vm") || cJSON_HasObjectItem(call_params, "keys"))) {
+            rc = vg_fail(&err, VG_E_BAD_REQUEST,
+                         "sendkey takes the VM and keys as words, not vm= or keys=");
+        }
+        if (rc == VG_OK && opts.sendkey) {
+            cJSON_AddStringToObject(call_params, "vm", opts.vm);
+            cJSON_AddItemToObject(call_params, "keys",
+                                  cJSON_CreateStringArray(opts.keys, opts.nkeys));
+        }
         if (rc != VG_OK) {
             fprintf(stderr, "vmgatectl: %s\nTry 'vmgatectl --help'.\n", err.msg);
             ctl_args_free(&opts);

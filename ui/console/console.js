@@ -7,6 +7,8 @@ import { session as store } from '../lib/store.js';
 import { VgElement, html, nothing, toast, formatBytes } from '../lib/ui.js';
 import { isTerminalReport } from './proto.js';
 import { ConsoleSession } from './session.js';
+import './notices.js';
+import './keys.js';
 import {
     openTerminal,
     copySelection,
@@ -275,6 +277,7 @@ class VgConsole extends VgElement {
                 ${devs.map((c) => html`<option value=${c} ?selected=${c === current}>${c}</option>`)}
             </select>
             <span class="spacer"></span>
+            <vg-keys .vm=${this.vm} .project=${this.info?.project}></vg-keys>
             <button type="button" title="Search (Ctrl+Shift+F)" @click=${() => this.openSearch()}>
                 Search
             </button>
@@ -400,6 +403,7 @@ class VgConsole extends VgElement {
                     close
                 </button>
             </div>
+            <vg-notices .vm=${this.vm}></vg-notices>
             <div class="term-wrap"><div class="term" id="terminal"></div></div>
             ${this.renderStatus()}
         </div>`;

@@ -5,6 +5,7 @@
 import { api } from '../lib/api.js';
 import { session } from '../lib/store.js';
 import { VgElement, html, nothing, stateBadge, longOp, toast } from '../lib/ui.js';
+import { watchNoticeToasts } from '../console/notices.js';
 
 const RELOAD_EVENTS = [
     'vm.added',
@@ -74,6 +75,7 @@ class VgVmList extends VgElement {
         document.title = 'VMs · vmgate';
         this.listen(RELOAD_EVENTS);
         this.listen(['vm.state'], (data) => this.onState(data));
+        this._offs.push(watchNoticeToasts());
         this.onKey = (ev) => this.key(ev);
         window.addEventListener('keydown', this.onKey);
         this.reload();

@@ -161,7 +161,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
         name,
         vcpus: 1,
         memory_mib: 128,
-        kernel: { kernel: `${guest}/vmlinuz`, initrd: `${guest}/initrd.gz`, cmdline: 'console=ttyS0 quiet' },
+        kernel: { kernel: `${guest}/vmlinuz`, initrd: `${guest}/initrd.gz`, cmdline: 'console=ttyS0 quiet sysrq_always_enabled' },
         ...extra,
       };
     },
