@@ -67,10 +67,14 @@ static void maybe_free(gw_xfer *x)
     free(x);
 }
 
+int gw_xfer_download(const char *method)
+{
+    return !strcmp(method, "volume.download") || !strcmp(method, "recording.download");
+}
+
 int gw_xfer_wanted(struct lws *wsi, const char *method)
 {
-    return (!strcmp(method, "volume.upload") || !strcmp(method, "volume.download") ||
-            !strcmp(method, "recording.download")) &&
+    return (!strcmp(method, "volume.upload") || gw_xfer_download(method)) &&
            lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0;
 }
 
