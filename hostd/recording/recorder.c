@@ -347,7 +347,8 @@ static void clean(void)
     long long total = 0;
     for (rec *r = recs; r; r = r->next)
         total += r->size;
-    qsort(files, n, sizeof(*files), by_mtime);
+    if (n) /* files is NULL for an empty directory */
+        qsort(files, n, sizeof(*files), by_mtime);
     for (size_t i = 0; i < n; i++)
         total += files[i].size;
     for (size_t i = 0; i < n; i++) {
