@@ -67,6 +67,7 @@ typedef struct gw {
     gw_events events;      /* who hears of what (core/events.h) */
     gw_apiws *apiws;       /* every API WebSocket */
     gw_apiws *subscribers; /* API WebSockets that called events.subscribe */
+    long record_input;     /* the record_input setting (backend/livesettings.c) */
     int stopping;
 } gw;
 

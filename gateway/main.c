@@ -156,9 +156,11 @@ static void redis_connected(vg_redis *r, void *priv)
 }
 
 static const struct lws_protocol_vhost_options security_headers[] = {
-    /* The UI's one inline script is its import map, allowed by its hash; nothing else inline. */
+    /* The UI's one inline script is its import map, allowed by its hash; nothing else inline.
+     * 'wasm-unsafe-eval' lets the recordings player compile its terminal emulator (WebAssembly
+     * shipped in its own module); it allows no JavaScript eval. */
     {&security_headers[1], NULL, "content-security-policy:",
-     "default-src 'self'; script-src 'self' " GW_UI_IMPORTMAP_HASH
+     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " GW_UI_IMPORTMAP_HASH
      "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
     {&security_headers[2], NULL, "x-content-type-options:", "nosniff"},
     {&security_headers[3], NULL, "x-frame-options:", "DENY"},

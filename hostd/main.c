@@ -3,6 +3,7 @@
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "metrics/collect.h"
+#include "recording/recorder.h"
 #include "registry/registry.h"
 #include "vg_bindaddr.h"
 #include "vg_config.h"
@@ -28,8 +29,10 @@
 
 static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
     *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
-    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri, *pool_roots;
-static long redis_port, link_port, heartbeat_ms, ring_size, link_insecure;
+    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri, *pool_roots,
+    *recording_dir;
+static long redis_port, link_port, heartbeat_ms, ring_size, link_insecure, recording_max_bytes,
+    recording_total_bytes, recording_keep_s;
 
 static const vg_opt opts[] = {
     {"host_id", VG_OPT_STR, NULL, "this host's id in the registry (default: the hostname)",
@@ -66,6 +69,14 @@ static const vg_opt opts[] = {
     {"ring_size", VG_OPT_INT, "262144", "bytes of recent output kept per console", &ring_size},
     {"laggard_policy", VG_OPT_STR, "skip", "slow viewers: skip (GAP) or close (4408)",
      &laggard_policy},
+    {"recording_dir", VG_OPT_STR, "/var/lib/vmgate/recordings",
+     "where console recordings (asciicast files) are written", &recording_dir},
+    {"recording_max_bytes", VG_OPT_INT, "67108864",
+     "bytes of one recording file; a longer session continues in a new file", &recording_max_bytes},
+    {"recording_total_bytes", VG_OPT_INT, "10737418240",
+     "bytes of all recordings of this host; the oldest are deleted beyond it",
+     &recording_total_bytes},
+    {"recording_keep_s", VG_OPT_INT, "2592000", "seconds a recording is kept", &recording_keep_s},
     {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts", &scripts_dir},
     {"log_level", VG_OPT_STR, "info", "debug, info, warn or error", &log_level},
     {0},
@@ -100,6 +111,7 @@ static char *read_secret(const char *path, vg_err *err)
 static void finish(void)
 {
     hd_vms_save_all();
+    hd_rec_stop();
     hd_metrics_stop();
     hd_registry_stop();
     hd_virt_stop();
@@ -163,6 +175,12 @@ static int check(vg_err *err)
         bad = "heartbeat_ms", why = "must be 100..600000";
     else if (ring_size < 4096 || ring_size > (1L << 30))
         bad = "ring_size", why = "must be 4096..1073741824";
+    else if (recording_max_bytes < 4096 || recording_max_bytes > (1L << 40))
+        bad = "recording_max_bytes", why = "must be 4096..1099511627776";
+    else if (recording_total_bytes < recording_max_bytes)
+        bad = "recording_total_bytes", why = "must be at least recording_max_bytes";
+    else if (recording_keep_s < 60)
+        bad = "recording_keep_s", why = "must be at least 60";
     else if (strcmp(laggard_policy, "skip") != 0 && strcmp(laggard_policy, "close") != 0)
         bad = "laggard_policy", why = "must be skip or close";
     else if (vg_log_level_parse(log_level) < 0)
@@ -240,6 +258,9 @@ int main(int argc, char **argv)
         .laggard_close = strcmp(laggard_policy, "close") == 0,
         .state_dir = state_dir,
         .on_connected = on_connected,
+        .on_writer = hd_rec_on_writer,
+        .on_output = hd_rec_on_output,
+        .on_input = hd_rec_on_input,
     };
     hd_console_configure(&ccfg);
     hd_vms_set_changed_cb(hd_registry_changed);
@@ -272,6 +293,17 @@ int main(int argc, char **argv)
         .password = password,
         .scripts_dir = scripts_dir,
     };
+    rec_config reccfg = {
+        .dir = recording_dir,
+        .host_id = host_id,
+        .max_bytes = recording_max_bytes,
+        .total_bytes = recording_total_bytes,
+        .keep_s = recording_keep_s,
+        .redis_host = redis_host,
+        .redis_port = (int)redis_port,
+        .password = password,
+        .scripts_dir = scripts_dir,
+    };
     vmops_config vcfg = {
         .loop = loop,
         .libvirt_uri = libvirt_uri,
@@ -288,6 +320,7 @@ int main(int argc, char **argv)
     if (hd_link_start(loop, &lcfg, &err) != VG_OK ||
         hd_registry_start(loop, &rcfg, &err) != VG_OK ||
         hd_metrics_start(loop, &mcfg, &err) != VG_OK ||
+        hd_rec_start(loop, &reccfg, &err) != VG_OK ||
         hd_virt_start(loop, libvirt_uri, &err) != VG_OK ||
         hd_consdir_start(loop, console_dir, &err) != VG_OK) {
         vg_error("hostd", "%s", err.msg);

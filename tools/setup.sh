@@ -15,7 +15,7 @@ build=$repo/build
 # packages and put nginx in front of the installed gateway (tests/integration/package.test.mjs);
 # prometheus ships promtool, which checks the /metrics exposition in tests/integration/metrics.test.mjs;
 # openvswitch-switch gives the network tests an Open vSwitch (user-space datapath, started by
-# the test itself).
+# the test itself). asciinema: the recordings test plays downloaded recordings with `asciinema cat`.
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -24,6 +24,7 @@ packages=(
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
     dpkg-dev debhelper lintian debootstrap nginx prometheus
     libuv1-dev libjson-c-dev zlib1g-dev openvswitch-switch
+    asciinema
 )
 
 say() {

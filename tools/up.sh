@@ -333,6 +333,7 @@ redis_password_file = $stack/redis/password
 libvirt_uri = $2
 console_dir = $3
 state_dir = $4
+recording_dir = $4/recordings
 pool_roots = $stack/pools
 link_bind = $link_bind
 link_port = $5

@@ -89,14 +89,14 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
 /* ---- the method tables ---- */
 
 static const gw_method *const tables[] = {
-    gw_api_session_methods,  gw_api_vm_methods,       gw_api_console_methods,
-    gw_api_vmlife_methods,   gw_api_snapshot_methods, gw_api_host_methods,
-    gw_api_user_methods,     gw_api_project_methods,  gw_api_audit_methods,
-    gw_api_env_methods,      gw_api_metrics_methods,  gw_api_alert_methods,
-    gw_api_storage_methods,  gw_api_volume_methods,   gw_api_image_methods,
-    gw_api_timer_methods,    gw_api_settings_methods, gw_api_network_methods,
-    gw_api_secgroup_methods, gw_api_filter_methods,   gw_api_notice_methods,
-    gw_api_vmkeys_methods,
+    gw_api_session_methods,  gw_api_vm_methods,        gw_api_console_methods,
+    gw_api_vmlife_methods,   gw_api_snapshot_methods,  gw_api_host_methods,
+    gw_api_user_methods,     gw_api_project_methods,   gw_api_audit_methods,
+    gw_api_env_methods,      gw_api_metrics_methods,   gw_api_alert_methods,
+    gw_api_storage_methods,  gw_api_volume_methods,    gw_api_image_methods,
+    gw_api_timer_methods,    gw_api_settings_methods,  gw_api_network_methods,
+    gw_api_secgroup_methods, gw_api_filter_methods,    gw_api_notice_methods,
+    gw_api_vmkeys_methods,   gw_api_recording_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -239,7 +239,7 @@ static void audit_call(gw_call *c, const vg_err *err)
             cJSON_GetObjectItemCaseSensitive(c->req.params, "spec"), "name");
     /* The record names what the call was about (the user frozen, the project created), not
      * only who made it. */
-    static const char *const targets[] = {"name", "user", "env", "host"};
+    static const char *const targets[] = {"name", "user", "env", "host", "id"};
     char detail[400] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
@@ -248,7 +248,7 @@ static void audit_call(gw_call *c, const vg_err *err)
             n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s%s=%.64s", n ? " " : "",
                                   targets[i], v->valuestring);
     }
-    /* 4 targets of at most 70 characters each always fit. */
+    /* 5 targets of at most 70 characters each always fit. */
     if (err)
         snprintf(detail + n, sizeof(detail) - n, "%s%s", n ? ": " : "", err->msg);
     gw_audit_entry e = {
@@ -266,7 +266,7 @@ static void audit_call(gw_call *c, const vg_err *err)
 
 static void finish(gw_call *c, const cJSON *result, const vg_err *err)
 {
-    if (c->m && (c->m->flags & GW_M_MUTATES))
+    if (c->m && (c->m->flags & (GW_M_MUTATES | GW_M_AUDITED)))
         audit_call(c, err);
     gw_apistats_record(method_index(c->m), err ? err->code : VG_E_NONE,
                        (double)(vg_mono_ms() - c->started_ms) / 1000.0);

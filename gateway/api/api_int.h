@@ -20,6 +20,7 @@
 #define GW_M_WS_ONLY 0x1 /* only on the WebSocket API (events.subscribe) */
 #define GW_M_MUTATES 0x2 /* changes something: audited with its result */
 #define GW_M_REAUTH 0x4  /* params.admin_password must be the caller's own password */
+#define GW_M_AUDITED 0x8 /* audited although it changes nothing (reads of recordings) */
 
 /* The field of GW_M_REAUTH methods, in their schema like any other. */
 #define GW_ADMIN_PASSWORD_FIELD                                                                    \
@@ -66,6 +67,7 @@ extern const gw_method gw_api_secgroup_methods[];
 extern const gw_method gw_api_filter_methods[];
 extern const gw_method gw_api_notice_methods[];
 extern const gw_method gw_api_vmkeys_methods[];
+extern const gw_method gw_api_recording_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

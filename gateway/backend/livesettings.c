@@ -22,9 +22,10 @@ static void apply(gw *g, const char *name, const char *value)
     char *end;
     long long v = strtoll(value, &end, 10);
     vg_err err;
-    long *to = !strcmp(name, "session_ttl")  ? &g->cfg.session_ttl
-               : !strcmp(name, "ticket_ttl") ? &g->cfg.ticket_ttl
-                                             : NULL;
+    long *to = !strcmp(name, "session_ttl")    ? &g->cfg.session_ttl
+               : !strcmp(name, "ticket_ttl")   ? &g->cfg.ticket_ttl
+               : !strcmp(name, "record_input") ? &g->record_input
+                                               : NULL;
     if (!to)
         return;
     if (*end || end == value || gw_setting_check(name, v, &err) != VG_OK) {
@@ -43,6 +44,7 @@ static void read_cb(vg_redis *r, redisReply *reply, void *priv)
     ev_timer_stop(g->loop, &retry);
     g->cfg.session_ttl = conf_session_ttl;
     g->cfg.ticket_ttl = conf_ticket_ttl;
+    g->record_input = 0;
     for (size_t i = 0; i + 1 < reply->elements; i += 2)
         if (reply->element[i]->type == REDIS_REPLY_STRING &&
             reply->element[i + 1]->type == REDIS_REPLY_STRING)

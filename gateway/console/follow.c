@@ -40,8 +40,9 @@ static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 int gw_follow_connect(gw_viewer *v, const char *link_url)
 {
     char path[400];
-    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s", v->t.vm,
-             v->t.dev, v->t.mode, v->t.user, v->q.offset, v->q.take ? "&take=1" : "");
+    snprintf(path, sizeof(path), "/link/console?vm=%s&dev=%s&mode=%s&user=%s&offset=%s%s%s",
+             v->t.vm, v->t.dev, v->t.mode, v->t.user, v->q.offset, v->q.take ? "&take=1" : "",
+             v->g->record_input ? "&rec_input=1" : "");
     vg_err err;
     gw_linkws_free(&v->lw);
     gw_linkws_init(&v->lw, LINK_MSG_MAX);

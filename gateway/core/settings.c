@@ -24,6 +24,8 @@ const gw_setting gw_settings[] = {
      "seconds a session lives without use (default: the gateway's session_ttl option)"},
     {"ticket_ttl", 1, 30, 30, "every gateway, for tickets minted from then on (pub/sub)",
      "seconds a console ticket stays valid (default: the gateway's ticket_ttl option)"},
+    {"record_input", 0, 1, 0, "every gateway, for consoles attached from then on (pub/sub)",
+     "1: console recordings keep what the writer typed too (asciicast \"i\" events)"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -296,7 +296,7 @@ static int start_request(struct lws *wsi, http_pss *pss)
         }
         if (!strncmp(uri, API_PREFIX, strlen(API_PREFIX))) {
             snprintf(pss->method, sizeof(pss->method), "%s", uri + strlen(API_PREFIX));
-            if (!strcmp(pss->method, "volume.download") && gw_xfer_wanted(wsi, pss->method))
+            if (gw_xfer_download(pss->method) && gw_xfer_wanted(wsi, pss->method))
                 return start_xfer(wsi, pss);
             answer_error(wsi, pss, VG_E_BAD_REQUEST, "API methods are called with POST");
             return 0;

@@ -67,9 +67,14 @@ static void maybe_free(gw_xfer *x)
     free(x);
 }
 
+int gw_xfer_download(const char *method)
+{
+    return !strcmp(method, "volume.download") || !strcmp(method, "recording.download");
+}
+
 int gw_xfer_wanted(struct lws *wsi, const char *method)
 {
-    return (!strcmp(method, "volume.upload") || !strcmp(method, "volume.download")) &&
+    return (!strcmp(method, "volume.upload") || gw_xfer_download(method)) &&
            lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0;
 }
 
@@ -216,8 +221,15 @@ gw_xfer *gw_xfer_http_start(struct lws *wsi, const char *method, const char *tok
             vg_fail(err, VG_E_INTERNAL, "out of memory");
         return NULL;
     }
+    /* The download's file name: the volume's, or the recording's id with its extension. */
     const cJSON *vol = cJSON_GetObjectItemCaseSensitive(params, "volume");
-    snprintf(x->volume, sizeof(x->volume), "%s", cJSON_IsString(vol) ? vol->valuestring : "volume");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(params, "id");
+    if (cJSON_IsString(vol))
+        snprintf(x->volume, sizeof(x->volume), "%s", vol->valuestring);
+    else if (cJSON_IsString(rec) && vg_valid_name(rec->valuestring))
+        snprintf(x->volume, sizeof(x->volume), "%.40s.cast", rec->valuestring);
+    else
+        snprintf(x->volume, sizeof(x->volume), "volume");
     cJSON_Delete(params);
     free(body);
     x->g = gw_from_wsi(wsi);

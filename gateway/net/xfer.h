@@ -22,6 +22,9 @@ struct lws;
 /* 1 for a request of an API method that streams, with its parameters in the query (its body
  * is the data, not JSON); without a query it is an ordinary call, which the method refuses. */
 int gw_xfer_wanted(struct lws *wsi, const char *method);
+/* 1 for the methods that answer with a stream (called with GET): volume.download,
+ * recording.download. */
+int gw_xfer_download(const char *method);
 /* Starts the call of method (params from the URL's query); the body is held until hostd is
  * ready. NULL with err when the request cannot be one (no Content-Length on an upload, a bad
  * query); the caller answers err. */

@@ -27,6 +27,12 @@ typedef struct console_config {
     const char *state_dir;
     /* Told when the holder connection comes or goes (registry events). */
     void (*on_connected)(const console *c, int connected);
+    /* Recording (hostd/recording): the writer changed (w NULL: none, also when the console
+     * goes), new output arrived (each byte once, in order), the writer's input was accepted.
+     * Any of them may be NULL. */
+    void (*on_writer)(const console *c, const console_viewer *w);
+    void (*on_output)(const console *c, const unsigned char *p, size_t n);
+    void (*on_input)(const console *c, const unsigned char *p, size_t n);
 } console_config;
 
 /* Process-wide settings; the struct must outlive every console. */
@@ -62,6 +68,7 @@ struct console_viewer {
     char id[16];
     char user[65];
     int rw;
+    int rec_input; /* recordings of this writer keep its input (the record_input setting) */
     int64_t since_ms;
     uint64_t offset;  /* next byte this viewer gets */
     uint64_t asked;   /* offset it asked for, reported in hello */

@@ -107,6 +107,8 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         vg_ring_reset(&c->ring, offset); /* viewers behind it get a GAP */
     }
     vg_ring_append(&c->ring, p, n);
+    if (cfg->on_output)
+        cfg->on_output(c, p, n);
     if (!c->lt && c->ring.end > c->saved.end) {
         vg_err err;
         c->st.end = c->ring.end + CONSOLE_RESERVE;
@@ -351,6 +353,8 @@ void hd_console_free(console *c)
         v->close_code = 4004;
         hd_console_wake(v);
     }
+    if (c->writer && cfg->on_writer)
+        cfg->on_writer(c, NULL);
     save_state(c);
     ev_timer_stop(cfg->loop, &c->persist);
     ev_timer_stop(cfg->loop, &c->retry);

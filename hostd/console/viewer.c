@@ -20,6 +20,8 @@ static void set_writer(console *c, console_viewer *w)
     if (prev == w)
         return;
     c->writer = w;
+    if (hd_console_cfg()->on_writer)
+        hd_console_cfg()->on_writer(c, w);
     for (console_viewer *v = c->viewers; v; v = v->next) {
         snprintf(v->prev_writer, sizeof(v->prev_writer), "%s", prev ? prev->id : "");
         v->pending |= CONSOLE_P_WRITER | CONSOLE_P_VIEWERS;
@@ -117,6 +119,8 @@ static void input(console_viewer *v, const unsigned char *p, size_t n)
     }
     if (hd_console_send_input(v->con, p, n, &err) != VG_OK)
         hd_console_viewer_refuse(v, &err);
+    else if (hd_console_cfg()->on_input)
+        hd_console_cfg()->on_input(v->con, p, n);
 }
 
 void hd_console_viewer_recv(console_viewer *v, int binary, const unsigned char *buf, size_t len)

@@ -1,5 +1,6 @@
 /* The RPC methods gateways may call on /link/api (docs/protocol.md §4), by name. */
 #include "libvirt/vmops.h"
+#include "recording/recorder.h"
 #include "storage/storage.h"
 
 const rpc_method hd_vmops_methods[] = {
@@ -53,5 +54,6 @@ const rpc_method hd_vmops_methods[] = {
     {"filter.list", hd_vmops_filter_list},
     {"filter.define", hd_vmops_filter_define},
     {"filter.undefine", hd_vmops_filter_undefine},
+    {"recording.delete", hd_rec_rpc_delete},
     {NULL, NULL},
 };

@@ -71,7 +71,7 @@ int hd_link_console_req_parse(const char *query, size_t len, link_console_req *o
         {"user", offsetof(link_console_req, user), sizeof(out->user)},
         {"offset", offsetof(link_console_req, offset), sizeof(out->offset)},
     };
-    char mode[4] = "rw", take[2] = "0";
+    char mode[4] = "rw", take[2] = "0", rec_input[2] = "0";
     memset(out, 0, sizeof(*out));
     const char *p = query, *end = query + len;
     vg_query_arg a;
@@ -89,6 +89,9 @@ int hd_link_console_req_parse(const char *query, size_t len, link_console_req *o
         } else if (vg_query_is(&a, "take")) {
             dst = take;
             size = sizeof(take);
+        } else if (vg_query_is(&a, "rec_input")) {
+            dst = rec_input;
+            size = sizeof(rec_input);
         }
         if (dst && vg_query_copy(&a, dst, size) != VG_OK)
             return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)a.klen, a.key);
@@ -103,6 +106,9 @@ int hd_link_console_req_parse(const char *query, size_t len, link_console_req *o
         return vg_fail(err, VG_E_BAD_REQUEST, "mode must be rw or ro");
     if (strcmp(take, "0") != 0 && strcmp(take, "1") != 0)
         return vg_fail(err, VG_E_BAD_REQUEST, "take must be 0 or 1");
+    if (strcmp(rec_input, "0") != 0 && strcmp(rec_input, "1") != 0)
+        return vg_fail(err, VG_E_BAD_REQUEST, "rec_input must be 0 or 1");
+    out->rec_input = rec_input[0] == '1';
     out->rw = strcmp(mode, "ro") != 0;
     out->take = take[0] == '1';
     return VG_OK;
@@ -175,6 +181,7 @@ static void attach(link_conn *lc)
     }
     lc->v.wake = wake;
     lc->v.ud = lc;
+    lc->v.rec_input = req.rec_input;
     if (hd_console_attach(c, &lc->v, req.user, req.rw, req.take, req.offset[0] ? req.offset : NULL,
                           &err) != VG_OK)
         reject(lc, err.code, 1008, err.msg);

@@ -27,6 +27,7 @@ typedef struct link_config {
 typedef struct link_console_req {
     char vm[65], dev[65], user[65], offset[24];
     int rw, take;
+    int rec_input; /* rec_input=1: the recording of this writer keeps its input */
 } link_console_req;
 
 /* query: the URL arguments as lws decodes them, joined by '&'. Unknown arguments are ignored. */

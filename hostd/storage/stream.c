@@ -2,6 +2,7 @@
 
 #include "libvirt/vmops_int.h"
 #include "link/secret.h"
+#include "recording/recorder.h"
 #include "storage/poolxml.h"
 #include "storage/storage.h"
 #include "vg_json.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct stream_conn {
     struct lws *wsi;
@@ -28,6 +30,7 @@ typedef struct stream_conn {
     char text[LWS_PRE + 512]; /* the next text message to send, at text + LWS_PRE */
     size_t text_len;
     char name[200];
+    int fd; /* a recording's file (op recording), else -1 */
 } stream_conn;
 
 static void queue_text(stream_conn *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -45,6 +48,9 @@ static void queue_text(stream_conn *s, const char *fmt, ...)
 
 static void stop_stream(stream_conn *s, int abort)
 {
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
     if (!s->st)
         return;
     if (s->watching)
@@ -83,7 +89,7 @@ static void fail_lv(stream_conn *s)
 
 static void finish(stream_conn *s)
 {
-    if (virStreamFinish(s->st) < 0) {
+    if (s->st && virStreamFinish(s->st) < 0) {
         fail_lv(s);
         return;
     }
@@ -136,11 +142,35 @@ static void stream_event(virStreamPtr st, int events, void *opaque)
     }
 }
 
-/* {"op":"upload"|"download","pool","volume","offset"?,"length"?} */
+/* {"op":"recording","id"}: a console recording's file, read as it is (hostd/recording). */
+static int start_recording(stream_conn *s, const cJSON *h, vg_err *err)
+{
+    const char *id = NULL;
+    if (hd_rpc_string(h, "id", 1, 64, &id, err) != VG_OK ||
+        hd_rec_open(id, &s->fd, &s->size, err) != VG_OK)
+        return VG_ERR;
+    snprintf(s->name, sizeof(s->name), "recording %s", id);
+    s->started = 1;
+    return VG_OK;
+}
+
+/* {"op":"upload"|"download","pool","volume","offset"?,"length"?} or {"op":"recording","id"} */
 static void start(stream_conn *s, const char *buf, size_t len)
 {
     vg_err err = {0};
     cJSON *h = vg_json_parse(buf, len, &err);
+    const cJSON *opj = cJSON_GetObjectItemCaseSensitive(h, "op");
+    if (cJSON_IsString(opj) && !strcmp(opj->valuestring, "recording")) {
+        start_recording(s, h, &err);
+        cJSON_Delete(h);
+        if (!s->started) {
+            fail(s, &err);
+            return;
+        }
+        vg_info("stream", "%s: download of %lld bytes", s->name, s->size);
+        queue_text(s, "{\"ready\":true,\"size\":%lld}", s->size);
+        return;
+    }
     const char *op = NULL;
     long long offset = 0, length = 0;
     virConnectPtr c = h ? hd_vmops_conn(&err) : NULL;
@@ -256,9 +286,36 @@ static int writable(stream_conn *s)
             lws_callback_on_writable(s->wsi);
         return 0;
     }
+    static unsigned char buf[LWS_PRE + HD_STREAM_CHUNK];
+    if (s->fd >= 0 && !s->closing) {
+        /* A local file: one chunk per writable, never past the size announced. */
+        long long left = s->size - s->bytes;
+        ssize_t n = left <= 0 ? 0
+                              : read(s->fd, buf + LWS_PRE,
+                                     left < HD_STREAM_CHUNK ? (size_t)left : HD_STREAM_CHUNK);
+        if (n < 0) {
+            vg_err err;
+            vg_fail(&err, VG_E_INTERNAL, "%s: read failed", s->name);
+            fail(s, &err);
+            return 0;
+        }
+        if (n == 0) {
+            if (s->bytes < s->size) {
+                vg_err err;
+                vg_fail(&err, VG_E_INTERNAL, "%s shrank while it was sent", s->name);
+                fail(s, &err);
+            } else
+                finish(s);
+            return 0;
+        }
+        s->bytes += n;
+        if (lws_write(s->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_BINARY) < n)
+            return -1;
+        lws_callback_on_writable(s->wsi);
+        return 0;
+    }
     if (s->upload || !s->st || s->closing)
         return 0;
-    static unsigned char buf[LWS_PRE + HD_STREAM_CHUNK];
     int n = virStreamRecv(s->st, (char *)buf + LWS_PRE, HD_STREAM_CHUNK);
     if (n == -2) {
         virStreamEventUpdateCallback(s->st, VIR_STREAM_EVENT_READABLE);
@@ -295,6 +352,7 @@ int hd_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (!(s = calloc(1, sizeof(*s))))
             return -1;
         s->wsi = wsi;
+        s->fd = -1;
         lws_set_opaque_user_data(wsi, s);
         return 0;
     }
@@ -304,7 +362,7 @@ int hd_stream_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return s ? writable(s) : -1;
     case LWS_CALLBACK_CLOSED:
         if (s) {
-            if (!s->finished && s->started)
+            if (!s->finished && s->started && s->st)
                 vg_warn("stream", "%s: the gateway left after %lld bytes; stream aborted", s->name,
                         s->bytes);
             stop_stream(s, 1);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
-import { api, apiWs, login } from './lib/client.mjs';
+import { api, apiWs, login, openConsole } from './lib/client.mjs';
 import { readExamples, shapeDiff } from './lib/apidocs.mjs';
 import { until } from './lib/wait.mjs';
 
@@ -353,8 +353,26 @@ async function prepareStorage(kind, verb, p, ok, code) {
   return undefined;
 }
 
+// A finished recording of the demo VM (a writer session that types one line), whose id the
+// example of recording.get / recording.delete is given instead of the documented one.
+async function prepareRecording(p) {
+  await ensureState(vmName(DEMO), 'running');
+  const con = await openConsole(stack, admin, { vm: vmName(DEMO), offset: 'end' });
+  await con.waitControl('hello');
+  con.send('\n');
+  await new Promise((r) => setTimeout(r, 300));
+  await con.close();
+  const rec = await until(async () => {
+    const { recordings } = await A('recording.list', { vm: vmName(DEMO), limit: 1 });
+    return recordings.find((r) => !r.active);
+  }, 10000, 'a finished recording');
+  p.id = rec.id;
+}
+
 async function prepare(method, p, ok, code) {
   const absent = code === 'not_found';
+  if (method.startsWith('recording.') && ok && method !== 'recording.list') return prepareRecording(p);
+  if (method === 'recording.list' && ok) return prepareRecording({});
   const [kind, verb] = [method.slice(0, method.lastIndexOf('.')), method.slice(method.lastIndexOf('.') + 1)];
   if (kind === 'user' && p.name) {
     if (verb === 'create') return ok ? ensureNoUser(p.name) : code === 'conflict' && ensureUser(p.name);

@@ -1,5 +1,5 @@
 // The VM page (#/vm/<vm>[/<tab>]): state and power actions, and the tabs overview, console,
-// snapshots, metrics (monitoring/charts.js), settings, CD-ROM, migrate, clone and delete. Live
+// snapshots, metrics (monitoring/charts.js), recordings, settings, CD-ROM, migrate, clone and delete. Live
 // from vm.state / vm.migrated.
 
 import { api } from '../lib/api.js';
@@ -7,6 +7,7 @@ import { session } from '../lib/store.js';
 import { VgElement, html, nothing, stateBadge, formatMib, formatTime } from '../lib/ui.js';
 import '../console/console.js';
 import './snapshots.js';
+import './recordings.js';
 import './vm-tabs.js';
 import '../monitoring/charts.js';
 
@@ -15,6 +16,7 @@ const TABS = [
     ['console', 'Console'],
     ['snapshots', 'Snapshots'],
     ['metrics', 'Metrics'],
+    ['recordings', 'Recordings'],
     ['settings', 'Settings'],
     ['cdrom', 'CD-ROM'],
     ['migrate', 'Migrate'],
@@ -195,6 +197,8 @@ class VgVmPage extends VgElement {
                     .vm=${vm}
                     .canOperate=${props.canOperate}
                 ></vg-vm-snapshots>`;
+            case 'recordings':
+                return html`<vg-vm-recordings .vm=${vm}></vg-vm-recordings>`;
             case 'metrics':
                 return html`<vg-metrics-charts .kind=${'vm'} .name=${vm.name}></vg-metrics-charts>`;
             case 'overview':
