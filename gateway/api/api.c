@@ -89,14 +89,14 @@ int gw_api_parse_http(const char *method_name, const char *body, size_t len, gw_
 /* ---- the method tables ---- */
 
 static const gw_method *const tables[] = {
-    gw_api_session_methods,  gw_api_vm_methods,        gw_api_console_methods,
-    gw_api_vmlife_methods,   gw_api_snapshot_methods,  gw_api_host_methods,
-    gw_api_user_methods,     gw_api_project_methods,   gw_api_audit_methods,
-    gw_api_env_methods,      gw_api_metrics_methods,   gw_api_alert_methods,
-    gw_api_storage_methods,  gw_api_volume_methods,    gw_api_image_methods,
-    gw_api_timer_methods,    gw_api_settings_methods,  gw_api_network_methods,
-    gw_api_secgroup_methods, gw_api_filter_methods,    gw_api_notice_methods,
-    gw_api_vmkeys_methods,   gw_api_recording_methods,
+    gw_api_session_methods, gw_api_vm_methods,       gw_api_console_methods,
+    gw_api_vmlife_methods,  gw_api_snapshot_methods, gw_api_host_methods,
+    gw_api_user_methods,    gw_api_project_methods,  gw_api_audit_methods,
+    gw_api_env_methods,     gw_api_metrics_methods,  gw_api_alert_methods,
+    gw_api_storage_methods, gw_api_secret_methods,   gw_api_volume_methods,
+    gw_api_image_methods,   gw_api_timer_methods,    gw_api_settings_methods,
+    gw_api_network_methods, gw_api_secgroup_methods, gw_api_filter_methods,
+    gw_api_notice_methods,  gw_api_vmkeys_methods,   gw_api_recording_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

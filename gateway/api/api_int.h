@@ -59,6 +59,7 @@ extern const gw_method gw_api_metrics_methods[];
 extern const gw_method gw_api_alert_methods[];
 extern const gw_method gw_api_storage_methods[];
 extern const gw_method gw_api_volume_methods[];
+extern const gw_method gw_api_secret_methods[];
 extern const gw_method gw_api_image_methods[];
 extern const gw_method gw_api_timer_methods[];
 extern const gw_method gw_api_settings_methods[];

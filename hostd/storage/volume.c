@@ -68,8 +68,13 @@ void hd_storage_vol_list(rpc_call *call, const cJSON *params)
     hd_rpc_reply(call, r);
 }
 
-static void reply_vol(rpc_call *call, virStorageVolPtr v)
+/* The call's answer: the volume v (taken) as hd_storage_vol_json shows it, or err without one. */
+static void reply_vol(rpc_call *call, virStorageVolPtr v, const vg_err *err)
 {
+    if (!v) {
+        hd_rpc_fail(call, err);
+        return;
+    }
     cJSON *o = hd_storage_vol_json(v);
     virStorageVolFree(v);
     hd_rpc_reply(call, o);
@@ -79,11 +84,7 @@ void hd_storage_vol_get(rpc_call *call, const cJSON *params)
 {
     vg_err err = {0};
     virConnectPtr c = hd_vmops_conn(&err);
-    virStorageVolPtr v = c ? hd_storage_call_volume(c, params, &err) : NULL;
-    if (!v)
-        hd_rpc_fail(call, &err);
-    else
-        reply_vol(call, v);
+    reply_vol(call, c ? hd_storage_call_volume(c, params, &err) : NULL, &err);
 }
 
 void hd_storage_vol_create(rpc_call *call, const cJSON *params)
@@ -128,10 +129,7 @@ void hd_storage_vol_create(rpc_call *call, const cJSON *params)
         virStorageVolFree(b);
     if (p)
         virStoragePoolFree(p);
-    if (v)
-        reply_vol(call, v);
-    else
-        hd_rpc_fail(call, &err);
+    reply_vol(call, v, &err);
 }
 
 void hd_storage_vol_resize(rpc_call *call, const cJSON *params)
@@ -153,7 +151,7 @@ void hd_storage_vol_resize(rpc_call *call, const cJSON *params)
             hd_vmops_lv_fail(&err);
         else {
             free(path);
-            reply_vol(call, v);
+            reply_vol(call, v, &err);
             return;
         }
     } else if (v && err.code == VG_E_NONE)
@@ -217,21 +215,19 @@ void hd_storage_vol_clone(rpc_call *call, const cJSON *params)
     hd_rpc_fail(call, &err);
 }
 
-void hd_storage_vol_delete(rpc_call *call, const cJSON *params)
+/* The volume of params, checked idle on this host (no running VM has it open), then deleted
+ * when delete_it. Answers {} or the refusal. */
+static void idle_volume(rpc_call *call, const cJSON *params, int delete_it)
 {
     vg_err err = {0};
     virConnectPtr c = hd_vmops_conn(&err);
     virStorageVolPtr v = c ? hd_storage_call_volume(c, params, &err) : NULL;
     char *path = v ? virStorageVolGetPath(v) : NULL;
-    int rc = VG_ERR;
-    if (path && hd_storage_vol_idle(c, cJSON_GetObjectItem(params, "pool")->valuestring,
-                                    virStorageVolGetName(v), path, &err) == VG_OK) {
-        if (virStorageVolDelete(v, 0) < 0)
-            hd_vmops_lv_fail(&err);
-        else
-            rc = VG_OK;
-    } else if (v && !path)
-        hd_vmops_lv_fail(&err);
+    int rc = path ? hd_storage_vol_idle(c, cJSON_GetObjectItem(params, "pool")->valuestring,
+                                        virStorageVolGetName(v), path, &err)
+                  : (v ? hd_vmops_lv_fail(&err) : VG_ERR);
+    if (rc == VG_OK && delete_it && virStorageVolDelete(v, 0) < 0)
+        rc = hd_vmops_lv_fail(&err);
     free(path);
     if (v)
         virStorageVolFree(v);
@@ -241,23 +237,15 @@ void hd_storage_vol_delete(rpc_call *call, const cJSON *params)
         hd_rpc_fail(call, &err);
 }
 
+void hd_storage_vol_delete(rpc_call *call, const cJSON *params)
+{
+    idle_volume(call, params, 1);
+}
+
 /* For shared pools: the gateway asks every host of the pool before it deletes or resizes. */
 void hd_storage_vol_check_idle(rpc_call *call, const cJSON *params)
 {
-    vg_err err = {0};
-    virConnectPtr c = hd_vmops_conn(&err);
-    virStorageVolPtr v = c ? hd_storage_call_volume(c, params, &err) : NULL;
-    char *path = v ? virStorageVolGetPath(v) : NULL;
-    int rc = path ? hd_storage_vol_idle(c, cJSON_GetObjectItem(params, "pool")->valuestring,
-                                        virStorageVolGetName(v), path, &err)
-                  : (v ? hd_vmops_lv_fail(&err) : VG_ERR);
-    free(path);
-    if (v)
-        virStorageVolFree(v);
-    if (rc == VG_OK)
-        hd_rpc_reply(call, NULL);
-    else
-        hd_rpc_fail(call, &err);
+    idle_volume(call, params, 0);
 }
 
 /* Before an upload: the volume, made raw and create_bytes large when it does not exist yet;
@@ -293,8 +281,5 @@ void hd_storage_vol_prepare(rpc_call *call, const cJSON *params)
     }
     virResetLastError();
     virStoragePoolFree(p);
-    if (v)
-        reply_vol(call, v);
-    else
-        hd_rpc_fail(call, &err);
+    reply_vol(call, v, &err);
 }

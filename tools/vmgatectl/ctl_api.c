@@ -157,6 +157,11 @@ void ctl_api_watch(ctl_api *api, const ctl_api_events *h, void *ud)
     api->events_ud = ud;
 }
 
+const char *ctl_api_token(const ctl_api *api)
+{
+    return api->token;
+}
+
 int ctl_api_set_token(ctl_api *api, const char *token, vg_err *err)
 {
     char *t = strdup(token);

@@ -19,6 +19,8 @@ ctl_api *ctl_api_new(ctl_net *net, const char *token);
 /* Fails the calls still waiting (without calling back) and closes the connection. */
 void ctl_api_free(ctl_api *api);
 int ctl_api_set_token(ctl_api *api, const char *token, vg_err *err);
+/* The session token the calls carry (NULL before login). */
+const char *ctl_api_token(const ctl_api *api);
 /* Takes ownership of params (may be NULL for {}). */
 int ctl_api_call(ctl_api *api, const char *method, cJSON *params, ctl_api_cb cb, void *ud,
                  vg_err *err);

@@ -31,6 +31,8 @@ int ctl_exit_code(vg_err_code code);
 int ctl_list_run(ctl_app *app);
 int ctl_console_run(ctl_app *app);
 int ctl_exec_run(ctl_app *app, const regex_t *prompt);
+/* volume upload|download POOL VOLUME [FILE] (ctl_volume.c). */
+int ctl_volume_run(ctl_app *app);
 /* Calls opts->method with params (taken) and prints the result (ctl_call.c). */
 int ctl_call_run(ctl_app *app, cJSON *params);
 /* `help METHOD`: the method's entry in api.methods and its docs/api.md section. */

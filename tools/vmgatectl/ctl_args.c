@@ -20,6 +20,7 @@ const char ctl_usage_text[] =
     "       vmgatectl [options] exec VM [--dev DEV] [--timeout S] [--prompt REGEX] -- CMD...\n"
     "       vmgatectl [options] notice send|list|get|ack|cancel [key=value ...]\n"
     "       vmgatectl [options] sendkey VM KEY... [hold_ms=N]\n"
+    "       vmgatectl [options] volume upload|download POOL VOLUME [FILE]\n"
     "\n"
     "METHOD is any API method (docs/api.md), e.g. vm.start vm=web1; `methods` lists them.\n"
     "  key=value     JSON when the value is valid JSON (5, true, null, \"s\", {...}, [...]),\n"
@@ -45,6 +46,8 @@ const char ctl_usage_text[] =
     "'" CTL_DEFAULT_PROMPT "')\n"
     "  -h, --help        this text\n"
     "\n"
+    "volume: streams FILE (default - : standard input / output) to or from the volume, the\n"
+    "progress on standard error; an upload reads a regular file (its length goes first).\n"
     "console: Ctrl-] detaches. exec: prints the command's output up to the next prompt; on\n"
     "timeout it sends Ctrl-C to the guest.\n"
     "\n"
@@ -241,6 +244,8 @@ static int first_word(ctl_opts *o, const char *a, vg_err *err)
         o->sendkey = 1;
     } else if (strcmp(a, "help") == 0) {
         o->cmd = CTL_CMD_HELP;
+    } else if (strcmp(a, "volume") == 0) {
+        o->cmd = CTL_CMD_VOLUME;
     } else if (ctl_method_name(a)) {
         o->cmd = CTL_CMD_CALL;
         o->method = a;
@@ -263,7 +268,7 @@ static int positional(ctl_opts *o, char *a, vg_err *err)
     }
     if (o->sendkey && !strchr(a, '='))
         return add_key(o, a, err);
-    if (o->cmd == CTL_CMD_CALL)
+    if (o->cmd == CTL_CMD_CALL || (o->cmd == CTL_CMD_VOLUME && o->nwords < 4))
         return add_param_word(o, a, err);
     if (o->cmd == CTL_CMD_HELP && !o->method) {
         if (!ctl_method_name(a))
@@ -283,9 +288,17 @@ static int positional(ctl_opts *o, char *a, vg_err *err)
 static int check(ctl_opts *o, vg_err *err)
 {
     if (o->cmd == CTL_CMD_NONE)
+        return vg_fail(
+            err, VG_E_BAD_REQUEST,
+            "no command given (a method such as vm.list, or methods, help, list, volume, "
+            "console, exec)");
+    if (o->cmd == CTL_CMD_VOLUME &&
+        (o->nwords < 3 || (strcmp(o->words[0], "upload") && strcmp(o->words[0], "download"))))
+        return vg_fail(err, VG_E_BAD_REQUEST, "volume needs upload|download POOL VOLUME [FILE]");
+    if (o->cmd == CTL_CMD_VOLUME && (!vg_valid_name(o->words[1]) || !vg_valid_name(o->words[2])))
         return vg_fail(err, VG_E_BAD_REQUEST,
-                       "no command given (a method such as vm.list, or methods, help, list, "
-                       "console, exec)");
+                       "volume: \"%.60s/%.60s\" is not a pool and volume name", o->words[1],
+                       o->words[2]);
     if (o->notice && !o->method)
         return vg_fail(err, VG_E_BAD_REQUEST, "notice needs a verb: send, list, get, ack, cancel");
     if (o->sendkey && (!o->vm || !o->nkeys))

@@ -23,8 +23,9 @@ typedef enum ctl_cmd {
     CTL_CMD_LIST,
     CTL_CMD_CONSOLE,
     CTL_CMD_EXEC,
-    CTL_CMD_CALL, /* any API method: `method` with the key=value `words` */
-    CTL_CMD_HELP  /* help METHOD */
+    CTL_CMD_CALL,  /* any API method: `method` with the key=value `words` */
+    CTL_CMD_HELP,  /* help METHOD */
+    CTL_CMD_VOLUME /* volume upload|download POOL VOLUME [FILE]: the words */
 } ctl_cmd;
 
 typedef struct ctl_url {

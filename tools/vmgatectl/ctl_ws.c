@@ -28,6 +28,7 @@ struct ctl_net {
     int ip_host; /* the URL names an IP address: checked against the certificate's IP SANs */
     int live;    /* connections whose on_close has not run yet */
     void *loops[1];
+    struct lws_protocols protocols[3]; /* ours, the caller's extra one, the end */
 };
 
 struct ctl_ws {
@@ -90,17 +91,22 @@ static void finish(ctl_ws *ws, const char *reason)
 
 /* OpenSSL's host name check ignores IP SANs, so an https://IP URL is checked here, before the
  * handshake headers (and with them the bearer token) go out. */
-static int peer_matches_ip(ctl_ws *ws)
+static int peer_matches_ip(const ctl_net *net, struct lws *wsi)
 {
-    SSL *ssl = lws_get_ssl(ws->wsi);
+    SSL *ssl = lws_get_ssl(wsi);
     if (!ssl)
         return 0;
     X509 *cert = SSL_get1_peer_certificate(ssl);
     if (!cert)
         return 0;
-    int ok = X509_check_ip_asc(cert, ws->net->url.host, 0) == 1;
+    int ok = X509_check_ip_asc(cert, net->url.host, 0) == 1;
     X509_free(cert);
     return ok;
+}
+
+int ctl_net_peer_ok(const ctl_net *net, struct lws *wsi)
+{
+    return !net->url.tls || !net->ip_host || net->insecure || peer_matches_ip(net, wsi);
 }
 
 static int on_receive(ctl_ws *ws, struct lws *wsi, const void *in, size_t len)
@@ -164,6 +170,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
     (void)user;
+    /* lws sends WSI_CREATE and WSI_DESTROY of every connection to the first protocol: those of
+     * another module's connections (ctl_http) are not ours. */
+    const struct lws_protocols *proto = lws_get_protocol(wsi);
+    if (proto && proto->callback != callback)
+        return 0;
     ctl_ws *ws = lws_get_opaque_user_data(wsi);
     if (!ws || ws->done) {
         /* a connection we already finished: let lws tear it down */
@@ -174,7 +185,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     ws->wsi = wsi;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        if (ws->net->url.tls && ws->net->ip_host && !ws->net->insecure && !peer_matches_ip(ws)) {
+        if (!ctl_net_peer_ok(ws->net, wsi)) {
             snprintf(ws->reason, sizeof(ws->reason),
                      "the gateway's certificate is not valid for %.64s", ws->net->url.host);
             return -1;
@@ -225,7 +236,7 @@ static const struct lws_protocols protocols[] = {
 };
 
 ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, int insecure,
-                     vg_err *err)
+                     const struct lws_protocols *extra, vg_err *err)
 {
     ctl_net *net = calloc(1, sizeof(*net));
     if (!net) {
@@ -243,7 +254,10 @@ ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, i
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
+    net->protocols[0] = protocols[0];
+    if (extra)
+        net->protocols[1] = *extra;
+    info.protocols = net->protocols;
     info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = net->loops;
     info.client_ssl_ca_filepath = ca;
@@ -264,6 +278,34 @@ ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, i
 int ctl_net_live(const ctl_net *net)
 {
     return net->live;
+}
+
+void ctl_net_hold(ctl_net *net, int delta)
+{
+    net->live += delta;
+}
+
+struct lws *ctl_net_connect(ctl_net *net, struct lws_client_connect_info *ci, const char *path)
+{
+    ci->context = net->ctx;
+    ci->address = net->url.host;
+    ci->port = net->url.port;
+    ci->path = path;
+    ci->host = net->url.host;
+    if (net->url.tls) {
+        ci->ssl_connection = LCCSCF_USE_SSL;
+        if (net->insecure)
+            ci->ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+        else if (net->ip_host)
+            ci->ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK; /* ctl_net_peer_ok */
+    }
+    return lws_client_connect_via_info(ci);
+}
+
+const char *ctl_net_prefix(const ctl_net *net)
+{
+    return net->url.prefix;
 }
 
 void ctl_net_free(ctl_net *net)
@@ -291,25 +333,12 @@ ctl_ws *ctl_ws_open(ctl_net *net, const char *path_and_query, const char *protoc
     ws->ud = ud;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof(ci));
-    ci.context = net->ctx;
-    ci.address = net->url.host;
-    ci.port = net->url.port;
-    ci.path = path;
-    ci.host = net->url.host;
     ci.protocol = protocol;
     ci.local_protocol_name = "vmgatectl";
     ci.ietf_version_or_minus_one = -1;
     ci.opaque_user_data = ws;
-    if (net->url.tls) {
-        ci.ssl_connection = LCCSCF_USE_SSL;
-        if (net->insecure)
-            ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-        else if (net->ip_host)
-            ci.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK; /* see peer_matches_ip */
-    }
     net->live++;
-    struct lws *wsi = lws_client_connect_via_info(&ci);
+    struct lws *wsi = ctl_net_connect(net, &ci, path);
     if (!ws->done)
         ws->wsi = wsi;
     if (!wsi)

@@ -11,6 +11,9 @@
 #include "vg.h"
 
 struct ev_loop;
+struct lws;
+struct lws_protocols;
+struct lws_client_connect_info;
 typedef struct ctl_net ctl_net;
 typedef struct ctl_ws ctl_ws;
 
@@ -22,10 +25,20 @@ typedef struct ctl_ws_handler {
     void (*on_close)(ctl_ws *ws, int code, const char *reason, void *ud);
 } ctl_ws_handler;
 
+/* extra: one more lws protocol for the context (ctl_http's), or NULL. */
 ctl_net *ctl_net_new(struct ev_loop *loop, const ctl_url *url, const char *ca, int insecure,
-                     vg_err *err);
+                     const struct lws_protocols *extra, vg_err *err);
 /* Number of connections whose on_close has not run yet: the program may exit at 0. */
 int ctl_net_live(const ctl_net *net);
+/* Another module's connection counts as live from hold(+1) to hold(-1). */
+void ctl_net_hold(ctl_net *net, int delta);
+/* Connects ci (its protocol fields set by the caller) to the gateway's address, TLS as the URL
+ * says; path includes the URL's prefix (ctl_net_prefix). */
+struct lws *ctl_net_connect(ctl_net *net, struct lws_client_connect_info *ci, const char *path);
+const char *ctl_net_prefix(const ctl_net *net);
+/* 0 when the URL names an IP address the gateway's certificate does not cover (OpenSSL's
+ * host name check ignores IP SANs): check before any header with a token goes out. */
+int ctl_net_peer_ok(const ctl_net *net, struct lws *wsi);
 void ctl_net_free(ctl_net *net);
 
 /* path_and_query is appended to the URL's prefix, e.g. "/ws/api". bearer may be NULL. */

@@ -1,5 +1,6 @@
 /* vmgatectl: the command line client of the vmgate gateway (docs/vmgatectl.md). */
 #include "ctl_app.h"
+#include "ctl_http.h"
 #include "ctl_params.h"
 
 #include <errno.h>
@@ -35,6 +36,9 @@ static void run_command(ctl_app *app)
         break;
     case CTL_CMD_EXEC:
         ctl_exec_run(app, prompt_re);
+        break;
+    case CTL_CMD_VOLUME:
+        ctl_volume_run(app);
         break;
     case CTL_CMD_NONE:
         break;
@@ -124,7 +128,7 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof(app));
     app.loop = ev_default_loop(0);
     app.opts = &opts;
-    app.net = ctl_net_new(app.loop, &url, opts.ca, opts.insecure, &err);
+    app.net = ctl_net_new(app.loop, &url, opts.ca, opts.insecure, &ctl_http_protocol, &err);
     app.api = app.net ? ctl_api_new(app.net, opts.token) : NULL;
     if (!app.api) {
         fprintf(stderr, "vmgatectl: %s\n", app.net ? "out of memory" : err.msg);

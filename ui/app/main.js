@@ -3,7 +3,8 @@
 //
 // Routes: #/login, #/vms, #/vms/new, #/vm/<vm>[/<tab>], #/console/<vm>[/<dev>][?offset=…],
 // #/hosts, #/projects[/<project>], #/users, #/envs[/<env>], #/networks[/<network>],
-// #/secgroups[/<project>], #/audit, #/account, #/monitoring[/<vm|host>/<name>].
+// #/secgroups[/<project>], #/storage[/<pool>], #/images, #/audit, #/account,
+// #/monitoring[/<vm|host>/<name>].
 
 import { api, httpCall } from '../lib/api.js';
 import { session, live } from '../lib/store.js';
@@ -28,6 +29,8 @@ const PAGES = {
         load: () => import('../networks/networks.js'),
         nav: 'Networks',
     },
+    storage: { tag: 'vg-storage', load: () => import('../storage/pools.js'), nav: 'Storage' },
+    images: { tag: 'vg-images', load: () => import('../storage/images.js'), nav: 'Images' },
     secgroups: {
         tag: 'vg-secgroups',
         load: () => import('../secgroups/secgroups.js'),

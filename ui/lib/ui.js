@@ -67,7 +67,8 @@ export async function longOp(label, promise) {
 export function formatBytes(n) {
     if (n < 1024) return `${n} B`;
     if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-    return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 export function formatMib(mib) {

@@ -22,6 +22,7 @@ class VgVmTab extends VgElement {
         xml: { state: true },
         hosts: { state: true },
         groups: { state: true },
+        isos: { state: true },
     };
 
     constructor() {
@@ -31,6 +32,7 @@ class VgVmTab extends VgElement {
         this.xml = '';
         this.hosts = [];
         this.groups = [];
+        this.isos = [];
         this.onChanged = () => {};
     }
 
@@ -51,6 +53,10 @@ class VgVmTab extends VgElement {
                 );
                 this.xml = res ? res.xml : '';
             }
+        }
+        if (this.tab === 'cdrom') {
+            const res = await this.call('image.list', {}, 'Images');
+            this.isos = (res?.images || []).filter((i) => i.kind === 'iso');
         }
         if (this.tab === 'settings' || this.tab === 'migrate') {
             const [h, g] = await Promise.all([
@@ -203,6 +209,16 @@ class VgVmTab extends VgElement {
                               this.cdrom(e.target.elements.media.value);
                           }}
                       >
+                          <label for="cdrom-image">From the library</label>
+                          <select
+                              id="cdrom-image"
+                              @change=${(e) => (this.querySelector('#cdrom-input').value = e.target.value)}
+                          >
+                              <option value="">—</option>
+                              ${this.isos.map(
+                                  (i) => html`<option value="${i.pool}/${i.volume}">${i.name}</option>`,
+                              )}
+                          </select>
                           <label for="cdrom-input">Volume</label>
                           <input
                               id="cdrom-input"

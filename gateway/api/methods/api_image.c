@@ -94,8 +94,7 @@ static void volume_known(gw_st *s)
 
 static void create_loaded(gw_st *s)
 {
-    cJSON *p = gw_st_params(gw_param_str(s->c, "pool", ""));
-    cJSON_AddStringToObject(p, "volume", gw_param_str(s->c, "volume", ""));
+    cJSON *p = gw_st_vol_params(gw_param_str(s->c, "pool", ""), gw_param_str(s->c, "volume", ""));
     gw_st_each(s, "volume.get", p, GW_ST_SKIP_MISSING | GW_ST_FIRST, GW_ST_RPC_MS, volume_known);
 }
 
@@ -144,24 +143,23 @@ static void volume_gone(gw_st *s)
     forget(s->c);
 }
 
-static void delete_idle(gw_st *s)
+/* {pool, volume} of the image being deleted (s->data). */
+static cJSON *image_vol_params(const gw_st *s)
 {
     const cJSON *img = s->data;
-    cJSON *p = gw_st_params(cJSON_GetObjectItemCaseSensitive(img, "pool")->valuestring);
-    cJSON_AddItemToObject(p, "volume",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(img, "volume"), 1));
-    gw_st_each(s, "volume.delete", p, GW_ST_SKIP_MISSING | GW_ST_FIRST, GW_ST_RPC_MS, volume_gone);
+    return gw_st_vol_params(cJSON_GetObjectItemCaseSensitive(img, "pool")->valuestring,
+                            cJSON_GetObjectItemCaseSensitive(img, "volume")->valuestring);
+}
+
+static void delete_idle(gw_st *s)
+{
+    gw_st_each(s, "volume.delete", image_vol_params(s), GW_ST_SKIP_MISSING | GW_ST_FIRST,
+               GW_ST_RPC_MS, volume_gone);
 }
 
 static void delete_loaded(gw_st *s)
 {
-    const cJSON *img = s->data;
-    cJSON *p = gw_st_params(cJSON_GetObjectItemCaseSensitive(img, "pool")->valuestring);
-    cJSON_AddItemToObject(p, "volume",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(img, "volume"), 1));
-    cJSON_Delete(s->hosts);
-    s->hosts = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s->info, "alive"), 1);
-    gw_st_each(s, "volume.idle", p, GW_ST_SKIP_MISSING, GW_ST_RPC_MS, delete_idle);
+    gw_st_each_alive(s, "volume.idle", image_vol_params(s), delete_idle);
 }
 
 static void delete_read_cb(vg_redis *r, redisReply *reply, void *priv)

@@ -1,164 +1,16 @@
-/* Storage pools and secrets (docs/api.md "Storage pools", "Secrets"), and the host steps every
- * storage method is built from (api_storage.h). A pool vmgate creates is one record in Redis
+/* Storage pools (docs/api.md "Storage pools"). A pool vmgate creates is one record in Redis
  * (vg:pool:<name>) and one libvirt pool on each of its hosts: a single host, or every member of
  * a host group for shared storage. Pools that libvirt has but vmgate did not create (the set-up's
  * own) are listed and usable as well. */
 #include "api/methods/api_storage.h"
 
 #include "api/api_json.h"
-#include "backend/hostrpc.h"
 #include "vg_poolspec.h"
 #include "vg_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SECRET_VALUE_MAX 1024
-
-/* ---- the steps ---- */
-
-static void st_free(void *p)
-{
-    gw_st *s = p;
-    cJSON_Delete(s->info);
-    cJSON_Delete(s->hosts);
-    cJSON_Delete(s->params);
-    cJSON_Delete(s->results);
-    cJSON_Delete(s->answer);
-    if (s->data_free)
-        s->data_free(s->data);
-    free(s);
-}
-
-gw_st *gw_st_new(gw_call *c)
-{
-    gw_st *s = calloc(1, sizeof(*s));
-    if (!s) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    s->c = c;
-    c->state = s;
-    c->state_free = st_free;
-    return s;
-}
-
-cJSON *gw_st_params(const char *pool)
-{
-    cJSON *p = cJSON_CreateObject();
-    if (p && pool)
-        cJSON_AddStringToObject(p, "pool", pool);
-    return p;
-}
-
-const char *const gw_st_no_arrays[] = {NULL};
-static const char *const info_arrays[] = {"alive", "pools", "hosts", "devices", NULL};
-
-static void load_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    gw_st *s = c->state;
-    if (!gw_call_lua_ok(c, reply) || !(s->info = gw_call_json(c, reply, info_arrays)))
-        return;
-    const cJSON *pools = cJSON_GetObjectItemCaseSensitive(s->info, "pools");
-    s->pool = cJSON_GetArraySize(pools) == 1 ? cJSON_GetArrayItem(pools, 0) : NULL;
-    const cJSON *hosts = s->pool ? cJSON_GetObjectItemCaseSensitive(s->pool, "hosts")
-                                 : cJSON_GetObjectItemCaseSensitive(s->info, "alive");
-    cJSON_Delete(s->hosts);
-    if (!(s->hosts = cJSON_Duplicate(hosts, 1))) {
-        gw_call_fail(c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    s->next(s);
-}
-
-void gw_st_load(gw_st *s, const char *pool, gw_st_step *next)
-{
-    s->next = next;
-    const char *argv[] = {pool};
-    gw_call_eval(s->c, "pool_hosts", load_cb, 1, argv);
-}
-
-static void each_next(gw_st *s);
-
-static void each_done(void *priv, const cJSON *result, const vg_err *err)
-{
-    gw_st *s = priv;
-    const char *host = cJSON_GetArrayItem(s->hosts, (int)s->i)->valuestring;
-    s->i++;
-    if (err && err->code == VG_E_NOT_FOUND && (s->flags & GW_ST_SKIP_MISSING)) {
-        s->missing = *err;
-        each_next(s);
-        return;
-    }
-    cJSON *row = cJSON_CreateObject();
-    if (!row || !cJSON_AddStringToObject(row, "host", host)) {
-        cJSON_Delete(row);
-        gw_call_fail(s->c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    cJSON_AddItemToArray(s->results, row);
-    if (err) {
-        if (!(s->flags & GW_ST_TOLERANT)) {
-            gw_call_fail_err(s->c, err);
-            return;
-        }
-        cJSON *e = cJSON_AddObjectToObject(row, "error");
-        cJSON_AddStringToObject(e, "code", vg_err_code_name(err->code));
-        cJSON_AddStringToObject(e, "message", err->msg);
-    } else {
-        s->answered++;
-        cJSON_AddItemToObject(row, "result", cJSON_Duplicate(result, 1));
-        cJSON_Delete(s->answer);
-        s->answer = cJSON_Duplicate(result, 1);
-        snprintf(s->host, sizeof(s->host), "%s", host);
-        if (s->flags & GW_ST_FIRST)
-            s->i = (size_t)cJSON_GetArraySize(s->hosts);
-    }
-    each_next(s);
-}
-
-static void each_next(gw_st *s)
-{
-    if (s->i < (size_t)cJSON_GetArraySize(s->hosts)) {
-        const char *host = cJSON_GetArrayItem(s->hosts, (int)s->i)->valuestring;
-        gw_hostrpc_call(s->c->g, host, s->method, s->params, s->timeout_ms, each_done, s);
-        return;
-    }
-    if ((s->flags & GW_ST_SKIP_MISSING) && !s->answered && !(s->flags & GW_ST_TOLERANT)) {
-        /* The hosts' own word (no such pool, or no such volume in it) says more than ours. */
-        if (s->missing.code != VG_E_NONE)
-            gw_call_fail_err(s->c, &s->missing);
-        else
-            gw_call_fail(s->c, VG_E_NOT_FOUND, "no host that is up has pool %s",
-                         gw_param_str(s->c, "pool", ""));
-        return;
-    }
-    s->next(s);
-}
-
-void gw_st_each(gw_st *s, const char *method, cJSON *params, unsigned flags, long timeout_ms,
-                gw_st_step *next)
-{
-    s->timeout_ms = timeout_ms;
-    cJSON_Delete(s->params);
-    cJSON_Delete(s->results);
-    s->params = params;
-    s->results = cJSON_CreateArray();
-    if (!params || !s->results) {
-        gw_call_fail(s->c, VG_E_INTERNAL, "out of memory");
-        return;
-    }
-    snprintf(s->method, sizeof(s->method), "%s", method);
-    s->flags = flags;
-    s->i = 0;
-    s->answered = 0;
-    s->missing.code = VG_E_NONE;
-    s->next = next;
-    each_next(s);
-}
 
 /* ---- pool.list, pool.get ---- */
 
@@ -320,11 +172,6 @@ static void run_pool_list(gw_call *c)
         answer_pools(s);
 }
 
-static const gw_field pool_params[] = {
-    {"pool", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the pool"},
-    {NULL},
-};
-
 /* ---- pool.create ---- */
 
 static const gw_field create_params[] = {
@@ -484,141 +331,28 @@ static void delete_loaded(gw_st *s)
                GW_ST_RPC_MS, delete_done);
 }
 
-static void delete_checked(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_st_load(c->state, gw_param_str(c, "pool", ""), delete_loaded);
-}
-
 static void run_pool_delete(gw_call *c)
 {
-    if (!gw_st_new(c))
+    gw_st *s = gw_st_new(c);
+    if (!s)
         return;
     const char *argv[] = {"in_use", gw_param_str(c, "pool", "")};
-    gw_call_eval(c, "pool_save", delete_checked, 2, argv);
-}
-
-/* ---- secrets ---- */
-
-static const gw_field secret_set_params[] = {
-    {"secret", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL,
-     "the secret's name, as a pool's spec.source.auth.secret names it"},
-    {"value", GW_F_STRING, GW_F_REQUIRED, 1, SECRET_VALUE_MAX, NULL,
-     "the secret itself (a CHAP password); never returned, never logged"},
-    {"description", GW_F_STRING, 0, 0, 256, NULL, "free text"},
-    {NULL},
-};
-
-static const gw_field secret_params[] = {
-    {"secret", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the secret"},
-    {NULL},
-};
-
-static const char *const secret_arrays[] = {"secrets", "hosts", NULL};
-
-static void secret_read_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    cJSON *res;
-    if (gw_call_lua_ok(c, reply) && (res = gw_call_json(c, reply, secret_arrays)))
-        gw_call_succeed(c, res);
-}
-
-static void secret_read(gw_call *c, const char *name)
-{
-    const char *argv[] = {"list", name};
-    gw_call_eval(c, "secret_save", secret_read_cb, 2, argv);
-}
-
-static void run_secret_list(gw_call *c)
-{
-    secret_read(c, "");
-}
-
-static void secret_saved_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        secret_read(c, gw_param_str(c, "secret", ""));
-}
-
-static void secret_defined(gw_st *s)
-{
-    char *hosts = cJSON_PrintUnformatted(s->hosts);
-    char now[24];
-    snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    const char *argv[] = {"set", gw_param_str(s->c, "secret", ""),
-                          gw_param_str(s->c, "description", ""), hosts ? hosts : "[]", now};
-    gw_call_eval(s->c, "secret_save", secret_saved_cb, 5, argv);
-    free(hosts);
-}
-
-/* Every host that is up gets it: any of them may later define a pool that needs it. */
-static void secret_loaded(gw_st *s)
-{
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "secret", gw_param_str(s->c, "secret", ""));
-    cJSON_AddStringToObject(p, "value", gw_param_str(s->c, "value", ""));
-    cJSON_AddStringToObject(p, "description", gw_param_str(s->c, "description", ""));
-    gw_st_each(s, "secret.define", p, 0, GW_ST_RPC_MS, secret_defined);
-}
-
-static void run_secret_set(gw_call *c)
-{
-    gw_st *s = gw_st_new(c);
-    if (s)
-        gw_st_load(s, "", secret_loaded);
-}
-
-static void secret_undefined(gw_st *s)
-{
-    gw_call_succeed(s->c, cJSON_CreateObject());
-}
-
-static void secret_forgotten(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    gw_st *s = c->state;
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "secret", gw_param_str(c, "secret", ""));
-    gw_st_each(s, "secret.undefine", p, 0, GW_ST_RPC_MS, secret_undefined);
-}
-
-static void secret_delete_loaded(gw_st *s)
-{
-    const char *argv[] = {"delete", gw_param_str(s->c, "secret", "")};
-    gw_call_eval(s->c, "secret_save", secret_forgotten, 2, argv);
-}
-
-static void run_secret_delete(gw_call *c)
-{
-    gw_st *s = gw_st_new(c);
-    if (s)
-        gw_st_load(s, "", secret_delete_loaded);
+    gw_st_check(s, "pool_save", 2, argv, gw_param_str(c, "pool", ""), delete_loaded);
 }
 
 const gw_method gw_api_storage_methods[] = {
     {"pool.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_pool_list},
-    {"pool.get", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, pool_params, NULL, run_pool_list},
+    {"pool.get", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_st_pool_fields, NULL, run_pool_list},
     {"pool.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, create_params, check_create,
      run_pool_create},
     {"pool.edit", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, edit_params, NULL, run_pool_act},
-    {"pool.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, pool_params, NULL,
+    {"pool.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_st_pool_fields, NULL,
      run_pool_delete},
-    {"pool.start", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, pool_params, NULL, run_pool_act},
-    {"pool.stop", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, pool_params, NULL, run_pool_act},
-    {"pool.refresh", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, pool_params, NULL, run_pool_act},
-    {"secret.list", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, gw_no_fields, NULL, run_secret_list},
-    {"secret.set", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, secret_set_params, NULL,
-     run_secret_set},
-    {"secret.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, secret_params, NULL,
-     run_secret_delete},
+    {"pool.start", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_st_pool_fields, NULL,
+     run_pool_act},
+    {"pool.stop", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_st_pool_fields, NULL,
+     run_pool_act},
+    {"pool.refresh", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_st_pool_fields, NULL,
+     run_pool_act},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -1,5 +1,6 @@
-/* What the storage method modules share (api_storage.c: pools and secrets; api_volume.c:
- * volumes and their transfers; api_image.c: the image library). A storage call first learns
+/* What the storage method modules share (api_storage.c: pools; api_secret.c: secrets;
+ * api_volume.c: volumes and their transfers; api_image.c: the image library; the steps below are
+ * api_storage_steps.c). A storage call first learns
  * from Redis which hosts a pool lives on (gateway_pool_hosts.lua), then asks their hostds one
  * after the other (docs/protocol.md §4 "Storage"). Any step that fails ends the call. */
 #ifndef GW_API_STORAGE_H
@@ -33,7 +34,8 @@ struct gw_st {
     cJSON *answer;  /* the last result */
     char host[65];  /* the host that gave it */
     gw_st_step *next;
-    void *data; /* per-method state, freed with data_free */
+    char load_pool[65]; /* what gw_st_check loads */
+    void *data;         /* per-method state, freed with data_free */
     void (*data_free)(void *data);
 };
 
@@ -47,9 +49,21 @@ void gw_st_load(gw_st *s, const char *pool, gw_st_step *next);
  * it with not_found. */
 void gw_st_each(gw_st *s, const char *method, cJSON *params, unsigned flags, long timeout_ms,
                 gw_st_step *next);
+/* Runs the Lua script (a check that answers the call's error when it refuses), then
+ * gw_st_load(pool) and next. */
+void gw_st_check(gw_st *s, const char *script, int argc, const char **argv, const char *pool,
+                 gw_st_step *next);
+/* gw_st_each on every host that is up (GW_ST_SKIP_MISSING): a VM on any of them may have a
+ * volume of a shared pool open. */
+void gw_st_each_alive(gw_st *s, const char *method, cJSON *params, gw_st_step *next);
 /* For gw_call_json when no field of the answer is a list. */
 extern const char *const gw_st_no_arrays[];
 /* {"pool": pool} plus what the caller adds. */
 cJSON *gw_st_params(const char *pool);
+/* {"pool": pool, "volume": volume}. */
+cJSON *gw_st_vol_params(const char *pool, const char *volume);
+/* The parameters {pool} and {pool, volume} of the methods that take no more. */
+extern const gw_field gw_st_pool_fields[];
+extern const gw_field gw_st_volume_fields[];
 
 #endif

@@ -15,22 +15,9 @@
 #define VOLUME_MIB_MAX (64LL * 1024 * 1024) /* 64 TiB */
 #define UPLOAD_BYTES_MAX (64LL << 40)
 
-static const gw_field pool_params[] = {
-    {"pool", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the pool"},
-    {NULL},
-};
-
-static const gw_field volume_params[] = {
-    {"pool", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the pool"},
-    {"volume", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the volume"},
-    {NULL},
-};
-
 static cJSON *vol_params(const gw_call *c)
 {
-    cJSON *p = gw_st_params(gw_param_str(c, "pool", ""));
-    cJSON_AddStringToObject(p, "volume", gw_param_str(c, "volume", ""));
-    return p;
+    return gw_st_vol_params(gw_param_str(c, "pool", ""), gw_param_str(c, "volume", ""));
 }
 
 /* The state Redis adds to a volume (gateway_volume_state.lua): usable unless an upload into it
@@ -207,14 +194,6 @@ static const gw_field resize_params[] = {
     {NULL},
 };
 
-static void deleted_cb(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_call_succeed(c, cJSON_CreateObject());
-}
-
 static void modified(gw_st *s)
 {
     if (!strcmp(s->c->req.method, "volume.resize")) {
@@ -223,7 +202,7 @@ static void modified(gw_st *s)
     }
     const char *argv[] = {"forget", gw_param_str(s->c, "pool", ""),
                           gw_param_str(s->c, "volume", "")};
-    gw_call_eval(s->c, "volume_state", deleted_cb, 3, argv);
+    gw_call_eval(s->c, "volume_state", gw_call_lua_empty_cb, 3, argv);
 }
 
 static void idle_everywhere(gw_st *s)
@@ -237,27 +216,16 @@ static void idle_everywhere(gw_st *s)
 
 static void modify_loaded(gw_st *s)
 {
-    /* Every host that is up: a VM on any of them may have the volume open. */
-    cJSON_Delete(s->hosts);
-    s->hosts = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s->info, "alive"), 1);
-    gw_st_each(s, "volume.idle", vol_params(s->c), GW_ST_SKIP_MISSING, GW_ST_RPC_MS,
-               idle_everywhere);
-}
-
-static void modify_checked(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_st_load(c->state, "", modify_loaded);
+    gw_st_each_alive(s, "volume.idle", vol_params(s->c), idle_everywhere);
 }
 
 static void run_modify(gw_call *c)
 {
-    if (!gw_st_new(c))
+    gw_st *s = gw_st_new(c);
+    if (!s)
         return;
     const char *argv[] = {"modify", gw_param_str(c, "pool", ""), gw_param_str(c, "volume", "")};
-    gw_call_eval(c, "volume_state", modify_checked, 3, argv);
+    gw_st_check(s, "volume_state", 3, argv, "", modify_loaded);
 }
 
 /* ---- volume.clone ---- */
@@ -289,18 +257,13 @@ static void run_clone(gw_call *c)
 
 /* ---- volume.upload, volume.download: streams over HTTP (net/xfer.h) ---- */
 
-static const gw_field upload_params[] = {
+static const gw_field xfer_params[] = {
     {"pool", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the pool"},
-    {"volume", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the volume (created raw when missing)"},
+    {"volume", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL,
+     "the volume (an upload creates it raw when missing)"},
     {"offset", GW_F_INT, 0, 0, UPLOAD_BYTES_MAX, NULL,
-     "where the body goes in the volume (resuming a cut upload: its transfer.bytes)"},
-    {NULL},
-};
-
-static const gw_field download_params[] = {
-    {"pool", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the pool"},
-    {"volume", GW_F_NAME, GW_F_REQUIRED, 0, 0, NULL, "the volume"},
-    {"offset", GW_F_INT, 0, 0, UPLOAD_BYTES_MAX, NULL, "the first byte to send (resuming)"},
+     "upload: where the body goes (resuming a cut upload: its transfer.bytes); download: the "
+     "first byte to send"},
     {NULL},
 };
 
@@ -396,14 +359,6 @@ static void xfer_loaded(gw_st *s)
                    xfer_located);
 }
 
-static void xfer_started(vg_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    gw_call *c = priv;
-    if (gw_call_lua_ok(c, reply))
-        gw_st_load(c->state, gw_param_str(c, "pool", ""), xfer_loaded);
-}
-
 static void run_xfer(gw_call *c)
 {
     gw_xfer *x = gw_xfer_of_call(c);
@@ -438,20 +393,20 @@ static void run_xfer(gw_call *c)
     const char *argv[] = {
         "start", gw_param_str(c, "pool", ""), gw_param_str(c, "volume", ""), total, offset, c->user,
         now};
-    gw_call_eval(c, "volume_state", xfer_started, 7, argv);
+    gw_st_check(s, "volume_state", 7, argv, gw_param_str(c, "pool", ""), xfer_loaded);
 }
 
 const gw_method gw_api_volume_methods[] = {
-    {"volume.list", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, pool_params, NULL, run_list},
-    {"volume.get", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, volume_params, NULL, run_get},
+    {"volume.list", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, gw_st_pool_fields, NULL, run_list},
+    {"volume.get", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, gw_st_volume_fields, NULL, run_get},
     {"volume.create", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, create_params, check_create,
      run_create},
     {"volume.resize", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, resize_params, NULL,
      run_modify},
     {"volume.clone", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, clone_params, NULL, run_clone},
-    {"volume.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, volume_params, NULL,
+    {"volume.delete", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, gw_st_volume_fields, NULL,
      run_modify},
-    {"volume.upload", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, upload_params, NULL, run_xfer},
-    {"volume.download", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, download_params, NULL, run_xfer},
+    {"volume.upload", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, GW_M_MUTATES, xfer_params, NULL, run_xfer},
+    {"volume.download", GW_SCOPE_ADMIN, GW_LEVEL_ADMIN, 0, xfer_params, NULL, run_xfer},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };

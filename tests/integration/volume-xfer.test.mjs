@@ -1,0 +1,183 @@
+// Volume transfers at scale and from the command line (issue 14; docs/vmgatectl.md "Volumes",
+// docs/api.md "volume.upload"): `vmgatectl volume upload|download` round trips a file byte for
+// byte with its progress on standard error and fails with a non-zero status (leaving no file)
+// when the gateway refuses; a 512 MiB upload streamed from the test (generated, never a file)
+// and its download keep the gateway's RSS within 64 MiB of where it started (hostd's: a todo,
+// see the last test).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack, REPO } from './lib/stack.mjs';
+import { api, login } from './lib/client.mjs';
+
+const BIN = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/vmgatectl/vmgatectl');
+const BIG = 512 << 20;
+const RSS_GROWTH_MAX = 64 << 20;
+let stack;
+let token;
+let tmp;
+
+// Runs vmgatectl; stdinFile: its standard input is that file itself, stdinPipe: a pipe that
+// file is written into.
+function ctl(args, { stdinFile, stdinPipe } = {}) {
+  return new Promise((resolve) => {
+    const env = { ...process.env, VMGATE_URL: stack.url, VMGATE_USER: stack.adminUser, VMGATE_PASSWORD: stack.adminPassword, VMGATE_CA: stack.caFile };
+    const fd = stdinFile ? fs.openSync(stdinFile, 'r') : 'pipe';
+    const child = spawn(BIN, args, { env, stdio: [fd, 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (code) => {
+      if (stdinFile) fs.closeSync(fd);
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err });
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // a refusal may come before the pipe is read
+      if (stdinPipe) fs.createReadStream(stdinPipe).pipe(child.stdin);
+      else child.stdin.end();
+    }
+  });
+}
+
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+const pidOf = (name) => Number(fs.readFileSync(path.join(stack.dir, `run/${name}.pid`), 'utf8'));
+
+// The i-th MiB of the generated volume: random bytes stamped with i every 4 KiB, so no two MiB
+// are alike and none is sparse.
+const NOISE = crypto.randomBytes(1 << 20);
+function mib(i) {
+  const b = Buffer.from(NOISE);
+  for (let off = 0; off < b.length; off += 4096) b.writeUInt32LE(i, off);
+  return b;
+}
+
+before(async () => {
+  stack = await startStack({ vms: [], prefix: 'vgt-h-xfer-' });
+  token = await login(stack);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vgt-xfer-'));
+});
+
+after(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await stack?.stop();
+});
+
+test('vmgatectl volume upload and download round trip a file byte for byte', { timeout: 180000 }, async () => {
+  const src = path.join(tmp, 'src.bin');
+  fs.writeFileSync(src, Buffer.concat([mib(1), mib(2), mib(3), Buffer.from('tail')]));
+  const up = await ctl(['volume', 'upload', stack.pool, 'ctl.raw', src]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /upload: 3\.0 of 3\.0 MiB \(100 %\)/);
+  assert.match(up.stderr, new RegExp(`uploaded ${stack.pool}/ctl.raw: ${3 * (1 << 20) + 4} bytes on host ${stack.hostId}`));
+  const vol = await api(stack, token, 'volume.get', { pool: stack.pool, volume: 'ctl.raw' });
+  assert.equal(vol.usable, true);
+
+  const back = path.join(tmp, 'back.bin');
+  const down = await ctl(['volume', 'download', stack.pool, 'ctl.raw', back]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /download: 3\.0 of 3\.0 MiB \(100 %\)/);
+  assert.ok(fs.readFileSync(back).equals(fs.readFileSync(src)), 'the downloaded file differs');
+
+  // standard input (a file, not a pipe: the length goes first) and standard output
+  const piped = await ctl(['volume', 'upload', stack.pool, 'ctl2.raw'], { stdinPipe: src });
+  assert.equal(piped.code, 1, piped.stderr);
+  assert.match(piped.stderr, /not a regular, non-empty file/);
+  const up2 = await ctl(['volume', 'upload', stack.pool, 'ctl2.raw', '-'], { stdinFile: src });
+  assert.equal(up2.code, 0, up2.stderr);
+  const out = await ctl(['volume', 'download', stack.pool, 'ctl2.raw']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.ok(out.stdout.equals(fs.readFileSync(src)));
+});
+
+test('vmgatectl volume fails with a non-zero status and leaves no file', { timeout: 60000 }, async () => {
+  const gone = path.join(tmp, 'missing.bin');
+  const d = await ctl(['volume', 'download', stack.pool, 'nothere.raw', gone]);
+  assert.equal(d.code, 4, d.stderr);
+  assert.match(d.stderr, /not_found/);
+  assert.equal(fs.existsSync(gone), false);
+  const u = await ctl(['volume', 'upload', 'nopool', 'x.raw', path.join(tmp, 'back.bin')]);
+  assert.equal(u.code, 4, u.stderr);
+  const bad = await ctl(['volume', 'upload', stack.pool, '../x', path.join(tmp, 'back.bin')]);
+  assert.equal(bad.code, 2, bad.stderr);
+  const noFile = await ctl(['volume', 'upload', stack.pool, 'x.raw', path.join(tmp, 'nofile')]);
+  assert.notEqual(noFile.code, 0);
+  assert.match(noFile.stderr, /cannot open/);
+});
+
+// Growth of each daemon's RSS over its start, by phase: growth.upload.hostd, ….
+const growth = { upload: {}, download: {} };
+
+test('a 512 MiB upload and download go through with the same sha256; the gateway RSS stays bounded', { timeout: 600000 }, async () => {
+  const pids = { gateway: pidOf('gateway'), hostd: pidOf('hostd') };
+  const base = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, rss(p)]));
+  let phase = 'upload';
+  const sample = setInterval(() => {
+    for (const [k, p] of Object.entries(pids)) growth[phase][k] = Math.max(growth[phase][k] ?? 0, rss(p) - base[k]);
+  }, 100);
+  const want = crypto.createHash('sha256');
+  try {
+    const res = await new Promise((resolve, reject) => {
+      const q = new URLSearchParams({ pool: stack.pool, volume: 'big.raw' });
+      const req = https.request(new URL(`/api/v1/volume.upload?${q}`, stack.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-length': BIG },
+        ca: fs.readFileSync(stack.caFile),
+        agent: false,
+      }, (r) => {
+        const chunks = [];
+        r.on('data', (c) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      });
+      req.on('error', reject);
+      let i = 0;
+      const pump = () => {
+        while (i < BIG >> 20) {
+          const b = mib(i++);
+          want.update(b);
+          if (!req.write(b)) return req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.result.bytes, BIG);
+    phase = 'download';
+
+    const got = await new Promise((resolve, reject) => {
+      const q = new URLSearchParams({ pool: stack.pool, volume: 'big.raw' });
+      https.get(new URL(`/api/v1/volume.download?${q}`, stack.url), {
+        headers: { authorization: `Bearer ${token}` }, ca: fs.readFileSync(stack.caFile), agent: false,
+      }, (r) => {
+        const h = crypto.createHash('sha256');
+        let n = 0;
+        r.on('data', (c) => { h.update(c); n += c.length; });
+        r.on('end', () => resolve({ n, sha: h.digest('hex') }));
+        r.on('error', reject);
+      }).on('error', reject);
+    });
+    assert.equal(got.n, BIG);
+    assert.equal(got.sha, want.digest('hex'));
+  } finally {
+    clearInterval(sample);
+  }
+  for (const ph of ['upload', 'download'])
+    for (const k of Object.keys(pids)) console.log(`${ph}: ${k} RSS +${(growth[ph][k] / 1048576).toFixed(1)} MiB`);
+  for (const ph of ['upload', 'download'])
+    assert.ok(growth[ph].gateway < RSS_GROWTH_MAX, `gateway RSS grew by ${(growth[ph].gateway / 1048576).toFixed(1)} MiB during the ${ph}`);
+});
+
+// Found by this test: hostd's RSS grows by about 300 MiB for 512 MiB, seen in the upload in one
+// run and in the download in another, although hostd moves a message only when the other side
+// took the last: libvirt's remote client queues a non-blocking stream's packets (both ways)
+// without bound, so virStreamSend never answers -2 and virStreamRecv's queue fills ahead.
+test('hostd RSS stays bounded during the 512 MiB transfer', { todo: 'hostd: the libvirt client queues a non-blocking volume stream without bound (docs/storage.md "Not done yet")' }, () => {
+  for (const ph of ['upload', 'download'])
+    assert.ok(growth[ph].hostd < RSS_GROWTH_MAX, `hostd RSS grew by ${(growth[ph].hostd / 1048576).toFixed(1)} MiB during the ${ph}`);
+});
