@@ -70,10 +70,11 @@ struct console_viewer {
     int rw;
     int rec_input; /* recordings of this writer keep its input (the record_input setting) */
     int64_t since_ms;
-    uint64_t offset;  /* next byte this viewer gets */
-    uint64_t asked;   /* offset it asked for, reported in hello */
-    int sent_data;    /* a gap before the first frame is a resume, never a laggard */
-    unsigned pending; /* CONSOLE_P_* */
+    uint64_t offset;     /* next byte this viewer gets */
+    uint64_t asked;      /* offset it asked for, reported in hello */
+    int sent_data;       /* a gap before the first frame is a resume, never a laggard */
+    unsigned pending;    /* CONSOLE_P_* */
+    uint64_t event_next; /* the console's next membership event this viewer is to be told */
     char prev_writer[16];
     int64_t pongs[CONSOLE_MAX_PONGS];
     unsigned npongs;

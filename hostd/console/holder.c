@@ -365,6 +365,7 @@ void hd_console_free(console *c)
     hd_logtail_free(c->lt);
     vg_ring_free(&c->ring);
     free(c->inbuf);
+    free(c->events);
     free(c);
 }
 

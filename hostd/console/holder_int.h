@@ -16,6 +16,21 @@ enum {
     CONSOLE_P_ERROR = 1 << 4,
 };
 
+/* Who joined or left, kept for viewers still to be told (docs/protocol.md "Who is attached"):
+ * each viewer is sent the events from its own cursor, one small message each; one that fell
+ * more than CONSOLE_EVENTS behind gets the (summarised) list again instead. */
+#define CONSOLE_EVENTS 32
+/* The list in hello's wake names at most this many viewers (the writer always among them). */
+#define CONSOLE_LIST_MAX 50
+
+typedef struct console_event {
+    int joined; /* else left */
+    char viewer[16];
+    char user[65];
+    int rw;
+    int64_t since_ms;
+} console_event;
+
 struct console {
     char vm[65];
     char dev[32];
@@ -38,7 +53,10 @@ struct console {
     console_viewer *viewers;
     console_viewer *writer;
     unsigned viewer_seq;
-    const char *reason; /* why the holder connection is down */
+    unsigned nviewers;
+    console_event *events; /* CONSOLE_EVENTS of them, allocated with the first */
+    uint64_t event_seq;    /* events so far; event n is events[n % CONSOLE_EVENTS] */
+    const char *reason;    /* why the holder connection is down */
 };
 
 const console_config *hd_console_cfg(void);

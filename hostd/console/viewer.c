@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CONSOLE_FRAME_MAX 16384 /* bytes of output per frame: one frame per writable */
@@ -24,9 +25,30 @@ static void set_writer(console *c, console_viewer *w)
         hd_console_cfg()->on_writer(c, w);
     for (console_viewer *v = c->viewers; v; v = v->next) {
         snprintf(v->prev_writer, sizeof(v->prev_writer), "%s", prev ? prev->id : "");
-        v->pending |= CONSOLE_P_WRITER | CONSOLE_P_VIEWERS;
+        v->pending |= CONSOLE_P_WRITER;
         hd_console_wake(v);
     }
+}
+
+/* Notes that v joined or left and wakes the viewers still to be told; the viewer itself is
+ * told nothing of its own coming (its hello and the list say it). */
+static void membership_event(console *c, const console_viewer *v, int joined)
+{
+    if (!c->events)
+        c->events = calloc(CONSOLE_EVENTS, sizeof(*c->events));
+    if (c->events) {
+        console_event *e = &c->events[c->event_seq % CONSOLE_EVENTS];
+        e->joined = joined;
+        snprintf(e->viewer, sizeof(e->viewer), "%s", v->id);
+        snprintf(e->user, sizeof(e->user), "%s", v->user);
+        e->rw = v->rw;
+        e->since_ms = v->since_ms;
+    }
+    /* Without room for events, every viewer behind is sent the list again (control()). */
+    c->event_seq++;
+    for (console_viewer *o = c->viewers; o; o = o->next)
+        if (o != v)
+            hd_console_wake(o);
 }
 
 static int parse_offset(const char *s, uint64_t *off, const vg_ring *r, vg_err *err)
@@ -65,15 +87,18 @@ int hd_console_attach(console *c, console_viewer *v, const char *user, int rw, i
     v->offset = v->asked = off;
     v->sent_data = 0;
     v->pending = CONSOLE_P_HELLO | CONSOLE_P_VIEWERS;
+    v->event_next = c->event_seq + 1; /* past its own joining */
     v->npongs = 0;
     v->close_code = 0;
     v->next = c->viewers;
     c->viewers = v;
+    c->nviewers++;
     vg_info("console", "%s/%s viewer %s (%s, %s) attached at %llu", c->vm, c->dev, v->id, user,
             rw ? "rw" : "ro", (unsigned long long)off);
+    membership_event(c, v, 1);
     if (rw && (take || !c->writer))
         set_writer(c, v);
-    hd_console_wake_all(c, CONSOLE_P_VIEWERS);
+    hd_console_wake(v); /* its hello and the list */
     return VG_OK;
 }
 
@@ -89,10 +114,11 @@ void hd_console_detach(console_viewer *v)
         }
     v->con = NULL;
     v->next = NULL;
+    c->nviewers--;
     vg_info("console", "%s/%s viewer %s (%s) detached", c->vm, c->dev, v->id, v->user);
     if (c->writer == v)
         set_writer(c, NULL);
-    hd_console_wake_all(c, CONSOLE_P_VIEWERS);
+    membership_event(c, v, 0);
 }
 
 void hd_console_viewer_refuse(console_viewer *v, const vg_err *err)
@@ -178,20 +204,50 @@ static size_t emit_json(cJSON *o, unsigned char *buf, size_t cap)
     return len;
 }
 
-static cJSON *viewers_json(const console *c)
+static void add_viewer(cJSON *arr, const char *id, const char *user, int rw, int writer,
+                       int64_t since_ms)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "viewer", id);
+    cJSON_AddStringToObject(e, "user", user);
+    cJSON_AddStringToObject(e, "mode", rw ? "rw" : "ro");
+    cJSON_AddBoolToObject(e, "writer", writer);
+    cJSON_AddNumberToObject(e, "since", (double)since_ms);
+    cJSON_AddItemToArray(arr, e);
+}
+
+/* The list, summarised past CONSOLE_LIST_MAX: the writer and the newest others, and the
+ * count of all. A frame of 16 KiB holds it whatever the number of viewers. */
+static cJSON *viewers_json(const console *c, const console_viewer *me)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "viewers");
+    cJSON_AddNumberToObject(o, "count", c->nviewers);
     cJSON *arr = cJSON_AddArrayToObject(o, "viewers");
-    for (const console_viewer *v = c->viewers; v; v = v->next) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "viewer", v->id);
-        cJSON_AddStringToObject(e, "user", v->user);
-        cJSON_AddStringToObject(e, "mode", v->rw ? "rw" : "ro");
-        cJSON_AddBoolToObject(e, "writer", c->writer == v);
-        cJSON_AddNumberToObject(e, "since", (double)v->since_ms);
-        cJSON_AddItemToArray(arr, e);
+    int listed = 0;
+    const console_viewer *w = c->writer;
+    if (w)
+        add_viewer(arr, w->id, w->user, w->rw, 1, w->since_ms), listed++;
+    if (me && me != w)
+        add_viewer(arr, me->id, me->user, me->rw, 0, me->since_ms), listed++;
+    for (const console_viewer *v = c->viewers; v && listed < CONSOLE_LIST_MAX; v = v->next)
+        if (v != w && v != me)
+            add_viewer(arr, v->id, v->user, v->rw, 0, v->since_ms), listed++;
+    cJSON_AddBoolToObject(o, "truncated", (unsigned)listed < c->nviewers);
+    return o;
+}
+
+static cJSON *event_json(const console *c, const console_event *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", e->joined ? "joined" : "left");
+    cJSON_AddStringToObject(o, "viewer", e->viewer);
+    cJSON_AddStringToObject(o, "user", e->user);
+    if (e->joined) {
+        cJSON_AddStringToObject(o, "mode", e->rw ? "rw" : "ro");
+        cJSON_AddNumberToObject(o, "since", (double)e->since_ms);
     }
+    cJSON_AddNumberToObject(o, "count", c->nviewers);
     return o;
 }
 
@@ -232,10 +288,16 @@ static cJSON *control(console_viewer *v, unsigned *bit)
         cJSON_AddStringToObject(o, "type", "state");
         cJSON_AddBoolToObject(o, "connected", c->connected);
         cJSON_AddStringToObject(o, "reason", c->reason);
-    } else if (v->pending & CONSOLE_P_VIEWERS) {
+    } else if ((v->pending & CONSOLE_P_VIEWERS) ||
+               (v->event_next < c->event_seq &&
+                (!c->events || c->event_seq - v->event_next > CONSOLE_EVENTS))) {
         *bit = CONSOLE_P_VIEWERS;
+        v->event_next = c->event_seq;
         cJSON_Delete(o);
-        o = viewers_json(c);
+        o = viewers_json(c, v);
+    } else if (v->event_next < c->event_seq) {
+        cJSON_Delete(o);
+        o = event_json(c, &c->events[v->event_next++ % CONSOLE_EVENTS]);
     } else {
         cJSON_Delete(o);
         return NULL;

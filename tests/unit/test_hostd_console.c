@@ -175,7 +175,6 @@ static void test_write_lock_and_refusals(void **state)
     expect_type(&r, "error");
     assert_non_null(strstr((char *)buf, "\"code\":\"unknown\""));
     expect_type(&r, "writer");
-    expect_type(&r, "viewers");
     expect_type(&r, "pong");
     assert_non_null(strstr((char *)buf, "\"id\":7"));
     console_msg m = next(&r);
@@ -222,7 +221,9 @@ static void test_laggards(void **state)
     assert_int_equal(hd_console_attach(c, &old, "bob", 0, 0, "10", &err), VG_OK);
     expect_type(&old, "hello");
     expect_type(&old, "viewers");
-    expect_type(&v, "viewers");
+    expect_type(&v, "joined"); /* the others hear of a newcomer as one small delta */
+    assert_non_null(strstr((char *)buf, "\"user\":\"bob\""));
+    assert_non_null(strstr((char *)buf, "\"count\":2"));
     m = next(&old);
     assert_int_equal(buf[0], VG_OP_GAP);
     write_log(5000, 0);
@@ -236,12 +237,72 @@ static void test_laggards(void **state)
     hd_console_free(c);
 }
 
+/* Who is attached, at scale: deltas to those attached, the list (summarised) to a newcomer,
+ * and the list again to one that fell more than CONSOLE_EVENTS events behind. */
+static void test_membership_deltas(void **state)
+{
+    (void)state;
+    write_log(10, 0);
+    console *c = make();
+    enum { N = 120 };
+    static console_viewer vs[N];
+    vg_err err;
+    char user[16];
+    memset(vs, 0, sizeof(vs));
+    for (int i = 0; i < N; i++) {
+        vs[i].wake = wake;
+        snprintf(user, sizeof(user), "u%d", i);
+        wakes = 0;
+        assert_int_equal(hd_console_attach(c, &vs[i], user, i == 0, 0, "end", &err), VG_OK);
+        /* the newcomer (its hello), each one to tell, and for the first the new writer */
+        assert_int_equal(wakes, i + 1 + (i == 0));
+    }
+    /* the newest gets hello and a list of at most 50 with the count of all and the writer */
+    expect_type(&vs[N - 1], "hello");
+    expect_type(&vs[N - 1], "viewers");
+    assert_non_null(strstr((char *)buf, "\"count\":120"));
+    assert_non_null(strstr((char *)buf, "\"truncated\":true"));
+    assert_non_null(strstr((char *)buf, "\"user\":\"u0\",\"mode\":\"rw\",\"writer\":true"));
+    size_t listed = 0;
+    for (const char *p = (char *)buf; (p = strstr(p, "\"viewer\":")); p++)
+        listed++;
+    assert_int_equal(listed, 50);
+    console_msg m;
+    assert_int_equal(hd_console_viewer_next(&vs[N - 1], buf, sizeof(buf), &m), 0);
+    /* one that read its list before the last 10 joined gets 10 deltas, then nothing */
+    console_viewer *mid = &vs[N - 11];
+    expect_type(mid, "hello");
+    mid->pending = 0;                    /* as if it had read its list when it joined */
+    uint64_t seq = vs[N - 1].event_next; /* the console's event count: the last joined is past it */
+    mid->event_next = seq - 10;
+    for (int i = 0; i < 10; i++) {
+        expect_type(mid, "joined");
+        snprintf(user, sizeof(user), "\"u%d\"", N - 10 + i);
+        assert_non_null(strstr((char *)buf, user));
+    }
+    assert_int_equal(hd_console_viewer_next(mid, buf, sizeof(buf), &m), 0);
+    /* a leaver: a delta with the new count */
+    hd_console_detach(&vs[5]);
+    expect_type(mid, "left");
+    assert_non_null(strstr((char *)buf, "\"viewer\":\"v6\""));
+    assert_non_null(strstr((char *)buf, "\"count\":119"));
+    /* one more than CONSOLE_EVENTS behind: the list again, not the deltas */
+    mid->event_next = seq + 1 - 33;
+    expect_type(mid, "viewers");
+    assert_non_null(strstr((char *)buf, "\"count\":119"));
+    assert_int_equal(hd_console_viewer_next(mid, buf, sizeof(buf), &m), 0);
+    for (int i = 0; i < N; i++)
+        hd_console_detach(&vs[i]);
+    hd_console_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replay_and_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_lock_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_laggards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_membership_deltas, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,7 +320,7 @@ class VgConsole extends VgElement {
         else if (live) writerText = 'nobody holds the write lock';
         const names = st.viewers.map((v) => {
             const tags = [v.mode || 'rw'];
-            if (v.writer) tags.push('writer');
+            if (v.viewer === st.writerViewer) tags.push('writer');
             if (v.viewer === st.viewer) tags.push('you');
             return `${v.user} (${tags.join(', ')})`;
         });
@@ -357,8 +357,12 @@ class VgConsole extends VgElement {
             </button>
             <span class="st-viewers" id="st-viewers"
                 >${
-                    live && names.length
-                        ? `${names.length} viewer${names.length > 1 ? 's' : ''}: ${names.join(', ')}`
+                    live && st.viewerCount
+                        ? `${st.viewerCount} viewer${st.viewerCount > 1 ? 's' : ''}: ${names.join(', ')}${
+                              st.viewerCount > names.length
+                                  ? ` and ${st.viewerCount - names.length} more`
+                                  : ''
+                          }`
                         : ''
                 }</span
             >

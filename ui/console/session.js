@@ -11,6 +11,8 @@ import {
 } from './proto.js';
 import { wsUrl } from '../lib/api.js';
 
+// The most viewers the status line names; the rest are counted (the server lists as many).
+const VIEWERS_LISTED = 50;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 10000];
 const STABLE_MS = 5000; // a connection that lived this long resets the backoff
 const PING_MS = 20000; // app-level ping: browsers cannot see a half-open TCP connection
@@ -62,6 +64,7 @@ export class ConsoleSession {
             writerViewer: null,
             writerUser: null,
             viewers: [],
+            viewerCount: 0,
             vmConnected: null,
             vmReason: '',
             attempt: 0,
@@ -217,7 +220,13 @@ export class ConsoleSession {
         if (!this.running) return;
         if (FINAL_CLOSE_CODES.has(ev.code)) {
             this.running = false;
-            this.update({ phase: 'stopped', detail: reason, viewers: [], writerViewer: null });
+            this.update({
+                phase: 'stopped',
+                detail: reason,
+                viewers: [],
+                viewerCount: 0,
+                writerViewer: null,
+            });
             return;
         }
         if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.retry = 0;
@@ -235,6 +244,7 @@ export class ConsoleSession {
             attempt: this.retry,
             retryAt: Date.now() + delay,
             viewers: [],
+            viewerCount: 0,
             writerViewer: null,
         });
         clearTimeout(this.retryTimer);
@@ -283,13 +293,27 @@ export class ConsoleSession {
                     vmReason: '',
                 });
                 break;
+            // Who is attached: the list (summarised past 50 by the server, `count` says how many)
+            // on attach, then one delta per viewer that joins or leaves (docs/protocol.md).
             case 'viewers': {
                 const viewers = Array.isArray(msg.viewers) ? msg.viewers : [];
                 const holder = viewers.find((v) => v.writer);
                 this.update({
                     viewers,
+                    viewerCount: Number.isInteger(msg.count) ? msg.count : viewers.length,
                     writerViewer: holder ? holder.viewer : null,
                     writerUser: holder ? holder.user : null,
+                });
+                break;
+            }
+            case 'joined':
+            case 'left': {
+                const viewers = this.status.viewers.filter((v) => v.viewer !== msg.viewer);
+                if (msg.type === 'joined' && viewers.length < VIEWERS_LISTED)
+                    viewers.push({ viewer: msg.viewer, user: msg.user, mode: msg.mode, since: msg.since });
+                this.update({
+                    viewers,
+                    viewerCount: Number.isInteger(msg.count) ? msg.count : viewers.length,
                 });
                 break;
             }
