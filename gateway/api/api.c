@@ -95,7 +95,8 @@ static const gw_method *const tables[] = {
     gw_api_env_methods,      gw_api_metrics_methods,  gw_api_alert_methods,
     gw_api_storage_methods,  gw_api_volume_methods,   gw_api_image_methods,
     gw_api_timer_methods,    gw_api_settings_methods, gw_api_network_methods,
-    gw_api_secgroup_methods, gw_api_filter_methods,
+    gw_api_secgroup_methods, gw_api_filter_methods,   gw_api_line_methods,
+    gw_api_lexec_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

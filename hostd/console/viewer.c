@@ -93,6 +93,17 @@ void hd_console_detach(console_viewer *v)
     hd_console_wake_all(c, CONSOLE_P_VIEWERS);
 }
 
+void hd_console_take(console_viewer *v)
+{
+    if (v->con && v->rw)
+        set_writer(v->con, v);
+}
+
+const console_viewer *hd_console_writer(const console *c)
+{
+    return c->writer;
+}
+
 void hd_console_viewer_refuse(console_viewer *v, const vg_err *err)
 {
     v->err = *err;
@@ -174,7 +185,7 @@ static size_t emit_json(cJSON *o, unsigned char *buf, size_t cap)
     return len;
 }
 
-static cJSON *viewers_json(const console *c)
+cJSON *hd_console_viewers_json(const console *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "viewers");
@@ -231,7 +242,7 @@ static cJSON *control(console_viewer *v, unsigned *bit)
     } else if (v->pending & CONSOLE_P_VIEWERS) {
         *bit = CONSOLE_P_VIEWERS;
         cJSON_Delete(o);
-        o = viewers_json(c);
+        o = hd_console_viewers_json(c);
     } else {
         cJSON_Delete(o);
         return NULL;

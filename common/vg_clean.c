@@ -1,23 +1,23 @@
-#include "ctl_clean.h"
+#include "vg_clean.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
 
-void ctl_clean_init(ctl_clean *c, size_t max)
+void vg_clean_init(vg_clean *c, size_t max)
 {
     memset(c, 0, sizeof(*c));
     c->max = max;
 }
 
-void ctl_clean_free(ctl_clean *c)
+void vg_clean_free(vg_clean *c)
 {
     free(c->text);
     memset(c, 0, sizeof(*c));
 }
 
-void ctl_clean_clear(ctl_clean *c)
+void vg_clean_clear(vg_clean *c)
 {
     c->len = 0;
     c->overflow = 0;
@@ -25,7 +25,7 @@ void ctl_clean_clear(ctl_clean *c)
         c->text[0] = '\0';
 }
 
-static int put(ctl_clean *c, char ch, vg_err *err)
+static int put(vg_clean *c, char ch, vg_err *err)
 {
     if (c->len >= c->max) {
         c->overflow = 1;
@@ -46,7 +46,7 @@ static int put(ctl_clean *c, char ch, vg_err *err)
     return VG_OK;
 }
 
-int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *err)
+int vg_clean_feed(vg_clean *c, const unsigned char *data, size_t len, vg_err *err)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char b = data[i];
@@ -99,7 +99,7 @@ int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *
     return VG_OK;
 }
 
-int ctl_clean_at_prompt(const ctl_clean *c, const regex_t *prompt)
+int vg_clean_at_prompt(const vg_clean *c, const regex_t *prompt)
 {
     if (!c->len)
         return 0;
@@ -142,8 +142,8 @@ static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done
     return (size_t)(nl - text) + 1;
 }
 
-void ctl_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
-                         ctl_transcript *t)
+void vg_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
+                         vg_transcript *t)
 {
     memset(t, 0, sizeof(*t));
     t->out_start = skip_echo(text, len, cmd, &t->echo_done);
