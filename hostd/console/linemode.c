@@ -143,13 +143,14 @@ static lm_session *session_lock(console *c, const char *user, int take, vg_err *
             return NULL;
         }
         s->v.wake = on_wake;
+        ev_init(&s->idle, on_idle); /* before the attach, which wakes every viewer */
+        ev_init(&s->kick, on_kick);
+        s->idle.data = s->kick.data = s;
         if (hd_console_attach(c, &s->v, user, 1, 0, "end", err) != VG_OK) {
+            ev_timer_stop(loop(), &s->kick);
             free(s);
             return NULL;
         }
-        ev_init(&s->idle, on_idle);
-        ev_init(&s->kick, on_kick);
-        s->idle.data = s->kick.data = s;
         s->next = sessions;
         sessions = s;
         vg_info("linemode", "%s/%s: API session of %s (viewer %s)", c->vm, c->dev, user, s->v.id);

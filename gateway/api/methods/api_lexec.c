@@ -237,8 +237,8 @@ static void vm_cb(vg_redis *rd, redisReply *reply, void *priv)
     } else if (!vi.host[0]) {
         result = "unavailable";
         snprintf(msg, sizeof(msg), "VM %s is defined on no host", it->vm);
-    } else if (strcmp(vi.state, "running") != 0) {
-        result = "stopped";
+    } else if (!gw_line_state_ok(vi.state)) {
+        result = strcmp(vi.state, "paused") == 0 ? "unavailable" : "stopped";
         snprintf(msg, sizeof(msg), "VM %s is %s", it->vm, vi.state[0] ? vi.state : "not running");
     } else if (!vi.host_up) {
         result = "unavailable";

@@ -88,11 +88,17 @@ static cJSON *line_params(gw_vmcall *v, int with_user)
     return p;
 }
 
+int gw_line_state_ok(const char *state)
+{
+    /* "unknown": a console of the console directory, whose VM libvirt does not describe */
+    return strcmp(state, "running") == 0 || strcmp(state, "unknown") == 0;
+}
+
 static int need_running(gw_vmcall *v)
 {
     if (gw_vmcall_need_host(v) != VG_OK)
         return VG_ERR;
-    if (strcmp(v->vi.state, "running") != 0) {
+    if (!gw_line_state_ok(v->vi.state)) {
         gw_call_fail(v->c, VG_E_CONFLICT, "VM %s is %s, not running", v->vm,
                      v->vi.state[0] ? v->vi.state : "not reported by any host");
         return VG_ERR;
