@@ -5,13 +5,12 @@
 // across a GAP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import net from 'node:net';
 
 import { startStack } from './lib/stack.mjs';
 import { api, login, openConsole, openShell } from './lib/client.mjs';
 import { makeMember, putVmInProject, createVm } from './lib/tenancy.mjs';
 import { refused, until, sleep } from './lib/wait.mjs';
+import { fakeShell as makeShell } from './lib/fakeshell.mjs';
 
 const REAL = ['vgt-lm-a', 'vgt-lm-b'];
 const SYN = Array.from({ length: 15 }, (_, i) => `vgt-lm-s${i}`);
@@ -25,32 +24,8 @@ let alice;
 const servers = [];
 const bulk = { clients: new Set(), input: [] };
 
-// A synthetic console: a tiny shell that echoes what it is sent and answers `echo $((a*b))`
-// lines, with the prompt "syn# ".
 function fakeShell(file, onClient) {
-  fs.rmSync(file, { force: true });
-  const srv = net.createServer((s) => {
-    let line = '';
-    s.write('syn# ');
-    onClient?.(s);
-    s.on('data', (d) => {
-      for (const ch of d.toString('latin1')) {
-        if (ch === '\r') {
-          const m = /^echo \$\(\((\d+)\*(\d+)\)\)/.exec(line);
-          s.write(`\r\n${m ? `${Number(m[1]) * Number(m[2])}\r\n` : ''}syn# `);
-          line = '';
-        } else if (ch === '\x03') {
-          s.write('^C\r\nsyn# ');
-          line = '';
-        } else if (ch >= ' ') {
-          line += ch;
-          s.write(ch);
-        }
-      }
-    });
-    s.on('error', () => {});
-  });
-  srv.listen(file);
+  const srv = makeShell(file, onClient);
   servers.push(srv);
   return srv;
 }
