@@ -127,8 +127,17 @@ static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done
         }
     }
     if (j < clen && i < len) {
-        /* not our echo (the shell printed something else first): fall back to the first line
-         * break, the end of whatever line the command was typed on */
+        /* not our echo first (the guest printed something else before it): the echo further
+         * on, else the first line break, the end of whatever line the command was typed on */
+        const char *echo = clen ? strstr(text, cmd) : NULL;
+        const char *after =
+            echo ? memchr(echo + clen, '\n', len - (size_t)(echo + clen - text)) : NULL;
+        if (after) {
+            *done = 1;
+            return (size_t)(after - text) + 1;
+        }
+        if (echo)
+            return len;
         const char *nl = memchr(text, '\n', len);
         if (!nl)
             return len;
@@ -143,7 +152,7 @@ static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done
 }
 
 void vg_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
-                         vg_transcript *t)
+                        vg_transcript *t)
 {
     memset(t, 0, sizeof(*t));
     t->out_start = skip_echo(text, len, cmd, &t->echo_done);

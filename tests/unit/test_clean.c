@@ -187,6 +187,10 @@ static void test_transcript_foreign_echo(void **state)
     (void)state;
     /* something else was printed before the echo: the first line is still skipped */
     expect_output("kernel: msg\r\nout\r\n# ", "uptime", "out\n");
+    /* ... and when the echo itself comes later, everything up to its line break is skipped
+     * (a real guest right after boot: the echo was taken for output) */
+    expect_output("\r\nlate line\r\necho $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))", "42\n");
+    expect_output("junk echo hi\r\nhi\r\n# ", "echo hi", "hi\n");
 }
 
 int main(void)
