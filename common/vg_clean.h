@@ -1,5 +1,4 @@
-/* Turning raw console output into plain text for `exec` (pure, no I/O): vmgatectl and hostd's line
- * mode.
+/* Turning raw console output into plain text for console.exec (pure, no I/O).
  *
  * vg_clean strips terminal escape sequences (CSI such as busybox ash's ESC[6n, OSC, DCS and
  * two-byte ESC sequences), carriage returns and other control bytes, and applies backspaces. It
