@@ -159,6 +159,16 @@ void vg_transcript_scan(const char *text, size_t len, const char *cmd, const reg
     t->out_end = len;
     if (!t->echo_done)
         return;
+    /* A line typed before the shell had put the terminal in raw mode is echoed twice: by the
+     * kernel's tty, then by the line editor (after its prompt). */
+    size_t clen = strlen(cmd);
+    for (int again = 0; again < 2 && clen; again++) {
+        const char *nl = memchr(text + t->out_start, '\n', len - t->out_start);
+        size_t n = nl ? (size_t)(nl - (text + t->out_start)) : 0;
+        if (!nl || n < clen || memcmp(nl - clen, cmd, clen) != 0)
+            break;
+        t->out_start += n + 1;
+    }
     size_t line = len;
     while (line > t->out_start && text[line - 1] != '\n')
         line--;

@@ -191,6 +191,10 @@ static void test_transcript_foreign_echo(void **state)
      * (a real guest right after boot: the echo was taken for output) */
     expect_output("\r\nlate line\r\necho $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))", "42\n");
     expect_output("junk echo hi\r\nhi\r\n# ", "echo hi", "hi\n");
+    /* typed before ash entered raw mode: the tty echoed the line, then ash did after its prompt */
+    expect_output("echo $((6*7))\r\ntestvm# echo $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))",
+                  "42\n");
+    expect_output("echo $((6*7))\r\necho $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))", "42\n");
 }
 
 int main(void)
