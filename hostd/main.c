@@ -1,5 +1,6 @@
 /* vmgate-hostd: holds every VM console of this host and serves them to gateways. */
 #include "console/consdir.h"
+#include "console/linemode.h"
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "metrics/collect.h"
@@ -116,6 +117,7 @@ static void finish(void)
     hd_registry_stop();
     hd_virt_stop();
     hd_consdir_stop();
+    hd_linemode_free_all();
     hd_vms_free_all();
     hd_link_stop();
     hd_virt_ev_cleanup();

@@ -97,6 +97,7 @@ static const gw_method *const tables[] = {
     gw_api_image_methods,   gw_api_timer_methods,    gw_api_settings_methods,
     gw_api_network_methods, gw_api_secgroup_methods, gw_api_filter_methods,
     gw_api_notice_methods,  gw_api_vmkeys_methods,   gw_api_recording_methods,
+    gw_api_line_methods,    gw_api_lexec_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

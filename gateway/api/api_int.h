@@ -50,6 +50,8 @@ extern const gw_method gw_api_vm_methods[];
 extern const gw_method gw_api_vmlife_methods[];
 extern const gw_method gw_api_snapshot_methods[];
 extern const gw_method gw_api_console_methods[];
+extern const gw_method gw_api_line_methods[];
+extern const gw_method gw_api_lexec_methods[];
 extern const gw_method gw_api_host_methods[];
 extern const gw_method gw_api_user_methods[];
 extern const gw_method gw_api_project_methods[];

@@ -89,6 +89,13 @@ struct console_viewer {
 int hd_console_attach(console *c, console_viewer *v, const char *user, int rw, int take,
                       const char *offset, vg_err *err);
 void hd_console_detach(console_viewer *v);
+/* Gives the write lock to v (read-write), as a take message does. */
+void hd_console_take(console_viewer *v);
+/* The viewer holding the write lock, or NULL. */
+const console_viewer *hd_console_writer(const console *c);
+/* {"type":"viewers","count":N,"viewers":[{viewer,user,mode,writer,since}...],"truncated":B},
+ * as a viewer (me, listed after the writer; NULL for none) is told after its hello. */
+struct cJSON *hd_console_viewers_json(const console *c, const console_viewer *me);
 /* Handles one complete message from the viewer; refusals are queued as error messages. */
 void hd_console_viewer_recv(console_viewer *v, int binary, const unsigned char *buf, size_t len);
 /* Queues an error message for the viewer (too_big also closes with 1009). */

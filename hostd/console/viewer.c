@@ -121,6 +121,17 @@ void hd_console_detach(console_viewer *v)
     membership_event(c, v, 0);
 }
 
+void hd_console_take(console_viewer *v)
+{
+    if (v->con && v->rw)
+        set_writer(v->con, v);
+}
+
+const console_viewer *hd_console_writer(const console *c)
+{
+    return c->writer;
+}
+
 void hd_console_viewer_refuse(console_viewer *v, const vg_err *err)
 {
     v->err = *err;
@@ -218,7 +229,7 @@ static void add_viewer(cJSON *arr, const char *id, const char *user, int rw, int
 
 /* The list, summarised past CONSOLE_LIST_MAX: the writer and the newest others, and the
  * count of all. A frame of 16 KiB holds it whatever the number of viewers. */
-static cJSON *viewers_json(const console *c, const console_viewer *me)
+cJSON *hd_console_viewers_json(const console *c, const console_viewer *me)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "viewers");
@@ -294,7 +305,7 @@ static cJSON *control(console_viewer *v, unsigned *bit)
         *bit = CONSOLE_P_VIEWERS;
         v->event_next = c->event_seq;
         cJSON_Delete(o);
-        o = viewers_json(c, v);
+        o = hd_console_viewers_json(c, v);
     } else if (v->event_next < c->event_seq) {
         cJSON_Delete(o);
         o = event_json(c, &c->events[v->event_next++ % CONSOLE_EVENTS]);

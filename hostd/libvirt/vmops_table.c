@@ -1,4 +1,5 @@
 /* The RPC methods gateways may call on /link/api (docs/protocol.md §4), by name. */
+#include "console/linemode.h"
 #include "libvirt/vmops.h"
 #include "recording/recorder.h"
 #include "storage/storage.h"
@@ -26,6 +27,11 @@ const rpc_method hd_vmops_methods[] = {
     {"snapshot.revert", hd_vmops_snapshot_revert},
     {"snapshot.delete", hd_vmops_snapshot_delete},
     {"host.info", hd_vmops_host_info},
+    {"console.send", hd_linemode_send},
+    {"console.read", hd_linemode_read},
+    {"console.status", hd_linemode_status},
+    {"console.exec", hd_linemode_exec},
+    {"console.exec.cancel", hd_linemode_cancel},
     {"pool.list", hd_storage_pool_list},
     {"pool.define", hd_storage_pool_define},
     {"pool.undefine", hd_storage_pool_undefine},

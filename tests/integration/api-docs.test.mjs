@@ -43,6 +43,7 @@ function substitute(method, params) {
     if (v === '…' && (key === 'admin_password' || (method === 'login' && key === 'password'))) return stack.adminPassword;
     if (method === 'metrics.query' && key === 'name' && params.target === 'vm') return vmName(v);
     if (method === 'metrics.latest' && parent === 'names') return vmName(v);
+    if (method === 'console.exec' && parent === 'vms') return vmName(v);
     if (key === 'vm' || (at.join('.') === 'spec.name' && method.startsWith('vm.')) || (method === 'vm.clone' && at.join('.') === 'name')) return vmName(v);
     // The storage methods name pools, volumes and images by their own names, as they are.
     const storage = /^(pool|volume|image|secret)\./.test(method);

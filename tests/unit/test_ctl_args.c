@@ -120,6 +120,12 @@ static void test_exec(void **state)
     assert_int_equal(PARSE(&o, &err, "exec", "vm1", "uptime"), VG_OK);
     assert_string_equal(o.command, "uptime");
     ctl_args_free(&o);
+    /* many VMs: no VM word, every word after the options is the command */
+    assert_int_equal(PARSE(&o, &err, "exec", "--vms", "a,b", "--", "uname", "-r"), VG_OK);
+    assert_null(o.vm);
+    assert_string_equal(o.vms, "a,b");
+    assert_string_equal(o.command, "uname -r");
+    ctl_args_free(&o);
 }
 
 static void expect_usage_error(int argc, char **argv, const char *needle)
@@ -148,6 +154,9 @@ static void test_usage_errors(void **state)
     BAD("--dev is for", "vm.list", "--dev", "serial0");
     BAD("needs a VM", "console");
     BAD("needs a VM", "exec");
+    BAD("needs a VM name, --vms or --env", "exec", "vm1", "--vms", "a,b", "--", "id");
+    BAD("--role goes with --env", "exec", "--vms", "a", "--role", "web", "--", "id");
+    BAD("are for exec", "console", "vm1", "--env", "prod");
     BAD("needs a command", "exec", "vm1");
     BAD("needs a command", "exec", "vm1", "--");
     BAD("not a valid VM name", "console", "../etc");

@@ -7,7 +7,6 @@
 #include "ctl_ws.h"
 
 #include <ev.h>
-#include <regex.h>
 
 typedef struct ctl_app {
     struct ev_loop *loop;
@@ -30,7 +29,8 @@ int ctl_exit_code(vg_err_code code);
 
 int ctl_list_run(ctl_app *app);
 int ctl_console_run(ctl_app *app);
-int ctl_exec_run(ctl_app *app, const regex_t *prompt);
+/* exec: console.exec on one VM (its output) or many (a table of results). */
+int ctl_exec_run(ctl_app *app);
 /* volume upload|download POOL VOLUME [FILE] (ctl_volume.c). */
 int ctl_volume_run(ctl_app *app);
 /* Calls opts->method with params (taken) and prints the result (ctl_call.c). */

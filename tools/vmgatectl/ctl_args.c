@@ -21,6 +21,7 @@ const char ctl_usage_text[] =
     "       vmgatectl [options] notice send|list|get|ack|cancel [key=value ...]\n"
     "       vmgatectl [options] sendkey VM KEY... [hold_ms=N]\n"
     "       vmgatectl [options] volume upload|download POOL VOLUME [FILE]\n"
+    "       vmgatectl [options] exec --vms VM,VM... | --env ENV [--role R] [...] -- CMD...\n"
     "\n"
     "METHOD is any API method (docs/api.md), e.g. vm.start vm=web1; `methods` lists them.\n"
     "  key=value     JSON when the value is valid JSON (5, true, null, \"s\", {...}, [...]),\n"
@@ -44,12 +45,15 @@ const char ctl_usage_text[] =
     "  --timeout S       exec: seconds to wait for the prompt (default 30)\n"
     "  --prompt REGEX    exec: extended regex the last output line must match (default "
     "'" CTL_DEFAULT_PROMPT "')\n"
+    "  --vms A,B,...     exec: run on these VMs (a table of results, one row per VM)\n"
+    "  --env ENV         exec: run on the VMs of an environment (--role R: of that role only)\n"
     "  -h, --help        this text\n"
     "\n"
     "volume: streams FILE (default - : standard input / output) to or from the volume, the\n"
     "progress on standard error; an upload reads a regular file (its length goes first).\n"
-    "console: Ctrl-] detaches. exec: prints the command's output up to the next prompt; on\n"
-    "timeout it sends Ctrl-C to the guest.\n"
+    "console: Ctrl-] detaches. exec (the API method console.exec): prints the command's output\n"
+    "up to the next prompt; on timeout the guest gets Ctrl-C. On several VMs it prints a table\n"
+    "and exits 1 when any VM did not answer ok.\n"
     "\n"
     "exit status: 0 ok, 1 other API or connection error (the message names the error code),\n"
     "2 usage error, 3 unauthorized or forbidden, 4 not_found, 5 conflict or quota_exceeded,\n"
@@ -68,6 +72,9 @@ enum {
     O_RO,
     O_TIMEOUT,
     O_PROMPT,
+    O_VMS,
+    O_ENV,
+    O_ROLE,
     O_HELP
 };
 
@@ -80,7 +87,8 @@ static const struct {
     {"token", O_TOKEN, 1},     {"ca", O_CA, 1},         {"insecure", O_INSECURE, 0},
     {"json", O_JSON, 0},       {"dev", O_DEV, 1},       {"ro", O_RO, 0},
     {"timeout", O_TIMEOUT, 1}, {"prompt", O_PROMPT, 1}, {"help", O_HELP, 0},
-    {"wide", O_WIDE, 0},
+    {"wide", O_WIDE, 0},       {"vms", O_VMS, 1},       {"env", O_ENV, 1},
+    {"role", O_ROLE, 1},
 };
 
 static int append_word(ctl_opts *o, const char *w, vg_err *err)
@@ -143,6 +151,15 @@ static int set_option(ctl_opts *o, int id, const char *v, vg_err *err)
     }
     case O_PROMPT:
         o->prompt = v;
+        break;
+    case O_VMS:
+        o->vms = v;
+        break;
+    case O_ENV:
+        o->env = v;
+        break;
+    case O_ROLE:
+        o->role = v;
         break;
     case O_HELP:
         o->help = 1;
@@ -276,7 +293,7 @@ static int positional(ctl_opts *o, char *a, vg_err *err)
         o->method = a;
         return VG_OK;
     }
-    if ((o->cmd == CTL_CMD_CONSOLE || o->cmd == CTL_CMD_EXEC) && !o->vm) {
+    if ((o->cmd == CTL_CMD_CONSOLE || (o->cmd == CTL_CMD_EXEC && !o->vms && !o->env)) && !o->vm) {
         o->vm = a;
         return VG_OK;
     }
@@ -304,9 +321,14 @@ static int check(ctl_opts *o, vg_err *err)
     if (o->sendkey && (!o->vm || !o->nkeys))
         return vg_fail(err, VG_E_BAD_REQUEST,
                        "sendkey needs a VM and keys (ctrl-alt-del, sysrq-h, KEY_LEFTCTRL ...)");
-    if ((o->cmd == CTL_CMD_CONSOLE || o->cmd == CTL_CMD_EXEC) && !o->vm)
-        return vg_fail(err, VG_E_BAD_REQUEST, "%s needs a VM name",
-                       o->cmd == CTL_CMD_EXEC ? "exec" : "console");
+    if ((o->vms || o->env || o->role) && o->cmd != CTL_CMD_EXEC)
+        return vg_fail(err, VG_E_BAD_REQUEST, "--vms, --env and --role are for exec");
+    if (o->cmd == CTL_CMD_EXEC && (!!o->vm + !!o->vms + !!o->env) != 1)
+        return vg_fail(err, VG_E_BAD_REQUEST, "exec needs a VM name, --vms or --env");
+    if (o->role && !o->env)
+        return vg_fail(err, VG_E_BAD_REQUEST, "--role goes with --env");
+    if (o->cmd == CTL_CMD_CONSOLE && !o->vm)
+        return vg_fail(err, VG_E_BAD_REQUEST, "console needs a VM name");
     if (o->vm && !vg_valid_name(o->vm))
         return vg_fail(err, VG_E_BAD_REQUEST, "\"%.60s\" is not a valid VM name", o->vm);
     if (o->dev && !vg_valid_name(o->dev))
@@ -346,7 +368,7 @@ int ctl_args_parse(ctl_opts *o, int argc, char **argv, ctl_getenv_fn env, vg_err
         char *a = argv[i];
         int rc;
         if (dashdash) {
-            if (o->cmd != CTL_CMD_EXEC || !o->vm)
+            if (o->cmd != CTL_CMD_EXEC || (!o->vm && !o->vms && !o->env))
                 return vg_fail(err, VG_E_BAD_REQUEST, "only exec VM takes words after --");
             rc = append_word(o, a, err);
         } else if (strcmp(a, "--") == 0) {

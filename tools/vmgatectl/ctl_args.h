@@ -52,6 +52,9 @@ typedef struct ctl_opts {
     int ro;
     double timeout; /* seconds */
     const char *prompt;
+    const char *vms;    /* exec: comma-separated VM names */
+    const char *env;    /* exec: an environment */
+    const char *role;   /* exec --env: only VMs of this role */
     char *command;      /* exec: the CMD words joined by spaces */
     const char *method; /* call: the API method ("api.methods" for `methods`); help: its topic */
     char **words;       /* call: the key=value arguments (ctl_params.h) */

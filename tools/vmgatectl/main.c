@@ -4,6 +4,7 @@
 #include "ctl_params.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@ static const char *env(const char *name)
     return getenv(name);
 }
 
-static const regex_t *prompt_re;
 static cJSON *call_params; /* CTL_CMD_CALL: built before connecting, taken by ctl_call_run */
 
 static void run_command(ctl_app *app)
@@ -35,7 +35,7 @@ static void run_command(ctl_app *app)
         ctl_console_run(app);
         break;
     case CTL_CMD_EXEC:
-        ctl_exec_run(app, prompt_re);
+        ctl_exec_run(app);
         break;
     case CTL_CMD_VOLUME:
         ctl_volume_run(app);
@@ -110,12 +110,10 @@ int main(int argc, char **argv)
             ctl_args_free(&opts);
             return CTL_EXIT_USAGE;
         }
-        prompt_re = &prompt;
+        regfree(&prompt); /* checked here so a typo fails before logging in */
     }
     if (opts.ca && access(opts.ca, R_OK) != 0) {
         fprintf(stderr, "vmgatectl: --ca: cannot read %s: %s\n", opts.ca, strerror(errno));
-        if (prompt_re)
-            regfree(&prompt);
         cJSON_Delete(call_params);
         ctl_args_free(&opts);
         return CTL_EXIT_USAGE;
@@ -148,8 +146,6 @@ int main(int argc, char **argv)
         ctl_api_free(app.api);
     ctl_net_free(app.net);
     cJSON_Delete(call_params);
-    if (prompt_re)
-        regfree(&prompt);
     ctl_args_free(&opts);
     return app.exit_code;
 }

@@ -96,6 +96,10 @@ void gw_vmnet_define_filters(gw_call *c, const cJSON *plan,
                                           const vg_err *err),
                              void *priv);
 
+/* api_line.c: whether a VM in this registry state has a console to type into (running, or
+ * known only from the console directory). */
+int gw_line_state_ok(const char *state);
+
 /* {vm}: the parameters of vm.get, most lifecycle actions and snapshot.list. */
 extern const gw_field gw_vm_params[];
 

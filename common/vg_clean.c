@@ -1,23 +1,23 @@
-#include "ctl_clean.h"
+#include "vg_clean.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
 
-void ctl_clean_init(ctl_clean *c, size_t max)
+void vg_clean_init(vg_clean *c, size_t max)
 {
     memset(c, 0, sizeof(*c));
     c->max = max;
 }
 
-void ctl_clean_free(ctl_clean *c)
+void vg_clean_free(vg_clean *c)
 {
     free(c->text);
     memset(c, 0, sizeof(*c));
 }
 
-void ctl_clean_clear(ctl_clean *c)
+void vg_clean_clear(vg_clean *c)
 {
     c->len = 0;
     c->overflow = 0;
@@ -25,7 +25,7 @@ void ctl_clean_clear(ctl_clean *c)
         c->text[0] = '\0';
 }
 
-static int put(ctl_clean *c, char ch, vg_err *err)
+static int put(vg_clean *c, char ch, vg_err *err)
 {
     if (c->len >= c->max) {
         c->overflow = 1;
@@ -46,7 +46,7 @@ static int put(ctl_clean *c, char ch, vg_err *err)
     return VG_OK;
 }
 
-int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *err)
+int vg_clean_feed(vg_clean *c, const unsigned char *data, size_t len, vg_err *err)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char b = data[i];
@@ -99,7 +99,7 @@ int ctl_clean_feed(ctl_clean *c, const unsigned char *data, size_t len, vg_err *
     return VG_OK;
 }
 
-int ctl_clean_at_prompt(const ctl_clean *c, const regex_t *prompt)
+int vg_clean_at_prompt(const vg_clean *c, const regex_t *prompt)
 {
     if (!c->len)
         return 0;
@@ -127,8 +127,17 @@ static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done
         }
     }
     if (j < clen && i < len) {
-        /* not our echo (the shell printed something else first): fall back to the first line
-         * break, the end of whatever line the command was typed on */
+        /* not our echo first (the guest printed something else before it): the echo further
+         * on, else the first line break, the end of whatever line the command was typed on */
+        const char *echo = clen ? strstr(text, cmd) : NULL;
+        const char *after =
+            echo ? memchr(echo + clen, '\n', len - (size_t)(echo + clen - text)) : NULL;
+        if (after) {
+            *done = 1;
+            return (size_t)(after - text) + 1;
+        }
+        if (echo)
+            return len;
         const char *nl = memchr(text, '\n', len);
         if (!nl)
             return len;
@@ -142,14 +151,24 @@ static size_t skip_echo(const char *text, size_t len, const char *cmd, int *done
     return (size_t)(nl - text) + 1;
 }
 
-void ctl_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
-                         ctl_transcript *t)
+void vg_transcript_scan(const char *text, size_t len, const char *cmd, const regex_t *prompt,
+                        vg_transcript *t)
 {
     memset(t, 0, sizeof(*t));
     t->out_start = skip_echo(text, len, cmd, &t->echo_done);
     t->out_end = len;
     if (!t->echo_done)
         return;
+    /* A line typed before the shell had put the terminal in raw mode is echoed twice: by the
+     * kernel's tty, then by the line editor (after its prompt). */
+    size_t clen = strlen(cmd);
+    for (int again = 0; again < 2 && clen; again++) {
+        const char *nl = memchr(text + t->out_start, '\n', len - t->out_start);
+        size_t n = nl ? (size_t)(nl - (text + t->out_start)) : 0;
+        if (!nl || n < clen || memcmp(nl - clen, cmd, clen) != 0)
+            break;
+        t->out_start += n + 1;
+    }
     size_t line = len;
     while (line > t->out_start && text[line - 1] != '\n')
         line--;

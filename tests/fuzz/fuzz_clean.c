@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_clean.h"
+#include "vg_clean.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,21 +21,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t step = (size_t)data[0] % 16 + 1;
     data++;
     size--;
-    ctl_clean c;
-    ctl_clean_init(&c, 4096);
+    vg_clean c;
+    vg_clean_init(&c, 4096);
     for (size_t i = 0; i < size; i += step) {
         size_t n = size - i < step ? size - i : step;
-        if (ctl_clean_feed(&c, data + i, n, NULL) != VG_OK)
+        if (vg_clean_feed(&c, data + i, n, NULL) != VG_OK)
             abort();
         if (c.len > c.max || (c.text && strlen(c.text) != c.len))
             abort(); /* no NUL or escape byte ever reaches the text */
         if (c.text && memchr(c.text, 0x1b, c.len))
             abort();
-        ctl_transcript t;
-        ctl_transcript_scan(c.text ? c.text : "", c.len, "echo x", &prompt, &t);
+        vg_transcript t;
+        vg_transcript_scan(c.text ? c.text : "", c.len, "echo x", &prompt, &t);
         if (t.out_start > c.len || t.out_end > c.len || (t.prompt && t.out_end < t.out_start))
             abort();
     }
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
     return 0;
 }

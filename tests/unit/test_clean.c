@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "ctl_clean.h"
+#include "vg_clean.h"
 
 static regex_t prompt;
 
@@ -24,23 +24,23 @@ static int teardown(void **state)
     return 0;
 }
 
-static void feed(ctl_clean *c, const char *s)
+static void feed(vg_clean *c, const char *s)
 {
-    assert_int_equal(ctl_clean_feed(c, (const unsigned char *)s, strlen(s), NULL), VG_OK);
+    assert_int_equal(vg_clean_feed(c, (const unsigned char *)s, strlen(s), NULL), VG_OK);
 }
 
 /* Cleans `raw` fed in pieces of `step` bytes, so every sequence gets split somewhere. */
 static void expect_clean(const char *raw, const char *want)
 {
     for (size_t step = 1; step <= strlen(raw) + 1; step++) {
-        ctl_clean c;
-        ctl_clean_init(&c, 1 << 20);
+        vg_clean c;
+        vg_clean_init(&c, 1 << 20);
         for (size_t i = 0; i < strlen(raw); i += step) {
             size_t n = strlen(raw) - i < step ? strlen(raw) - i : step;
-            assert_int_equal(ctl_clean_feed(&c, (const unsigned char *)raw + i, n, NULL), VG_OK);
+            assert_int_equal(vg_clean_feed(&c, (const unsigned char *)raw + i, n, NULL), VG_OK);
         }
         assert_string_equal(c.text ? c.text : "", want);
-        ctl_clean_free(&c);
+        vg_clean_free(&c);
     }
 }
 
@@ -79,60 +79,60 @@ static void test_backspace(void **state)
 static void test_max_and_clear(void **state)
 {
     (void)state;
-    ctl_clean c;
-    ctl_clean_init(&c, 4);
+    vg_clean c;
+    vg_clean_init(&c, 4);
     feed(&c, "abcdef");
     assert_string_equal(c.text, "abcd");
     assert_true(c.overflow);
-    ctl_clean_clear(&c);
+    vg_clean_clear(&c);
     assert_int_equal(c.len, 0);
     assert_false(c.overflow);
     /* the escape state survives clear: a sequence split across it is still removed */
     feed(&c, "\x1b[");
-    ctl_clean_clear(&c);
+    vg_clean_clear(&c);
     feed(&c, "6nok");
     assert_string_equal(c.text, "ok");
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
 }
 
 static void test_at_prompt(void **state)
 {
     (void)state;
-    ctl_clean c;
-    ctl_clean_init(&c, 1 << 20);
-    assert_false(ctl_clean_at_prompt(&c, &prompt)); /* nothing yet */
+    vg_clean c;
+    vg_clean_init(&c, 1 << 20);
+    assert_false(vg_clean_at_prompt(&c, &prompt)); /* nothing yet */
     feed(&c, "booting...\r\n");
-    assert_false(ctl_clean_at_prompt(&c, &prompt)); /* empty last line */
+    assert_false(vg_clean_at_prompt(&c, &prompt)); /* empty last line */
     feed(&c, "testvm# ");
-    assert_true(ctl_clean_at_prompt(&c, &prompt));
+    assert_true(vg_clean_at_prompt(&c, &prompt));
     feed(&c, "\x1b[6n");
-    assert_true(ctl_clean_at_prompt(&c, &prompt)); /* the cursor query changes nothing */
+    assert_true(vg_clean_at_prompt(&c, &prompt)); /* the cursor query changes nothing */
     feed(&c, "x");
-    assert_false(ctl_clean_at_prompt(&c, &prompt));
-    ctl_clean_clear(&c);
+    assert_false(vg_clean_at_prompt(&c, &prompt));
+    vg_clean_clear(&c);
     feed(&c, "$ ");
-    assert_true(ctl_clean_at_prompt(&c, &prompt)); /* a prompt with no line before it */
-    ctl_clean_free(&c);
+    assert_true(vg_clean_at_prompt(&c, &prompt)); /* a prompt with no line before it */
+    vg_clean_free(&c);
 }
 
-static void scan(const char *raw, const char *cmd, ctl_transcript *t, ctl_clean *c)
+static void scan(const char *raw, const char *cmd, vg_transcript *t, vg_clean *c)
 {
-    ctl_clean_init(c, 1 << 20);
+    vg_clean_init(c, 1 << 20);
     feed(c, raw);
-    ctl_transcript_scan(c->text ? c->text : "", c->len, cmd, &prompt, t);
+    vg_transcript_scan(c->text ? c->text : "", c->len, cmd, &prompt, t);
 }
 
 static void expect_output(const char *raw, const char *cmd, const char *want)
 {
-    ctl_clean c;
-    ctl_transcript t;
+    vg_clean c;
+    vg_transcript t;
     scan(raw, cmd, &t, &c);
     assert_true(t.echo_done);
     assert_true(t.prompt);
     assert_true(t.out_end >= t.out_start);
     assert_int_equal(t.out_end - t.out_start, strlen(want));
     assert_memory_equal(c.text + t.out_start, want, strlen(want));
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
 }
 
 static void test_transcript(void **state)
@@ -153,33 +153,33 @@ static void test_transcript(void **state)
 static void test_transcript_incomplete(void **state)
 {
     (void)state;
-    ctl_clean c;
-    ctl_transcript t;
+    vg_clean c;
+    vg_transcript t;
     /* echo not finished yet */
     scan("echo hel", "echo hello", &t, &c);
     assert_false(t.echo_done);
     assert_false(t.prompt);
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
     /* echo complete but no line break after it yet */
     scan("echo hello", "echo hello", &t, &c);
     assert_false(t.echo_done);
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
     /* command running, no prompt yet */
     scan("sleep 100\r\n", "sleep 100", &t, &c);
     assert_true(t.echo_done);
     assert_false(t.prompt);
     assert_int_equal(t.out_start, c.len);
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
     /* partial output: the last line is not a prompt */
     scan("seq 3\r\n1\r\n2\r\n3", "seq 3", &t, &c);
     assert_false(t.prompt);
     assert_int_equal(t.out_end, c.len);
     assert_string_equal(c.text + t.out_start, "1\n2\n3");
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
     /* the prompt regex only looks at the last line, after the echo */
     scan("echo '# '\r\n", "echo '# '", &t, &c);
     assert_false(t.prompt);
-    ctl_clean_free(&c);
+    vg_clean_free(&c);
 }
 
 static void test_transcript_foreign_echo(void **state)
@@ -187,6 +187,14 @@ static void test_transcript_foreign_echo(void **state)
     (void)state;
     /* something else was printed before the echo: the first line is still skipped */
     expect_output("kernel: msg\r\nout\r\n# ", "uptime", "out\n");
+    /* ... and when the echo itself comes later, everything up to its line break is skipped
+     * (a real guest right after boot: the echo was taken for output) */
+    expect_output("\r\nlate line\r\necho $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))", "42\n");
+    expect_output("junk echo hi\r\nhi\r\n# ", "echo hi", "hi\n");
+    /* typed before ash entered raw mode: the tty echoed the line, then ash did after its prompt */
+    expect_output("echo $((6*7))\r\ntestvm# echo $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))",
+                  "42\n");
+    expect_output("echo $((6*7))\r\necho $((6*7))\r\n42\r\ntestvm# ", "echo $((6*7))", "42\n");
 }
 
 int main(void)
