@@ -21,6 +21,15 @@ local fproject, fhost, fstate, fenv, prefix = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local member = admin and {} or user_active_projects(user)
 local budget = 2 * limit + 100
 
+-- Byte order, the order of ZRANGEBYLEX (Lua's < compares by the server's locale).
+local function before(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
 -- The sorted index of a set of VM names: kept by the scripts that write the set, and rebuilt
 -- here when its size differs from the set's (a registry written before the index existed).
 local function byname(set)
@@ -48,7 +57,7 @@ if fenv ~= '' then
   listed = {}
   if p and (admin or member[p]) then
     listed = redis.call('HKEYS', 'vg:env:' .. fenv .. ':vms')
-    table.sort(listed)
+    table.sort(listed, before)
   end
 elseif fhost ~= '' then
   indexes[1] = byname('vg:host:' .. fhost .. ':vms')
@@ -69,14 +78,14 @@ local function fetch(after, n)
   local out = {}
   if listed then
     for _, name in ipairs(listed) do
-      if name > after and has_prefix(name) then
+      if before(after, name) and has_prefix(name) then
         out[#out + 1] = name
         if #out == n then break end
       end
     end
     return out
   end
-  local min = (after ~= '' and after >= prefix) and '(' .. after or
+  local min = (after ~= '' and not before(after, prefix)) and '(' .. after or
                   (prefix ~= '' and '[' .. prefix or '-')
   local max = prefix ~= '' and '(' .. prefix .. '\255' or '+'
   local seen = {}
@@ -88,7 +97,7 @@ local function fetch(after, n)
       end
     end
   end
-  table.sort(out)
+  table.sort(out, before)
   for i = #out, n + 1, -1 do out[i] = nil end
   return out
 end
