@@ -81,8 +81,8 @@ elseif action == 'delete' then
   for _, u in ipairs(redis.call('HKEYS', key .. ':members')) do
     redis.call('SREM', 'vg:user:' .. u .. ':projects', name)
   end
-  redis.call('DEL', key, key .. ':members', key .. ':usage', key .. ':vms', key .. ':hostgroups',
-             key .. ':pools', key .. ':networks')
+  redis.call('DEL', key, key .. ':members', key .. ':usage', key .. ':vms', key .. ':vms:byname',
+             key .. ':hostgroups', key .. ':pools', key .. ':networks')
   redis.call('SREM', 'vg:projects', name)
 elseif action == 'activate' or action == 'deactivate' then
   local want = action == 'activate' and '1' or '0'

@@ -19,6 +19,7 @@ for k, n in pairs(give) do
 end
 release_addresses(vm, redis.call('HGET', dkey, 'spec'))
 redis.call('SREM', pkey .. ':vms', vm)
+redis.call('ZREM', pkey .. ':vms:byname', vm)
 if d[6] and d[6] ~= '' then
   redis.call('HDEL', 'vg:env:' .. d[6] .. ':vms', vm)
 end

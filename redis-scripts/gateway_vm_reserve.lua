@@ -122,6 +122,7 @@ if mode ~= 'edit' then
     fields[#fields + 1] = '1'
   end
   redis.call('SADD', pkey .. ':vms', vm)
+  redis.call('ZADD', pkey .. ':vms:byname', 0, vm)
 end
 if mode == 'edit' then
   release_addresses(vm, redis.call('HGET', dkey, 'spec'))

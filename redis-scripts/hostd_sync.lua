@@ -68,15 +68,19 @@ for _, vm in ipairs(vms) do
   end
   redis.call('SADD', 'vg:vms', vm.name)
   redis.call('SADD', hkey .. ':vms', vm.name)
+  redis.call('ZADD', 'vg:vms:byname', 0, vm.name)
+  redis.call('ZADD', hkey .. ':vms:byname', 0, vm.name)
 end
 
 for _, name in ipairs(previous) do
   if not keep[name] then
     redis.call('SREM', hkey .. ':vms', name)
+    redis.call('ZREM', hkey .. ':vms:byname', name)
     -- Only forget the VM if no other host claimed it meanwhile (migration).
     if redis.call('HGET', 'vg:vm:' .. name, 'host') == id then
       redis.call('DEL', 'vg:vm:' .. name, 'vg:vm:' .. name .. ':consoles')
       redis.call('SREM', 'vg:vms', name)
+      redis.call('ZREM', 'vg:vms:byname', name)
       event('vm.removed', {vm = name, host = id})
     end
   end

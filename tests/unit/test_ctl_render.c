@@ -90,6 +90,11 @@ static void test_mixed_and_empty(void **state)
     (void)state;
     assert_string_equal(render("{}", 48), "");
     assert_string_equal(render("{\"vms\":[]}", 48), "");
+    /* a null member does not count: vm.list's last page is a table, a page with more is not */
+    assert_string_equal(render("{\"vms\":[],\"next\":null}", 48), "");
+    assert_string_equal(render("{\"vms\":[{\"name\":\"a\"}],\"next\":null}", 48), "NAME\na\n");
+    assert_string_equal(render("{\"vms\":[{\"name\":\"a\"}],\"next\":\"a\"}", 48),
+                        "next: a\n\nvms:\nNAME\na\n");
     assert_string_equal(render("[]", 48), "");
     /* other members first, then each table under its name */
     assert_string_equal(

@@ -452,7 +452,7 @@ static redisReply *repo_eval(vg_redis *r, vg_rscript *s, int argc, const char **
     if (a.type == REDIS_REPLY_ERROR)
         fail_msg("%s: %s", vg_rscript_name(s), a.str);
     /* The same call on the test's connection, to read the whole nested answer. */
-    const char *full[8] = {"EVALSHA", vg_rscript_sha(s), "0"};
+    const char *full[16] = {"EVALSHA", vg_rscript_sha(s), "0"};
     for (int i = 0; i < argc; i++)
         full[3 + i] = argv[i];
     redisReply *reply = redisCommandArgv(check, argc + 3, full, NULL);
@@ -486,6 +486,7 @@ static void test_repo_scripts_see_active_projects(void **state)
     admin_cmd("SADD vg:project:p3:vms v3");
     for (int i = 1; i <= 3; i++) {
         admin_cmd("HSET vg:vmdef:v%d project p%d", i, i);
+        admin_cmd("HSET vg:vm:v%d name v%d host h1 state running", i, i);
         admin_cmd("SADD vg:envs e%d", i);
         admin_cmd("HSET vg:env:e%d project p%d", i, i);
     }
@@ -495,11 +496,13 @@ static void test_repo_scripts_see_active_projects(void **state)
     redisContext *check = admin();
     assert_non_null(check);
 
-    const char *vm_args[] = {"alice", "0"};
-    redisReply *vms = repo_eval(r, scripts[0], 2, vm_args, check);
+    const char *vm_args[] = {"alice", "0", "1000", "", "", "", "", "", ""};
+    redisReply *vms = repo_eval(r, scripts[0], 9, vm_args, check);
     assert_int_equal(vms->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(vms->elements, 1);
-    assert_string_equal(vms->element[0]->element[0]->str, "v1");
+    assert_int_equal(vms->elements, 2);
+    assert_int_equal(vms->element[0]->elements, 1);
+    assert_string_equal(vms->element[0]->element[0]->element[0]->str, "v1");
+    assert_int_equal(vms->element[1]->type, REDIS_REPLY_NIL);
     freeReplyObject(vms);
 
     const char *env_args[] = {"", "alice", "0"};

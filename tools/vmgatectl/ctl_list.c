@@ -81,12 +81,22 @@ int ctl_list_print(const cJSON *result, int json, FILE *out, vg_err *err)
     return VG_OK;
 }
 
-static void list_cb(const cJSON *result, const vg_err *err, void *ud)
+/* `list` shows the whole list: it follows vm.list's pages, gathering their VMs in acc. */
+typedef struct list_run {
+    ctl_app *app;
+    cJSON *acc; /* {"vms": [...], "next": null} */
+} list_run;
+
+static int list_page(list_run *l, const char *cursor, vg_err *err);
+
+static void list_end(list_run *l, const vg_err *err)
 {
-    ctl_app *app = ud;
+    ctl_app *app = l->app;
     vg_err e;
-    if (!err && ctl_list_print(result, app->opts->json, stdout, &e) != VG_OK)
+    if (!err && ctl_list_print(l->acc, app->opts->json, stdout, &e) != VG_OK)
         err = &e;
+    cJSON_Delete(l->acc);
+    free(l);
     if (err) {
         ctl_app_fail(app, "vm.list", err);
         return;
@@ -95,10 +105,71 @@ static void list_cb(const cJSON *result, const vg_err *err, void *ud)
     ctl_app_quit(app, CTL_EXIT_OK);
 }
 
+static void list_cb(const cJSON *result, const vg_err *err, void *ud)
+{
+    list_run *l = ud;
+    vg_err e;
+    if (err) {
+        list_end(l, err);
+        return;
+    }
+    const cJSON *vms = cJSON_GetObjectItemCaseSensitive(result, "vms"), *vm;
+    if (!cJSON_IsArray(vms)) {
+        vg_fail(&e, VG_E_BAD_REQUEST, "bad_request: vm.list answered without a vms array");
+        list_end(l, &e);
+        return;
+    }
+    cJSON *all = cJSON_GetObjectItemCaseSensitive(l->acc, "vms");
+    cJSON_ArrayForEach(vm, vms)
+    {
+        cJSON *copy = cJSON_Duplicate(vm, 1);
+        if (!copy || !cJSON_AddItemToArray(all, copy)) {
+            cJSON_Delete(copy);
+            vg_fail(&e, VG_E_INTERNAL, "internal: out of memory");
+            list_end(l, &e);
+            return;
+        }
+    }
+    const char *next = str_field(result, "next", NULL);
+    if (!next || !next[0]) {
+        list_end(l, NULL);
+        return;
+    }
+    if (list_page(l, next, &e) != VG_OK)
+        list_end(l, &e);
+}
+
+static int list_page(list_run *l, const char *cursor, vg_err *err)
+{
+    cJSON *params = NULL;
+    if (cursor &&
+        (!(params = cJSON_CreateObject()) || !cJSON_AddStringToObject(params, "cursor", cursor))) {
+        cJSON_Delete(params);
+        return vg_fail(err, VG_E_INTERNAL, "internal: out of memory");
+    }
+    return ctl_api_call(l->app->api, "vm.list", params, list_cb, l, err);
+}
+
 int ctl_list_run(ctl_app *app)
 {
     vg_err err;
-    if (ctl_api_call(app->api, "vm.list", NULL, list_cb, app, &err) != VG_OK) {
+    list_run *l = calloc(1, sizeof(*l));
+    if (l) {
+        l->app = app;
+        l->acc = cJSON_CreateObject();
+    }
+    if (!l || !l->acc || !cJSON_AddArrayToObject(l->acc, "vms") ||
+        !cJSON_AddNullToObject(l->acc, "next")) {
+        if (l)
+            cJSON_Delete(l->acc);
+        free(l);
+        vg_fail(&err, VG_E_INTERNAL, "internal: out of memory");
+        ctl_app_fail(app, "vm.list", &err);
+        return VG_ERR;
+    }
+    if (list_page(l, NULL, &err) != VG_OK) {
+        cJSON_Delete(l->acc);
+        free(l);
         ctl_app_fail(app, "vm.list", &err);
         return VG_ERR;
     }

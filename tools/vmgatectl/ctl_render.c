@@ -229,13 +229,23 @@ int ctl_render(const cJSON *result, size_t max_cell, FILE *out, vg_err *err)
         free(text);
         return VG_OK;
     }
-    const cJSON *only = result->child && !result->child->next ? result->child : NULL;
+    /* A null member says "nothing" (vm.list's next at the last page): it does not count. */
+    const cJSON *only = NULL, *m;
+    int members = 0;
+    cJSON_ArrayForEach(m, result)
+    {
+        if (!cJSON_IsNull(m)) {
+            only = m;
+            members++;
+        }
+    }
+    if (members != 1)
+        only = NULL;
     if (only && cJSON_IsArray(only) && !only->child)
         return VG_OK;
     if (only && is_table(only))
         return ctl_render_table(only, max_cell, out, err);
     int printed = 0;
-    const cJSON *m;
     cJSON_ArrayForEach(m, result)
     {
         if (!is_table(m))

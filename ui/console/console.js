@@ -173,7 +173,8 @@ class VgConsole extends VgElement {
     // Fill the device list from the registry; a console also works without it.
     async loadDevices() {
         try {
-            const { vms } = await api.call('vm.list', {});
+            // Its own name sorts first among the names it prefixes.
+            const { vms } = await api.call('vm.list', { prefix: this.vm, limit: 1 });
             this.info = (vms || []).find((v) => v.name === this.vm);
             if (this.info && !store.can('operator', this.info.project) && this.st.mode === 'rw')
                 this.session.setMode('ro');

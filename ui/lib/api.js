@@ -182,6 +182,19 @@ export class ApiSocket {
             this.ws.send(JSON.stringify({ id, method, params }));
         });
     }
+
+    // Every page of a paged list method (vm.list): the items under `key` of each answer,
+    // calling again with the answer's `next` as `cursor` until it is null.
+    async all(method, params, key) {
+        const items = [];
+        let cursor = null;
+        do {
+            const res = await this.call(method, cursor ? { ...params, cursor } : params);
+            items.push(...(res[key] || []));
+            cursor = res.next;
+        } while (cursor);
+        return { [key]: items };
+    }
 }
 
 export const api = new ApiSocket();

@@ -89,7 +89,7 @@ class VgVmList extends VgElement {
     async reload() {
         try {
             const [vmRes, hostRes, envRes] = await Promise.all([
-                api.call('vm.list', {}),
+                api.all('vm.list', {}, 'vms'),
                 api.call('host.list', {}).catch(() => ({ hosts: [] })),
                 api.call('env.list', {}).catch(() => ({ envs: [] })),
             ]);

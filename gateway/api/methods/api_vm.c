@@ -9,16 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A page is at most this many VMs; a caller that does not page gets the first VM_LIST_MAX. */
+#define VM_LIST_MAX 1000
+
+static const gw_field list_params[] = {
+    {"limit", GW_F_INT, 0, 1, VM_LIST_MAX, NULL, "VMs per page (default 1000)"},
+    {"cursor", GW_F_STRING, GW_F_NULLABLE, 0, 64, NULL,
+     "the next of the previous page (absent or null: the first page)"},
+    {"project", GW_F_NAME, 0, 0, 0, NULL, "only the VMs of this project"},
+    {"host", GW_F_NAME, 0, 0, 0, NULL, "only the VMs on this host"},
+    {"state", GW_F_ENUM, 0, 0, 0, "running|paused|shutoff|crashed|pmsuspended|blocked|unknown",
+     "only the VMs in this state"},
+    {"env", GW_F_NAME, 0, 0, 0, NULL, "only the VMs of this environment"},
+    {"prefix", GW_F_STRING, 0, 1, 64, NULL, "only the VMs whose name starts so"},
+    {NULL},
+};
+
 static void vm_list_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     gw_call *c = priv;
     if (!gw_call_reply_ok(c, reply))
         return;
+    const redisReply *rows =
+        reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 ? reply->element[0] : NULL;
     cJSON *res = cJSON_CreateObject();
     cJSON *vms = res ? cJSON_AddArrayToObject(res, "vms") : NULL;
-    for (size_t i = 0; vms && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        const redisReply *v = reply->element[i];
+    for (size_t i = 0; vms && rows && rows->type == REDIS_REPLY_ARRAY && i < rows->elements; i++) {
+        const redisReply *v = rows->element[i];
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;
@@ -40,13 +58,26 @@ static void vm_list_cb(vg_redis *r, redisReply *reply, void *priv)
             }
         cJSON_AddStringToObject(o, "project", gw_reply_str(v, 6));
     }
+    const char *next = rows ? gw_reply_str(reply, 1) : "";
+    if (res)
+        cJSON_AddItemToObject(res, "next", next[0] ? cJSON_CreateString(next) : cJSON_CreateNull());
     gw_call_succeed(c, res);
 }
 
 static void run_vm_list(gw_call *c)
 {
-    const char *argv[] = {c->user, strcmp(c->role, "admin") == 0 ? "1" : "0"};
-    gw_call_eval(c, "vm_list", vm_list_cb, 2, argv);
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%lld", gw_param_int(c, "limit", VM_LIST_MAX));
+    const char *argv[] = {c->user,
+                          strcmp(c->role, "admin") == 0 ? "1" : "0",
+                          limit,
+                          gw_param_str(c, "cursor", ""),
+                          gw_param_str(c, "project", ""),
+                          gw_param_str(c, "host", ""),
+                          gw_param_str(c, "state", ""),
+                          gw_param_str(c, "env", ""),
+                          gw_param_str(c, "prefix", "")};
+    gw_call_eval(c, "vm_list", vm_list_cb, 9, argv);
 }
 
 /* ---- quota reservation (gateway_vm_reserve.lua / gateway_vm_release.lua) ---- */
@@ -548,7 +579,7 @@ static void run_xml(gw_call *c)
 #define VM_OP GW_SCOPE_VM, GW_LEVEL_OPERATOR, GW_M_MUTATES
 
 const gw_method gw_api_vm_methods[] = {
-    {"vm.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, gw_no_fields, NULL, run_vm_list},
+    {"vm.list", GW_SCOPE_ANY, GW_LEVEL_VIEWER, 0, list_params, NULL, run_vm_list},
     {"vm.create", GW_SCOPE_PROJECT, GW_LEVEL_OPERATOR, GW_M_MUTATES, create_params, NULL,
      run_create},
     {"vm.clone", VM_OP, clone_params, NULL, run_clone},

@@ -4,6 +4,9 @@
 //   const second = await startSecondGateway(stack, session);
 //   ... api(second.stack, session, 'whoami') ...
 //   await second.stop(); // throws if its log shows a sanitizer error
+//
+// second.port is its HTTPS port; second.kill() ends it with SIGKILL (a crash), after which
+// stop() only checks the log. opts.name names its log file (log/<name>.log, default gateway2).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,19 +25,24 @@ export function freePort() {
   });
 }
 
-export async function startSecondGateway(stack, session) {
+export async function startSecondGateway(stack, session, { name = 'gateway2' } = {}) {
   const port = await freePort();
   const bin = fs.readFileSync(path.join(stack.dir, 'run/gateway.bin'), 'utf8').trim();
-  const logFile = path.join(stack.dir, 'log/gateway2.log');
+  const logFile = path.join(stack.dir, `log/${name}.log`);
   const log = fs.openSync(logFile, 'a');
   const proc = spawn(bin, ['--config', path.join(stack.dir, 'gateway.conf'), `--http_port=${port}`], {
     stdio: ['ignore', log, log],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0:halt_on_error=1:quarantine_size_mb=8' },
   });
+  const gone = new Promise((r) => proc.once('exit', r));
   const second = {
     stack: { ...stack, url: `https://127.0.0.1:${port}` },
+    port,
+    kill() {
+      proc.kill('SIGKILL');
+      return gone;
+    },
     async stop() {
-      const gone = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await gone;
       assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
