@@ -465,3 +465,12 @@ int gw_apiws_init(gw *g)
         return VG_ERR;
     return VG_OK;
 }
+
+void gw_apiws_count(gw *g, unsigned long *open, unsigned long *subscribed)
+{
+    *open = *subscribed = 0;
+    for (const gw_apiws *a = g->apiws; a; a = a->next_all)
+        (*open)++;
+    for (const gw_apiws *a = g->subscribers; a; a = a->next)
+        (*subscribed)++;
+}
