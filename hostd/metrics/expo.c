@@ -24,9 +24,27 @@ typedef struct expo_pss {
 
 static const expo_config *cfg;
 
+/* HELP and TYPE of a metric (vg_xbuf_putf takes lines, not pages). */
+static void head(vg_xbuf *b, const char *name, const char *type, const char *help)
+{
+    vg_xbuf_putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void gauge(vg_xbuf *b, const char *name, const char *help, double v)
+{
+    head(b, name, "gauge", help);
+    vg_xbuf_putf(b, "%s %.17g\n", name, v);
+}
+
+static void counter(vg_xbuf *b, const char *name, const char *help, unsigned long long v)
+{
+    head(b, name, "counter", help);
+    vg_xbuf_putf(b, "%s %llu\n", name, v);
+}
+
 static void pool_gauge(vg_xbuf *b, const char *name, const char *help, const char *field)
 {
-    vg_xbuf_putf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    head(b, name, "gauge", help);
     const cJSON *p;
     cJSON_ArrayForEach(p, hd_metrics_pools())
     {
@@ -43,65 +61,40 @@ char *hd_expo_text(void)
     vg_xbuf b = {0};
     int viewers, api;
     hd_link_census(&viewers, &api);
-    vg_xbuf_putf(&b,
-                 "# HELP vmgate_hostd_info This hostd's host id and version.\n"
-                 "# TYPE vmgate_hostd_info gauge\n"
-                 "vmgate_hostd_info{host=\"%s\",version=\"%s\"} 1\n"
-                 "# HELP vmgate_hostd_consoles Consoles of managed VMs hostd knows.\n"
-                 "# TYPE vmgate_hostd_consoles gauge\n"
-                 "vmgate_hostd_consoles %lu\n"
-                 "# HELP vmgate_hostd_consoles_held Consoles whose socket hostd holds.\n"
-                 "# TYPE vmgate_hostd_consoles_held gauge\n"
-                 "vmgate_hostd_consoles_held %lu\n"
-                 "# HELP vmgate_hostd_console_read_bytes_total Console output bytes put in the "
-                 "rings.\n"
-                 "# TYPE vmgate_hostd_console_read_bytes_total counter\n"
-                 "vmgate_hostd_console_read_bytes_total %llu\n"
-                 "# HELP vmgate_hostd_link_connections Open connections of the link endpoint.\n"
-                 "# TYPE vmgate_hostd_link_connections gauge\n"
-                 "vmgate_hostd_link_connections %d\n"
-                 "# HELP vmgate_hostd_viewers Console viewers attached over the link.\n"
-                 "# TYPE vmgate_hostd_viewers gauge\n"
-                 "vmgate_hostd_viewers %d\n"
-                 "# HELP vmgate_hostd_api_links Management (/link/api) connections.\n"
-                 "# TYPE vmgate_hostd_api_links gauge\n"
-                 "vmgate_hostd_api_links %d\n"
-                 "# HELP vmgate_hostd_workers libvirt worker processes running.\n"
-                 "# TYPE vmgate_hostd_workers gauge\n"
-                 "vmgate_hostd_workers %d\n"
-                 "# HELP vmgate_hostd_libvirt_errors_total Errors libvirt reported to hostd.\n"
-                 "# TYPE vmgate_hostd_libvirt_errors_total counter\n"
-                 "vmgate_hostd_libvirt_errors_total %llu\n"
-                 "# HELP vmgate_hostd_collection_failures_total Metric rounds that failed.\n"
-                 "# TYPE vmgate_hostd_collection_failures_total counter\n"
-                 "vmgate_hostd_collection_failures_total %llu\n"
-                 "# HELP vmgate_hostd_collection_cpu_seconds_total hostd CPU spent on metric "
-                 "rounds (the libvirt worker's not included).\n"
-                 "# TYPE vmgate_hostd_collection_cpu_seconds_total counter\n"
-                 "vmgate_hostd_collection_cpu_seconds_total %.6f\n"
-                 "# HELP vmgate_hostd_collection_round_seconds Metric rounds, from the timer to "
-                 "Redis's answer.\n"
-                 "# TYPE vmgate_hostd_collection_round_seconds histogram\n",
-                 cfg->host_id, VG_VERSION, hd_stat.consoles, hd_stat.consoles_held,
-                 hd_stat.console_bytes, hd_link_count(), viewers, api, hd_worker_count(),
-                 hd_stat.libvirt_errors, hd_stat.rounds_failed, hd_stat.round_cpu_seconds);
+    head(&b, "vmgate_hostd_info", "gauge", "This hostd's host id and version.");
+    vg_xbuf_putf(&b, "vmgate_hostd_info{host=\"%s\",version=\"%s\"} 1\n", cfg->host_id, VG_VERSION);
+    gauge(&b, "vmgate_hostd_consoles", "Consoles of managed VMs hostd knows.",
+          (double)hd_stat.consoles);
+    gauge(&b, "vmgate_hostd_consoles_held", "Consoles whose socket hostd holds.",
+          (double)hd_stat.consoles_held);
+    counter(&b, "vmgate_hostd_console_read_bytes_total", "Console output bytes put in the rings.",
+            hd_stat.console_bytes);
+    gauge(&b, "vmgate_hostd_link_connections", "Open connections of the link endpoint.",
+          hd_link_count());
+    gauge(&b, "vmgate_hostd_viewers", "Console viewers attached over the link.", viewers);
+    gauge(&b, "vmgate_hostd_api_links", "Management (/link/api) connections.", api);
+    gauge(&b, "vmgate_hostd_workers", "libvirt worker processes running.", hd_worker_count());
+    counter(&b, "vmgate_hostd_libvirt_errors_total", "Errors libvirt reported to hostd.",
+            hd_stat.libvirt_errors);
+    counter(&b, "vmgate_hostd_collection_failures_total", "Metric rounds that failed.",
+            hd_stat.rounds_failed);
+    head(&b, "vmgate_hostd_collection_cpu_seconds_total", "counter",
+         "hostd CPU spent on metric rounds (the libvirt worker's not included).");
+    vg_xbuf_putf(&b, "vmgate_hostd_collection_cpu_seconds_total %.6f\n", hd_stat.round_cpu_seconds);
+    head(&b, "vmgate_hostd_collection_round_seconds", "histogram",
+         "Metric rounds, from the timer to Redis's answer.");
     for (int i = 0; i < HD_ROUND_BOUNDS; i++)
         vg_xbuf_putf(&b, "vmgate_hostd_collection_round_seconds_bucket{le=\"%g\"} %llu\n",
                      hd_round_bounds[i], hd_stat.round_le[i]);
     vg_xbuf_putf(&b,
                  "vmgate_hostd_collection_round_seconds_bucket{le=\"+Inf\"} %llu\n"
                  "vmgate_hostd_collection_round_seconds_sum %.6f\n"
-                 "vmgate_hostd_collection_round_seconds_count %llu\n"
-                 "# HELP vmgate_redis_replies_total Redis round trips (commands answered or "
-                 "lost).\n"
-                 "# TYPE vmgate_redis_replies_total counter\n"
-                 "vmgate_redis_replies_total %llu\n"
-                 "# HELP vmgate_redis_errors_total Redis commands answered with an error or "
-                 "lost.\n"
-                 "# TYPE vmgate_redis_errors_total counter\n"
-                 "vmgate_redis_errors_total %llu\n",
-                 hd_stat.rounds, hd_stat.round_seconds_sum, hd_stat.rounds, vg_redis_totals.replies,
-                 vg_redis_totals.errors);
+                 "vmgate_hostd_collection_round_seconds_count %llu\n",
+                 hd_stat.rounds, hd_stat.round_seconds_sum, hd_stat.rounds);
+    counter(&b, "vmgate_redis_replies_total", "Redis round trips (commands answered or lost).",
+            vg_redis_totals.replies);
+    counter(&b, "vmgate_redis_errors_total", "Redis commands answered with an error or lost.",
+            vg_redis_totals.errors);
     pool_gauge(&b, "vmgate_hostd_pool_capacity_bytes", "Size of an active storage pool.",
                "capacity");
     pool_gauge(&b, "vmgate_hostd_pool_allocation_bytes",
@@ -224,6 +217,8 @@ int hd_expo_start(const expo_config *c, vg_err *err)
     else
         info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
     if (c->tls_cert && c->tls_key) {
+        /* lws gives a vhost TLS only with this option, even when the context has it already. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = c->tls_cert;
         info.ssl_private_key_filepath = c->tls_key;
     }
