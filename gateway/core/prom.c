@@ -5,7 +5,6 @@
 #include "core/apistats.h"
 #include "core/relaystats.h"
 #include "gateway.h"
-#include "net/apiws.h"
 #include "vg_redis.h"
 #include "vg_json.h"
 #include "vg_log.h"
@@ -201,8 +200,6 @@ static int render_gateway(gw *g, char **out, size_t *len)
 {
     gw_console_census cs;
     gw_console_count(g, &cs);
-    unsigned long apiws, subscribed;
-    gw_apiws_count(g, &apiws, &subscribed);
     int rc = gw_prom_printf(
         out, len,
         "# HELP vmgate_gateway_console_connections Open browser console WebSockets.\n"
@@ -211,12 +208,9 @@ static int render_gateway(gw *g, char **out, size_t *len)
         "# HELP vmgate_gateway_api_websockets Open API WebSockets.\n"
         "# TYPE vmgate_gateway_api_websockets gauge\n"
         "vmgate_gateway_api_websockets %lu\n"
-        "# HELP vmgate_gateway_event_subscribers API WebSockets subscribed to events.\n"
-        "# TYPE vmgate_gateway_event_subscribers gauge\n"
-        "vmgate_gateway_event_subscribers %lu\n"
         "# HELP vmgate_gateway_viewers Console viewers by state.\n"
         "# TYPE vmgate_gateway_viewers gauge\n",
-        cs.browsers, apiws, subscribed);
+        cs.browsers, gw_relay.api_websockets);
     for (int i = 0; rc == VG_OK && i < GW_VIEWER_STATES; i++)
         rc = gw_prom_printf(out, len, "vmgate_gateway_viewers{state=\"%s\"} %lu\n",
                             gw_viewer_state_names[i], cs.by_state[i]);

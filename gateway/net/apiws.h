@@ -12,8 +12,6 @@
 extern const struct lws_protocols gw_apiws_protocol;
 /* Pings silent API clients and drops those silent for idle_timeout (keepalive.h). */
 void gw_apiws_keepalive(gw *g, int64_t now_ms);
-/* Open API WebSockets, and how many of them subscribed to events, for /metrics. */
-void gw_apiws_count(gw *g, unsigned long *open, unsigned long *subscribed);
 /* Subscribes to the gateway's events (core/events.h): vg:events reach the subscribers, and a
  * user whose access ended (vg:sessions `user:<name>`) loses every API WebSocket (4001). */
 int gw_apiws_init(gw *g);
