@@ -105,10 +105,16 @@ static void on_disconnected(const redisAsyncContext *ac, int status)
     schedule_retry(c);
 }
 
+vg_redis_counters vg_redis_totals;
+
 static void trampoline(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)ac;
     pending *p = privdata;
+    const redisReply *rr = reply;
+    vg_redis_totals.replies++;
+    if (!rr || rr->type == REDIS_REPLY_ERROR)
+        vg_redis_totals.errors++;
     if (p->cb)
         p->cb(p->r, reply, p->priv);
     free(p);

@@ -64,4 +64,12 @@ int vg_redis_subscribe(vg_redis *r, const char *channel, vg_redis_cb *cb, void *
 int vg_redis_message(const redisReply *reply, const char *channel, const char **payload,
                      size_t *len);
 
+/* Round trips of every client of the process, for the daemons' /metrics (docs/monitoring.md):
+ * replies is every command answered (or lost with its connection), errors those answered with
+ * an error or lost. Plain additions on the loop. */
+typedef struct vg_redis_counters {
+    unsigned long long replies, errors;
+} vg_redis_counters;
+extern vg_redis_counters vg_redis_totals;
+
 #endif

@@ -4,6 +4,7 @@
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "metrics/collect.h"
+#include "metrics/expo.h"
 #include "recording/recorder.h"
 #include "registry/registry.h"
 #include "vg_bindaddr.h"
@@ -31,9 +32,9 @@
 static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
     *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
     *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri, *pool_roots,
-    *recording_dir;
-static long redis_port, link_port, heartbeat_ms, ring_size, link_insecure, recording_max_bytes,
-    recording_total_bytes, recording_keep_s;
+    *recording_dir, *metrics_bind, *metrics_token_file;
+static long metrics_port, redis_port, link_port, heartbeat_ms, ring_size, link_insecure,
+    recording_max_bytes, recording_total_bytes, recording_keep_s;
 
 static const vg_opt opts[] = {
     {"host_id", VG_OPT_STR, NULL, "this host's id in the registry (default: the hostname)",
@@ -78,6 +79,11 @@ static const vg_opt opts[] = {
      "bytes of all recordings of this host; the oldest are deleted beyond it",
      &recording_total_bytes},
     {"recording_keep_s", VG_OPT_INT, "2592000", "seconds a recording is kept", &recording_keep_s},
+    {"metrics_bind", VG_OPT_STR, "127.0.0.1", "address /metrics (Prometheus) listens on",
+     &metrics_bind},
+    {"metrics_port", VG_OPT_INT, "0", "port of /metrics; 0: not served", &metrics_port},
+    {"metrics_token_file", VG_OPT_STR, NULL,
+     "file holding the bearer token /metrics requires (64 hex characters)", &metrics_token_file},
     {"scripts_dir", VG_OPT_STR, VG_SCRIPTS_DIR, "directory of the Redis Lua scripts", &scripts_dir},
     {"log_level", VG_OPT_STR, "info", "debug, info, warn or error", &log_level},
     {0},
@@ -107,6 +113,20 @@ static char *read_secret(const char *path, vg_err *err)
     if (!s)
         vg_fail(err, VG_E_INTERNAL, "out of memory");
     return s;
+}
+
+/* The /metrics bearer token: a secret file holding 64 hexadecimal characters, as the
+ * gateway's metrics_token_file. */
+static char *read_token(const char *path, vg_err *err)
+{
+    char *t = read_secret(path, err);
+    size_t n = t ? strspn(t, "0123456789abcdefABCDEF") : 0;
+    if (t && (n != 64 || t[n])) {
+        vg_fail(err, VG_E_BAD_REQUEST, "%s must hold 64 hexadecimal characters", path);
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 static void finish(void)
@@ -164,8 +184,8 @@ static void on_crashed(const char *vm, const char *reason)
 static int check(vg_err *err)
 {
     static const char *const paths[] = {
-        "tls_cert",    "tls_key", "tls_ca", "link_secret_file", "redis_password_file",
-        "scripts_dir", NULL};
+        "tls_cert",           "tls_key",     "tls_ca", "link_secret_file", "redis_password_file",
+        "metrics_token_file", "scripts_dir", NULL};
     const char *bad = NULL, *why = NULL;
     if (!link_secret_file)
         bad = "link_secret_file", why = "is required";
@@ -173,6 +193,11 @@ static int check(vg_err *err)
         bad = "redis_port", why = "must be 1..65535";
     else if (link_port <= 0 || link_port > 65535)
         bad = "link_port", why = "must be 1..65535";
+    else if (metrics_port < 0 || metrics_port > 65535 ||
+             (metrics_port && metrics_port == link_port))
+        bad = "metrics_port", why = "must be 0 (off) or 1..65535 and not link_port";
+    else if (metrics_port && !metrics_token_file)
+        bad = "metrics_token_file", why = "is required with metrics_port";
     else if (heartbeat_ms < 100 || heartbeat_ms > 600000)
         bad = "heartbeat_ms", why = "must be 100..600000";
     else if (ring_size < 4096 || ring_size > (1L << 30))
@@ -195,6 +220,9 @@ static int check(vg_err *err)
     vg_err bind_err;
     if (!bad && vg_bindaddr_parse(link_bind, (int)link_port, &bind, &bind_err) != VG_OK)
         bad = "link_bind", why = bind_err.msg;
+    if (!bad && metrics_port &&
+        vg_bindaddr_parse(metrics_bind, (int)metrics_port, &bind, &bind_err) != VG_OK)
+        bad = "metrics_bind", why = bind_err.msg;
     if (bad)
         return vg_config_invalid(opts, bad, err, "%s", why);
     return vg_config_check_paths(opts, paths, err);
@@ -233,7 +261,10 @@ int main(int argc, char **argv)
     char *password = NULL;
     if (secret && redis_password_file)
         password = read_secret(redis_password_file, &err);
-    if (!secret || (redis_password_file && !password)) {
+    char *metrics_token = NULL;
+    if (secret && (!redis_password_file || password) && metrics_port)
+        metrics_token = read_token(metrics_token_file, &err);
+    if (!secret || (redis_password_file && !password) || (metrics_port && !metrics_token)) {
         fprintf(stderr, "vmgate-hostd: %s\n", err.msg);
         return 2;
     }
@@ -245,6 +276,7 @@ int main(int argc, char **argv)
         printf("vmgate-hostd: configuration OK\n");
         free(secret);
         free(password);
+        free(metrics_token);
         vg_config_free(opts);
         return 0;
     }
@@ -295,6 +327,15 @@ int main(int argc, char **argv)
         .password = password,
         .scripts_dir = scripts_dir,
     };
+    int link_tls = tls_cert && tls_key && tls_ca;
+    expo_config ecfg = {
+        .bind = metrics_bind,
+        .port = (int)metrics_port,
+        .token = metrics_token,
+        .tls_cert = link_tls ? tls_cert : NULL,
+        .tls_key = link_tls ? tls_key : NULL,
+        .host_id = host_id,
+    };
     rec_config reccfg = {
         .dir = recording_dir,
         .host_id = host_id,
@@ -320,6 +361,7 @@ int main(int argc, char **argv)
     /* libvirt first: a socket it describes must not be adopted as a bare convention socket
      * and lose its log. */
     if (hd_link_start(loop, &lcfg, &err) != VG_OK ||
+        (metrics_port && hd_expo_start(&ecfg, &err) != VG_OK) ||
         hd_registry_start(loop, &rcfg, &err) != VG_OK ||
         hd_metrics_start(loop, &mcfg, &err) != VG_OK ||
         hd_rec_start(loop, &reccfg, &err) != VG_OK ||
@@ -345,6 +387,7 @@ out:
         finish();
     free(secret);
     free(password);
+    free(metrics_token);
     vg_config_free(opts);
     return rc;
 }

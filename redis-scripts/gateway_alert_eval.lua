@@ -4,7 +4,10 @@
 -- so a transition (and its webhook deliveries) happens once however many gateways run it.
 -- Built-in rules: host.down (vg:host:<id>:downmark exists), vm.crashed (hostd's vm.crashed
 -- event; resolved when the registry shows the VM running again), console.gone (a running VM's
--- console disconnected for alert_console_after_ms, default 30000). Threshold rules: the
+-- console disconnected for alert_console_after_ms, default 30000), pool.full (a storage pool
+-- of a host, vg:m:host:<id>:pools, used to alert_pool_full_pct of its capacity, default 90;
+-- resolved below it, when its host reports no such pool or the host is removed; a host that
+-- stopped reporting, being down, keeps its alerts). Threshold rules: the
 -- vg:alert:rules an administrator defines, on a field of the targets' latest metrics.
 --
 -- ARGV[1] now, milliseconds since the epoch
@@ -47,12 +50,44 @@ for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
   end
 end
 
+-- pool.full: used = capacity - available, so space taken outside libvirt's volumes counts.
+local pool_full = tonumber(redis.call('HGET', 'vg:settings', 'alert_pool_full_pct') or '') or 90
+local pools_seen, reporting, hosts = {}, {}, {}
+for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
+  local f = redis.call('HGETALL', 'vg:m:host:' .. id .. ':pools')
+  hosts[id] = true
+  reporting[id] = redis.call('EXISTS', 'vg:m:host:' .. id .. ':latest') == 1
+  for i = 1, #f, 2 do
+    local cap, _, avail = string.match(f[i + 1], '^(%d+) (%d+) (%d+)$')
+    cap, avail = tonumber(cap), tonumber(avail)
+    if cap and cap > 0 then
+      local target = id .. '/' .. f[i]
+      local aid = 'pool.full:pool:' .. target
+      local used = math.floor((cap - avail) * 1000 / cap + 0.5) / 10
+      pools_seen[aid] = true
+      if used >= pool_full then
+        n = n + alert_raise({id = aid, rule = 'pool.full', kind = 'pool', target = target,
+                             value = used,
+                             detail = string.format('%.1f %% of %.0f MiB used (threshold %s %%)',
+                                                    used, cap / 1048576, pool_full)}, now, 0)
+      elseif redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
+        n = n + alert_clear(aid, now)
+      end
+    end
+  end
+end
+
 -- vm.crashed and console.gone go when the VM runs again (or is gone); a pending console.gone
 -- fires when the VM still runs.
 for _, aid in ipairs(redis.call('SMEMBERS', 'vg:alerts')) do
   local a = redis.call('HMGET', 'vg:alert:' .. aid, 'rule', 'target', 'since_ms', 'state',
                        'project', 'detail')
-  if a[1] == 'vm.crashed' or a[1] == 'console.gone' then
+  if a[1] == 'pool.full' then
+    local h = string.match(a[2] or '', '^(.-)/')
+    if not hosts[h] or (reporting[h] and not pools_seen[aid]) then
+      n = n + alert_clear(aid, now)
+    end
+  elseif a[1] == 'vm.crashed' or a[1] == 'console.gone' then
     local vm = redis.call('HMGET', 'vg:vm:' .. a[2], 'state', 'updated_ms')
     local since = tonumber(a[3]) or 0
     local gone = not vm[1] and redis.call('EXISTS', 'vg:vmdef:' .. a[2]) == 0

@@ -7,7 +7,8 @@
 -- Returns {'ok', JSON}: list {"rules": [rule, ...]} by name, create the rule, delete {}; or
 -- {'conflict', msg} (name taken, or a built-in rule's), {'not_found', msg}.
 local op, name, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
-local BUILTIN = {['host.down'] = true, ['vm.crashed'] = true, ['console.gone'] = true}
+local BUILTIN = {['host.down'] = true, ['vm.crashed'] = true, ['console.gone'] = true,
+                 ['pool.full'] = true}
 if op == 'list' then
   local rules = {}
   for _, v in ipairs(redis.call('HVALS', 'vg:alert:rules')) do

@@ -53,6 +53,9 @@ fi
 lv2=$stack/libvirt2
 libvirt_uri2="qemu:///system?socket=$lv2/sock/libvirt-sock"
 link_port2=${VG_LINK_PORT2:-$((link_port + 1))}
+# hostd's /metrics (docs/monitoring.md "hostd"), with the gateway's token.
+metrics_port=${VG_METRICS_PORT:-$((link_port + 100))}
+metrics_port2=${VG_METRICS_PORT2:-$((metrics_port + 1))}
 consoles2=$stack/consoles2
 
 # libvirt wants an absolute pool path; the same one in every libvirtd of the stack.
@@ -323,7 +326,7 @@ remove_networks() { # uri
     done
 }
 
-hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port
+hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port metrics-port
     cat <<EOF
 # Written by tools/up.sh on every start; options: docs/config-hostd.md
 host_id = $1
@@ -341,6 +344,9 @@ tls_cert = $stack/certs/hostd.pem
 tls_key = $stack/certs/hostd.key
 tls_ca = $stack/certs/ca.pem
 link_secret_file = $stack/link-secret
+metrics_bind = $link_bind
+metrics_port = $6
+metrics_token_file = $stack/metrics-token
 scripts_dir = $repo/redis-scripts
 log_level = info
 EOF
@@ -348,10 +354,10 @@ EOF
 
 write_configs() {
     hostd_conf "$host_id" "$libvirt_uri" "$consoles" "$stack/hostd-state" "$link_port" \
-        >"$stack/hostd.conf"
+        "$metrics_port" >"$stack/hostd.conf"
     if [ "$hosts" = 2 ]; then
         hostd_conf "$host_id-2" "$libvirt_uri2" "$consoles2" "$stack/hostd2-state" "$link_port2" \
-            >"$stack/hostd2.conf"
+            "$metrics_port2" >"$stack/hostd2.conf"
     else
         # --restart hostd2 must not revive a second host this start did not bring up.
         rm -f "$stack/hostd2.conf"

@@ -3,6 +3,7 @@
  * output had to be skipped. */
 #include "console/console_int.h"
 
+#include "core/relaystats.h"
 #include "vg_frame.h"
 #include "vg_log.h"
 
@@ -55,8 +56,11 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
     if (v->down.head) {
         /* As many messages as the socket takes, not one per loop iteration. */
         do {
-            if (gw_wsq_write(&v->down, wsi) < 0)
+            int n = gw_wsq_write(&v->down, wsi);
+            if (n < 0)
                 return -1;
+            gw_relay.browser_bytes += (unsigned)n;
+            gw_relay.browser_msgs++;
         } while (v->down.head && !lws_send_pipe_choked(wsi));
         if (v->down.bytes <= (size_t)v->g->cfg.viewer_queue / 2) {
             if (v->skipping) {

@@ -65,3 +65,38 @@ void gw_console_keepalive(gw *g, int64_t now_ms)
         }
     }
 }
+
+const char *const gw_viewer_state_names[GW_VIEWER_STATES] = {"attaching", "live", "console_down",
+                                                             "following", "closing"};
+
+static gw_viewer_state state_of(const gw_viewer *v)
+{
+    if (!v->browser || v->close_code)
+        return GW_VIEWER_CLOSING;
+    if (v->following)
+        return GW_VIEWER_FOLLOWING;
+    if (!v->attached)
+        return GW_VIEWER_ATTACHING;
+    return v->console_down ? GW_VIEWER_DOWN : GW_VIEWER_LIVE;
+}
+
+void gw_console_count(gw *g, gw_console_census *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (const gw_viewer *v = g->viewers; v; v = v->next) {
+        out->browsers += v->browser != NULL;
+        out->by_state[state_of(v)]++;
+        if (!v->link || !v->link_up)
+            continue;
+        size_t i = 0;
+        while (i < out->nhosts && strcmp(out->hosts[i].host, v->host))
+            i++;
+        if (i == out->nhosts && i == GW_CENSUS_HOSTS) {
+            out->other_links++;
+            continue;
+        }
+        if (i == out->nhosts)
+            out->hosts[out->nhosts++].host = v->host;
+        out->hosts[i].links++;
+    }
+}

@@ -31,4 +31,29 @@ void gw_console_shutdown(gw *g);
 /* Pings silent viewers and drops those silent for idle_timeout (keepalive.h). */
 void gw_console_keepalive(gw *g, int64_t now_ms);
 
+/* What a viewer is doing, for /metrics (core/prom.c). */
+typedef enum gw_viewer_state {
+    GW_VIEWER_ATTACHING, /* ticket, registry lookup, link being made */
+    GW_VIEWER_LIVE,      /* attached to hostd, console held */
+    GW_VIEWER_DOWN,      /* attached, but hostd does not hold the VM's console */
+    GW_VIEWER_FOLLOWING, /* following the VM to another host */
+    GW_VIEWER_CLOSING,   /* the browser is gone or being closed */
+    GW_VIEWER_STATES
+} gw_viewer_state;
+extern const char *const gw_viewer_state_names[GW_VIEWER_STATES];
+
+#define GW_CENSUS_HOSTS 64
+/* Counted by walking the viewers when scraped, so the relay keeps no gauge of its own. */
+typedef struct gw_console_census {
+    unsigned long browsers; /* open /ws/console connections */
+    unsigned long by_state[GW_VIEWER_STATES];
+    size_t nhosts; /* console links up, per host; hosts past GW_CENSUS_HOSTS count in other */
+    struct {
+        const char *host; /* points into a viewer: valid until the loop runs again */
+        unsigned long links;
+    } hosts[GW_CENSUS_HOSTS];
+    unsigned long other_links;
+} gw_console_census;
+void gw_console_count(gw *g, gw_console_census *out);
+
 #endif

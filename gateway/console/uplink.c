@@ -3,6 +3,7 @@
  * the way; the browser's queued input goes up. */
 #include "console/console_int.h"
 
+#include "core/relaystats.h"
 #include "vg_frame.h"
 #include "vg_json.h"
 #include "vg_log.h"
@@ -175,6 +176,8 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
         gw_wsq_pop(&v->up);
         if (rc < 0)
             return -1;
+        gw_relay.hostd_bytes += len;
+        gw_relay.hostd_msgs++;
     }
     if (v->browser_paused && v->up.bytes < UP_QUEUE_MAX / 2 && v->browser) {
         v->browser_paused = 0;

@@ -1,8 +1,11 @@
 #include "core/prom.h"
 
 #include "api/api_int.h"
+#include "console/console.h"
 #include "core/apistats.h"
+#include "core/relaystats.h"
 #include "gateway.h"
+#include "vg_redis.h"
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -191,11 +194,72 @@ void gw_prom_stop(gw *g)
     gauges[0] = gauges[1] = NULL;
 }
 
-char *gw_prom_text(void)
+/* The relay's and the connections' own figures: gauges counted when scraped, counters kept
+ * where the event happens (core/relaystats.h, vg_redis_totals). */
+static int render_gateway(gw *g, char **out, size_t *len)
+{
+    gw_console_census cs;
+    gw_console_count(g, &cs);
+    int rc = gw_prom_printf(
+        out, len,
+        "# HELP vmgate_gateway_console_connections Open browser console WebSockets.\n"
+        "# TYPE vmgate_gateway_console_connections gauge\n"
+        "vmgate_gateway_console_connections %lu\n"
+        "# HELP vmgate_gateway_api_websockets Open API WebSockets.\n"
+        "# TYPE vmgate_gateway_api_websockets gauge\n"
+        "vmgate_gateway_api_websockets %lu\n"
+        "# HELP vmgate_gateway_viewers Console viewers by state.\n"
+        "# TYPE vmgate_gateway_viewers gauge\n",
+        cs.browsers, gw_relay.api_websockets);
+    for (int i = 0; rc == VG_OK && i < GW_VIEWER_STATES; i++)
+        rc = gw_prom_printf(out, len, "vmgate_gateway_viewers{state=\"%s\"} %lu\n",
+                            gw_viewer_state_names[i], cs.by_state[i]);
+    if (rc == VG_OK)
+        rc = gw_prom_printf(out, len,
+                            "# HELP vmgate_gateway_hostd_links Console links to hostd that are up, "
+                            "by host.\n"
+                            "# TYPE vmgate_gateway_hostd_links gauge\n");
+    for (size_t i = 0; rc == VG_OK && i < cs.nhosts; i++)
+        if (vg_valid_name(cs.hosts[i].host))
+            rc = gw_prom_printf(out, len, "vmgate_gateway_hostd_links{host=\"%s\"} %lu\n",
+                                cs.hosts[i].host, cs.hosts[i].links);
+    if (rc == VG_OK && cs.other_links)
+        rc = gw_prom_printf(out, len, "vmgate_gateway_hostd_links{host=\"other\"} %lu\n",
+                            cs.other_links);
+    if (rc == VG_OK)
+        rc = gw_prom_printf(
+            out, len,
+            "# HELP vmgate_gateway_relayed_bytes_total Console bytes relayed, by direction.\n"
+            "# TYPE vmgate_gateway_relayed_bytes_total counter\n"
+            "vmgate_gateway_relayed_bytes_total{to=\"browser\"} %llu\n"
+            "vmgate_gateway_relayed_bytes_total{to=\"hostd\"} %llu\n"
+            "# HELP vmgate_gateway_relayed_messages_total Console messages relayed, by "
+            "direction.\n"
+            "# TYPE vmgate_gateway_relayed_messages_total counter\n"
+            "vmgate_gateway_relayed_messages_total{to=\"browser\"} %llu\n"
+            "vmgate_gateway_relayed_messages_total{to=\"hostd\"} %llu\n"
+            "# HELP vmgate_redis_replies_total Redis round trips (commands answered or lost).\n"
+            "# TYPE vmgate_redis_replies_total counter\n"
+            "vmgate_redis_replies_total %llu\n"
+            "# HELP vmgate_redis_errors_total Redis commands answered with an error or lost.\n"
+            "# TYPE vmgate_redis_errors_total counter\n"
+            "vmgate_redis_errors_total %llu\n"
+            "# HELP vmgate_redis_up 1 while the command connection to Redis exists.\n"
+            "# TYPE vmgate_redis_up gauge\n"
+            "vmgate_redis_up %d\n",
+            gw_relay.browser_bytes, gw_relay.hostd_bytes, gw_relay.browser_msgs,
+            gw_relay.hostd_msgs, vg_redis_totals.replies, vg_redis_totals.errors,
+            g->redis ? vg_redis_up(g->redis) : 0);
+    return rc;
+}
+
+char *gw_prom_text(gw *g)
 {
     char *out = NULL;
     size_t len = 0;
     int rc = gw_prom_render(&out, &len);
+    if (rc == VG_OK)
+        rc = render_gateway(g, &out, &len);
     if (rc == VG_OK)
         rc = gw_prom_printf(&out, &len, "%s%s", gauges[1] ? gauges[1] : "",
                             gauges[0] ? gauges[0] : "");

@@ -1,6 +1,7 @@
 /* The gateway's own counters for the Prometheus exposition at /metrics (docs/monitoring.md):
- * API calls by method and result and their latency histogram. Counting is a few additions on
- * the loop; the text is rendered only when scraped. */
+ * API calls by method and result and their latency histogram, console connections, viewers by
+ * state, links to hostd, bytes relayed, Redis round trips. Counting is a few additions on the
+ * loop; gauges are counted and the text rendered only when scraped. */
 #ifndef GW_PROM_H
 #define GW_PROM_H
 
@@ -12,8 +13,9 @@ typedef struct gw gw;
  * keeps them rendered as gauges, so a scrape answers from memory at once. */
 void gw_prom_start(gw *g);
 void gw_prom_stop(gw *g);
-/* The whole exposition (counters and the last gauges); NULL when out of memory. */
-char *gw_prom_text(void);
+/* The whole exposition (counters, the gateway's connections and the last gauges of VMs and
+ * hosts); NULL when out of memory. */
+char *gw_prom_text(gw *g);
 
 /* Appends the counters in the text exposition format to out (a growing string, *len bytes);
  * returns VG_ERR when out of memory. */

@@ -17,6 +17,8 @@ const gw_setting gw_settings[] = {
      "seconds 1-hour rollups are kept"},
     {"alert_console_after_ms", 1000, 3600000, 30000, "every gateway, at the next evaluation",
      "milliseconds a console may stay disconnected before console.gone fires"},
+    {"alert_pool_full_pct", 50, 100, 90, "every gateway, at the next evaluation",
+     "percent of a storage pool's capacity in use at which pool.full fires"},
     {"webhook_max_attempts", 1, 100, 10, "every gateway, at the next delivery",
      "attempts of a webhook delivery before it is given up"},
     {"session_ttl", 60, 2592000, 28800,

@@ -3,6 +3,7 @@
 #include "net/clientaddr.h"
 #include "api/api.h"
 #include "core/auth.h"
+#include "core/relaystats.h"
 #include "net/http.h"
 #include "net/keepalive.h"
 #include "vg_redis.h"
@@ -340,6 +341,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                 a->next_all->prev_all = a;
             g->apiws = a;
         }
+        gw_relay.api_websockets++;
         return 0;
     case LWS_CALLBACK_RECEIVE:
         gw_keepalive_seen(&a->ka);
@@ -377,6 +379,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     case LWS_CALLBACK_CLOSED: {
         gw *g = gw_from_wsi(wsi);
+        gw_relay.api_websockets--;
         if (a->prev_all)
             a->prev_all->next_all = a->next_all;
         else if (g->apiws == a)

@@ -192,7 +192,7 @@ static void answer_metrics(struct lws *wsi, http_pss *pss)
         answer_text(wsi, pss, 401, "unauthorized\n");
         return;
     }
-    char *text = gw_prom_text();
+    char *text = gw_prom_text(g);
     if (!text) {
         answer_text(wsi, pss, 500, "out of memory\n");
         return;

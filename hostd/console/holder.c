@@ -2,6 +2,7 @@
 
 #include "console/holder_int.h"
 #include "console/logtail.h"
+#include "metrics/hdstats.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -76,6 +77,10 @@ static void set_connected(console *c, int connected, const char *reason)
         return;
     c->connected = connected;
     c->reason = reason;
+    if (connected)
+        hd_stat.consoles_held++;
+    else
+        hd_stat.consoles_held--;
     vg_info("console", "%s/%s %s (%s)", c->vm, c->dev, connected ? "connected" : "disconnected",
             reason);
     hd_console_wake_all(c, CONSOLE_P_STATE);
@@ -107,6 +112,7 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         vg_ring_reset(&c->ring, offset); /* viewers behind it get a GAP */
     }
     vg_ring_append(&c->ring, p, n);
+    hd_stat.console_bytes += n;
     if (cfg->on_output)
         cfg->on_output(c, p, n);
     if (!c->lt && c->ring.end > c->saved.end) {
@@ -285,6 +291,7 @@ console *hd_console_new(const char *vm, const char *dev, const char *kind, const
         free(c);
         return NULL;
     }
+    hd_stat.consoles++;
     ev_io_init(&c->rio, on_read, -1, EV_READ);
     ev_io_init(&c->wio, on_write, -1, EV_WRITE);
     c->rio.data = c->wio.data = c;
@@ -355,6 +362,8 @@ void hd_console_free(console *c)
     }
     if (c->writer && cfg->on_writer)
         cfg->on_writer(c, NULL);
+    hd_stat.consoles--;
+    hd_stat.consoles_held -= c->connected != 0;
     save_state(c);
     ev_timer_stop(cfg->loop, &c->persist);
     ev_timer_stop(cfg->loop, &c->retry);

@@ -1,6 +1,7 @@
 #include "libvirt/virt.h"
 
 #include "libvirt/domxml.h"
+#include "metrics/hdstats.h"
 #include "vg_log.h"
 #include "libvirt/vms.h"
 
@@ -194,6 +195,7 @@ static void silence(void *ud, virErrorPtr e)
 {
     (void)ud;
     (void)e; /* libvirt prints every error to stderr by default; we log what matters */
+    hd_stat.libvirt_errors++;
 }
 
 int hd_virt_start(struct ev_loop *l, const char *u, vg_err *err)

@@ -529,6 +529,20 @@ int hd_link_count(void)
     return nconns;
 }
 
+void hd_link_census(int *viewers, int *api)
+{
+    *viewers = *api = 0;
+    for (const link_conn *lc = conns; lc; lc = lc->next) {
+        *api += lc->rpc != NULL;
+        *viewers += lc->v.con != NULL;
+    }
+}
+
+struct lws_context *hd_link_context(void)
+{
+    return ctx;
+}
+
 void hd_link_stop(void)
 {
     if (ctx)

@@ -38,6 +38,11 @@ int hd_link_start(struct ev_loop *loop, const link_config *cfg, vg_err *err);
 void hd_link_shutdown(void);
 /* Number of connections still open. */
 int hd_link_count(void);
+/* Of them, console viewers and /link/api connections (for /metrics). */
+void hd_link_census(int *viewers, int *api);
+/* The link's lws context (NULL before hd_link_start), so the metrics listener (metrics/expo.c)
+ * runs as another vhost of it on the same loop. */
+struct lws_context *hd_link_context(void);
 void hd_link_stop(void);
 
 #endif

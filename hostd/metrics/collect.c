@@ -1,5 +1,6 @@
 #include "metrics/collect.h"
 
+#include "metrics/hdstats.h"
 #include "metrics/mstats.h"
 #include "registry/hostinfo.h"
 #include "vg_log.h"
@@ -29,7 +30,9 @@ static int busy; /* a worker or a write is in flight: a slow round is skipped, n
 static long interval_s = METRICS_DEFAULT_S;
 static mstats_round prev;
 static mstats_host prev_host;
-static int64_t prev_ms; /* monotonic time of prev, 0 before the first round */
+static int64_t prev_ms;   /* monotonic time of prev, 0 before the first round */
+static double round_t0;   /* monotonic seconds when the round in flight began */
+static cJSON *last_pools; /* the pools of the last round, for /metrics */
 
 /* ---- in the worker: the one libvirt call of the round ---- */
 
@@ -41,6 +44,32 @@ static int wanted_field(const char *f)
         if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
             return 1;
     return 0;
+}
+
+/* Every active pool's size and use. A pool's figures are those of its last refresh, so it is
+ * refreshed first; a refresh refused (a volume transfer runs) leaves the previous figures. */
+static cJSON *collect_pools(virConnectPtr conn)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        virStoragePoolInfo info;
+        virStoragePoolRefresh(pools[i], 0);
+        const char *name = virStoragePoolGetName(pools[i]);
+        if (arr && name && vg_valid_name(name) && virStoragePoolGetInfo(pools[i], &info) == 0 &&
+            info.capacity > 0) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddStringToObject(p, "name", name);
+            cJSON_AddNumberToObject(p, "capacity", (double)info.capacity);
+            cJSON_AddNumberToObject(p, "allocation", (double)info.allocation);
+            cJSON_AddNumberToObject(p, "available", (double)info.available);
+            cJSON_AddItemToArray(arr, p);
+        }
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+    return arr;
 }
 
 static int collect_domains(virConnectPtr conn, const cJSON *params, cJSON **result, vg_err *err)
@@ -85,6 +114,9 @@ static int collect_domains(virConnectPtr conn, const cJSON *params, cJSON **resu
         cJSON_AddItemToArray(arr, d);
     }
     virDomainStatsRecordListFree(recs);
+    cJSON *pools = collect_pools(conn);
+    if (pools)
+        cJSON_AddItemToObject(res, "pools", pools);
     *result = res;
     return VG_OK;
 }
@@ -146,17 +178,29 @@ static int sample_host(mstats_host *h, vg_err *err)
     return rc;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void on_written(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
     busy = 0;
-    if (!reply)
-        return;
-    if (reply->type == REDIS_REPLY_ERROR) {
-        vg_warn("metrics", "write failed: %s", reply->str);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        hd_stat.rounds_failed++;
+        if (reply)
+            vg_warn("metrics", "write failed: %s", reply->str);
         return;
     }
+    double took = mono_s() - round_t0;
+    hd_stat.rounds++;
+    hd_stat.round_seconds_sum += took;
+    for (int b = 0; b < HD_ROUND_BOUNDS; b++)
+        hd_stat.round_le[b] += took <= hd_round_bounds[b];
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer > 0 &&
         reply->element[0]->integer != interval_s) {
@@ -194,6 +238,8 @@ static char *round_json(const mstats_round *cur, const mstats_host *host, int ha
         if (t)
             cJSON_AddItemToArray(vms, t);
     }
+    if (last_pools)
+        cJSON_AddItemReferenceToObject(o, "pools", last_pools);
     char *s = h && vms ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
@@ -211,8 +257,16 @@ static void on_stats(void *priv, cJSON *result, const vg_err *werr)
     if (werr ||
         hd_mstats_parse(cJSON_GetObjectItemCaseSensitive(result, "domains"), &cur, &err) != VG_OK) {
         vg_warn("metrics", "round skipped: %s", werr ? werr->msg : err.msg);
+        hd_stat.rounds_failed++;
         busy = 0;
         goto out;
+    }
+    cJSON *pools = cJSON_DetachItemFromObjectCaseSensitive(result, "pools");
+    if (cJSON_IsArray(pools)) {
+        cJSON_Delete(last_pools);
+        last_pools = pools;
+    } else {
+        cJSON_Delete(pools);
     }
     int have_host = sample_host(&host, &err) == VG_OK;
     if (!have_host)
@@ -226,9 +280,14 @@ static void on_stats(void *priv, cJSON *result, const vg_err *werr)
         prev_host = host;
     prev_ms = now;
     const char *argv[] = {cfg->host_id, payload};
-    if (!payload || vg_redis_eval(redis, write_script, on_written, NULL, 0, 2, argv, NULL) != VG_OK)
+    if (!payload ||
+        vg_redis_eval(redis, write_script, on_written, NULL, 0, 2, argv, NULL) != VG_OK) {
+        hd_stat.rounds_failed++;
         busy = 0;
-    vg_debug("metrics", "round of %zu domains: %.2f ms CPU in hostd", cur.n, cpu_ms() - c0);
+    }
+    double spent = cpu_ms() - c0;
+    hd_stat.round_cpu_seconds += spent / 1e3;
+    vg_debug("metrics", "round of %zu domains: %.2f ms CPU in hostd", cur.n, spent);
     free(payload);
 out:
     cJSON_Delete(result);
@@ -242,8 +301,10 @@ static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
     if (busy || !vg_redis_up(redis))
         return;
     vg_err err;
+    round_t0 = mono_s();
     if (hd_worker_start(collect_domains, NULL, on_stats, NULL, &err) != VG_OK) {
         vg_warn("metrics", "round skipped: %s", err.msg);
+        hd_stat.rounds_failed++;
         return;
     }
     busy = 1;
@@ -287,4 +348,11 @@ void hd_metrics_stop(void)
     vg_rscript_free(write_script);
     write_script = NULL;
     hd_mstats_free(&prev);
+    cJSON_Delete(last_pools);
+    last_pools = NULL;
+}
+
+const cJSON *hd_metrics_pools(void)
+{
+    return last_pools;
 }

@@ -8,6 +8,7 @@
 
 #include "vg.h"
 
+#include <cjson/cJSON.h>
 #include <ev.h>
 
 typedef struct metrics_config {
@@ -21,5 +22,8 @@ typedef struct metrics_config {
 /* The struct must outlive hd_metrics_stop. */
 int hd_metrics_start(struct ev_loop *loop, const metrics_config *cfg, vg_err *err);
 void hd_metrics_stop(void);
+/* The active pools of the last round, [{name, capacity, allocation, available}] in bytes (NULL
+ * before the first round); valid until the next round. */
+const cJSON *hd_metrics_pools(void);
 
 #endif

@@ -1,10 +1,12 @@
 // Alerts and webhooks (issue 13, docs/monitoring.md "Alerts", docs/api.md "Alerts"): a
 // threshold rule fires and resolves once although two gateways evaluate it; killing a guest's
 // QEMU fires vm.crashed on the bus and a signed webhook within two metrics intervals, once,
-// resolved when the VM runs again; a receiver that is down gets retries while consoles keep
+// resolved when the VM runs again; a storage pool nearly full fires pool.full and resolves
+// when freed; a receiver that is down gets retries while consoles keep
 // echoing. Webhook receivers are loopback HTTP servers of this test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -203,5 +205,43 @@ test('a receiver that is down gets retries with backoff and consoles keep echoin
     await api(stack, admin, 'webhook.delete', { name: 'down' });
     await api(stack, admin, 'webhook.delete', { name: 'silent' });
     silent.close();
+  }
+});
+
+test('a storage pool nearly full fires pool.full and a webhook; freeing it resolves the alert', async () => {
+  // A 4 MiB tmpfs mounted as the pool's directory in the private libvirtd's mount namespace
+  // (tools/up.sh), where libvirt measures the pool.
+  const libvirtd = fs.readFileSync(`${stack.dir}/libvirt/libvirtd.pid`, 'utf8').trim();
+  const inNs = (...args) => execFileSync('nsenter', ['-t', libvirtd, '-m', '--', ...args]);
+  const target = `${stack.dir}/pools/full`;
+  fs.mkdirSync(target, { recursive: true });
+  inNs('mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', target);
+  const r = await receiver();
+  const id = `pool.full:pool:${stack.hostId}/vgt-full`;
+  try {
+    await api(stack, admin, 'settings.set', { name: 'metrics_interval', value: 2 });
+    await api(stack, admin, 'webhook.create', { name: 'full', url: r.url, secret: SECRET, alerts: ['pool.full'] });
+    const p = await api(stack, admin, 'pool.create', { pool: 'vgt-full', host: stack.hostId, spec: { type: 'dir', target } });
+    assert.equal(p.capacity, 4 << 20);
+    await sleep(6000); // rounds that see the empty pool: no alert
+    assert.ok(!(await api(stack, admin, 'alert.list', {})).alerts.some((a) => a.id === id));
+    inNs('dd', 'if=/dev/zero', `of=${target}/fill`, 'bs=64k', 'count=60', 'status=none'); // 3.75 of 4 MiB
+    await until(() => events(r, 'alert.firing', 'pool.full').length >= 1, 30000, 'the pool.full webhook');
+    const a = (await api(stack, admin, 'alert.list', {})).alerts.find((x) => x.id === id);
+    assert.equal(a?.state, 'firing', JSON.stringify(a));
+    assert.equal(a.kind, 'pool');
+    assert.equal(a.target, `${stack.hostId}/vgt-full`);
+    assert.ok(a.value >= 90 && a.value <= 100, `used ${a.value} %`);
+    assert.ok(r.got.every((g) => g.signed));
+    inNs('rm', `${target}/fill`);
+    await until(() => events(r, 'alert.resolved', 'pool.full').length >= 1, 30000, 'the resolved webhook');
+    assert.ok(!(await api(stack, admin, 'alert.list', {})).alerts.some((x) => x.id === id));
+    assert.equal(events(r, 'alert.firing', 'pool.full').length, 1, JSON.stringify(r.got));
+  } finally {
+    await api(stack, admin, 'settings.set', { name: 'metrics_interval', value: null });
+    await api(stack, admin, 'webhook.delete', { name: 'full' }).catch(() => {});
+    r.server.close();
+    try { inNs('umount', target); } catch {}
+    await api(stack, admin, 'pool.delete', { pool: 'vgt-full' }).catch(() => {});
   }
 });

@@ -5,11 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { api, login, openConsole, request } from './lib/client.mjs';
 import { makeUser } from './lib/tenancy.mjs';
 import { until, refused } from './lib/wait.mjs';
+import { freePort } from './lib/gateway2.mjs';
 
 const VM = 'vgt-metrics';
 let stack;
@@ -126,6 +129,125 @@ test('/metrics refuses a scrape without the token and exposes API counters and V
   const file = path.join(stack.dir, 'gateway-metrics.txt');
   fs.writeFileSync(file, text);
   // Debian's prometheus package (tools/setup.sh) ships promtool: the check always runs.
-  const { execFileSync } = await import('node:child_process');
   execFileSync('promtool', ['check', 'metrics'], { input: text });
+});
+
+// GET on hostd's /metrics (HTTPS with the link's certificate, docs/monitoring.md "hostd").
+function hostdMetrics(host, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      { host: '127.0.0.1', port: host.metricsPort, path: '/metrics', headers, ca: fs.readFileSync(stack.caFile), agent: false },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+test('hostd /metrics refuses a scrape without the token and passes promtool with it', async () => {
+  const token = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
+  for (const h of stack.hosts) {
+    assert.equal((await hostdMetrics(h)).status, 401);
+    assert.equal((await hostdMetrics(h, { authorization: `Bearer ${'0'.repeat(64)}` })).status, 401);
+    assert.equal((await hostdMetrics(h, { authorization: token })).status, 401);
+    let r;
+    await until(async () => {
+      r = await hostdMetrics(h, { authorization: `Bearer ${token}` });
+      assert.equal(r.status, 200);
+      // The first host holds the guest's console: its boot output is counted.
+      return /^vmgate_hostd_collection_round_seconds_count [1-9]\d*$/m.test(r.body) &&
+        (h !== stack.hosts[0] || /^vmgate_hostd_console_read_bytes_total [1-9]\d*$/m.test(r.body));
+    }, 60000, `a collection round in ${h.id}'s /metrics`);
+    assert.match(r.body, new RegExp(`^vmgate_hostd_info\\{host="${h.id}",version="[^"]+"\\} 1$`, 'm'));
+    assert.match(r.body, /^vmgate_hostd_pool_capacity_bytes\{pool="vmgate"\} \d+$/m);
+    assert.match(r.body, /^vmgate_redis_replies_total [1-9]\d*$/m);
+    execFileSync('promtool', ['check', 'metrics'], { input: r.body });
+  }
+  const r = await hostdMetrics(stack.hosts[0], { authorization: `Bearer ${token}` });
+  assert.match(r.body, /^vmgate_hostd_consoles_held [1-9]\d*$/m);
+});
+
+test('the gateway counts console connections, viewers by state, links and relayed bytes', async () => {
+  const token = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
+  const scrape = async () =>
+    (await request(stack, '/metrics', { headers: { authorization: `Bearer ${token}` } })).body;
+  const value = (text, re) => Number((text.match(re) || [])[1] ?? NaN);
+  const before = await scrape();
+  const c = await openConsole(stack, admin, { vm: VM, offset: 'end' });
+  await c.waitControl('hello');
+  c.send('echo metrics-relay\n');
+  await c.waitFor('metrics-relay', 20000);
+  const during = await scrape();
+  assert.equal(value(during, /^vmgate_gateway_console_connections (\d+)$/m), 1);
+  assert.equal(value(during, /^vmgate_gateway_viewers\{state="live"\} (\d+)$/m), 1);
+  assert.equal(value(during, new RegExp(`^vmgate_gateway_hostd_links\\{host="${stack.hosts[0].id}"\\} (\\d+)$`, 'm')), 1);
+  for (const to of ['browser', 'hostd']) {
+    const re = new RegExp(`^vmgate_gateway_relayed_bytes_total\\{to="${to}"\\} (\\d+)$`, 'm');
+    assert.ok(value(during, re) > value(before, re), `bytes to ${to}`);
+  }
+  assert.ok(value(during, /^vmgate_redis_replies_total (\d+)$/m) > value(before, /^vmgate_redis_replies_total (\d+)$/m));
+  assert.equal(value(during, /^vmgate_redis_up (\d+)$/m), 1);
+  await c.close();
+  await until(async () => value(await scrape(), /^vmgate_gateway_console_connections (\d+)$/m) === 0, 10000,
+    'the console connection gone from /metrics');
+  execFileSync('promtool', ['check', 'metrics'], { input: await scrape() });
+});
+
+test('a real Prometheus scrapes the gateway and both hostds and answers PromQL for the guest CPU', async () => {
+  const dir = path.join(stack.dir, 'prometheus');
+  fs.mkdirSync(dir, { recursive: true });
+  const tokenFile = path.join(stack.dir, 'metrics-token');
+  const port = await freePort();
+  const tls = `tls_config: {ca_file: ${stack.caFile}, server_name: localhost}`;
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
+    'global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}',
+    'scrape_configs:',
+    `  - {job_name: gateway, scheme: https, ${tls}, authorization: {credentials_file: ${tokenFile}},`,
+    `     static_configs: [{targets: ['127.0.0.1:${stack.httpPort}']}]}`,
+    `  - {job_name: hostd, scheme: https, ${tls}, bearer_token_file: ${tokenFile},`,
+    `     static_configs: [{targets: [${stack.hosts.map((h) => `'127.0.0.1:${h.metricsPort}'`).join(', ')}]}]}`,
+    '',
+  ].join('\n'));
+  const prom = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
+    '--storage.tsdb.retention.time=1h', '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  prom.stderr.on('data', (d) => { log += d; });
+  const promql = async (q) => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = await res.json();
+    assert.equal(body.status, 'success', JSON.stringify(body));
+    return body.data.result;
+  };
+  try {
+    await until(async () => {
+      try {
+        const up = await promql('up');
+        return up.length === 1 + stack.hosts.length && up.every((s) => s.value[1] === '1');
+      } catch {
+        return false;
+      }
+    }, 30000, 'every target up in Prometheus').catch(async (e) => {
+      const t = await fetch(`http://127.0.0.1:${port}/api/v1/targets`).then((r) => r.json()).catch(() => ({}));
+      const why = (t.data?.activeTargets || []).map((x) => `${x.scrapeUrl}: ${x.health} ${x.lastError}`);
+      throw new Error(`${e.message}\n${why.join('\n')}\n${log}`);
+    });
+    let cpu;
+    await until(async () => (cpu = await promql(`vmgate_vm_cpu_percent{vm="${VM}"}`)).length === 1, 30000,
+      'the guest CPU series in Prometheus');
+    assert.equal(cpu[0].metric.job, 'gateway');
+    assert.equal(cpu[0].metric.host, stack.hosts[0].id);
+    assert.ok(Number(cpu[0].value[1]) >= 0);
+    const rounds = await promql('vmgate_hostd_collection_round_seconds_count');
+    assert.deepEqual(rounds.map((s) => s.metric.instance).sort(),
+      stack.hosts.map((h) => `127.0.0.1:${h.metricsPort}`).sort());
+    assert.equal((await promql('vmgate_gateway_console_connections')).length, 1);
+  } finally {
+    prom.kill('SIGTERM');
+    await new Promise((r) => prom.once('exit', r));
+  }
 });

@@ -77,7 +77,7 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755); // qemu (libvirt-qemu) must reach dir/consoles
-  const [httpPort, linkPort, redisPort, linkPort2] = await freePorts(4);
+  const [httpPort, linkPort, redisPort, linkPort2, metricsPort, metricsPort2] = await freePorts(6);
   const hostId = os.hostname();
   const env = {
     ...process.env,
@@ -94,19 +94,21 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
     VG_LIBVIRT: 'private',
     VG_HOSTS: String(hosts),
     VG_LINK_PORT2: String(linkPort2),
+    VG_METRICS_PORT: String(metricsPort),
+    VG_METRICS_PORT2: String(metricsPort2),
   };
   const virshAt = (uri) => (...args) =>
     execFileSync('virsh', ['-c', uri, ...args.map(String)], { encoding: 'utf8' });
   // Host n > 1 has directories suffixed with n: libvirt2/, consoles2/ (tools/up.sh).
   const hostList = [
-    [hostId, '', linkPort],
-    [`${hostId}-2`, '2', linkPort2],
+    [hostId, '', linkPort, metricsPort],
+    [`${hostId}-2`, '2', linkPort2, metricsPort2],
   ]
     .slice(0, hosts)
-    .map(([id, n, port]) => {
+    .map(([id, n, port, mport]) => {
       const libvirtUri = `qemu:///system?socket=${dir}/libvirt${n}/sock/libvirt-sock`;
       const consolesDir = path.join(dir, `consoles${n}`);
-      return { id, libvirtUri, consolesDir, linkPort: port, virsh: virshAt(libvirtUri) };
+      return { id, libvirtUri, consolesDir, linkPort: port, metricsPort: mport, virsh: virshAt(libvirtUri) };
     });
   const daemons = hosts === 2 ? ['hostd', 'hostd2', 'gateway'] : ['hostd', 'gateway'];
   const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8').trim();

@@ -1,0 +1,3 @@
+#include "core/relaystats.h"
+
+gw_relaystats gw_relay;

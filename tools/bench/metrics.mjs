@@ -1,0 +1,217 @@
+// The metrics store's benchmarks (docs/performance.md "Metrics"). Prints one JSON line per
+// measurement.
+//
+//   node metrics.mjs --mode=store [--vms=20] [--port=23990]
+//     A private redis-server on 127.0.0.1 (a temporary directory, no persistence). Synthetic
+//     rounds of one host with --vms VMs go through redis-scripts/hostd_metrics_write.lua, as
+//     hostd sends them, along a timeline that ends now and fills every tier to its full
+//     retention: one round per hour over 400 days (1-hour rollups), one per minute over 7 days
+//     (1-minute rollups), one per interval over 2 h (raw). Then Redis memory per VM
+//     (MEMORY USAGE of every key of one VM, and INFO used_memory before and after / VMs).
+//   node metrics.mjs --mode=scale [--vms=1000] [--rounds=30] [--port=23990]
+//     Rounds of --vms synthetic VMs at the default 10 s interval: each round's time in Redis,
+//     its payload size and the Redis commands it runs (INFO commandstats).
+//   node metrics.mjs --mode=query --url=https://127.0.0.1:PORT --ca=CA --password-file=F --vm=NAME [--n=200]
+//     metrics.query over the HTTP API of a running stack: 7 days at 1-minute steps and the
+//     last hour of raw points, --n calls each, latency p50/p99.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO, gatewayApi, nowMs, options, sleep, summary } from './lib.mjs';
+
+const o = options({ mode: 'store', vms: 0, rounds: 30, port: 23990, url: '', ca: '', 'password-file': '', vm: '', n: 200 });
+
+// A minimal RESP client: commands as arrays of strings, replies parsed in order.
+function redisClient(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0);
+  const waiting = [];
+  const parse = (b, i) => {
+    const end = b.indexOf('\r\n', i);
+    if (end < 0) return null;
+    const type = String.fromCharCode(b[i]);
+    const line = b.toString('utf8', i + 1, end);
+    if (type === '+' || type === ':') return { v: type === ':' ? Number(line) : line, next: end + 2 };
+    if (type === '-') return { v: new Error(line), next: end + 2 };
+    if (type === '$') {
+      const n = Number(line);
+      if (n < 0) return { v: null, next: end + 2 };
+      if (b.length < end + 2 + n + 2) return null;
+      return { v: b.toString('utf8', end + 2, end + 2 + n), next: end + 2 + n + 2 };
+    }
+    if (type === '*') {
+      const n = Number(line);
+      const out = [];
+      let j = end + 2;
+      for (let k = 0; k < n; k++) {
+        const r = parse(b, j);
+        if (!r) return null;
+        out.push(r.v);
+        j = r.next;
+      }
+      return { v: n < 0 ? null : out, next: j };
+    }
+    throw new Error(`RESP type ${type}`);
+  };
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      const r = buf.length ? parse(buf, 0) : null;
+      if (!r) break;
+      buf = buf.subarray(r.next);
+      const w = waiting.shift();
+      if (r.v instanceof Error) w.reject(r.v);
+      else w.resolve(r.v);
+    }
+  });
+  return {
+    ready: new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject)),
+    call(...args) {
+      const parts = [`*${args.length}\r\n`];
+      for (const a of args) {
+        const s = String(a);
+        parts.push(`$${Buffer.byteLength(s)}\r\n${s}\r\n`);
+      }
+      sock.write(parts.join(''));
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    close: () => sock.end(),
+  };
+}
+
+async function startRedis(port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgt-bench-metrics-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const r = redisClient(port);
+    try {
+      await r.ready;
+      return { r, stop: () => { r.close(); proc.kill(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    } catch {
+      await sleep(100);
+    }
+  }
+  proc.kill();
+  throw new Error(`redis-server on port ${port} did not start`);
+}
+
+const script = () =>
+  fs.readFileSync(path.join(REPO, 'redis-scripts/lib/prelude.lua'), 'utf8') +
+  fs.readFileSync(path.join(REPO, 'redis-scripts/hostd_metrics_write.lua'), 'utf8');
+
+// A VM target as hostd_mstats_vm_target makes it: four series and the latest fields.
+function vmTarget(i, t) {
+  const w = (x) => Math.abs(Math.sin(t / 600 + i + x));
+  const disks = { disk_rd_bps: 4096 * w(1), disk_wr_bps: 65536 * w(2), disk_rd_iops: 3 * w(3), disk_wr_iops: 9 * w(4) };
+  const nics = { net_rx_bps: 1500 * w(5), net_tx_bps: 900 * w(6), net_rx_pps: 10 * w(7), net_tx_pps: 7 * w(8) };
+  const s = [100 * w(0), 60 + 20 * w(9), disks.disk_rd_bps + disks.disk_wr_bps, nics.net_rx_bps + nics.net_tx_bps];
+  return { name: `vgt-syn-${String(i).padStart(4, '0')}`, s,
+    l: { cpu_pct: s[0], mem_pct: s[1], mem_used_bytes: 512 << 20, mem_total_bytes: 1 << 30, vcpus: 1, state: 'running',
+      host: 'bench-host', ...disks, ...nics } };
+}
+
+function round(t, vms) {
+  return JSON.stringify({ t, host: { s: [30, 40, 1e6, 2e5], l: { load1: 0.5, vms_running: vms } },
+    vms: Array.from({ length: vms }, (_, i) => vmTarget(i, t)) });
+}
+
+async function commandCalls(r) {
+  const text = await r.call('INFO', 'commandstats');
+  let n = 0;
+  for (const m of text.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') n += Number(m[2]);
+  return n;
+}
+
+async function store() {
+  const vms = o.vms || 20;
+  const { r, stop } = await startRedis(o.port);
+  try {
+    const sha = await r.call('SCRIPT', 'LOAD', script());
+    const mem0 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
+    const now = Math.floor(Date.now() / 1000);
+    const times = new Set();
+    for (let t = now - 400 * 86400; t <= now; t += 3600) times.add(Math.floor(t / 3600) * 3600);
+    for (let t = now - 7 * 86400; t <= now; t += 60) times.add(Math.floor(t / 60) * 60);
+    for (let t = now - 7200; t <= now; t += 10) times.add(Math.floor(t / 10) * 10);
+    const timeline = [...times].sort((a, b) => a - b);
+    const t0 = nowMs();
+    for (const t of timeline) await r.call('EVALSHA', sha, 0, 'bench-host', round(t, vms));
+    // A bucket written for a time past its retention expires at once and is made again, without
+    // a TTL, by the same round's next write: what hostd, writing the present, never does. These
+    // are dropped, as Redis would have dropped them had the timeline really passed.
+    let pruned = 0;
+    let cur = '0';
+    do {
+      const [next, batch] = await r.call('SCAN', cur, 'MATCH', 'vg:m:*', 'COUNT', 1000);
+      cur = next;
+      for (const k of batch) if ((await r.call('TTL', k)) === -1) pruned += await r.call('DEL', k);
+    } while (cur !== '0');
+    const mem1 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
+    const keys = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await r.call('SCAN', cursor, 'MATCH', 'vg:m:vm:vgt-syn-0000:*', 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    let usage = 0;
+    for (const k of keys) usage += Number(await r.call('MEMORY', 'USAGE', k, 'SAMPLES', 0));
+    console.log(JSON.stringify({ bench: 'metrics-store', vms, rounds: timeline.length, pruned, seconds: Math.round((nowMs() - t0) / 10) / 100,
+      keys_per_vm: keys.length, memory_usage_per_vm_kib: Math.round(usage / 102.4) / 10,
+      used_memory_per_vm_kib: Math.round((mem1 - mem0) / vms / 102.4) / 10 }));
+  } finally {
+    stop();
+  }
+}
+
+async function scale() {
+  const vms = o.vms || 1000;
+  const { r, stop } = await startRedis(o.port);
+  try {
+    const sha = await r.call('SCRIPT', 'LOAD', script());
+    const now = Math.floor(Date.now() / 1000 / 10) * 10 - o.rounds * 10;
+    const took = [];
+    let calls = 0;
+    let bytes = 0;
+    for (let i = 0; i < o.rounds; i++) {
+      const payload = round(now + i * 10, vms);
+      const c0 = await commandCalls(r);
+      const t0 = nowMs();
+      await r.call('EVALSHA', sha, 0, 'bench-host', payload);
+      took.push(nowMs() - t0);
+      calls += (await commandCalls(r)) - c0;
+      bytes += payload.length;
+    }
+    console.log(JSON.stringify({ bench: 'metrics-scale', vms, rounds: o.rounds, round_ms: summary(took),
+      redis_commands_per_round: Math.round(calls / o.rounds), payload_kib: Math.round(bytes / o.rounds / 1024) }));
+  } finally {
+    stop();
+  }
+}
+
+async function query() {
+  const api = gatewayApi(o.url, o.ca);
+  await api.login('admin', fs.readFileSync(o['password-file'], 'utf8').trim());
+  const now = Date.now();
+  const cases = {
+    '7d-1min': { target: 'vm', name: o.vm, metrics: ['cpu', 'mem', 'disk', 'net'], from: now - 7 * 86400000, to: now, step: 60 },
+    '1h-raw': { target: 'vm', name: o.vm, metrics: ['cpu', 'mem', 'disk', 'net'], from: now - 3600000, to: now },
+  };
+  for (const [name, params] of Object.entries(cases)) {
+    const took = [];
+    for (let i = 0; i < o.n; i++) {
+      const t0 = nowMs();
+      await api.call('metrics.query', params);
+      took.push(nowMs() - t0);
+    }
+    console.log(JSON.stringify({ bench: 'metrics-query', case: name, ms: summary(took) }));
+  }
+  api.close();
+}
+
+const run = { store, scale, query }[o.mode];
+if (!run) throw new Error(`--mode is store, scale or query, not ${o.mode}`);
+await run();
