@@ -6,10 +6,12 @@
 -- lib/prelude.lua (met_*), docs/redis.md "Metrics".
 --
 -- ARGV[1] host id
--- ARGV[2] JSON {"t": seconds since the epoch, "host": target, "vms": [target, ...], "pools"?:
---         [{"name", "capacity", "allocation", "available"} in bytes, ...]} where a
---         target is {"name"?, "s": [cpu %, memory bytes, disk bytes/s, network bytes/s],
---         "l": {field = latest value (number or string)}}
+-- ARGV[2] JSON {"t": seconds since the epoch, "host"?: target, "vms": [target, ...], "pools"?:
+--         [{"name", "capacity", "allocation", "available"} in bytes, ...], "last"?: true} where
+--         a target is {"name"?, "s": [cpu %, memory bytes, disk bytes/s, network bytes/s],
+--         "l": {field = latest value (number or string)}}. hostd sends a round in several calls
+--         of at most 100 VMs, so no call holds Redis long: the first has the host (and its
+--         pools), the last has "last", which announces the round.
 -- Returns {interval seconds}: the metrics_interval setting, which hostd follows.
 local host = ARGV[1]
 local round = cjson.decode(ARGV[2])
@@ -44,23 +46,27 @@ local function store(kind, name, target)
   redis.call('EXPIRE', latest, raw.step * 3)
 end
 
-store('host', host, round.host)
--- The host's active storage pools, for the pool.full alert (gateway_alert_eval.lua): one field
--- per pool, "capacity allocation available" in bytes; gone with the host's latest values.
-local pools_key = 'vg:m:host:' .. host .. ':pools'
-redis.call('DEL', pools_key)
-if type(round.pools) == 'table' and #round.pools > 0 then
-  local args = {}
-  for _, p in ipairs(round.pools) do
-    args[#args + 1] = p.name
-    args[#args + 1] = string.format('%.0f %.0f %.0f', p.capacity, p.allocation, p.available)
+if round.host then
+  store('host', host, round.host)
+  -- The host's active storage pools, for the pool.full alert (gateway_alert_eval.lua): one field
+  -- per pool, "capacity allocation available" in bytes; gone with the host's latest values.
+  local pools_key = 'vg:m:host:' .. host .. ':pools'
+  redis.call('DEL', pools_key)
+  if type(round.pools) == 'table' and #round.pools > 0 then
+    local args = {}
+    for _, p in ipairs(round.pools) do
+      args[#args + 1] = p.name
+      args[#args + 1] = string.format('%.0f %.0f %.0f', p.capacity, p.allocation, p.available)
+    end
+    redis.call('HSET', pools_key, unpack(args))
+    redis.call('EXPIRE', pools_key, raw.step * 3)
   end
-  redis.call('HSET', pools_key, unpack(args))
-  redis.call('EXPIRE', pools_key, raw.step * 3)
 end
 for _, vm in ipairs(round.vms) do
   store('vm', vm.name, vm)
 end
 -- Charts redraw on it (ui/monitoring/charts.js); it names only the host, so it stays small.
-redis.call('PUBLISH', 'vg:events', cjson.encode({type = 'metrics.round', host = host, ts = t * 1000}))
+if round.last then
+  redis.call('PUBLISH', 'vg:events', cjson.encode({type = 'metrics.round', host = host, ts = t * 1000}))
+end
 return {raw.step}

@@ -30,9 +30,15 @@ static int busy; /* a worker or a write is in flight: a slow round is skipped, n
 static long interval_s = METRICS_DEFAULT_S;
 static mstats_round prev;
 static mstats_host prev_host;
-static int64_t prev_ms;   /* monotonic time of prev, 0 before the first round */
-static double round_t0;   /* monotonic seconds when the round in flight began */
-static cJSON *last_pools; /* the pools of the last round, for /metrics */
+static int64_t prev_ms; /* monotonic time of prev, 0 before the first round */
+static double round_t0; /* monotonic seconds when the round in flight began */
+/* A round is written in scripts of at most WRITE_CHUNK VMs: Redis runs one script at a time, so
+ * one script for 1,000 VMs held every other client (heartbeats, logins, attaches) for ~0.4 s
+ * (docs/performance.md "Metrics"). */
+#define WRITE_CHUNK 100
+static int writes_pending; /* scripts of the round in flight not answered yet */
+static int write_failed;   /* one of them failed */
+static cJSON *last_pools;  /* the pools of the last round, for /metrics */
 
 /* ---- in the worker: the one libvirt call of the round ---- */
 
@@ -189,11 +195,16 @@ static void on_written(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
     (void)priv;
-    busy = 0;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        hd_stat.rounds_failed++;
-        if (reply)
+        if (reply && !write_failed)
             vg_warn("metrics", "write failed: %s", reply->str);
+        write_failed = 1;
+    }
+    if (--writes_pending > 0)
+        return;
+    busy = 0;
+    if (write_failed) {
+        hd_stat.rounds_failed++;
         return;
     }
     double took = mono_s() - round_t0;
@@ -219,30 +230,63 @@ static double cpu_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The round's payload for hostd_metrics_write.lua; NULL when out of memory. */
-static char *round_json(const mstats_round *cur, const mstats_host *host, int have_host,
-                        double dt_s)
+/* One script's payload for hostd_metrics_write.lua: the round's time, its VMs [from, to), and
+ * for the first the host and its pools, for the last the flag that ends the round. */
+static char *chunk_json(int64_t t, const cJSON *targets, int from, int to, cJSON *host, int last)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "t", (double)(vg_now_ms() / 1000));
-    cJSON *h = hd_mstats_host_target(host, have_host && prev_ms ? &prev_host : NULL, dt_s, cur);
-    if (h)
-        cJSON_AddItemToObject(o, "host", h);
+    cJSON_AddNumberToObject(o, "t", (double)t);
+    if (host) {
+        cJSON_AddItemReferenceToObject(o, "host", host);
+        if (last_pools)
+            cJSON_AddItemReferenceToObject(o, "pools", last_pools);
+    }
     cJSON *vms = cJSON_AddArrayToObject(o, "vms");
-    for (size_t i = 0; vms && i < cur->n; i++) {
+    for (int i = from; vms && i < to; i++)
+        cJSON_AddItemReferenceToArray(vms, cJSON_GetArrayItem(targets, i));
+    if (last)
+        cJSON_AddTrueToObject(o, "last");
+    char *s = vms ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Sends the round to Redis in scripts of WRITE_CHUNK VMs; VG_ERR when none could be sent. */
+static int write_round(const mstats_round *cur, const mstats_host *host, int have_host, double dt_s)
+{
+    cJSON *h = hd_mstats_host_target(host, have_host && prev_ms ? &prev_host : NULL, dt_s, cur);
+    cJSON *targets = cJSON_CreateArray();
+    for (size_t i = 0; targets && i < cur->n; i++) {
         const mstats_vm *v = &cur->vms[i];
         if (!hd_mstats_active(v) || !hd_vms_wanted(v->name))
             continue;
         const mstats_vm *p = prev_ms ? hd_mstats_find(&prev, v->name) : NULL;
         cJSON *t = hd_mstats_vm_target(v, p && hd_mstats_active(p) ? p : NULL, dt_s, cfg->host_id);
         if (t)
-            cJSON_AddItemToArray(vms, t);
+            cJSON_AddItemToArray(targets, t);
     }
-    if (last_pools)
-        cJSON_AddItemReferenceToObject(o, "pools", last_pools);
-    char *s = h && vms ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    return s;
+    int n = targets ? cJSON_GetArraySize(targets) : 0, rc = h && targets ? VG_OK : VG_ERR;
+    int64_t t = vg_now_ms() / 1000; /* one time for every call of the round */
+    writes_pending = 0;
+    write_failed = 0;
+    for (int from = 0; rc == VG_OK && (from == 0 || from < n); from += WRITE_CHUNK) {
+        int to = from + WRITE_CHUNK < n ? from + WRITE_CHUNK : n;
+        char *payload = chunk_json(t, targets, from, to, from == 0 ? h : NULL, to == n);
+        const char *argv[] = {cfg->host_id, payload};
+        if (payload &&
+            vg_redis_eval(redis, write_script, on_written, NULL, 0, 2, argv, NULL) == VG_OK)
+            writes_pending++;
+        else if (!writes_pending)
+            rc = VG_ERR;
+        else
+            write_failed = 1; /* the ones sent still answer; the round counts as failed */
+        free(payload);
+        if (to == n)
+            break;
+    }
+    cJSON_Delete(h);
+    cJSON_Delete(targets);
+    return rc;
 }
 
 static void on_stats(void *priv, cJSON *result, const vg_err *werr)
@@ -273,22 +317,19 @@ static void on_stats(void *priv, cJSON *result, const vg_err *werr)
         vg_warn("metrics", "host counters: %s", err.msg);
     int64_t now = vg_mono_ms();
     double dt_s = prev_ms ? (double)(now - prev_ms) / 1000.0 : 0;
-    char *payload = round_json(&cur, &host, have_host, dt_s);
+    int written = write_round(&cur, &host, have_host, dt_s);
     hd_mstats_free(&prev);
     prev = cur;
     if (have_host)
         prev_host = host;
     prev_ms = now;
-    const char *argv[] = {cfg->host_id, payload};
-    if (!payload ||
-        vg_redis_eval(redis, write_script, on_written, NULL, 0, 2, argv, NULL) != VG_OK) {
+    if (written != VG_OK) {
         hd_stat.rounds_failed++;
         busy = 0;
     }
     double spent = cpu_ms() - c0;
     hd_stat.round_cpu_seconds += spent / 1e3;
     vg_debug("metrics", "round of %zu domains: %.2f ms CPU in hostd", cur.n, spent);
-    free(payload);
 out:
     cJSON_Delete(result);
 }
