@@ -73,8 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ctl_opts o;
     if (ctl_args_parse(&o, argc, argv, no_env, &err) == VG_OK && !o.help) {
-        if (o.cmd == CTL_CMD_NONE || !o.url ||
-            ((o.cmd == CTL_CMD_CONSOLE || o.cmd == CTL_CMD_EXEC) && !o.vm))
+        if (o.cmd == CTL_CMD_NONE || !o.url || (o.cmd == CTL_CMD_CONSOLE && !o.vm))
+            abort();
+        /* exec runs on exactly one of: a VM, a list of VMs, an environment */
+        if (o.cmd == CTL_CMD_EXEC && !!o.vm + !!o.vms + !!o.env != 1)
             abort();
         if (o.cmd == CTL_CMD_EXEC && (!o.command || o.timeout <= 0 || !o.prompt))
             abort();
