@@ -1,6 +1,7 @@
 #include "vg_redis.h"
 
 #include "vg_log.h"
+#include "vg_rsentinel.h"
 #include "vg_util.h"
 
 #include <ev.h>
@@ -24,6 +25,12 @@ typedef struct conn {
     const char *role;      /* in log lines */
     int subscriber;        /* the pub/sub connection */
     redisAsyncContext *ac; /* NULL while disconnected */
+    /* Takes commands: at once on a configured address; behind Sentinels once ROLE said
+     * "master", so nothing is written to a replica the Sentinels have not yet demoted. */
+    int ready;
+    int locating;   /* asking the Sentinels */
+    char host[256]; /* where ac goes */
+    int port;
     ev_timer retry;
     double backoff; /* bound of the next delay, seconds */
 } conn;
@@ -43,6 +50,7 @@ struct vg_redis {
     size_t nscripts;
     vg_redis_connect_cb *on_connect;
     void *priv;
+    vg_rsentinel *sentinel; /* NULL: the configured host and port */
     conn cmd, bus;
     sub *subs;
     unsigned seed; /* jitter */
@@ -77,27 +85,34 @@ static void schedule_retry(conn *c)
     ev_timer_start(r->loop, &c->retry);
 }
 
+/* ac->data is NULL on a context that follow() dropped. */
 static void on_connected(const redisAsyncContext *ac, int status)
 {
     conn *c = ac->data;
+    if (!c)
+        return;
     vg_redis *r = c->r;
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback. */
-        vg_warn("redis", "%s%s: cannot connect to %s:%d: %s", r->name, c->role, r->host, r->port,
+        vg_warn("redis", "%s%s: cannot connect to %s:%d: %s", r->name, c->role, c->host, c->port,
                 ac->errstr);
         c->ac = NULL;
+        c->ready = 0;
         schedule_retry(c);
         return;
     }
     c->backoff = BACKOFF_MIN_S;
-    vg_info("redis", "%s%s: connected to %s:%d", r->name, c->role, r->host, r->port);
+    vg_info("redis", "%s%s: connected to %s:%d", r->name, c->role, c->host, c->port);
 }
 
 static void on_disconnected(const redisAsyncContext *ac, int status)
 {
     conn *c = ac->data;
+    if (!c)
+        return;
     vg_redis *r = c->r;
     c->ac = NULL;
+    c->ready = 0;
     if (r->closing)
         return;
     vg_warn("redis", "%s%s: connection lost%s%s", r->name, c->role, status == REDIS_OK ? "" : ": ",
@@ -141,6 +156,7 @@ static pending *new_pending(vg_redis *r, vg_redis_cb *cb, void *priv)
     return p;
 }
 
+/* To c's context whether or not it is ready: what sets a connection up. */
 static int send_argv(conn *c, vg_redis_cb *cb, void *priv, int argc, const char **argv,
                      const size_t *lens)
 {
@@ -169,10 +185,55 @@ static void auth_cb(vg_redis *r, redisReply *reply, void *priv)
         vg_error("redis", "%s: AUTH refused: %s", r->name, reply->str);
 }
 
-/* Commands are pipelined, so what is queued here runs before anything the caller queues. */
+/* The connection takes commands: subscriptions, scripts and the daemon's re-assertions go
+ * first (pipelined, so they run before anything the caller queues). */
+static void set_up(conn *c)
+{
+    vg_redis *r = c->r;
+    c->ready = 1;
+    if (c->subscriber) {
+        for (sub *s = r->subs; s; s = s->next)
+            send_subscribe(c, s);
+        return;
+    }
+    /* A Redis that restarted, or a replica promoted, lacks the scripts; loading them first
+     * spares NOSCRIPT round trips on the calls queued behind. */
+    for (size_t i = 0; i < r->nscripts; i++)
+        if (vg_rscript_load(r->scripts[i], c->ac) != VG_OK)
+            vg_error("redis", "%s: cannot queue SCRIPT LOAD %s", r->name,
+                     vg_rscript_name(r->scripts[i]));
+    if (r->on_connect)
+        r->on_connect(r, r->priv);
+}
+
+/* ROLE of the address a Sentinel gave: a master the Sentinels have not caught up with yet (it
+ * was demoted, or the answer is stale) is left, and the Sentinels asked again. */
+static void role_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    conn *c = priv;
+    if (!reply || !c->ac)
+        return; /* the connection went away: on_disconnected retries */
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        !strcmp(reply->element[0]->str, "master")) {
+        set_up(c);
+        return;
+    }
+    vg_warn("redis", "%s%s: %s:%d is not the master (ROLE: %s); asking the Sentinels again",
+            r->name, c->role, c->host, c->port,
+            reply->type == REDIS_REPLY_ERROR ? reply->str
+            : reply->type == REDIS_REPLY_ARRAY && reply->elements &&
+                    reply->element[0]->type == REDIS_REPLY_STRING
+                ? reply->element[0]->str
+                : "unexpected answer");
+    redisAsyncDisconnect(c->ac);
+}
+
 static void dial(conn *c, const char *host, int port)
 {
     vg_redis *r = c->r;
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    c->port = port;
     redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac || ac->err) {
         vg_warn("redis", "%s%s: cannot connect to %s:%d: %s", r->name, c->role, host, port,
@@ -191,32 +252,71 @@ static void dial(conn *c, const char *host, int port)
         const char *argv[] = {"AUTH", r->password};
         send_argv(c, auth_cb, NULL, 2, argv, NULL);
     }
-    if (c->subscriber) {
-        for (sub *s = r->subs; s; s = s->next)
-            send_subscribe(c, s);
+    if (!r->sentinel) {
+        set_up(c);
         return;
     }
-    /* A Redis that restarted has lost its scripts; loading them first spares NOSCRIPT round
-     * trips on the calls queued behind. */
-    for (size_t i = 0; i < r->nscripts; i++)
-        if (vg_rscript_load(r->scripts[i], ac) != VG_OK)
-            vg_error("redis", "%s: cannot queue SCRIPT LOAD %s", r->name,
-                     vg_rscript_name(r->scripts[i]));
-    if (r->on_connect)
-        r->on_connect(r, r->priv);
+    const char *argv[] = {"ROLE"};
+    if (send_argv(c, role_cb, c, 1, argv, NULL) != VG_OK)
+        redisAsyncDisconnect(ac);
 }
 
-/* Where the master is: today the configured address. A Sentinel lookup replaces this step
- * alone (asking the sentinels, then calling found), so reconnection after a failover goes to
- * the new master. */
-static void locate_master(conn *c, void (*found)(conn *c, const char *host, int port))
+static void located(const char *host, int port, void *priv)
 {
-    found(c, c->r->host, c->r->port);
+    conn *c = priv;
+    c->locating = 0;
+    if (!host) {
+        schedule_retry(c);
+        return;
+    }
+    dial(c, host, port);
 }
 
+/* Where the master is: the configured address, or what the Sentinels say, asked again on
+ * every (re)connection, so a reconnection after a failover goes to the new master. */
 static void start(conn *c)
 {
-    locate_master(c, dial);
+    vg_redis *r = c->r;
+    if (!r->sentinel) {
+        dial(c, r->host, r->port);
+        return;
+    }
+    if (vg_rsentinel_locate(r->sentinel, located, c) != VG_OK) {
+        vg_error("redis", "%s%s: out of memory", r->name, c->role);
+        schedule_retry(c);
+        return;
+    }
+    c->locating = 1;
+}
+
+/* A failover the Sentinels announced: a connection to any other address is dropped (its
+ * commands in flight fail, none is sent again) and made anew at once; one waiting to retry
+ * retries now. The dropped master may be unreachable, so this does not wait for its replies. */
+static void follow(conn *c, const char *host, int port)
+{
+    if (c->locating)
+        return;
+    if (c->ac) {
+        if (c->port == port && !strcmp(c->host, host))
+            return;
+        redisAsyncContext *ac = c->ac;
+        c->ac = NULL;
+        c->ready = 0;
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    } else if (!ev_is_active(&c->retry)) {
+        return; /* the pub/sub connection before the first subscription */
+    }
+    ev_timer_stop(c->r->loop, &c->retry);
+    c->backoff = BACKOFF_MIN_S;
+    start(c);
+}
+
+static void switched(const char *host, int port, void *priv)
+{
+    vg_redis *r = priv;
+    follow(&r->cmd, host, port);
+    follow(&r->bus, host, port);
 }
 
 static void conn_init(vg_redis *r, conn *c, const char *role, int subscriber)
@@ -231,7 +331,8 @@ static void conn_init(vg_redis *r, conn *c, const char *role, int subscriber)
 
 vg_redis *vg_redis_new(struct ev_loop *loop, const vg_redis_config *cfg, vg_err *err)
 {
-    if (!cfg->host || !*cfg->host || cfg->port <= 0 || cfg->port > 65535)
+    int sentinels = cfg->sentinels && *cfg->sentinels;
+    if (!sentinels && (!cfg->host || !*cfg->host || cfg->port <= 0 || cfg->port > 65535))
         return vg_fail(err, VG_E_BAD_REQUEST, "Redis address %s:%d is not valid",
                        cfg->host ? cfg->host : "(none)", cfg->port),
                NULL;
@@ -240,7 +341,7 @@ vg_redis *vg_redis_new(struct ev_loop *loop, const vg_redis_config *cfg, vg_err 
         return vg_fail(err, VG_E_INTERNAL, "out of memory"), NULL;
     r->loop = loop;
     r->name = strdup(cfg->name ? cfg->name : "redis");
-    r->host = strdup(cfg->host);
+    r->host = strdup(cfg->host && *cfg->host ? cfg->host : "-");
     r->password = cfg->password ? strdup(cfg->password) : NULL;
     r->port = cfg->port;
     r->scripts = cfg->scripts;
@@ -251,6 +352,12 @@ vg_redis *vg_redis_new(struct ev_loop *loop, const vg_redis_config *cfg, vg_err 
     if (!r->name || !r->host || (cfg->password && !r->password)) {
         vg_redis_free(r);
         return vg_fail(err, VG_E_INTERNAL, "out of memory"), NULL;
+    }
+    if (sentinels &&
+        !(r->sentinel = vg_rsentinel_new(loop, r->name, cfg->sentinels, cfg->master_name,
+                                         cfg->password, switched, r, err))) {
+        vg_redis_free(r);
+        return NULL;
     }
     conn_init(r, &r->cmd, "", 0);
     conn_init(r, &r->bus, " pub/sub", 1);
@@ -263,6 +370,7 @@ void vg_redis_free(vg_redis *r)
     if (!r)
         return;
     r->closing = 1;
+    vg_rsentinel_free(r->sentinel); /* no lookup answers after this */
     conn *conns[] = {&r->cmd, &r->bus};
     for (size_t i = 0; i < 2; i++) {
         if (conns[i]->r)
@@ -285,12 +393,12 @@ void vg_redis_free(vg_redis *r)
 
 int vg_redis_up(const vg_redis *r)
 {
-    return r->cmd.ac != NULL;
+    return r->cmd.ready;
 }
 
 int vg_redis_cmd(vg_redis *r, vg_redis_cb *cb, void *priv, const char *fmt, ...)
 {
-    if (!r->cmd.ac)
+    if (!r->cmd.ready)
         return VG_ERR;
     pending *p = new_pending(r, cb, priv);
     if (!p)
@@ -309,6 +417,8 @@ int vg_redis_cmd(vg_redis *r, vg_redis_cb *cb, void *priv, const char *fmt, ...)
 int vg_redis_argv(vg_redis *r, vg_redis_cb *cb, void *priv, int argc, const char **argv,
                   const size_t *lens)
 {
+    if (!r->cmd.ready)
+        return VG_ERR;
     return send_argv(&r->cmd, cb, priv, argc, argv, lens);
 }
 
@@ -319,7 +429,7 @@ int vg_redis_eval(vg_redis *r, vg_rscript *lua, vg_redis_cb *cb, void *priv, int
         vg_error("redis", "%s: a Lua script is missing from scripts_dir", r->name);
         return VG_ERR;
     }
-    if (!r->cmd.ac)
+    if (!r->cmd.ready)
         return VG_ERR;
     pending *p = new_pending(r, cb, priv);
     if (!p)
@@ -348,11 +458,10 @@ int vg_redis_subscribe(vg_redis *r, const char *channel, vg_redis_cb *cb, void *
     s->next = r->subs;
     r->subs = s;
     /* Opened on the first subscription, so a client that only publishes keeps one connection.
-     * A SUBSCRIBE that cannot be queued here is sent by the next connection, with every other
-     * channel. */
-    if (r->bus.ac)
+     * A connection not ready yet, or the next one, subscribes to every channel when it is. */
+    if (r->bus.ready)
         send_subscribe(&r->bus, s);
-    else if (!ev_is_active(&r->bus.retry))
+    else if (!r->bus.ac && !r->bus.locating && !ev_is_active(&r->bus.retry))
         start(&r->bus);
     return VG_OK;
 }

@@ -27,6 +27,8 @@ typedef struct gw_config {
     char *redis_host;
     long redis_port;
     char *redis_password_file;
+    char *redis_sentinels; /* "host:port,...": the master is found through them */
+    char *redis_master_name;
     char *link_secret_file;
     char *admin_password_file;
     char *metrics_token_file; /* bearer token Prometheus scrapes /metrics with */

@@ -22,6 +22,7 @@
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_rscript.h"
+#include "vg_rsentinel.h"
 #include "vg_util.h"
 
 #include <errno.h>
@@ -50,6 +51,11 @@ static const vg_opt options[] = {
     {"redis_port", VG_OPT_INT, "6390", "Redis port", &G.cfg.redis_port},
     {"redis_password_file", VG_OPT_STR, NULL, "file holding the Redis password",
      &G.cfg.redis_password_file},
+    {"redis_sentinels", VG_OPT_STR, "",
+     "Redis Sentinels host:port,... that name the master (set: redis_host/port unused)",
+     &G.cfg.redis_sentinels},
+    {"redis_master_name", VG_OPT_STR, "vmgate", "the master's name at the Sentinels",
+     &G.cfg.redis_master_name},
     {"link_secret_file", VG_OPT_STR, NULL, "file holding the gateway<->hostd shared secret",
      &G.cfg.link_secret_file},
     {"admin_password_file", VG_OPT_STR, NULL,
@@ -121,6 +127,7 @@ static int check_config(const gw_config *c, vg_err *err)
                                         NULL};
     const char *bad = NULL, *why = NULL;
     char kdf_range[32];
+    vg_err sentinel_err;
     snprintf(kdf_range, sizeof(kdf_range), "must be 1-%d", GW_KDF_THREADS_MAX);
     if (!c->tls_cert || !c->tls_key || !c->tls_ca)
         bad = !c->tls_cert  ? "tls_cert"
@@ -131,6 +138,10 @@ static int check_config(const gw_config *c, vg_err *err)
         bad = "http_port", why = "must be 1-65535";
     else if (c->redis_port < 1 || c->redis_port > 65535)
         bad = "redis_port", why = "must be 1-65535";
+    else if (*c->redis_sentinels && vg_rsentinel_check(c->redis_sentinels, &sentinel_err) != VG_OK)
+        bad = "redis_sentinels", why = sentinel_err.msg;
+    else if (!vg_rsentinel_name_ok(c->redis_master_name))
+        bad = "redis_master_name", why = "must be one word of 1-255 characters";
     else if (c->ticket_ttl < 1 || c->ticket_ttl > 30)
         bad = "ticket_ttl", why = "must be 1-30 seconds";
     else if (c->session_ttl < 60)
@@ -426,6 +437,8 @@ int main(int argc, char **argv)
         .name = "registry",
         .host = g->cfg.redis_host,
         .port = (int)g->cfg.redis_port,
+        .sentinels = g->cfg.redis_sentinels,
+        .master_name = g->cfg.redis_master_name,
         .password = g->redis_password,
         .scripts = g->lua,
         .nscripts = g->nlua,

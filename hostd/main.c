@@ -10,6 +10,7 @@
 #include "vg_bindaddr.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_rsentinel.h"
 #include "vg_util.h"
 #include "libvirt/virt.h"
 #include "libvirt/virt_ev.h"
@@ -29,10 +30,10 @@
 
 #define SHUTDOWN_GRACE_S 2.0
 
-static char *host_id, *redis_host, *redis_password_file, *libvirt_uri, *console_dir, *state_dir,
-    *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key, *tls_ca, *link_secret_file,
-    *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri, *pool_roots,
-    *recording_dir, *metrics_bind, *metrics_token_file;
+static char *host_id, *redis_host, *redis_sentinels, *redis_master_name, *redis_password_file,
+    *libvirt_uri, *console_dir, *state_dir, *link_bind, *link_url, *mgmt_addr, *tls_cert, *tls_key,
+    *tls_ca, *link_secret_file, *laggard_policy, *scripts_dir, *log_level, *vm_filter, *migrate_uri,
+    *pool_roots, *recording_dir, *metrics_bind, *metrics_token_file;
 static long metrics_port, redis_port, link_port, heartbeat_ms, ring_size, link_insecure,
     recording_max_bytes, recording_total_bytes, recording_keep_s;
 
@@ -43,6 +44,11 @@ static const vg_opt opts[] = {
     {"redis_port", VG_OPT_INT, "6390", "Redis port", &redis_port},
     {"redis_password_file", VG_OPT_STR, NULL, "file holding the Redis password (AUTH)",
      &redis_password_file},
+    {"redis_sentinels", VG_OPT_STR, "",
+     "Redis Sentinels host:port,... that name the master (set: redis_host/port unused)",
+     &redis_sentinels},
+    {"redis_master_name", VG_OPT_STR, "vmgate", "the master's name at the Sentinels",
+     &redis_master_name},
     {"libvirt_uri", VG_OPT_STR, "qemu:///system", "libvirt connection URI", &libvirt_uri},
     {"migrate_uri", VG_OPT_STR, NULL,
      "libvirt URI other hosts migrate VMs to this host with (default: libvirt_uri)", &migrate_uri},
@@ -187,10 +193,15 @@ static int check(vg_err *err)
         "tls_cert",           "tls_key",     "tls_ca", "link_secret_file", "redis_password_file",
         "metrics_token_file", "scripts_dir", NULL};
     const char *bad = NULL, *why = NULL;
+    vg_err sentinel_err;
     if (!link_secret_file)
         bad = "link_secret_file", why = "is required";
     else if (redis_port <= 0 || redis_port > 65535)
         bad = "redis_port", why = "must be 1..65535";
+    else if (*redis_sentinels && vg_rsentinel_check(redis_sentinels, &sentinel_err) != VG_OK)
+        bad = "redis_sentinels", why = sentinel_err.msg;
+    else if (!vg_rsentinel_name_ok(redis_master_name))
+        bad = "redis_master_name", why = "must be one word of 1..255 characters";
     else if (link_port <= 0 || link_port > 65535)
         bad = "link_port", why = "must be 1..65535";
     else if (metrics_port < 0 || metrics_port > 65535 ||
@@ -313,6 +324,8 @@ int main(int argc, char **argv)
         .host_id = host_id,
         .redis_host = redis_host,
         .redis_port = (int)redis_port,
+        .redis_sentinels = redis_sentinels,
+        .redis_master_name = redis_master_name,
         .password = password,
         .scripts_dir = scripts_dir,
         .link_url = link_url,
@@ -324,6 +337,8 @@ int main(int argc, char **argv)
         .host_id = host_id,
         .redis_host = redis_host,
         .redis_port = (int)redis_port,
+        .redis_sentinels = redis_sentinels,
+        .redis_master_name = redis_master_name,
         .password = password,
         .scripts_dir = scripts_dir,
     };
@@ -344,6 +359,8 @@ int main(int argc, char **argv)
         .keep_s = recording_keep_s,
         .redis_host = redis_host,
         .redis_port = (int)redis_port,
+        .redis_sentinels = redis_sentinels,
+        .redis_master_name = redis_master_name,
         .password = password,
         .scripts_dir = scripts_dir,
     };

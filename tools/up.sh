@@ -13,6 +13,10 @@
 # VG_LIBVIRT=private gives the stack a libvirtd of its own (the test harness uses it), so its
 # VMs are invisible to any other hostd on the machine and the other way round.
 # VG_HOSTS=2 adds a second host: its own private libvirtd and hostd, for migration.
+# VG_SENTINEL=1 makes Redis highly available as docs/operations.md "Redis high availability"
+# describes: the master, one replica (VG_REDIS_REPLICA_PORT) and three Sentinels
+# (VG_SENTINEL_PORTS, three ports), all on 127.0.0.1 with AOF fsynced on every write; gateway
+# and hostd find the master through the Sentinels.
 # Every libvirtd of the stack gets the storage pool `vmgate` (one directory shared by all hosts,
 # so a migration copies no disk) and the isolated network `vmgate`.
 set -euo pipefail
@@ -22,6 +26,10 @@ stack=${VG_STACK_DIR:-$repo/.stack}
 export VG_GUEST_DIR=${VG_GUEST_DIR:-$stack/guest}
 build=${VG_BUILD_DIR:-$repo/build}
 redis_port=${VG_REDIS_PORT:-6390}
+sentinel=${VG_SENTINEL:-0}
+replica_port=${VG_REDIS_REPLICA_PORT:-$((redis_port + 1))}
+read -r -a sentinel_ports <<<"${VG_SENTINEL_PORTS:-26390 26391 26392}"
+master_name=vmgate
 link_port=${VG_LINK_PORT:-7701}
 link_bind=${VG_LINK_BIND:-127.0.0.1}
 http_port=${VG_HTTP_PORT:-8443}
@@ -131,6 +139,13 @@ redis_up() {
     [ "$(rcli ping 2>/dev/null)" = PONG ]
 }
 
+# redis-cli against one of the stack's Sentinels (same password as Redis).
+scli() { # port command...
+    local port=$1
+    shift
+    REDISCLI_AUTH=$(cat "$stack/redis/password") redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
 write_redis_conf() {
     # The password lives in a 0600 config file, never on a command line.
     (
@@ -147,7 +162,83 @@ daemonize yes
 pidfile $run/redis.pid
 logfile $log/redis.log
 EOF
+        if [ "$sentinel" = 1 ]; then
+            # Every acknowledged write is on disk, and a demoted master can follow the new one.
+            sed -i 's/^appendfsync everysec$/appendfsync always/' "$stack/redis/redis.conf"
+            echo "masterauth $(cat "$stack/redis/password")" >>"$stack/redis/redis.conf"
+        fi
     )
+}
+
+# VG_SENTINEL=1: the replica and three Sentinels (docs/operations.md "Redis high availability").
+# Sentinels rewrite their configuration files, so each has a directory of its own.
+write_sentinel_confs() {
+    local pw i
+    pw=$(cat "$stack/redis/password")
+    (
+        umask 077
+        mkdir -p "$stack/redis-replica"
+        sed -e "s/^port .*/port $replica_port/" -e "s|^dir .*|dir $stack/redis-replica|" \
+            -e "s|^pidfile .*|pidfile $run/redis-replica.pid|" \
+            -e "s|^logfile .*|logfile $log/redis-replica.log|" \
+            "$stack/redis/redis.conf" >"$stack/redis-replica/redis.conf"
+        echo "replicaof 127.0.0.1 $redis_port" >>"$stack/redis-replica/redis.conf"
+        for i in 1 2 3; do
+            mkdir -p "$stack/sentinel$i"
+            cat >"$stack/sentinel$i/sentinel.conf" <<EOF
+bind 127.0.0.1
+port ${sentinel_ports[$((i - 1))]}
+protected-mode yes
+daemonize yes
+dir $stack/sentinel$i
+pidfile $run/sentinel$i.pid
+logfile $log/sentinel$i.log
+requirepass $pw
+sentinel sentinel-pass $pw
+sentinel monitor $master_name 127.0.0.1 $redis_port 2
+sentinel auth-pass $master_name $pw
+sentinel down-after-milliseconds $master_name 1000
+sentinel failover-timeout $master_name 10000
+sentinel parallel-syncs $master_name 1
+EOF
+        done
+    )
+}
+
+replica_synced() {
+    REDISCLI_AUTH=$(cat "$stack/redis/password") redis-cli -h 127.0.0.1 -p "$replica_port" \
+        info replication | grep -q '^master_link_status:up'
+}
+
+# A field of SENTINEL MASTER <name> as one Sentinel sees it.
+sentinel_field() { # port field
+    scli "$1" sentinel master "$master_name" | awk -v f="$2" 'n { print; exit } $0 == f { n = 1 }'
+}
+
+# Each Sentinel knows the replica and the two other Sentinels: a failover can be agreed on.
+sentinels_agree() {
+    local p
+    for p in "${sentinel_ports[@]}"; do
+        [ "$(sentinel_field "$p" num-other-sentinels)" = 2 ] || return 1
+        [ "$(sentinel_field "$p" num-slaves)" = 1 ] || return 1
+    done
+}
+
+start_sentinels() {
+    local i
+    if ! alive "$run/redis-replica.pid" "$redis_exe"; then
+        find "$stack/redis-replica" -type d -exec chmod 700 {} + -o -type f -exec chmod 600 {} +
+        (umask 077 && redis-server "$stack/redis-replica/redis.conf" >/dev/null) ||
+            die "the Redis replica failed (see $log/redis-replica.log)"
+    fi
+    wait_for 20 replica_synced || die "the Redis replica did not sync (see $log/redis-replica.log)"
+    for i in 1 2 3; do
+        alive "$run/sentinel$i.pid" "$redis_exe" && continue
+        (umask 077 && redis-sentinel "$stack/sentinel$i/sentinel.conf" >/dev/null) ||
+            die "redis-sentinel $i failed (see $log/sentinel$i.log)"
+    done
+    wait_for 30 sentinels_agree ||
+        die "the Sentinels do not see each other and the replica (see $log/sentinel*.log)"
 }
 
 # Redis's files hold password hashes, token hashes and the audit trail: the directory is 0700
@@ -326,14 +417,14 @@ remove_networks() { # uri
     done
 }
 
-hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port metrics-port
+hostd_conf() { # host-id libvirt-uri console-dir state-dir link-port metrics-port (redis_ha: write_configs)
     cat <<EOF
 # Written by tools/up.sh on every start; options: docs/config-hostd.md
 host_id = $1
 redis_host = 127.0.0.1
 redis_port = $redis_port
 redis_password_file = $stack/redis/password
-libvirt_uri = $2
+${redis_ha}libvirt_uri = $2
 console_dir = $3
 state_dir = $4
 recording_dir = $4/recordings
@@ -353,6 +444,11 @@ EOF
 }
 
 write_configs() {
+    # The options only VG_SENTINEL=1 sets, one per line, or nothing.
+    local redis_ha=
+    [ "$sentinel" = 1 ] && redis_ha="redis_sentinels = $(printf '127.0.0.1:%s,' "${sentinel_ports[@]}" | sed 's/,$//')
+redis_master_name = $master_name
+"
     hostd_conf "$host_id" "$libvirt_uri" "$consoles" "$stack/hostd-state" "$link_port" \
         "$metrics_port" >"$stack/hostd.conf"
     if [ "$hosts" = 2 ]; then
@@ -373,7 +469,7 @@ ui_dir = $build/ui
 redis_host = 127.0.0.1
 redis_port = $redis_port
 redis_password_file = $stack/redis/password
-link_secret_file = $stack/link-secret
+${redis_ha}link_secret_file = $stack/link-secret
 admin_password_file = $stack/admin-password
 metrics_token_file = $stack/metrics-token
 boot_dirs = $VG_GUEST_DIR
@@ -572,7 +668,7 @@ remove_vm() { # name [uri]
 }
 
 down() {
-    local name
+    local name i
     stop_pid "$run/gateway.pid" vmgate-gateway
     stop_pid "$run/hostd.pid" vmgate-hostd
     stop_pid "$run/hostd2.pid" vmgate-hostd
@@ -598,6 +694,11 @@ down() {
         remove_storage "$libvirt_uri2" 2
     fi
     remove_storage "$libvirt_uri" 1
+    # The Sentinels first: they would fail over a master that is only being stopped.
+    for i in 1 2 3; do
+        stop_pid "$run/sentinel$i.pid" "$redis_exe"
+    done
+    stop_pid "$run/redis-replica.pid" "$redis_exe"
     stop_pid "$run/redis.pid" "$redis_exe"
     # libvirt's daemons only if this stack started them.
     stop_pid "$run/started-libvirtd" libvirtd
@@ -638,6 +739,10 @@ esac
 prepare
 write_redis_conf
 start_redis
+if [ "$sentinel" = 1 ]; then
+    write_sentinel_confs
+    start_sentinels
+fi
 start_libvirt
 make_images
 setup_storage "$libvirt_uri" 1

@@ -360,6 +360,8 @@ int hd_metrics_start(struct ev_loop *l, const metrics_config *c, vg_err *err)
         .name = "metrics",
         .host = c->redis_host,
         .port = c->redis_port,
+        .sentinels = c->redis_sentinels,
+        .master_name = c->redis_master_name,
         .password = c->password,
         .scripts = &write_script,
         .nscripts = 1,

@@ -15,7 +15,8 @@ typedef struct metrics_config {
     const char *host_id;
     const char *redis_host;
     int redis_port;
-    const char *password; /* NULL: no AUTH */
+    const char *redis_sentinels, *redis_master_name; /* vg_redis_config */
+    const char *password;                            /* NULL: no AUTH */
     const char *scripts_dir;
 } metrics_config;
 

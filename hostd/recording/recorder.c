@@ -486,6 +486,8 @@ int hd_rec_start(struct ev_loop *l, const rec_config *c, vg_err *err)
         .name = "recording",
         .host = c->redis_host,
         .port = c->redis_port,
+        .sentinels = c->redis_sentinels,
+        .master_name = c->redis_master_name,
         .password = c->password,
         .scripts = &script,
         .nscripts = 1,

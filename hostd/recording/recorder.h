@@ -28,7 +28,8 @@ typedef struct rec_config {
     long long keep_s;      /* a file older than this is deleted */
     const char *redis_host;
     int redis_port;
-    const char *password; /* NULL: no AUTH */
+    const char *redis_sentinels, *redis_master_name; /* vg_redis_config */
+    const char *password;                            /* NULL: no AUTH */
     const char *scripts_dir;
 } rec_config;
 

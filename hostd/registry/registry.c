@@ -221,6 +221,8 @@ int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
         .name = "registry",
         .host = c->redis_host,
         .port = c->redis_port,
+        .sentinels = c->redis_sentinels,
+        .master_name = c->redis_master_name,
         .password = c->password,
         .scripts = &sync_script,
         .nscripts = 1,

@@ -14,7 +14,8 @@ typedef struct registry_config {
     const char *host_id;
     const char *redis_host;
     int redis_port;
-    const char *password; /* NULL: no AUTH */
+    const char *redis_sentinels, *redis_master_name; /* vg_redis_config */
+    const char *password;                            /* NULL: no AUTH */
     const char *scripts_dir;
     const char *link_url;
     const char *mgmt_addr;

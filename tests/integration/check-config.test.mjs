@@ -61,6 +61,21 @@ for (const prog of ['gateway', 'hostd']) {
     assert.equal(missing.err.trim().split('\n').length, 1, missing.err);
     assert.match(missing.err, new RegExp(`${missing.conf}: line 3: tls_ca: cannot read /nonexistent/ca.pem: No such file`));
 
+    // Redis Sentinel (operations.md "Redis high availability"): a list the client could not
+    // use, or a master name that cannot travel in the Sentinels' messages, stops the start.
+    for (const [line, why] of [
+      ['redis_sentinels = 127.0.0.1:26379,,127.0.0.1:26380', /redis_sentinels: the Sentinel list has an empty entry/],
+      ['redis_sentinels = 127.0.0.1:26379, sentinel-b', /redis_sentinels: Sentinel 'sentinel-b' is not host:port/],
+      ['redis_sentinels = 127.0.0.1:0', /redis_sentinels: Sentinel '127.0.0.1:0' has a bad port/],
+      ['redis_master_name = two words', /redis_master_name: must be one word/],
+    ]) {
+      const bad = check(prog, `${good[prog]}${line}\n`);
+      assert.equal(bad.status, 2, line);
+      assert.match(bad.err, why);
+    }
+    const sentinels = check(prog, `${good[prog]}redis_sentinels = 127.0.0.1:26379, [::1]:26380,s3.example:26381\nredis_master_name = vmgate-eu\n`);
+    assert.equal(sentinels.status, 0, sentinels.err);
+
     // A flag that overrides the file is named as the flag.
     const flag = spawnSync(PROGS[prog], ['--config', check(prog, good[prog]).conf, '--redis_port=0', '--check-config'], { encoding: 'utf8' });
     assert.equal(flag.status, 2);

@@ -12,6 +12,11 @@
 // stack.poolDir, shared by the hosts, holding base.qcow2 and tools.iso) and the isolated network
 // stack.network.
 //
+// sentinel: true makes Redis highly available (tools/up.sh VG_SENTINEL=1): the master on
+// stack.redisPort, a replica on stack.replicaPort and three Sentinels on stack.sentinelPorts,
+// which gateway and hostd ask for the master; stack.redisAt(port, ...) runs redis-cli against
+// any of them (stack.redis always asks the first master's port).
+//
 // Environment: VG_BUILD_DIR (default <repo>/build) picks the daemons, VG_GUEST_DIR (default
 // <repo>/.stack/guest) the shared test guest, VG_KEEP_STACK=1 keeps the directory after stop().
 // VM names in tests start with `vgt-`.
@@ -70,14 +75,15 @@ async function sh(file, args, env) {
 
 // vms: domain names to define and boot (may be empty); prefix: name prefix of the stack
 // directory under the system temp dir.
-export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts = 1 } = {}) {
+export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts = 1, sentinel = false } = {}) {
   if (hosts !== 1 && hosts !== 2) throw new Error(`a stack has 1 or 2 hosts, not ${hosts}`);
   for (const vm of vms) {
     if (!/^vgt-[A-Za-z0-9_.-]+$/.test(vm)) throw new Error(`test VM names start with vgt-: ${vm}`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755); // qemu (libvirt-qemu) must reach dir/consoles
-  const [httpPort, linkPort, redisPort, linkPort2, metricsPort, metricsPort2] = await freePorts(6);
+  const [httpPort, linkPort, redisPort, linkPort2, metricsPort, metricsPort2, replicaPort, ...sentinelPorts] =
+    await freePorts(sentinel ? 10 : 6);
   const hostId = os.hostname();
   const env = {
     ...process.env,
@@ -96,6 +102,11 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
     VG_LINK_PORT2: String(linkPort2),
     VG_METRICS_PORT: String(metricsPort),
     VG_METRICS_PORT2: String(metricsPort2),
+    ...(sentinel && {
+      VG_SENTINEL: '1',
+      VG_REDIS_REPLICA_PORT: String(replicaPort),
+      VG_SENTINEL_PORTS: sentinelPorts.join(' '),
+    }),
   };
   const virshAt = (uri) => (...args) =>
     execFileSync('virsh', ['-c', uri, ...args.map(String)], { encoding: 'utf8' });
@@ -119,6 +130,8 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
     httpPort,
     linkPort,
     redisPort,
+    replicaPort: sentinel ? replicaPort : undefined,
+    sentinelPorts: sentinel ? sentinelPorts : [],
     redisPassword: undefined,
     adminUser: 'admin',
     adminPassword: undefined,
@@ -133,7 +146,12 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
 
     // redis-cli against the stack's Redis; returns its stdout without the final newline.
     redis(...args) {
-      return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(redisPort), ...args.map(String)], {
+      return stack.redisAt(redisPort, ...args);
+    },
+
+    // redis-cli against the Redis or Sentinel on port (they share the password).
+    redisAt(port, ...args) {
+      return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args.map(String)], {
         env: { ...process.env, REDISCLI_AUTH: stack.redisPassword },
         encoding: 'utf8',
       }).replace(/\n$/, '');
