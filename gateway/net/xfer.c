@@ -374,6 +374,9 @@ int gw_xfer_http_writable(gw_xfer *x)
             if (n < 0)
                 return -1;
         } while (x->head && !lws_send_pipe_choked(x->http));
+        /* lws' own timeout from the request (a few seconds) would cut a long download: the
+         * client only has to keep taking the bytes, within idle_timeout each time. */
+        lws_set_timeout(x->http, PENDING_TIMEOUT_HTTP_CONTENT, (int)x->g->cfg.idle_timeout);
         tick(x);
         if (x->link_paused && x->queued < XFER_LOW && x->link) {
             x->link_paused = 0;
