@@ -399,7 +399,11 @@ void gw_xfer_http_closed(gw_xfer *x)
         gw_call_owner_detach(&x->owner);
         x->call_over = 1;
     }
-    if (!x->ended)
+    if (x->ended)
+        ;
+    else if (!x->upload && x->ready && !x->head && (x->link_ok || x->bytes >= x->size))
+        end_transfer(x, NULL); /* it had every byte: a client may close as soon as it has */
+    else
         fail_transfer(x, VG_E_UNAVAILABLE, "the client left after %lld bytes", x->bytes);
     maybe_free(x);
 }
