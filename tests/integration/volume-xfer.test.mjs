@@ -234,3 +234,25 @@ test('hostd stops reading an upload while libvirtd does not take it; its RSS sta
   assert.ok(stopped);
   assert.ok(peak < RSS_GROWTH_MAX, `hostd RSS grew by ${(peak / 1048576).toFixed(1)} MiB`);
 });
+
+// Issue 17: a call the gateway makes to hostd costs no TLS handshake. Every call to a host goes
+// over one persistent link (docs/protocol.md §4), open between the calls; before, each call
+// opened a connection of its own and closed it after the answer.
+test('calls to a host share one persistent link: 20 calls, one connection to hostd', async () => {
+  const linkConnections = () => {
+    const port = stack.linkPort.toString(16).toUpperCase().padStart(4, '0');
+    const ports = new Set();
+    for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const [, local, remote] = line.trim().split(/\s+/);
+        if (remote?.endsWith(`:${port}`)) ports.add(local);
+      }
+    }
+    return ports;
+  };
+  await api(stack, token, 'volume.list', { pool: stack.pool });
+  const before = linkConnections();
+  assert.equal(before.size, 1, `connections to hostd's link: ${[...before]}`);
+  for (let i = 0; i < 20; i++) await api(stack, token, 'volume.list', { pool: stack.pool });
+  assert.deepEqual([...linkConnections()], [...before]);
+});
