@@ -49,7 +49,7 @@ typedef struct gw {
     struct lws_context *ctx;
     struct lws_vhost *https;     /* browsers and API clients */
     struct lws_vhost *links;     /* client connections to hostd, verified against tls_ca */
-    struct ssl_ctx_st *link_tls; /* TLS of the console links, run by backend/linktls.c */
+    struct ssl_ctx_st *link_tls; /* TLS of the hostd links, run by backend/linktls.c */
     struct lws_vhost *webhooks;  /* webhook POSTs (backend/webhook.c), system trust */
     vg_redis *redis;             /* commands, and vg:events / vg:sessions on its pub/sub side
                                   * (backend/bus.c) */

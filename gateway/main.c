@@ -208,6 +208,8 @@ static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int64_t now = vg_mono_ms();
     gw_console_keepalive(g, now);
     gw_apiws_keepalive(g, now);
+    gw_hostrpc_keepalive(g, now);
+    gw_xfer_keepalive(g, now);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -287,12 +289,6 @@ int main(int argc, char **argv)
     }
     /* lws notices are the evlib plugin's chatter (test-environment.md §7). */
     lws_set_log_level(LLL_ERR | LLL_WARN, vg_log_lws);
-
-    /* lws pings client connections (the hostd links) itself; browsers get keepalive_cb. */
-    lws_retry_bo_t link_keepalive;
-    memset(&link_keepalive, 0, sizeof(link_keepalive));
-    link_keepalive.secs_since_valid_ping = (uint16_t)g->cfg.ping_interval;
-    link_keepalive.secs_since_valid_hangup = (uint16_t)g->cfg.idle_timeout;
 
     void *foreign[] = {g->loop};
     struct lws_context_creation_info ci;
@@ -391,18 +387,11 @@ int main(int argc, char **argv)
     li.vhost_name = "links";
     li.port = CONTEXT_PORT_NO_LISTEN;
     li.protocols = link_protocols;
-    li.client_ssl_ca_filepath = g->cfg.tls_ca;
-    /* The gateway's certificate doubles as its client certificate on the link (mutual TLS). */
-    li.client_ssl_cert_filepath = g->cfg.tls_cert;
-    li.client_ssl_private_key_filepath = g->cfg.tls_key;
-    li.retry_and_idle_policy = &link_keepalive;
-    /* hostd's certificate must chain to tls_ca alone: a certificate some public authority
-     * issued for the host's name is no hostd. */
-    li.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    /* The links are raw connections: their TLS (backend/linktls.c) and WebSocket framing
+     * (backend/linkws.c) are the gateway's own, and so is their keepalive (keepalive_cb). */
     g->links = lws_create_vhost(g->ctx, &li);
     if (!g->links) {
-        vg_error("gateway", "cannot set up hostd links (tls_ca %s)",
-                 g->cfg.tls_ca ? g->cfg.tls_ca : "unset");
+        vg_error("gateway", "cannot set up hostd links");
         lws_context_destroy(g->ctx);
         return 1;
     }
@@ -411,7 +400,7 @@ int main(int argc, char **argv)
         vg_err tls_err;
         g->link_tls = gw_linktls_context(g->cfg.tls_ca, g->cfg.tls_cert, g->cfg.tls_key, &tls_err);
         if (!g->link_tls) {
-            vg_error("gateway", "cannot set up the console links: %s", tls_err.msg);
+            vg_error("gateway", "cannot set up the hostd links: %s", tls_err.msg);
             lws_context_destroy(g->ctx);
             return 1;
         }

@@ -5,41 +5,7 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 
-#include <stdio.h>
 #include <string.h>
-
-int gw_link_connect(gw *g, const char *link_url, const char *path, const char *subprotocol,
-                    const char *local_protocol, void *opaque, struct lws **pwsi)
-{
-    char url[256];
-    const char *proto, *host, *base;
-    int port;
-    /* lws_parse_uri cuts the copy into pieces in place. */
-    if (snprintf(url, sizeof(url), "%s", link_url) >= (int)sizeof(url))
-        return VG_ERR;
-    if (lws_parse_uri(url, &proto, &host, &port, &base))
-        return VG_ERR;
-    int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
-    if (!tls && strcmp(proto, "ws") && strcmp(proto, "http"))
-        return VG_ERR;
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = g->ctx;
-    ci.vhost = g->links;
-    ci.address = host;
-    ci.port = port;
-    ci.path = path;
-    ci.host = host;
-    ci.origin = host;
-    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
-    ci.protocol = subprotocol;
-    ci.local_protocol_name = local_protocol;
-    ci.opaque_user_data = opaque;
-    ci.pwsi = pwsi;
-    if (!lws_client_connect_via_info(&ci))
-        return VG_ERR;
-    return VG_OK;
-}
 
 /* lws tells only a vhost's first protocol that a wsi is destroyed (LWS_CALLBACK_WSI_DESTROY), and
  * a client wsi that dies in some states (a TLS handshake that times out, for one) gets no other
@@ -55,20 +21,10 @@ static int links_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 const struct lws_protocols gw_links_protocol = {"vmgate-links", links_callback, 0, 0, 0, NULL, 0};
 
-int gw_link_add_secret(gw *g, struct lws *wsi, void *in, size_t len)
-{
-    unsigned char **p = in, *end = *p + len;
-    const char *secret = g->link_secret ? g->link_secret : "";
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)"x-vmgate-link:",
-                                       (const unsigned char *)secret, (int)strlen(secret), p, end)
-               ? -1
-               : 0;
-}
-
 int gw_link_verify_hostd(void *x509_ctx, int preverify_ok)
 {
     X509_STORE_CTX *x = x509_ctx;
-    /* OpenSSL's own refusal stands (lws hands it back unchanged); only the leaf has a role. */
+    /* OpenSSL's own refusal stands (linktls.c keeps it); only the leaf has a role. */
     if (!preverify_ok || X509_STORE_CTX_get_error_depth(x) != 0)
         return 0;
     char ou[32] = "", cn[80] = "";

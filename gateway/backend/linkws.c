@@ -242,7 +242,7 @@ static int start_frame(gw_linkws *l, vg_err *err)
     } else {
         return vg_fail(err, VG_E_UNAVAILABLE, "hostd sent opcode %d", l->opcode);
     }
-    if (len > l->msg_limit)
+    if (len > l->msg_limit && !(l->msg_binary && l->pieces))
         return vg_fail(err, VG_E_TOO_BIG, "hostd sent a message over %zu bytes", l->msg_limit);
     return VG_OK;
 }
@@ -269,6 +269,7 @@ int gw_linkws_parse(gw_linkws *l, unsigned char *in, size_t len, const gw_linkws
                     void *user, vg_err *err)
 {
     size_t i = 0;
+    l->pieces = ops->piece != NULL;
     if (l->state == GW_LINKWS_HANDSHAKE || l->state == GW_LINKWS_CONNECTING) {
         size_t used = 0;
         int rc = feed_head(l, in, len, &used, err);
@@ -297,6 +298,15 @@ int gw_linkws_parse(gw_linkws *l, unsigned char *in, size_t len, const gw_linkws
             if (l->opcode & 0x8) {
                 memcpy(l->ctl + l->ctl_len, p, n);
                 l->ctl_len += n;
+            } else if (l->msg_binary && l->pieces) {
+                int last = !l->left && l->fin;
+                if (last) {
+                    l->in_message = 0;
+                    l->hdr_len = 0;
+                }
+                ops->piece(user, p, n, last);
+                if (last)
+                    continue;
             } else if (!l->left && l->fin && !l->msg_len) {
                 /* The whole message in this read: handed on in place. */
                 l->in_message = 0;
@@ -313,6 +323,9 @@ int gw_linkws_parse(gw_linkws *l, unsigned char *in, size_t len, const gw_linkws
         l->hdr_len = 0;
         if (l->opcode & 0x8) {
             end_control(l);
+        } else if (l->fin && l->msg_binary && l->pieces) {
+            l->in_message = 0; /* an empty last frame */
+            ops->piece(user, (unsigned char *)"", 0, 1);
         } else if (l->fin) {
             l->in_message = 0;
             size_t n = l->msg_len;
@@ -355,12 +368,12 @@ int gw_linkws_wants_write(const gw_linkws *l)
            l->pong_due || l->close_due || l->ka.ping_due;
 }
 
-int gw_linkws_done(const gw_linkws *l)
+static int linkws_done(const gw_linkws *l)
 {
     return l->peer_close_code && l->close_sent;
 }
 
-void gw_linkws_connected(gw_linkws *l, struct lws *wsi)
+static void linkws_connected(gw_linkws *l, struct lws *wsi)
 {
     l->state = GW_LINKWS_HANDSHAKE;
     gw_keepalive_seen(&l->ka);
@@ -379,8 +392,9 @@ static int rx_plain(void *user, unsigned char *data, size_t len, vg_err *err)
     return gw_linkws_parse(c->l, data, len, c->ops, c->user, err);
 }
 
-int gw_linkws_rx(gw_linkws *l, struct lws *wsi, unsigned char *in, size_t len,
-                 const gw_linkws_ops *ops, void *user, vg_err *err)
+/* TLS, then gw_linkws_parse. */
+static int linkws_rx(gw_linkws *l, struct lws *wsi, unsigned char *in, size_t len,
+                     const gw_linkws_ops *ops, void *user, vg_err *err)
 {
     rx_ctx c = {l, ops, user};
     int established = 0;
@@ -454,7 +468,10 @@ static int write_control(gw_linkws *l, struct lws *wsi)
     return VG_OK;
 }
 
-int gw_linkws_write_pending(gw_linkws *l, struct lws *wsi)
+/* Writes what the link owes (TLS records, the upgrade, a pong, a ping, a close). Returns 0 when
+ * messages may be sent now, 1 when not (it asked for the next callback itself if needed), -1
+ * when the connection is to be closed. */
+static int write_pending(gw_linkws *l, struct lws *wsi)
 {
     int rc = flush(l, wsi);
     if (rc)
@@ -478,7 +495,7 @@ int gw_linkws_write_pending(gw_linkws *l, struct lws *wsi)
     }
     if (write_control(l, wsi) != VG_OK)
         return -1;
-    if (gw_linkws_done(l))
+    if (linkws_done(l))
         return -1;
     rc = flush(l, wsi);
     if (rc < 0)
@@ -488,4 +505,59 @@ int gw_linkws_write_pending(gw_linkws *l, struct lws *wsi)
     if (l->pong_due || l->ka.ping_due)
         lws_callback_on_writable(wsi);
     return rc;
+}
+
+int gw_linkws_callback(gw_linkws *l, struct lws *wsi, int reason, void *in, size_t len,
+                       const gw_linkws_ops *ops, void *user)
+{
+    switch (reason) {
+    case LWS_CALLBACK_RAW_CONNECTED:
+        if (!l)
+            return -1;
+        linkws_connected(l, wsi);
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (!l)
+            return -1;
+        if (linkws_rx(l, wsi, in, len, ops, user, &l->err) != VG_OK) {
+            l->failed = 1;
+            return -1;
+        }
+        return linkws_done(l) ? -1 : 0;
+    case LWS_CALLBACK_RAW_WRITEABLE: {
+        if (!l)
+            return -1;
+        int rc = write_pending(l, wsi);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+        return ops->writeable ? ops->writeable(user, wsi) : 0;
+    }
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (l && !l->failed) {
+            l->failed = 1;
+            vg_fail(&l->err, VG_E_UNAVAILABLE, "%s", in ? (const char *)in : "connection error");
+        }
+        /* fall through */
+    case LWS_CALLBACK_RAW_CLOSE:
+    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
+        if (!l)
+            return 0;
+        lws_set_opaque_user_data(wsi, NULL);
+        if (!l->failed && !l->peer_close_code) {
+            l->failed = 1;
+            vg_fail(&l->err, VG_E_UNAVAILABLE, "hostd closed the connection without a close frame");
+        }
+        ops->gone(user, l->peer_close_code ? NULL : &l->err);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int gw_linkws_keepalive(gw_linkws *l, struct lws *wsi, const gw_config *cfg, int64_t now_ms,
+                        double answer_s)
+{
+    if (l->state == GW_LINKWS_CONNECTING || l->state == GW_LINKWS_HANDSHAKE)
+        return now_ms - l->ka.last_rx_ms > (int64_t)(answer_s * 1000);
+    return gw_keepalive_check(&l->ka, wsi, cfg, now_ms);
 }

@@ -8,8 +8,9 @@
  * bulk and hands a frame that lies whole in the read buffer on in place, without a copy.
  *
  * The connection is an lws raw socket carrying TLS run by linktls.c. gw_linkws_parse and the
- * framing helpers touch no socket (unit tests, fuzz_gateway_linkws); the rest drives the
- * connection from uplink.c's lws callbacks. */
+ * framing helpers touch no socket (unit tests, fuzz_gateway_linkws); gw_linkws_callback drives
+ * the connection from its owner's lws protocol callback: the console link (console/uplink.c),
+ * the management RPC link (hostrpc.c) and the volume streams (net/xfer.c). */
 #ifndef GW_LINKWS_H
 #define GW_LINKWS_H
 
@@ -39,6 +40,15 @@ typedef struct gw_linkws_ops {
     void (*open)(void *user);
     /* One whole message; data may be rewritten in place until the call returns. */
     void (*message)(void *user, int binary, unsigned char *data, size_t len);
+    /* Optional: binary messages are handed on in pieces as they arrive instead of whole (fin
+     * on the last), so their size is the owner's to bound; msg_limit then bounds text only. */
+    void (*piece)(void *user, unsigned char *data, size_t len, int fin);
+    /* gw_linkws_callback: the link owes nothing and is open; the owner may send (0), or the
+     * connection is to be closed (-1). */
+    int (*writeable)(void *user, struct lws *wsi);
+    /* gw_linkws_callback: the connection is gone, once; the owner forgets its wsi. err is NULL
+     * when hostd closed with a close frame (peer_close_code), else it says why. */
+    void (*gone)(void *user, const vg_err *err);
 } gw_linkws_ops;
 
 typedef struct gw_linkws {
@@ -54,6 +64,7 @@ typedef struct gw_linkws {
     size_t hdr_len;
     uint64_t left;
     int opcode, fin;
+    int pieces; /* binary messages go to ops->piece */
     /* A data message spread over reads or fragments, up to msg_limit (owned). */
     int in_message, msg_binary;
     unsigned char *msg;
@@ -67,6 +78,8 @@ typedef struct gw_linkws {
     int close_sent;      /* ... and has been: the next close from hostd ends the connection */
     int close_code;      /* ours (close_due) */
     int peer_close_code; /* hostd's close frame (1005 when it named none), 0 before one */
+    int failed;          /* err says why the connection is to go */
+    vg_err err;
     gw_keepalive ka;
 } gw_linkws;
 
@@ -84,26 +97,27 @@ int gw_linkws_connect(gw_linkws *l, gw *g, SSL_CTX *tls_ctx, const char *link_ur
                       struct lws **pwsi, vg_err *err);
 /* Plaintext from hostd: the answer to the upgrade, then frames. Calls ops for what is
  * complete; in is rewritten in place. VG_ERR (err says why) means the connection is to be
- * closed at once; so does gw_linkws_done afterwards. */
+ * closed at once. */
 int gw_linkws_parse(gw_linkws *l, unsigned char *in, size_t len, const gw_linkws_ops *ops,
                     void *user, vg_err *err);
 
 /* ---- on the connection, from its lws callbacks ---- */
 
-/* LWS_CALLBACK_RAW_CONNECTED. */
-void gw_linkws_connected(gw_linkws *l, struct lws *wsi);
-/* LWS_CALLBACK_RAW_RX: TLS, then gw_linkws_parse. */
-int gw_linkws_rx(gw_linkws *l, struct lws *wsi, unsigned char *in, size_t len,
-                 const gw_linkws_ops *ops, void *user, vg_err *err);
-/* 1 once both close frames have been seen: the connection may go. */
-int gw_linkws_done(const gw_linkws *l);
-/* LWS_CALLBACK_RAW_WRITEABLE, first: writes what the link owes (TLS records, the upgrade, a
- * pong, a ping, a close). Returns 0 when messages may be sent now, 1 when not (it asked for the
- * next callback itself if needed), -1 when the connection is to be closed. */
-int gw_linkws_write_pending(gw_linkws *l, struct lws *wsi);
-/* Sends one message as a masked client frame. data must have GW_LINKWS_HDR_MAX writable bytes
- * before it (the LWS_PRE headroom of a gw_wsq message) and is masked in place. Returns 0, 1
- * when output waits for the socket (ask for another callback), -1 on error. */
+/* The whole of an owner's lws protocol callback for its raw link connection: l and user are
+ * the owner's (from the wsi's opaque user data; NULL when the owner let the wsi go, which is
+ * then closed). Calls ops; returns what the callback returns. */
+int gw_linkws_callback(gw_linkws *l, struct lws *wsi, int reason, void *in, size_t len,
+                       const gw_linkws_ops *ops, void *user);
+/* From the owner's periodic keepalive tick: 1 when the link is to be dropped (hostd silent for
+ * idle_timeout, or no answer to the upgrade within answer_s); else asks for a ping when due. */
+int gw_linkws_keepalive(gw_linkws *l, struct lws *wsi, const gw_config *cfg, int64_t now_ms,
+                        double answer_s);
+
+/* In ops->writeable: sends one message as a masked client frame. data must have
+ * GW_LINKWS_HDR_MAX writable bytes before it (the LWS_PRE headroom of a gw_wsq message) and is
+ * masked in place. Returns 0 when it went to the socket (another may follow in the same
+ * callback), 1 when output waits for the socket (send nothing more: the link asked for the
+ * next callback), -1 on error. */
 int gw_linkws_send(gw_linkws *l, struct lws *wsi, unsigned char *data, size_t len, int binary);
 /* Sends a close frame with code at the next writeable callback. */
 void gw_linkws_close(gw_linkws *l, int code);

@@ -4,7 +4,6 @@
  * control, so they live in one file. */
 #include "console/console_int.h"
 
-#include "backend/hostlink.h"
 #include "vg_log.h"
 #include "vg_redis.h"
 #include "vg_util.h"

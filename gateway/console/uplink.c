@@ -136,31 +136,16 @@ static void link_message(void *user, int binary, unsigned char *data, size_t len
         relay_down(v, binary, data, len);
 }
 
-static const gw_linkws_ops link_ops = {link_opened, link_message};
-
-static int link_receive(gw_viewer *v, struct lws *wsi, void *in, size_t len)
+/* Queued input, once the link owes nothing (linkws wrote TLS, pongs, pings, close first). */
+static int link_writeable(void *user, struct lws *wsi)
 {
-    vg_err err;
-    int rc = gw_linkws_rx(&v->lw, wsi, in, len, &link_ops, v, &err);
-    /* hostd's close frame may come in the same read as the end of its TLS session. */
-    if (v->lw.peer_close_code && v->lw.peer_close_code != 1005)
-        v->link_close_code = v->lw.peer_close_code;
-    if (rc != VG_OK) {
-        if (!v->lw.peer_close_code) /* else the session's end follows the close, as it should */
-            vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev, err.msg);
-        return -1;
-    }
-    return gw_linkws_done(&v->lw) ? -1 : 0;
-}
-
-/* Writes what the link owes first (TLS, upgrade, pong, ping, close), then queued input. */
-static int link_writeable(gw_viewer *v, struct lws *wsi)
-{
-    if (v->link_closing && v->lw.state == GW_LINKWS_OPEN)
+    gw_viewer *v = user;
+    if (v->link_closing) {
         gw_linkws_close(&v->lw, 1000);
-    int rc = gw_linkws_write_pending(&v->lw, wsi);
-    if (rc)
-        return rc < 0 ? -1 : 0;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    int rc;
     size_t len;
     int binary;
     unsigned char *p = gw_wsq_head(&v->up, &len, &binary);
@@ -188,40 +173,31 @@ static int link_writeable(gw_viewer *v, struct lws *wsi)
     return 0;
 }
 
+static void link_gone(void *user, const vg_err *err)
+{
+    gw_viewer *v = user;
+    if (v->lw.peer_close_code && v->lw.peer_close_code != 1005)
+        v->link_close_code = v->lw.peer_close_code;
+    /* After hostd's close frame the end of its TLS session follows, as it should. */
+    if (err)
+        vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev, err->msg);
+    gw_follow_link_gone(v, v->link_up || !err ? "the link to the VM's host was lost"
+                                              : "the VM's host cannot be reached");
+}
+
+static const gw_linkws_ops link_ops = {
+    .open = link_opened,
+    .message = link_message,
+    .writeable = link_writeable,
+    .gone = link_gone,
+};
+
 static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
     (void)user;
     gw_viewer *v = lws_get_opaque_user_data(wsi);
-
-    switch (reason) {
-    case LWS_CALLBACK_RAW_CONNECTED:
-        if (!v)
-            return -1;
-        gw_linkws_connected(&v->lw, wsi);
-        return 0;
-    case LWS_CALLBACK_RAW_RX:
-        return v ? link_receive(v, wsi, in, len) : -1;
-    case LWS_CALLBACK_RAW_WRITEABLE:
-        return v ? link_writeable(v, wsi) : -1;
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (v) {
-            vg_warn("console", "link to hostd for %s/%s failed: %s", v->t.vm, v->t.dev,
-                    in ? (const char *)in : "connection error");
-            lws_set_opaque_user_data(wsi, NULL);
-            gw_follow_link_gone(v, "the VM's host cannot be reached");
-        }
-        return 0;
-    case LWS_CALLBACK_RAW_CLOSE:
-    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
-        if (v) {
-            lws_set_opaque_user_data(wsi, NULL);
-            gw_follow_link_gone(v, "the link to the VM's host was lost");
-        }
-        return 0;
-    default:
-        return 0;
-    }
+    return gw_linkws_callback(v ? &v->lw : NULL, wsi, (int)reason, in, len, &link_ops, v);
 }
 
 const struct lws_protocols gw_link_protocol = {

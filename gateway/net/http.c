@@ -5,7 +5,6 @@
 #include "core/prom.h"
 #include "core/auth.h"
 #include "console/console.h"
-#include "backend/hostlink.h"
 #include "vg_log.h"
 #include "vg_util.h"
 #include "net/wsq.h"
@@ -396,10 +395,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     http_pss *pss = user;
     switch (reason) {
-    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-        /* lws asks the first vhost's first protocol (this one) about every TLS client
-         * connection the gateway makes, and those are the hostd links. */
-        return gw_link_verify_hostd(user, (int)len);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return gw_http_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP:

@@ -1,6 +1,6 @@
 #include "net/xfer.h"
 
-#include "backend/hostlink.h"
+#include "backend/linkws.h"
 #include "net/content_length.h"
 #include "net/http.h"
 #include "vg_json.h"
@@ -18,6 +18,8 @@
 #define XFER_LOW (GW_XFER_QUEUE_MAX / 4)
 #define XFER_UPLOAD_MAX (64LL << 40)
 #define XFER_TEXT_MAX 1024
+/* A host whose volume stream is not open within this is unavailable. */
+#define XFER_ANSWER_S 10.
 
 typedef struct chunk {
     struct chunk *next;
@@ -27,8 +29,10 @@ typedef struct chunk {
 
 struct gw_xfer {
     gw *g;
+    gw_xfer *prev, *next; /* every transfer, for the link keepalive */
     gw_call_owner owner;
     struct lws *http, *link;
+    gw_linkws lw; /* the link's framing and TLS (backend/linkws.h) */
     int upload;
     long long length; /* the upload's Content-Length */
     int call_over;    /* the call answered, or its owner detached */
@@ -38,15 +42,13 @@ struct gw_xfer {
     char host[65];
     unsigned char *hdr; /* LWS_PRE, then the header message */
     size_t hdr_len;
-    int lookup, connecting; /* the link URL lookup, gw_link_connect in flight */
+    int lookup, connecting; /* the link URL lookup, gw_linkws_connect in flight */
     int hdr_sent, ready, body_done, done_sent, link_ok, ended, closing_link;
     chunk *head, *tail;
     size_t queued;
     int http_paused, link_paused;
     long long bytes, size;
     int64_t last_progress;
-    char text[XFER_TEXT_MAX];
-    size_t text_len;
     int headers_sent; /* download: the 200 and its headers went out */
     int answered;     /* the JSON answer went out */
     char *resp;       /* the JSON answer to write, once the call ended */
@@ -54,14 +56,23 @@ struct gw_xfer {
     char volume[65];
 };
 
+static gw_xfer *xfers;
+
 static void maybe_free(gw_xfer *x)
 {
     if (x->http || x->link || x->lookup || x->connecting || !x->call_over)
         return;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
     for (chunk *c = x->head, *n; c; c = n) {
         n = c->next;
         free(c);
     }
+    gw_linkws_free(&x->lw);
     free(x->hdr);
     free(x->resp);
     free(x);
@@ -238,6 +249,11 @@ gw_xfer *gw_xfer_http_start(struct lws *wsi, const char *method, const char *tok
     x->length = length;
     x->owner.done = call_done;
     x->owner.priv = x;
+    gw_linkws_init(&x->lw, XFER_TEXT_MAX);
+    x->next = xfers;
+    if (xfers)
+        xfers->prev = x;
+    xfers = x;
     /* Nothing of the body is read before hostd is ready for it. */
     if (upload) {
         x->http_paused = 1;
@@ -347,13 +363,20 @@ int gw_xfer_http_writable(gw_xfer *x)
             return -1;
         x->headers_sent = 1;
     }
-    chunk *c = dequeue(x);
-    if (c) {
-        int n = lws_write(x->http, c->data + LWS_PRE, c->len, LWS_WRITE_HTTP);
-        x->bytes += (long long)c->len;
-        free(c);
-        if (n < 0)
-            return -1;
+    if (x->head) {
+        /* As much as the socket takes: a piece per callback left it idle between them. */
+        chunk *c;
+        do {
+            c = dequeue(x);
+            int n = lws_write(x->http, c->data + LWS_PRE, c->len, LWS_WRITE_HTTP);
+            x->bytes += (long long)c->len;
+            free(c);
+            if (n < 0)
+                return -1;
+        } while (x->head && !lws_send_pipe_choked(x->http));
+        /* lws' own timeout from the request (a few seconds) would cut a long download: the
+         * client only has to keep taking the bytes, within idle_timeout each time. */
+        lws_set_timeout(x->http, PENDING_TIMEOUT_HTTP_CONTENT, (int)x->g->cfg.idle_timeout);
         tick(x);
         if (x->link_paused && x->queued < XFER_LOW && x->link) {
             x->link_paused = 0;
@@ -376,7 +399,11 @@ void gw_xfer_http_closed(gw_xfer *x)
         gw_call_owner_detach(&x->owner);
         x->call_over = 1;
     }
-    if (!x->ended)
+    if (x->ended)
+        ;
+    else if (!x->upload && x->ready && !x->head && (x->link_ok || x->bytes >= x->size))
+        end_transfer(x, NULL); /* it had every byte: a client may close as soon as it has */
+    else
         fail_transfer(x, VG_E_UNAVAILABLE, "the client left after %lld bytes", x->bytes);
     maybe_free(x);
 }
@@ -397,13 +424,14 @@ static void link_url_cb(vg_redis *r, redisReply *reply, void *priv)
         maybe_free(x);
         return;
     }
+    vg_err err;
     x->connecting = 1;
-    int rc = gw_link_connect(x->g, reply->str, "/link/volume", XFER_SUBPROTOCOL, GW_XFER_LOCAL, x,
-                             &x->link);
+    int rc = gw_linkws_connect(&x->lw, x->g, x->g->link_tls, reply->str, "/link/volume",
+                               XFER_SUBPROTOCOL, GW_XFER_LOCAL, x, &x->link, &err);
     x->connecting = 0;
     if (rc != VG_OK) {
         x->link = NULL;
-        fail_transfer(x, VG_E_UNAVAILABLE, "host %s cannot be reached", x->host);
+        fail_transfer(x, VG_E_UNAVAILABLE, "host %s cannot be reached: %s", x->host, err.msg);
     }
     maybe_free(x);
 }
@@ -434,9 +462,13 @@ void gw_xfer_run(gw_xfer *x, const char *host, const cJSON *header, gw_xfer_prog
 }
 
 /* hostd's texts: {"ready":true,"size":n}, {"ok":true,"bytes":n}, {"error":{code,message}}. */
-static void link_text(gw_xfer *x)
+static void link_message(void *user, int binary, unsigned char *data, size_t len)
 {
-    cJSON *o = vg_json_parse(x->text, x->text_len, NULL);
+    gw_xfer *x = user;
+    (void)binary; /* binary messages come as pieces */
+    if (x->ended)
+        return;
+    cJSON *o = vg_json_parse((const char *)data, len, NULL);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ready"))) {
         const cJSON *sz = cJSON_GetObjectItemCaseSensitive(o, "size");
@@ -468,94 +500,116 @@ static void link_text(gw_xfer *x)
     cJSON_Delete(o);
 }
 
-static int link_writable(gw_xfer *x)
+/* A download's bytes as they arrive; past GW_XFER_QUEUE_MAX queued the link is not read until
+ * the HTTP client has taken a good part of them. */
+static void link_piece(void *user, unsigned char *data, size_t len, int fin)
 {
+    gw_xfer *x = user;
+    (void)fin; /* the data is one stream, however hostd cuts it into messages */
+    if (x->ended || !len)
+        return;
+    if (x->upload || !x->ready) {
+        fail_transfer(x, VG_E_INTERNAL, "host %s sent data it was not asked for", x->host);
+        return;
+    }
+    if (enqueue(x, data, len) != VG_OK) {
+        fail_transfer(x, VG_E_INTERNAL, "out of memory");
+        return;
+    }
+    if (x->queued >= GW_XFER_QUEUE_MAX && !x->link_paused && x->link) {
+        x->link_paused = 1;
+        lws_rx_flow_control(x->link, 0);
+    }
+    if (x->http)
+        lws_callback_on_writable(x->http);
+}
+
+static void link_opened(void *user)
+{
+    gw_xfer *x = user;
+    lws_callback_on_writable(x->link); /* the header */
+}
+
+/* The header, then an upload's queued body while the socket takes it, then done. */
+static int link_writeable(void *user, struct lws *wsi)
+{
+    gw_xfer *x = user;
+    if (x->ended)
+        return -1;
     if (!x->hdr_sent) {
         x->hdr_sent = 1;
-        return lws_write(x->link, x->hdr + LWS_PRE, x->hdr_len, LWS_WRITE_TEXT) < (int)x->hdr_len
-                   ? -1
-                   : 0;
+        return gw_linkws_send(&x->lw, wsi, x->hdr + LWS_PRE, x->hdr_len, 0) < 0 ? -1 : 0;
     }
-    if (!x->upload || !x->ready || x->ended)
+    if (!x->upload || !x->ready)
         return 0;
-    chunk *c = dequeue(x);
-    if (c) {
-        int n = lws_write(x->link, c->data + LWS_PRE, c->len, LWS_WRITE_BINARY);
+    while (x->head) {
+        if (lws_send_pipe_choked(wsi)) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        chunk *c = dequeue(x);
+        int rc = gw_linkws_send(&x->lw, wsi, c->data + LWS_PRE, c->len, 1);
         x->bytes += (long long)c->len;
         free(c);
-        if (n < 0)
+        if (rc < 0)
             return -1;
         tick(x);
         if (x->queued < XFER_LOW)
             resume_http(x);
-        lws_callback_on_writable(x->link);
-        return 0;
+        if (rc > 0)
+            return 0; /* linkws asked for the next callback */
     }
     if (x->body_done && !x->done_sent) {
-        static unsigned char done[LWS_PRE + 16];
+        unsigned char done[LWS_PRE + 16];
         memcpy(done + LWS_PRE, "{\"done\":true}", 13);
         x->done_sent = 1;
-        return lws_write(x->link, done + LWS_PRE, 13, LWS_WRITE_TEXT) < 13 ? -1 : 0;
+        return gw_linkws_send(&x->lw, wsi, done + LWS_PRE, 13, 0) < 0 ? -1 : 0;
     }
     return 0;
 }
+
+static void link_gone(void *user, const vg_err *err)
+{
+    gw_xfer *x = user;
+    const char *why = err ? err->msg : "closed";
+    x->link = NULL;
+    if (x->link_ok)
+        ;
+    else if (x->lw.state == GW_LINKWS_CONNECTING || x->lw.state == GW_LINKWS_HANDSHAKE)
+        fail_transfer(x, VG_E_UNAVAILABLE, "host %s cannot be reached for the volume stream: %s",
+                      x->host, why);
+    else
+        fail_transfer(x, VG_E_UNAVAILABLE, "host %s closed the volume stream after %lld bytes: %s",
+                      x->host, x->bytes, why);
+    maybe_free(x);
+}
+
+static const gw_linkws_ops link_ops = {
+    .open = link_opened,
+    .message = link_message,
+    .piece = link_piece,
+    .writeable = link_writeable,
+    .gone = link_gone,
+};
 
 static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
     (void)user;
     gw_xfer *x = lws_get_opaque_user_data(wsi);
-    switch (reason) {
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        return gw_link_add_secret(gw_from_wsi(wsi), wsi, in, len);
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (!x || x->ended)
-            return -1;
-        x->link = wsi;
-        lws_callback_on_writable(wsi);
-        return 0;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return x && !x->ended ? link_writable(x) : -1;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (!x)
-            return -1;
-        if (lws_frame_is_binary(wsi)) {
-            if (x->upload || !x->ready || enqueue(x, in, len) != VG_OK)
-                return -1;
-            if (x->queued >= GW_XFER_QUEUE_MAX && !x->link_paused) {
-                x->link_paused = 1;
-                lws_rx_flow_control(wsi, 0);
-            }
-            if (x->http)
-                lws_callback_on_writable(x->http);
-            return 0;
-        }
-        if (lws_is_first_fragment(wsi))
-            x->text_len = 0;
-        if (x->text_len + len > sizeof(x->text))
-            return -1;
-        memcpy(x->text + x->text_len, in, len);
-        x->text_len += len;
-        if (lws_is_final_fragment(wsi))
-            link_text(x);
-        return 0;
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-    case LWS_CALLBACK_CLIENT_CLOSED:
-    case LWS_CALLBACK_WSI_DESTROY: /* the last word on a wsi, whatever state it died in */
-        if (x) {
-            lws_set_opaque_user_data(wsi, NULL);
-            x->link = NULL;
-            if (!x->link_ok)
-                fail_transfer(x, VG_E_UNAVAILABLE,
-                              reason == LWS_CALLBACK_CLIENT_CLOSED
-                                  ? "host %s closed the volume stream after %lld bytes"
-                                  : "host %s cannot be reached for the volume stream",
-                              x->host, x->bytes);
-            maybe_free(x);
-        }
-        return 0;
-    default:
-        return 0;
+    return gw_linkws_callback(x ? &x->lw : NULL, wsi, (int)reason, in, len, &link_ops, x);
+}
+
+void gw_xfer_keepalive(gw *g, int64_t now_ms)
+{
+    for (gw_xfer *x = xfers; x; x = x->next) {
+        if (!x->link || x->closing_link)
+            continue;
+        /* A paused link is not read: the HTTP client's pace is not hostd's silence. */
+        if (x->link_paused)
+            gw_keepalive_seen(&x->lw.ka);
+        if (gw_linkws_keepalive(&x->lw, x->link, &g->cfg, now_ms, XFER_ANSWER_S))
+            fail_transfer(x, VG_E_UNAVAILABLE, "host %s went silent on the volume stream", x->host);
     }
 }
 

@@ -51,6 +51,9 @@ typedef void gw_xfer_end(void *priv, long long bytes, const vg_err *err);
 void gw_xfer_run(gw_xfer *x, const char *host, const cJSON *header, gw_xfer_progress *progress,
                  gw_xfer_end *end, void *priv);
 
+/* From the process' keepalive timer: pings the volume streams' links, drops silent ones. */
+void gw_xfer_keepalive(gw *g, int64_t now_ms);
+
 extern const struct lws_protocols gw_xfer_protocol;
 
 #endif

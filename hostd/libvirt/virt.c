@@ -143,6 +143,11 @@ static void on_close(virConnectPtr c, int reason, void *opaque)
     ev_timer_start(loop, &retry);
 }
 
+const char *hd_virt_uri(void)
+{
+    return uri;
+}
+
 static int connect_now(void)
 {
     drop_conn();

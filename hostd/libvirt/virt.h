@@ -17,6 +17,8 @@ void hd_virt_stop(void);
  * "stopped, failed" (QEMU died: reason "failed"), "stopped, crashed" or "crashed" (a guest
  * panic: reason "crashed"). */
 void hd_virt_set_crashed_cb(void (*cb)(const char *vm, const char *reason));
+/* The URI hostd connects to (for a connection of one's own), NULL before hd_virt_start. */
+const char *hd_virt_uri(void);
 /* The live connection for management calls, or NULL while libvirt is (re)connecting. */
 virConnectPtr hd_virt_conn(void);
 /* running, paused, shutoff ... for a virDomainState. */

@@ -10,6 +10,8 @@ typedef struct item {
     int is_timer;
     int removed;
     int fd;
+    int events;  /* handles: what libvirt wants (VIR_EVENT_HANDLE_*) */
+    int held;    /* ... less reading (hd_virt_ev_hold) */
     int freq_ms; /* timeouts: -1 disabled, 0 every iteration */
     ev_io io;
     ev_timer timer;
@@ -37,6 +39,16 @@ static int to_ev(int events)
 {
     return (events & VIR_EVENT_HANDLE_READABLE ? EV_READ : 0) |
            (events & VIR_EVENT_HANDLE_WRITABLE ? EV_WRITE : 0);
+}
+
+/* Watches what libvirt wants of the handle, less reading while it is held. */
+static void arm_io(item *it)
+{
+    int ev = to_ev(it->events) & (it->held ? ~EV_READ : ~0);
+    ev_io_stop(loop, &it->io);
+    ev_io_set(&it->io, it->fd, ev);
+    if (ev)
+        ev_io_start(loop, &it->io);
 }
 
 static void on_io(struct ev_loop *l, ev_io *w, int revents)
@@ -88,10 +100,10 @@ static int add_handle(int fd, int events, virEventHandleCallback cb, void *opaqu
     it->hcb = cb;
     it->opaque = opaque;
     it->ff = ff;
-    ev_io_init(&it->io, on_io, fd, to_ev(events));
+    it->events = events;
+    ev_io_init(&it->io, on_io, fd, 0);
     it->io.data = it;
-    if (to_ev(events))
-        ev_io_start(loop, &it->io);
+    arm_io(it);
     it->next = items;
     items = it;
     return it->id;
@@ -102,10 +114,8 @@ static void update_handle(int id, int events)
     item *it = find(id, 0);
     if (!it)
         return;
-    ev_io_stop(loop, &it->io);
-    ev_io_set(&it->io, it->fd, to_ev(events));
-    if (to_ev(events))
-        ev_io_start(loop, &it->io);
+    it->events = events;
+    arm_io(it);
 }
 
 static int remove_item(int id, int is_timer)
@@ -181,4 +191,18 @@ void hd_virt_ev_register(struct ev_loop *l)
     ev_idle_init(&reaper, on_reap);
     virEventRegisterImpl(add_handle, update_handle, remove_handle, add_timeout, update_timeout,
                          remove_timeout);
+}
+
+int hd_virt_ev_mark(void)
+{
+    return next_id;
+}
+
+void hd_virt_ev_hold(int from, int to, int hold)
+{
+    for (item *it = items; it; it = it->next)
+        if (!it->is_timer && !it->removed && it->id >= from && it->id < to && it->held != !!hold) {
+            it->held = !!hold;
+            arm_io(it);
+        }
 }

@@ -1,5 +1,7 @@
 #include "storage/stream.h"
 
+#include "libvirt/virt.h"
+#include "libvirt/virt_ev.h"
 #include "libvirt/vmops_int.h"
 #include "link/secret.h"
 #include "recording/recorder.h"
@@ -17,6 +19,11 @@
 
 typedef struct stream_conn {
     struct lws *wsi;
+    /* A libvirt connection of the stream's own, whose socket is read only while the gateway
+     * can take more (virt_ev.h: libvirt's client would queue the whole volume otherwise). */
+    virConnectPtr conn;
+    int ev_from, ev_to; /* its handles in virt_ev */
+    int held;
     virStreamPtr st;
     int upload;
     int started;  /* the header was accepted */
@@ -46,22 +53,51 @@ static void queue_text(stream_conn *s, const char *fmt, ...)
     lws_callback_on_writable(s->wsi);
 }
 
+/* Reads libvirt's socket (hold 0) or leaves it be (hold 1). */
+static void hold(stream_conn *s, int h)
+{
+    if (s->conn && s->held != h) {
+        s->held = h;
+        hd_virt_ev_hold(s->ev_from, s->ev_to, h);
+    }
+}
+
 static void stop_stream(stream_conn *s, int abort)
 {
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
-    if (!s->st)
-        return;
-    if (s->watching)
-        virStreamEventRemoveCallback(s->st);
-    s->watching = 0;
-    if (!s->finished && abort)
-        virStreamAbort(s->st);
-    s->finished = 1;
-    virStreamFree(s->st);
-    s->st = NULL;
+    if (s->st) {
+        if (s->watching)
+            virStreamEventRemoveCallback(s->st);
+        s->watching = 0;
+        /* Abort and finish talk to libvirtd over the socket. */
+        hold(s, 0);
+        if (!s->finished && abort)
+            virStreamAbort(s->st);
+        s->finished = 1;
+        virStreamFree(s->st);
+        s->st = NULL;
+    }
+    if (s->conn) {
+        hold(s, 0);
+        virConnectClose(s->conn);
+        s->conn = NULL;
+    }
     virResetLastError();
+}
+
+/* The stream's own connection to the libvirt hostd manages. */
+static virConnectPtr own_conn(stream_conn *s, vg_err *err)
+{
+    if (!hd_vmops_conn(err))
+        return NULL; /* libvirt is reconnecting: unavailable */
+    s->ev_from = hd_virt_ev_mark();
+    s->conn = virConnectOpen(hd_virt_uri());
+    s->ev_to = hd_virt_ev_mark();
+    if (!s->conn)
+        hd_vmops_lv_fail(err);
+    return s->conn;
 }
 
 /* Ends the transfer with an error text and closes. */
@@ -89,6 +125,7 @@ static void fail_lv(stream_conn *s)
 
 static void finish(stream_conn *s)
 {
+    hold(s, 0);
     if (s->st && virStreamFinish(s->st) < 0) {
         fail_lv(s);
         return;
@@ -104,6 +141,7 @@ static void finish(stream_conn *s)
 /* Upload: hands libvirt what it did not take yet; 1 when all of it went. */
 static int push(stream_conn *s)
 {
+    hold(s, 0);
     while (s->pend_off < s->pend_len) {
         int n =
             virStreamSend(s->st, (const char *)s->pend + s->pend_off, s->pend_len - s->pend_off);
@@ -137,6 +175,8 @@ static void stream_event(virStreamPtr st, int events, void *opaque)
             lws_rx_flow_control(s->wsi, 1);
         }
     } else if (events & VIR_STREAM_EVENT_READABLE) {
+        /* libvirt queued what its socket had: nothing more until the gateway took it. */
+        hold(s, 1);
         virStreamEventUpdateCallback(s->st, 0);
         lws_callback_on_writable(s->wsi);
     }
@@ -173,7 +213,7 @@ static void start(stream_conn *s, const char *buf, size_t len)
     }
     const char *op = NULL;
     long long offset = 0, length = 0;
-    virConnectPtr c = h ? hd_vmops_conn(&err) : NULL;
+    virConnectPtr c = h ? own_conn(s, &err) : NULL;
     virStorageVolPtr v = NULL;
     char *path = NULL;
     if (c && hd_rpc_string(h, "op", 1, 16, &op, &err) == VG_OK &&
@@ -316,22 +356,26 @@ static int writable(stream_conn *s)
     }
     if (s->upload || !s->st || s->closing)
         return 0;
-    int n = virStreamRecv(s->st, (char *)buf + LWS_PRE, HD_STREAM_CHUNK);
-    if (n == -2) {
-        virStreamEventUpdateCallback(s->st, VIR_STREAM_EVENT_READABLE);
-        return 0;
-    }
-    if (n < 0) {
-        fail_lv(s);
-        return 0;
-    }
-    if (n == 0) {
-        finish(s);
-        return 0;
-    }
-    s->bytes += n;
-    if (lws_write(s->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_BINARY) < n)
-        return -1;
+    /* What libvirt has queued, while the socket takes it; then its socket is read again. */
+    do {
+        int n = virStreamRecv(s->st, (char *)buf + LWS_PRE, HD_STREAM_CHUNK);
+        if (n == -2) {
+            hold(s, 0);
+            virStreamEventUpdateCallback(s->st, VIR_STREAM_EVENT_READABLE);
+            return 0;
+        }
+        if (n < 0) {
+            fail_lv(s);
+            return 0;
+        }
+        if (n == 0) {
+            finish(s);
+            return 0;
+        }
+        s->bytes += n;
+        if (lws_write(s->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_BINARY) < n)
+            return -1;
+    } while (!lws_send_pipe_choked(s->wsi));
     lws_callback_on_writable(s->wsi);
     return 0;
 }

@@ -2,7 +2,9 @@
  * vmgate.link.volume.v1, docs/protocol.md §4.1): one volume per connection, streamed between the
  * WebSocket and libvirt's virStorageVolUpload/Download stream without holding more than one
  * message in memory. Flow control both ways: hostd stops reading the gateway while libvirt
- * cannot take more, and reads libvirt only when the gateway can take more. */
+ * cannot take more, and reads libvirt only when the gateway can take more. Each stream has a
+ * libvirt connection of its own, whose socket is not read while the gateway is behind: libvirt's
+ * client would otherwise queue the whole volume (libvirt/virt_ev.h). */
 #ifndef HD_STREAM_H
 #define HD_STREAM_H
 

@@ -1,7 +1,8 @@
-/* hostd's side of a console link as the gateway parses it (gw_linkws_parse): the first byte
- * picks whether a valid answer to the upgrade comes first or the link is open already, and how
- * the rest is cut into reads. Every message handed on lies inside the read it came in or in the
- * link's own buffer, within the limit. */
+/* hostd's side of a link as the gateway parses it (gw_linkws_parse): the first byte picks
+ * whether a valid answer to the upgrade comes first or the link is open already, whether binary
+ * messages come whole or in pieces (the volume streams), and how the rest is cut into reads.
+ * Every message or piece handed on lies inside the read it came in or in the link's own buffer;
+ * whole messages within the limit. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,14 @@ static void on_message(void *user, int binary, unsigned char *data, size_t len)
     (void)sink;
 }
 
-static const gw_linkws_ops ops = {NULL, on_message};
+static void on_piece(void *user, unsigned char *data, size_t len, int fin)
+{
+    (void)fin;
+    on_message(user, 1, data, len);
+}
+
+static const gw_linkws_ops ops = {.message = on_message};
+static const gw_linkws_ops piece_ops = {.message = on_message, .piece = on_piece};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             l.state != GW_LINKWS_OPEN)
             abort();
     }
-    size_t step = (size_t)(data[0] >> 1) + 1, off = 1;
+    const gw_linkws_ops *o = data[0] & 2 ? &piece_ops : &ops;
+    size_t step = (size_t)(data[0] >> 2) + 1, off = 1;
     int rc = VG_OK;
     while (off < size && rc == VG_OK) {
         size_t n = size - off < step ? size - off : step;
@@ -53,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!buf)
             break;
         memcpy(buf, data + off, n);
-        rc = gw_linkws_parse(&l, buf, n, &ops, NULL, &err);
+        rc = gw_linkws_parse(&l, buf, n, o, NULL, &err);
         free(buf);
         off += n;
     }

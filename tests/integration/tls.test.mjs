@@ -148,11 +148,19 @@ async function attachOutcome(s) {
   return outcome;
 }
 
+// A call the gateway makes to hostd (vm.xml) over its RPC link: 'ok' or the error's code.
+async function rpcOutcome(s) {
+  const token = await login(s);
+  secrets.add(token);
+  return api(s, token, 'vm.xml', { vm: VM }).then(() => 'ok', (e) => e.code);
+}
+
 test('the console attaches through mutual TLS; a peer from another CA means unavailable', async () => {
   const certs = path.join(stack.dir, 'certs');
   const conf = path.join(stack.dir, 'gateway.conf');
   const original = fs.readFileSync(conf, 'utf8');
   assert.equal(await attachOutcome(stack), 'hello');
+  assert.equal(await rpcOutcome(stack), 'ok');
   try {
     // The gateway's tls_ca is a foreign CA: it refuses the real hostd.
     setGatewayConf({ tls_ca: path.join(foreign, 'ca.pem') });
@@ -160,6 +168,9 @@ test('the console attaches through mutual TLS; a peer from another CA means unav
     await waitHealthy(stack);
     assert.equal(await attachOutcome(stack), 'unavailable');
     assert.match(stack.logs('gateway'), /link to hostd for .* failed/);
+    // The management RPC's link is refused the same way.
+    assert.equal(await rpcOutcome(stack), 'unavailable');
+    assert.match(stack.logs('gateway'), /rpc link to hostd \S+ failed: hostd's certificate was refused/);
 
     // The gateway presents a certificate of a foreign CA: hostd refuses it. Its HTTPS side then
     // uses that certificate too, so this client trusts both CAs.
@@ -174,6 +185,7 @@ test('the console attaches through mutual TLS; a peer from another CA means unav
     const viaBundle = { ...stack, caFile: bundle };
     await waitHealthy(viaBundle);
     assert.equal(await attachOutcome(viaBundle), 'unavailable');
+    assert.equal(await rpcOutcome(viaBundle), 'unavailable');
   } finally {
     // Whatever failed above, the later tests get the stack's own gateway back.
     fs.writeFileSync(conf, original);

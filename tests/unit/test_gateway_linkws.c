@@ -36,7 +36,34 @@ static void on_message(void *user, int binary, unsigned char *data, size_t len)
     memcpy(s->last, data, len);
 }
 
-static const gw_linkws_ops ops = {on_open, on_message};
+static const gw_linkws_ops ops = {.open = on_open, .message = on_message};
+
+/* Piece mode (the volume streams): binary data as it arrives, text whole. */
+typedef struct pieces {
+    unsigned char data[4096];
+    size_t len;
+    int calls, fins, texts;
+} pieces;
+
+static void on_text(void *user, int binary, unsigned char *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    assert_false(binary);
+    ((pieces *)user)->texts++;
+}
+
+static void on_piece(void *user, unsigned char *data, size_t len, int fin)
+{
+    pieces *p = user;
+    assert_true(p->len + len <= sizeof(p->data));
+    memcpy(p->data + p->len, data, len);
+    p->len += len;
+    p->calls++;
+    p->fins += fin;
+}
+
+static const gw_linkws_ops piece_ops = {.message = on_text, .piece = on_piece};
 
 /* Parses a private copy, so reads past the end are caught by ASan. */
 static int feed(gw_linkws *l, seen *s, const void *data, size_t len, vg_err *err)
@@ -166,6 +193,58 @@ static void test_handshake_and_frames(void **state)
     gw_linkws_free(&l);
 }
 
+static void test_pieces(void **state)
+{
+    (void)state;
+    gw_linkws l;
+    pieces p = {0};
+    vg_err err = {0};
+    /* a limit of 16 bounds text only: binary messages go on in pieces, however long */
+    gw_linkws_init(&l, 16);
+    l.state = GW_LINKWS_OPEN;
+    unsigned char msg[4 + 1000];
+    msg[0] = 0x82;
+    msg[1] = 126;
+    msg[2] = 1000 >> 8;
+    msg[3] = 1000 & 0xff;
+    for (int i = 0; i < 1000; i++)
+        msg[4 + i] = (unsigned char)(i * 7);
+    assert_int_equal(gw_linkws_parse(&l, msg, 300, &piece_ops, &p, &err), VG_OK);
+    assert_int_equal(p.calls, 1);
+    assert_int_equal(p.fins, 0);
+    assert_int_equal(p.len, 296);
+    assert_int_equal(gw_linkws_parse(&l, msg + 300, sizeof(msg) - 300, &piece_ops, &p, &err),
+                     VG_OK);
+    assert_int_equal(p.fins, 1);
+    assert_int_equal(p.len, 1000);
+    assert_memory_equal(p.data, msg + 4, 1000);
+    assert_null(l.msg); /* nothing was copied into the link's buffer */
+
+    /* fragments, an empty last one, a text between two binary messages */
+    unsigned char frags[] = "\x02\x02"
+                            "ab"
+                            "\x00\x01"
+                            "c"
+                            "\x80\x00"
+                            "\x81\x02"
+                            "{}"
+                            "\x82\x00";
+    p.len = 0;
+    p.fins = 0;
+    assert_int_equal(gw_linkws_parse(&l, frags, sizeof(frags) - 1, &piece_ops, &p, &err), VG_OK);
+    assert_int_equal(p.len, 3);
+    assert_memory_equal(p.data, "abc", 3);
+    assert_int_equal(p.fins, 2);
+    assert_int_equal(p.texts, 1);
+
+    /* a text over the limit is still refused */
+    unsigned char text[2 + 17] = {0x81, 17};
+    memset(text + 2, 'a', 17);
+    assert_int_equal(gw_linkws_parse(&l, text, sizeof(text), &piece_ops, &p, &err), VG_ERR);
+    assert_int_equal(err.code, VG_E_TOO_BIG);
+    gw_linkws_free(&l);
+}
+
 static void refused(const char *frames, size_t len, vg_err_code code)
 {
     gw_linkws l;
@@ -291,9 +370,8 @@ static void test_client_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_handshake_and_frames),
-        cmocka_unit_test(test_bad_frames),
-        cmocka_unit_test(test_bad_answers),
+        cmocka_unit_test(test_handshake_and_frames), cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_bad_frames),           cmocka_unit_test(test_bad_answers),
         cmocka_unit_test(test_client_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,11 @@ table(
     r.serverCpuMsPerMB ?? '–',
   ]),
 );
+heading = '### Volume transfers (MB/s, 1 MB = 10^6 bytes)\n';
+table(
+  ['operation', 'path', 'MB', 's', 'MB/s', 'gateway CPU ms per MB', 'hostd CPU ms per MB'],
+  of('volume').map((r) => [r.op, r.path, r.mb, r.seconds, r.mbPerS, r.gatewayCpuMsPerMB ?? '–', r.hostdCpuMsPerMB ?? '–']),
+);
 heading = '### Memory with idle viewers (KiB)\n';
 table(
   ['viewers', 'gateway RSS', 'hostd RSS', 'gateway per viewer (vs 0 / vs previous row)', 'hostd per viewer (vs 0 / vs previous row)'],

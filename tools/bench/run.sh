@@ -3,8 +3,9 @@
 # websockify, ttyd and the direct unix-socket limit, then prints the results as Markdown tables
 # (method and interpretation: docs/performance.md).
 #
-# benches: memory attach echo throughput scale-fanout scale-consoles scale-echo scale-idle
-# echo-flood (default: all, in that order). A daemon that dies during a bench is recorded and
+# benches: memory attach echo throughput volume scale-fanout scale-consoles scale-echo scale-idle
+# echo-flood (default: all, in that order). volume: upload and download of a 512 MiB volume
+# through the gateway and with virsh alone, and the latency of a hostd RPC (volume.mjs). A daemon that dies during a bench is recorded and
 # restarted. echo-flood times vmgate's echo without, then with a
 # login flood (--flood-clients, default 8). The scale-* benches (scale.mjs) hold up to 10,000
 # viewers and 1,000 synthetic consoles. --quick runs each for a few seconds only (a smoke test
@@ -51,17 +52,17 @@ benches=()
 for a in "$@"; do
     case $a in
     --quick) quick=1 ;;
-    echo | throughput | memory | attach | echo-flood | scale-idle | scale-consoles | scale-fanout | scale-echo) benches+=("$a") ;;
+    echo | throughput | volume | memory | attach | echo-flood | scale-idle | scale-consoles | scale-fanout | scale-echo) benches+=("$a") ;;
     --flood-clients=*) flood_clients=${a#*=} ;;
     *)
-        echo "usage: $0 [--quick] [--flood-clients=N] [echo|throughput|memory|attach|echo-flood|scale-idle|scale-consoles|scale-fanout|scale-echo]..." >&2
+        echo "usage: $0 [--quick] [--flood-clients=N] [echo|throughput|volume|memory|attach|echo-flood|scale-idle|scale-consoles|scale-fanout|scale-echo]..." >&2
         exit 2
         ;;
     esac
 done
 # Memory first: the throughput runs leave grown (reusable) heaps behind in the daemons.
 # scale-idle late: it pushes today's gateway past what it survives (docs/performance.md).
-[ ${#benches[@]} -gt 0 ] || benches=(memory attach echo throughput scale-fanout scale-consoles scale-echo scale-idle echo-flood)
+[ ${#benches[@]} -gt 0 ] || benches=(memory attach echo throughput volume scale-fanout scale-consoles scale-echo scale-idle echo-flood)
 
 say() { echo "bench: $*" >&2; }
 
@@ -172,10 +173,10 @@ pw=$stack/admin-password
 vg=(--url="$url" --ca="$ca" --password-file="$pw")
 
 if [ $quick = 1 ]; then
-    n_echo=10 secs=1 viewers="1 3" idle="0 5 20" wsk_idle="0 3" rates="5" rate_viewers="1" n_attach=10 n_api=20
+    n_echo=10 secs=1 viewers="1 3" idle="0 5 20" wsk_idle="0 3" rates="5" rate_viewers="1" n_attach=10 n_api=20 vol_mb=16
     s_idle="20 50" s_proxy_idle="5 10" s_consoles=20 s_fanout=5 s_elsewhere=20 s_probes=5
 else
-    n_echo=200 secs=10 viewers="1 10 50" idle="0 100 500" wsk_idle="0 10 50" rates="2 5 10 20" rate_viewers="1 10" n_attach=100 n_api=500
+    n_echo=200 secs=10 viewers="1 10 50" idle="0 100 500" wsk_idle="0 10 50" rates="2 5 10 20" rate_viewers="1 10" n_attach=100 n_api=500 vol_mb=512
     s_idle="1000 2500 5000 10000" s_proxy_idle="100 1000" s_consoles=1000 s_fanout=100 s_elsewhere=1000 s_probes=50
 fi
 
@@ -216,6 +217,11 @@ run_bench() {
         node "$bench/throughput.mjs" "${vg[@]}" --dir="$stack" --vm=$src --consoles="$stack/consoles" \
             --viewers="$rate_viewers" --seconds=$secs --gateway-pid="$gwpid" --hostd-pid="$hostdpid" \
             --targets=vmgate --rates="$rates" >>"$out"
+        ;;
+    volume)
+        say "volume transfers: $vol_mb MiB up and down, through vmgate and with virsh"
+        node "$bench/volume.mjs" "${vg[@]}" --pool=vmgate --size-mb=$vol_mb --virsh-uri="$virsh_uri" \
+            --gateway-pid="$gwpid" --hostd-pid="$hostdpid" --n-rpc=$n_api >>"$out"
         ;;
     memory)
         say "memory: $idle idle viewers"
