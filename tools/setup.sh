@@ -17,6 +17,8 @@ build=$repo/build
 # openvswitch-switch gives the network tests an Open vSwitch (user-space datapath, started by
 # the test itself). asciinema: the recordings test plays downloaded recordings with `asciinema cat`.
 # haproxy: tests/integration/haproxy.test.mjs runs three gateways behind it.
+# tgt (a user-space iSCSI target) and libvirt's iscsi-direct storage driver: the iscsi-direct
+# pool of tests/integration/storage-hosts.test.mjs logs in to a tgtd the test starts.
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -25,7 +27,7 @@ packages=(
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
     dpkg-dev debhelper lintian debootstrap nginx prometheus
     libuv1-dev libjson-c-dev zlib1g-dev openvswitch-switch
-    asciinema haproxy
+    asciinema haproxy tgt libvirt-daemon-driver-storage-iscsi-direct
 )
 
 say() {
