@@ -18,6 +18,8 @@ build=$repo/build
 # the test itself). asciinema: the recordings test plays downloaded recordings with `asciinema cat`.
 # haproxy: tests/integration/haproxy.test.mjs runs three gateways behind it.
 # redis-sentinel: tools/up.sh VG_SENTINEL=1 and tests/integration/redis-sentinel.test.mjs.
+# tgt (a user-space iSCSI target) and libvirt's iscsi-direct storage driver: the iscsi-direct
+# pool of tests/integration/storage-hosts.test.mjs logs in to a tgtd the test starts.
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev llvm clang-format
     libwebsockets-dev libhiredis-dev libcjson-dev libev-dev libssl-dev libvirt-dev libxml2-dev
@@ -26,7 +28,7 @@ packages=(
     iptables openssl socat curl genisoimage websockify chromium nodejs npm
     dpkg-dev debhelper lintian debootstrap nginx prometheus
     libuv1-dev libjson-c-dev zlib1g-dev openvswitch-switch
-    asciinema haproxy redis-sentinel
+    asciinema haproxy redis-sentinel tgt libvirt-daemon-driver-storage-iscsi-direct
 )
 
 say() {

@@ -55,6 +55,9 @@ int hd_vmops_lv_fail(vg_err *err)
     case VIR_ERR_CONFIG_UNSUPPORTED:
         code = VG_E_BAD_REQUEST;
         break;
+    case VIR_ERR_NO_SUPPORT: /* the driver has no such function (a volume in an iSCSI pool) */
+        code = VG_E_UNSUPPORTED;
+        break;
     default:
         break;
     }

@@ -113,6 +113,27 @@ int hd_poolxml_type(const char *xml, char *type, size_t cap, vg_err *err)
     return rc;
 }
 
+int hd_poolxml_supported(const char *caps, const char *type)
+{
+    size_t len = caps ? strlen(caps) : 0;
+    xmlDoc *doc = len ? xmlReadMemory(caps, (int)len, "caps.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                      : NULL;
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    int rc = root && !xmlStrcmp(root->name, X("storagepoolCapabilities")) ? 0 : -1;
+    for (xmlNode *n = rc == 0 ? root->children : NULL; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, X("pool")))
+            continue;
+        xmlChar *t = xmlGetProp(n, X("type")), *yes = xmlGetProp(n, X("supported"));
+        if (t && !xmlStrcmp(t, X(type)))
+            rc = yes && !xmlStrcmp(yes, X("yes"));
+        xmlFree(t);
+        xmlFree(yes);
+    }
+    xmlFreeDoc(doc);
+    return rc;
+}
+
 char *hd_poolxml_raw_volume(const char *name, long long bytes, vg_err *err)
 {
     char size[32];

@@ -15,5 +15,9 @@ char *hd_poolxml_secret(const char *usage, const char *description, vg_err *err)
 char *hd_poolxml_raw_volume(const char *name, long long bytes, vg_err *err);
 /* A pool's type attribute ("dir", "fs", ...). */
 int hd_poolxml_type(const char *xml, char *type, size_t cap, vg_err *err);
+/* From libvirt's storage pool capabilities (virConnectGetStoragePoolCapabilities): 1 when the
+ * pool type is supported, 0 when libvirt says it is not or does not list it (no driver
+ * installed), -1 when caps is not such a document. */
+int hd_poolxml_supported(const char *caps, const char *type);
 
 #endif

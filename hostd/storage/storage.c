@@ -2,6 +2,7 @@
 
 #include "libvirt/vmops_int.h"
 #include "libvirt/vmxml.h"
+#include "storage/poolcap.h"
 #include "storage/poolxml.h"
 #include "vg_log.h"
 #include "vg_poolspec.h"
@@ -123,6 +124,11 @@ void hd_storage_pool_define(rpc_call *call, const cJSON *params)
         hd_rpc_fail(call, &err);
         return;
     }
+    virResetLastError();
+    if (hd_poolcap_check(c, &s, &err) != VG_OK) {
+        hd_rpc_fail(call, &err);
+        return;
+    }
     char *xml = hd_poolxml_pool(&s, &err);
     if (!xml) {
         hd_rpc_fail(call, &err);
@@ -185,6 +191,18 @@ static int data_volumes(virStoragePoolPtr p)
     return data;
 }
 
+/* Stops and undefines a pool that may go. The empty directory of a dir pool goes with it
+ * (libvirt refuses a non-empty one, which then stays); a mount point or a device is never
+ * touched. */
+static int drop_pool(virStoragePoolPtr p, int active, const char *type, vg_err *err)
+{
+    if (active && virStoragePoolDestroy(p) < 0)
+        return hd_vmops_lv_fail(err);
+    if (!strcmp(type, "dir") && virStoragePoolDelete(p, 0) < 0)
+        virResetLastError();
+    return virStoragePoolUndefine(p) < 0 ? hd_vmops_lv_fail(err) : VG_OK;
+}
+
 /* Refused while the pool holds volumes: deleting a pool never deletes data. */
 void hd_storage_pool_undefine(rpc_call *call, const cJSON *params)
 {
@@ -195,29 +213,27 @@ void hd_storage_pool_undefine(rpc_call *call, const cJSON *params)
         hd_rpc_fail(call, &err);
         return;
     }
-    int active = virStoragePoolIsActive(p) == 1;
-    if (active)
+    /* A refresh stops a pool whose storage went: the directory of a shared dir pool that
+     * another member of its group has just removed with its own copy of the pool. */
+    if (virStoragePoolIsActive(p) == 1)
         virStoragePoolRefresh(p, 0);
-    int nv = active ? data_volumes(p) : 0;
+    virResetLastError();
+    int active = virStoragePoolIsActive(p) == 1;
     char type[16] = "";
     char *xml = virStoragePoolGetXMLDesc(p, 0);
     if (xml)
         hd_poolxml_type(xml, type, sizeof(type), &err);
     free(xml);
-    int rc = VG_OK;
-    if (nv > 0)
+    /* An iSCSI pool's volumes are the target's LUNs: the pool neither made them nor can delete
+     * them, and undefining it leaves them as they are; only a running VM on one holds it. */
+    int luns = !strcmp(type, "iscsi") || !strcmp(type, "iscsi-direct");
+    int nv = active && !luns ? data_volumes(p) : 0;
+    int rc = active && luns ? pool_idle(c, p, &err) : VG_OK;
+    if (rc == VG_OK && nv > 0)
         rc = vg_fail(&err, VG_E_CONFLICT, "pool %s holds %d volume%s; delete them first",
                      virStoragePoolGetName(p), nv, nv == 1 ? "" : "s");
-    else if (active && virStoragePoolDestroy(p) < 0)
-        rc = hd_vmops_lv_fail(&err);
-    else {
-        /* The empty directory of a dir pool goes with it (libvirt refuses a non-empty one, which
-         * then stays); a mount point or a device is never touched. */
-        if (!strcmp(type, "dir") && virStoragePoolDelete(p, 0) < 0)
-            virResetLastError();
-        if (virStoragePoolUndefine(p) < 0)
-            rc = hd_vmops_lv_fail(&err);
-    }
+    if (rc == VG_OK)
+        rc = drop_pool(p, active, type, &err);
     virStoragePoolFree(p);
     if (rc == VG_OK)
         hd_rpc_reply(call, NULL);

@@ -126,6 +126,9 @@ test('bad pool specs are refused with a clear error and change nothing on the ho
     [{ type: 'dir', target: '/etc/vmgate-pool' }, 'forbidden', /outside this host's pool_roots/],
     [{ type: 'fs', target: `${stack.dir}/pools/f`, source: { device: '/etc/passwd' } }, 'bad_request', /below \/dev\//],
     [{ type: 'netfs', target: `${stack.dir}/pools/n`, source: { host: 'nfs.example', dir: 'x' } }, 'bad_request', /spec.source.dir/],
+    [{ type: 'iscsi-direct', source: { host: '127.0.0.1', iqn: 'not an iqn', initiator: 'iqn.2024-01.org.x:h' } }, 'bad_request', /spec.source.iqn/],
+    [{ type: 'iscsi-direct', source: { host: '127.0.0.1', port: 70000, iqn: 'iqn.2024-01.org.x:t', initiator: 'iqn.2024-01.org.x:h' } }, 'bad_request', /spec.source.port/],
+    [{ type: 'iscsi-direct', source: { host: '127.0.0.1', iqn: 'iqn.2024-01.org.x:t', initiator: 'iqn.2024-01.org.x:h', auth: { username: 'u', secret: '../s' } } }, 'bad_request', /spec.source.auth.secret/],
   ];
   for (const [spec, code, re] of bad) {
     await refused(A('pool.create', { pool: 'bad1', host: stack.hostId, spec }), code, re);
@@ -134,6 +137,12 @@ test('bad pool specs are refused with a clear error and change nothing on the ho
   await refused(A('volume.create', { pool: stack.pool, volume: 'z', size_mib: 0 }), 'bad_request', /size_mib/);
   await refused(A('volume.create', { pool: stack.pool, volume: 'z', size_mib: 1 << 30 }), 'bad_request', /size_mib/);
   await refused(A('volume.create', { pool: stack.pool, volume: '../z', size_mib: 1 }), 'bad_request', /volume/);
+  await refused(A('volume.create', { pool: stack.pool, volume: 'z', size_mib: -5 }), 'bad_request', /size_mib/);
+  await refused(A('volume.resize', { pool: stack.pool, volume: 'base.qcow2', size_mib: 0 }), 'bad_request', /size_mib/);
+  await refused(A('volume.resize', { pool: stack.pool, volume: 'base.qcow2', size_mib: 1e12 }), 'bad_request', /size_mib/);
+  await refused(A('pool.create', { pool: '../up', host: stack.hostId, spec: { type: 'dir', target: `${stack.dir}/pools/up` } }), 'bad_request', /pool/);
+  assert.equal((await A('volume.get', { pool: stack.pool, volume: 'base.qcow2' })).capacity, 64 << 20);
+  assert.equal((await A('volume.list', { pool: stack.pool })).volumes.some((v) => v.name === 'z'), false);
   assert.deepEqual(libvirtPools(), before);
   assert.equal(stack.redis('exists', 'vg:pool:bad1'), '0');
 });
@@ -159,8 +168,16 @@ test('an fs pool on a loop device with ext4 is created, used, stopped and delete
     await A('volume.create', { pool: 'fs1', volume: 'a.raw', size_mib: 8, format: 'raw' });
     const names = (await A('volume.list', { pool: 'fs1' })).volumes.map((v) => v.name);
     assert.ok(names.includes('a.raw'), names.join());
-    await refused(A('pool.delete', { pool: 'fs1' }), 'conflict', /holds 1 volume;/);
-    await A('volume.delete', { pool: 'fs1', volume: 'a.raw' });
+    // a file written on the mounted filesystem behind libvirt's back (in libvirtd's mount
+    // namespace, where the mount is) shows after a refresh
+    const libvirtd = fs.readFileSync(path.join(stack.dir, 'libvirt', 'libvirtd.pid'), 'utf8').trim();
+    execFileSync('nsenter', ['-t', libvirtd, '-m', '--', 'truncate', '-s', '1M', path.join(target, 'side.raw')]);
+    assert.ok(!fs.existsSync(path.join(target, 'side.raw')), 'not in the test\'s namespace');
+    assert.equal((await A('pool.refresh', { pool: 'fs1' })).hosts[0].volumes, 3, 'a.raw, side.raw, lost+found');
+    const after = (await A('volume.list', { pool: 'fs1' })).volumes.map((v) => v.name).sort();
+    assert.ok(after.includes('side.raw'), after.join());
+    await refused(A('pool.delete', { pool: 'fs1' }), 'conflict', /holds 2 volumes;/);
+    for (const v of ['a.raw', 'side.raw']) await A('volume.delete', { pool: 'fs1', volume: v });
     assert.equal((await A('pool.stop', { pool: 'fs1' })).hosts[0].state, 'inactive');
     await A('pool.delete', { pool: 'fs1' });
     assert.ok(!libvirtPools().includes('fs1'));
@@ -205,6 +222,13 @@ test('upload and download round trip with the same sha256; a cut upload is not u
   const refusedUp = await upload('nopool', 'x.raw', data.subarray(0, 3 << 20));
   assert.equal(refusedUp.status, 404);
   assert.equal(refusedUp.body.error.code, 'not_found');
+  for (const offset of [-1, 'abc', 2 ** 60]) {
+    const r = await upload(stack.pool, 'up1.raw', data.subarray(0, 1 << 20), { offset });
+    assert.equal(r.status, 400, `offset ${offset}`);
+    assert.equal(r.body.error.code, 'bad_request');
+    assert.match(r.body.error.message, /offset/);
+  }
+  assert.equal((await download(stack.pool, 'up1.raw')).sha, want, 'a refused upload changes nothing');
   const missing = await download(stack.pool, 'nothere.raw');
   assert.equal(missing.status, 404);
   for (const n of ['up1.raw', 'up2.raw']) await A('volume.delete', { pool: stack.pool, volume: n });

@@ -1,6 +1,6 @@
 /* Pool specs and the libvirt pool XML made from them: a golden file per pool type in
  * tests/unit/data/pool/ (VG_UPDATE_GOLDEN=1 rewrites them), every refusal of a bad spec, the
- * allowed-roots check and the secret document. */
+ * allowed-roots check, the secret document and libvirt's pool capabilities read back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,13 +177,33 @@ static void test_secret_doc(void **state)
     free(xml);
 }
 
+/* libvirt's storage pool capabilities as `virsh pool-capabilities` prints them (9.0,
+ * shortened): iscsi-direct not installed. */
+static void test_capabilities(void **state)
+{
+    (void)state;
+    const char *caps = "<storagepoolCapabilities>\n"
+                       "  <pool type='dir' supported='yes'>\n"
+                       "    <volOptions><defaultFormat type='raw'/></volOptions>\n"
+                       "  </pool>\n"
+                       "  <pool type='iscsi-direct' supported='no'>\n  </pool>\n"
+                       "  <pool type='iscsi' supported='yes'>\n  </pool>\n"
+                       "</storagepoolCapabilities>\n";
+    assert_int_equal(hd_poolxml_supported(caps, "dir"), 1);
+    assert_int_equal(hd_poolxml_supported(caps, "iscsi"), 1);
+    assert_int_equal(hd_poolxml_supported(caps, "iscsi-direct"), 0);
+    assert_int_equal(hd_poolxml_supported(caps, "rbd"), 0); /* not listed: no driver */
+    assert_int_equal(hd_poolxml_supported("<capabilities/>", "dir"), -1);
+    assert_int_equal(hd_poolxml_supported("not xml", "dir"), -1);
+    assert_int_equal(hd_poolxml_supported(NULL, "dir"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_roots),
-        cmocka_unit_test(test_secret_doc),
+        cmocka_unit_test(test_golden),       cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_roots),        cmocka_unit_test(test_secret_doc),
+        cmocka_unit_test(test_capabilities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
