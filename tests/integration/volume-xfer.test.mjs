@@ -13,7 +13,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, REPO } from './lib/stack.mjs';
-import { api, login } from './lib/client.mjs';
+import { api, login, openConsole } from './lib/client.mjs';
+import { fakeShell } from './lib/fakeshell.mjs';
+import { until } from './lib/wait.mjs';
 
 const BIN = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/vmgatectl/vmgatectl');
 const BIG = 512 << 20;
@@ -116,7 +118,39 @@ const growth = { upload: {}, download: {} };
 // Found by this test: the download was cut (ECONNRESET) about 5 s after its request, by the
 // timeout lws had armed on the HTTP connection for the request; the gateway now re-arms it
 // (idle_timeout) each time the client takes bytes.
+// A console keeps answering while a transfer runs (issue 14): a synthetic shell (lib/fakeshell.mjs)
+// on the same host is asked `echo $((i*7))` once a second; every answer must come within
+// ECHO_MAX_MS. Returns stop(), which resolves to the latencies.
+const ECHO_MAX_MS = 5000;
+async function echoProbe() {
+  const vm = 'vgt-xfer-echo';
+  const shell = fakeShell(stack.socket(vm));
+  await until(() => stack.redis('exists', `vg:vm:${vm}`) === '1', 20000, `${vm} registered`);
+  const con = await openConsole(stack, token, { vm });
+  await con.waitControl('hello');
+  const took = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 1; running; i++) {
+      const t0 = Date.now();
+      const mark = con.output.length;
+      con.send(`echo $((${i}*7))\r`); // the synthetic shell runs a line on CR, as a terminal sends it
+      await con.waitFor(`\r\n${i * 7}\r\nsyn# `, ECHO_MAX_MS, { from: mark });
+      took.push(Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    await con.close();
+    shell.close();
+    return took;
+  };
+}
+
 test('a 512 MiB upload and download go through with the same sha256; the gateway RSS stays bounded', { timeout: 600000 }, async () => {
+  const stopEcho = await echoProbe();
   const pids = { gateway: pidOf('gateway'), hostd: pidOf('hostd') };
   const base = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, rss(p)]));
   let phase = 'upload';
@@ -170,6 +204,9 @@ test('a 512 MiB upload and download go through with the same sha256; the gateway
   } finally {
     clearInterval(sample);
   }
+  const echoes = await stopEcho();
+  console.log(`console echo during the transfer: ${echoes.length} answers, max ${Math.max(...echoes)} ms`);
+  assert.ok(echoes.length >= 3, 'the console answered during the transfer');
   for (const ph of ['upload', 'download'])
     for (const k of Object.keys(pids)) console.log(`${ph}: ${k} RSS +${(growth[ph][k] / 1048576).toFixed(1)} MiB`);
   for (const ph of ['upload', 'download'])
