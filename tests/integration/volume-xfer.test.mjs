@@ -19,7 +19,11 @@ import { until } from './lib/wait.mjs';
 
 const BIN = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/vmgatectl/vmgatectl');
 const BIG = 512 << 20;
-const RSS_GROWTH_MAX = 64 << 20;
+// Issue 14: neither daemon grows by more than 16 MiB while 512 MiB go through it. A sanitizer
+// build also keeps up to quarantine_size_mb (8) of freed memory and its shadow: 12 MiB more.
+const RSS_GROWTH_MAX = 16 << 20;
+const ASAN_EXTRA = 12 << 20;
+const sanitized = (pid) => /libasan|libubsan/.test(fs.readFileSync(`/proc/${pid}/maps`, 'utf8'));
 let stack;
 let token;
 let tmp;
@@ -209,8 +213,9 @@ test('a 512 MiB upload and download go through with the same sha256; the gateway
   assert.ok(echoes.length >= 3, 'the console answered during the transfer');
   for (const ph of ['upload', 'download'])
     for (const k of Object.keys(pids)) console.log(`${ph}: ${k} RSS +${(growth[ph][k] / 1048576).toFixed(1)} MiB`);
+  const bound = RSS_GROWTH_MAX + (sanitized(pids.gateway) ? ASAN_EXTRA : 0);
   for (const ph of ['upload', 'download'])
-    assert.ok(growth[ph].gateway < RSS_GROWTH_MAX, `gateway RSS grew by ${(growth[ph].gateway / 1048576).toFixed(1)} MiB during the ${ph}`);
+    assert.ok(growth[ph].gateway < bound, `gateway RSS grew by ${(growth[ph].gateway / 1048576).toFixed(1)} MiB during the ${ph}`);
 });
 
 // Found by the test above: hostd's RSS grew by about 300 MiB for 512 MiB downloaded, although
@@ -219,8 +224,9 @@ test('a 512 MiB upload and download go through with the same sha256; the gateway
 // each stream a libvirt connection of its own whose socket is read only while the gateway
 // keeps up (hostd/libvirt/virt_ev.h, hd_virt_ev_hold).
 test('hostd RSS stays bounded during the 512 MiB transfer', () => {
+  const bound = RSS_GROWTH_MAX + (sanitized(pidOf('hostd')) ? ASAN_EXTRA : 0);
   for (const ph of ['upload', 'download'])
-    assert.ok(growth[ph].hostd < RSS_GROWTH_MAX, `hostd RSS grew by ${(growth[ph].hostd / 1048576).toFixed(1)} MiB during the ${ph}`);
+    assert.ok(growth[ph].hostd < bound, `hostd RSS grew by ${(growth[ph].hostd / 1048576).toFixed(1)} MiB during the ${ph}`);
 });
 
 // The upload's half of the bound when libvirtd is the slow side (stopped for 4 s in the middle
@@ -270,7 +276,7 @@ test('hostd stops reading an upload while libvirtd does not take it; its RSS sta
   }
   console.log(`upload with libvirtd stopped: hostd RSS +${(peak / 1048576).toFixed(1)} MiB`);
   assert.ok(stopped);
-  assert.ok(peak < RSS_GROWTH_MAX, `hostd RSS grew by ${(peak / 1048576).toFixed(1)} MiB`);
+  assert.ok(peak < RSS_GROWTH_MAX + (sanitized(pidOf('hostd')) ? ASAN_EXTRA : 0), `hostd RSS grew by ${(peak / 1048576).toFixed(1)} MiB`);
 });
 
 // Issue 17: a call the gateway makes to hostd costs no TLS handshake. Every call to a host goes
