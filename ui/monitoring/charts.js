@@ -43,8 +43,11 @@ class VgMetricsCharts extends VgElement {
 
     connectedCallback() {
         super.connectedCallback();
+        // A VM's host is known from its latest values; a VM with none yet (just started: its
+        // first round is still to come) reloads on any host's round until it has them.
         this.listen(['metrics.round'], (data) => {
-            if (data.host === (this.kind === 'host' ? this.name : this.host)) this.scheduleReload(200);
+            const host = this.kind === 'host' ? this.name : this.host;
+            if (!host || data.host === host) this.scheduleReload(200);
         });
         this.onResize = () => this.resize();
         window.addEventListener('resize', this.onResize);
