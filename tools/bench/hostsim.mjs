@@ -27,7 +27,8 @@
 //   {op: 'stop-host', host} → {host, last_ms}: the host stops heartbeating; last_ms is the `now`
 //     of its last sync, which has completed (as a hostd that died right after it)
 //   {op: 'start-host', host} → {host}: it heartbeats again (a sync at once)
-//   {op: 'stats'} → {syncs, sync_ms: round trip of each sync since the previous stats, cpu_s}
+//   {op: 'stats'} → {syncs, sync_ms: round trip of each sync, cpu_s: the simulator's CPU time,
+//     both since the previous stats}
 //   'exit' ends it.
 // Without IPC it runs until SIGINT/SIGTERM and prints the sync statistics every 10 s.
 import fs from 'node:fs';
@@ -159,8 +160,10 @@ if (o.projects) {
 
 hosts.forEach((h, i) => schedule(h, i, Math.random() * h.heartbeatMs));
 
+let cpuAt = process.cpuUsage();
 function stats() {
-  const cu = process.cpuUsage();
+  const cu = process.cpuUsage(cpuAt);
+  cpuAt = process.cpuUsage();
   const out = { syncs: syncMs.length, sync_ms: summary(syncMs), cpu_s: (cu.user + cu.system) / 1e6 };
   syncMs = [];
   return out;

@@ -151,6 +151,8 @@ async function main() {
   const { startSecondGateway } = await import('../../tests/integration/lib/gateway2.mjs');
   const stack = await startStack({ vms: [], prefix: 'vgt-hostsim-' });
   const extra = [];
+  // stack.mjs tears the stack down when the process ends early; the extra gateways go too.
+  process.on('exit', () => extra.forEach((g) => g.kill()));
   let sim = null;
   const workers = [];
   const redis = redisClient(stack.redisPort, { password: stack.redisPassword });
@@ -163,6 +165,8 @@ async function main() {
     await admin.call('user.create', { name: 'simuser', password: 'simuser-password', role: 'operator' });
     await admin.call('project.member.set', { project: 'sim-p0', user: 'simuser', role: 'operator' });
 
+    // Simulated hosts a gateway holds down (vg:host:<id>:downmark) although they heartbeat.
+    const markedDown = async (hosts) => (await Promise.all(hosts.map((h) => redis.call('EXISTS', `vg:host:${h}:downmark`)))).reduce((a, b) => a + b, 0);
     const mem0 = Number((await info(redis, 'memory')).used_memory);
     sim = child(path.join(HERE, 'hostsim.mjs'), [`--redis-port=${stack.redisPort}`,
       `--password-file=${path.join(stack.dir, 'redis/password')}`, `--hosts=${o.hosts}`, `--vms=${o.vms}`,
@@ -192,7 +196,8 @@ async function main() {
         sync_round_trip_ms: st.sync_ms, redis_commands_per_s: Math.round((c1 - c0) / secs),
         redis_cpu_pct: Math.round(((cpu('used_cpu_sys') + cpu('used_cpu_user')) / secs) * 100),
         redis_used_memory_mib: Math.round(Number(mem.used_memory) / 1048576), redis_rss_mib: Math.round(Number(mem.used_memory_rss) / 1048576),
-        redis_clients: Number(clients.connected_clients), hostsim_cpu_s: st.cpu_s });
+        redis_clients: Number(clients.connected_clients), hostsim_cpu_pct: Math.round((st.cpu_s / secs) * 100),
+        hosts_marked_down: await markedDown(ready.hosts) });
     }
 
     if (benches.has('list') || benches.has('fanout')) {
@@ -232,7 +237,8 @@ async function main() {
           }
         }));
         wss.forEach((w) => w.close());
-        out({ bench: 'vm.list', case: label, vms_listed: n, fleet_vms: o.hosts * o.vms, page_ms: summary(pages), listing_ms: summary(whole) });
+        out({ bench: 'vm.list', case: label, vms_listed: n, fleet_vms: o.hosts * o.vms, page_ms: summary(pages), listing_ms: summary(whole),
+          hosts_marked_down: await markedDown(ready.hosts) });
       };
       await run('1 client, 1 gateway', [users[0]], o.n);
       await run('3 clients, 1 gateway', [users[0], users[0], users[0]], Math.ceil(o.n / 3));
