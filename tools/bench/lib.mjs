@@ -3,9 +3,11 @@
 //
 // Every client exposes the same small interface so one measurement runs unchanged against all
 // four: send(buf), onData(fn(buf)) (console output bytes only), close().
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -389,4 +391,94 @@ export function waitText(client, needle, ms) {
     ms,
     `output ${JSON.stringify(needle)}`,
   );
+}
+
+// A minimal RESP client: commands as arrays of strings, replies parsed in order. password: sent
+// with AUTH first. A message that answers no command (pub/sub, after SUBSCRIBE's own replies)
+// goes to onPush(array).
+export function redisClient(port, { password, onPush } = {}) {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  let buf = Buffer.alloc(0);
+  const waiting = [];
+  const parse = (b, i) => {
+    const end = b.indexOf('\r\n', i);
+    if (end < 0) return null;
+    const type = String.fromCharCode(b[i]);
+    const line = b.toString('utf8', i + 1, end);
+    if (type === '+' || type === ':') return { v: type === ':' ? Number(line) : line, next: end + 2 };
+    if (type === '-') return { v: new Error(line), next: end + 2 };
+    if (type === '$') {
+      const n = Number(line);
+      if (n < 0) return { v: null, next: end + 2 };
+      if (b.length < end + 2 + n + 2) return null;
+      return { v: b.toString('utf8', end + 2, end + 2 + n), next: end + 2 + n + 2 };
+    }
+    if (type === '*') {
+      const n = Number(line);
+      const out = [];
+      let j = end + 2;
+      for (let k = 0; k < n; k++) {
+        const r = parse(b, j);
+        if (!r) return null;
+        out.push(r.v);
+        j = r.next;
+      }
+      return { v: n < 0 ? null : out, next: j };
+    }
+    throw new Error(`RESP type ${type}`);
+  };
+  sock.on('data', (d) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    let at = 0;
+    for (;;) {
+      const r = at < buf.length ? parse(buf, at) : null;
+      if (!r) break;
+      at = r.next;
+      const w = waiting.shift();
+      if (!w) onPush?.(r.v);
+      else if (r.v instanceof Error) w.reject(r.v);
+      else w.resolve(r.v);
+    }
+    buf = buf.subarray(at);
+  });
+  const client = {
+    call(...args) {
+      const parts = [`*${args.length}\r\n`];
+      for (const a of args) {
+        const s = String(a);
+        parts.push(`$${Buffer.byteLength(s)}\r\n${s}\r\n`);
+      }
+      sock.write(parts.join(''));
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    close: () => sock.end(),
+  };
+  client.ready = new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject)).then(() =>
+    password ? client.call('AUTH', password) : null);
+  return client;
+}
+
+// The text a daemon sends for redis-scripts/<name>: the prelude and the script joined as `cat`
+// would (common/vg_rscript.c), so its SHA1 is the daemon's.
+export const luaScript = (name) =>
+  fs.readFileSync(path.join(REPO, 'redis-scripts/lib/prelude.lua'), 'utf8') +
+  fs.readFileSync(path.join(REPO, 'redis-scripts', name), 'utf8');
+
+// A private redis-server on 127.0.0.1 (a temporary directory, no persistence).
+export async function startRedis(port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgt-bench-redis-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const r = redisClient(port);
+    try {
+      await r.ready;
+      return { r, stop: () => { r.close(); proc.kill(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    } catch {
+      await sleep(100);
+    }
+  }
+  proc.kill();
+  throw new Error(`redis-server on port ${port} did not start`);
 }

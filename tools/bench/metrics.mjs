@@ -14,93 +14,12 @@
 //   node metrics.mjs --mode=query --url=https://127.0.0.1:PORT --ca=CA --password-file=F --vm=NAME [--n=200]
 //     metrics.query over the HTTP API of a running stack: 7 days at 1-minute steps and the
 //     last hour of raw points, --n calls each, latency p50/p99.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { REPO, gatewayApi, nowMs, options, sleep, summary } from './lib.mjs';
+import { gatewayApi, luaScript, nowMs, options, startRedis, summary } from './lib.mjs';
 
 const o = options({ mode: 'store', vms: 0, rounds: 30, port: 23990, url: '', ca: '', 'password-file': '', vm: '', n: 200 });
 
-// A minimal RESP client: commands as arrays of strings, replies parsed in order.
-function redisClient(port) {
-  const sock = net.connect(port, '127.0.0.1');
-  let buf = Buffer.alloc(0);
-  const waiting = [];
-  const parse = (b, i) => {
-    const end = b.indexOf('\r\n', i);
-    if (end < 0) return null;
-    const type = String.fromCharCode(b[i]);
-    const line = b.toString('utf8', i + 1, end);
-    if (type === '+' || type === ':') return { v: type === ':' ? Number(line) : line, next: end + 2 };
-    if (type === '-') return { v: new Error(line), next: end + 2 };
-    if (type === '$') {
-      const n = Number(line);
-      if (n < 0) return { v: null, next: end + 2 };
-      if (b.length < end + 2 + n + 2) return null;
-      return { v: b.toString('utf8', end + 2, end + 2 + n), next: end + 2 + n + 2 };
-    }
-    if (type === '*') {
-      const n = Number(line);
-      const out = [];
-      let j = end + 2;
-      for (let k = 0; k < n; k++) {
-        const r = parse(b, j);
-        if (!r) return null;
-        out.push(r.v);
-        j = r.next;
-      }
-      return { v: n < 0 ? null : out, next: j };
-    }
-    throw new Error(`RESP type ${type}`);
-  };
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      const r = buf.length ? parse(buf, 0) : null;
-      if (!r) break;
-      buf = buf.subarray(r.next);
-      const w = waiting.shift();
-      if (r.v instanceof Error) w.reject(r.v);
-      else w.resolve(r.v);
-    }
-  });
-  return {
-    ready: new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject)),
-    call(...args) {
-      const parts = [`*${args.length}\r\n`];
-      for (const a of args) {
-        const s = String(a);
-        parts.push(`$${Buffer.byteLength(s)}\r\n${s}\r\n`);
-      }
-      sock.write(parts.join(''));
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-    },
-    close: () => sock.end(),
-  };
-}
-
-async function startRedis(port) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgt-bench-metrics-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const r = redisClient(port);
-    try {
-      await r.ready;
-      return { r, stop: () => { r.close(); proc.kill(); fs.rmSync(dir, { recursive: true, force: true }); } };
-    } catch {
-      await sleep(100);
-    }
-  }
-  proc.kill();
-  throw new Error(`redis-server on port ${port} did not start`);
-}
-
-const script = () =>
-  fs.readFileSync(path.join(REPO, 'redis-scripts/lib/prelude.lua'), 'utf8') +
-  fs.readFileSync(path.join(REPO, 'redis-scripts/hostd_metrics_write.lua'), 'utf8');
+const script = () => luaScript('hostd_metrics_write.lua');
 
 // A VM target as hostd_mstats_vm_target makes it: four series and the latest fields.
 function vmTarget(i, t) {
