@@ -126,8 +126,8 @@ test('kill -9 of the gateway carrying a console: the client resumes through the 
   const viewers = [];
   for (const g of gws) viewers.push(await openConsole(g.stack, token, { vm: VM, mode: 'ro', offset: 'end' }));
   const ids = async (c) => {
-    const m = await c.waitControl('viewers', 10000, (v) => v.viewers.length === 4);
-    return m.viewers.map((v) => `${v.viewer}/${v.user}/${v.mode}/${v.writer}`).sort();
+    const list = await c.waitViewers((l) => l.length === 4, 10000);
+    return list.map((v) => `${v.viewer}/${v.user}/${v.mode}/${v.writer}`).sort();
   };
   const lists = [await ids(con), ...(await Promise.all(viewers.map(ids)))];
   for (const l of lists) assert.deepEqual(l, lists[0], 'every gateway shows the same viewers');

@@ -334,6 +334,35 @@ export class Console {
     );
   }
 
+  // Who is attached as this client knows it (docs/protocol.md "Who is attached"): the list
+  // sent after hello with the joined/left deltas and the writer changes applied since.
+  viewersNow() {
+    let list = [];
+    let writer = null;
+    for (const m of this.controls) {
+      if (m.type === 'viewers') {
+        list = m.viewers.map((v) => ({ ...v }));
+        writer = list.find((v) => v.writer)?.viewer ?? null;
+      } else if (m.type === 'joined') {
+        list = list.filter((v) => v.viewer !== m.viewer);
+        list.push({ viewer: m.viewer, user: m.user, mode: m.mode, since: m.since });
+      } else if (m.type === 'left') {
+        list = list.filter((v) => v.viewer !== m.viewer);
+      } else if (m.type === 'writer') {
+        writer = m.viewer;
+      }
+    }
+    return list.map((v) => ({ ...v, writer: v.viewer === writer }));
+  }
+
+  // The list of viewersNow once it satisfies pred.
+  waitViewers(pred, ms = 5000) {
+    return this._until(() => {
+      const l = this.viewersNow();
+      return pred(l) ? l : undefined;
+    }, ms, 'the viewers list');
+  }
+
   // The next control message of this type (and matching pred, when given) not yet returned by
   // an earlier waitControl.
   waitControl(type, ms = 5000, pred = () => true) {
