@@ -37,3 +37,12 @@ cJSON *gw_call_json(gw_call *c, const redisReply *reply, const char *const *arra
     fix_arrays(j, arrays);
     return j;
 }
+
+void gw_call_answer_json(gw_call *c, redisReply *reply, const char *const *arrays)
+{
+    if (!gw_call_lua_ok(c, reply))
+        return;
+    cJSON *res = gw_call_json(c, reply, arrays);
+    if (res)
+        gw_call_succeed(c, res);
+}

@@ -10,5 +10,7 @@
  * NULL-terminated list `arrays` (at any depth) made an empty array. NULL when it is not JSON:
  * the call has then ended with `internal`. */
 cJSON *gw_call_json(gw_call *c, const redisReply *reply, const char *const *arrays);
+/* Ends the call with the script's answer: its error, or its JSON (as gw_call_json) as result. */
+void gw_call_answer_json(gw_call *c, redisReply *reply, const char *const *arrays);
 
 #endif

@@ -63,6 +63,35 @@ function mib(i) {
   return b;
 }
 
+// POSTs `mibs` generated MiB (mib(i)) to volume.upload as they are written, calling each(i, buf)
+// before the i-th; resolves to the HTTP status and the JSON answer.
+function upload(volume, mibs, each) {
+  return new Promise((resolve, reject) => {
+    const q = new URLSearchParams({ pool: stack.pool, volume });
+    const req = https.request(new URL(`/api/v1/volume.upload?${q}`, stack.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-length': mibs << 20 },
+      ca: fs.readFileSync(stack.caFile),
+      agent: false,
+    }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+    });
+    req.on('error', reject);
+    let i = 0;
+    const pump = () => {
+      while (i < mibs) {
+        const b = mib(i);
+        each(i++, b);
+        if (!req.write(b)) return req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
 before(async () => {
   stack = await startStack({ vms: [], prefix: 'vgt-h-xfer-' });
   token = await login(stack);
@@ -163,30 +192,7 @@ test('a 512 MiB upload (POST volume.upload) and download (vmgatectl volume downl
   }, 100);
   const want = crypto.createHash('sha256');
   try {
-    const res = await new Promise((resolve, reject) => {
-      const q = new URLSearchParams({ pool: stack.pool, volume: 'big.raw' });
-      const req = https.request(new URL(`/api/v1/volume.upload?${q}`, stack.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-length': BIG },
-        ca: fs.readFileSync(stack.caFile),
-        agent: false,
-      }, (r) => {
-        const chunks = [];
-        r.on('data', (c) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }));
-      });
-      req.on('error', reject);
-      let i = 0;
-      const pump = () => {
-        while (i < BIG >> 20) {
-          const b = mib(i++);
-          want.update(b);
-          if (!req.write(b)) return req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
-    });
+    const res = await upload('big.raw', BIG >> 20, (i, b) => want.update(b));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.result.bytes, BIG);
     phase = 'download';
@@ -244,32 +250,12 @@ test('hostd stops reading an upload while libvirtd does not take it; its RSS sta
   const sample = setInterval(() => { peak = Math.max(peak, rss(hostd) - base); }, 50);
   let stopped = false;
   try {
-    const res = await new Promise((resolve, reject) => {
-      const q = new URLSearchParams({ pool: stack.pool, volume: 'slow.raw' });
-      const req = https.request(new URL(`/api/v1/volume.upload?${q}`, stack.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-length': SIZE },
-        ca: fs.readFileSync(stack.caFile),
-        agent: false,
-      }, (r) => {
-        const chunks = [];
-        r.on('data', (c) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }));
-      });
-      req.on('error', reject);
-      let i = 0;
-      const pump = () => {
-        while (i < SIZE >> 20) {
-          if (i === 32 && !stopped) {
-            stopped = true;
-            process.kill(libvirtd, 'SIGSTOP');
-            setTimeout(() => process.kill(libvirtd, 'SIGCONT'), 4000);
-          }
-          if (!req.write(mib(i++))) return req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
+    const res = await upload('slow.raw', SIZE >> 20, (i) => {
+      if (i === 32 && !stopped) {
+        stopped = true;
+        process.kill(libvirtd, 'SIGSTOP');
+        setTimeout(() => process.kill(libvirtd, 'SIGCONT'), 4000);
+      }
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.result.bytes, SIZE);

@@ -20,12 +20,7 @@ static const char *const arrays[] = {"alerts", "recent", "rules", "names", "webh
 static void json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    cJSON *res = gw_call_json(c, reply, arrays);
-    if (res)
-        gw_call_succeed(c, res);
+    gw_call_answer_json(priv, reply, arrays);
 }
 
 static void eval_json(gw_call *c, const char *script, const char *op, const char *name,

@@ -19,12 +19,7 @@ static const char *const no_arrays[] = {"targets", "t", "min", "avg", "max", NUL
 static void json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    cJSON *res = gw_call_json(c, reply, no_arrays);
-    if (res)
-        gw_call_succeed(c, res);
+    gw_call_answer_json(priv, reply, no_arrays);
 }
 
 static const char *admin_flag(const gw_call *c)

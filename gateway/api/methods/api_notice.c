@@ -22,12 +22,7 @@ static const char *const arrays[] = {"notices", "acks", NULL};
 static void json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
-    gw_call *c = priv;
-    if (!gw_call_lua_ok(c, reply))
-        return;
-    cJSON *res = gw_call_json(c, reply, arrays);
-    if (res)
-        gw_call_succeed(c, res);
+    gw_call_answer_json(priv, reply, arrays);
 }
 
 /* op, caller, role, now, address, then the op's own arguments (gateway_notice.lua). */
