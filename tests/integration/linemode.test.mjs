@@ -286,12 +286,12 @@ test('console.watch: bad input, over HTTP, a VM one may not see, access taken aw
   assert.equal(http.status, 400);
   // a member watching loses the watch when taken out of the project: the gateway closes every
   // API WebSocket of a user whose access changed (4001); the watch re-authorizes each read too
-  await makeMember(stack, admin, 'lm', 'carol', 'viewer', 'carol password 1');
-  const carol = await login(stack, 'carol', 'carol password 1');
-  const cws = await apiWs(stack, carol);
+  await makeMember(stack, admin, 'lm', 'dave', 'viewer', 'dave password 1');
+  const dave = await login(stack, 'dave', 'dave password 1');
+  const cws = await apiWs(stack, dave);
   const w = await cws.call('console.watch', { vm: BULK, encoding: 'text' });
   await cws.waitEvent('console.output', 5000);
-  await api(stack, admin, 'project.member.remove', { project: 'lm', user: 'carol' });
+  await api(stack, admin, 'project.member.remove', { project: 'lm', user: 'dave' });
   for (const s of bulk.clients) s.write(Buffer.from('secret after removal\r\n'));
   const closed = await Promise.race([cws.closed, cws.waitEvent('console.watch.ended', 30000)]);
   if (closed.event) {
