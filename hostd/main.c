@@ -1,6 +1,7 @@
 /* vmgate-hostd: holds every VM console of this host and serves them to gateways. */
 #include "console/consdir.h"
 #include "console/linemode.h"
+#include "console/ringread.h"
 #include "console/console.h"
 #include "link/endpoint.h"
 #include "metrics/collect.h"
@@ -144,6 +145,7 @@ static void finish(void)
     hd_virt_stop();
     hd_consdir_stop();
     hd_linemode_free_all();
+    hd_ringread_free_all();
     hd_vms_free_all();
     hd_link_stop();
     hd_virt_ev_cleanup();

@@ -97,7 +97,7 @@ static const gw_method *const tables[] = {
     gw_api_image_methods,   gw_api_timer_methods,    gw_api_settings_methods,
     gw_api_network_methods, gw_api_secgroup_methods, gw_api_filter_methods,
     gw_api_notice_methods,  gw_api_vmkeys_methods,   gw_api_recording_methods,
-    gw_api_line_methods,    gw_api_lexec_methods,
+    gw_api_watch_methods,   gw_api_line_methods,     gw_api_lexec_methods,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -230,6 +230,28 @@ void gw_call_owner_detach(gw_call_owner *owner)
 {
     while (owner->calls)
         unlink_call(owner->calls);
+    while (owner->streams) {
+        gw_call_stream *s = owner->streams;
+        owner->streams = s->next;
+        s->next = NULL;
+        s->stop(s);
+    }
+}
+
+void gw_call_stream_add(gw_call_owner *owner, gw_call_stream *s)
+{
+    s->next = owner->streams;
+    owner->streams = s;
+}
+
+void gw_call_stream_remove(gw_call_owner *owner, gw_call_stream *s)
+{
+    for (gw_call_stream **pp = &owner->streams; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            s->next = NULL;
+            return;
+        }
 }
 
 static void audit_call(gw_call *c, const vg_err *err)

@@ -34,19 +34,35 @@ typedef struct gw_call gw_call;
 typedef void gw_call_done(void *priv, const char *method, const cJSON *id, const cJSON *result,
                           const vg_err *err);
 
+/* Something a method left running for its connection after answering (console.watch): it is
+ * stopped, with no message, when the connection closes. */
+typedef struct gw_call_stream gw_call_stream;
+struct gw_call_stream {
+    gw_call_stream *next;
+    void (*stop)(gw_call_stream *s);
+};
+
 /* What a transport embeds to receive answers; calls in flight are linked here. */
 typedef struct gw_call_owner {
     gw_call *calls;
     gw_call_done *done;
     void *priv;
     char user[65]; /* who the last authenticated call was from, so the user's access can end */
+    /* WebSocket only (NULL over HTTP): queues {"event":event,"data":data} for the client
+     * (data taken), and how many bytes wait unsent to it. */
+    void (*push)(void *priv, const char *event, cJSON *data);
+    size_t (*backlog)(void *priv);
+    gw_call_stream *streams;
 } gw_call_owner;
 
 /* Takes req over (also on failure). token may be NULL; addr is the peer, for the session. */
 void gw_api_start(gw *g, gw_call_owner *owner, gw_api_req *req, const char *token, const char *addr,
                   int websocket);
-/* The transport is closing: its calls finish without answering. */
+/* The transport is closing: its calls finish without answering, its streams stop. */
 void gw_call_owner_detach(gw_call_owner *owner);
+/* Links s to owner / unlinks it (the stream's own stop calls the latter). */
+void gw_call_stream_add(gw_call_owner *owner, gw_call_stream *s);
+void gw_call_stream_remove(gw_call_owner *owner, gw_call_stream *s);
 
 /* The JSON text of a response: {"id":..,"result":..} or {"id":..,"error":{code,message}};
  * with_id = 0 leaves id out (HTTP). Caller frees. */

@@ -71,6 +71,7 @@ extern const gw_method gw_api_filter_methods[];
 extern const gw_method gw_api_notice_methods[];
 extern const gw_method gw_api_vmkeys_methods[];
 extern const gw_method gw_api_recording_methods[];
+extern const gw_method gw_api_watch_methods[];
 
 const gw_method *gw_api_find(const char *name);
 /* Iterates every method of every table: pass NULL first, then the previous entry. */

@@ -62,6 +62,30 @@ static void queue_text(gw_apiws *a, const char *text)
     lws_callback_on_writable(a->wsi);
 }
 
+/* owner.push: a message meant for this connection only (console.watch output). */
+static void push_event(void *priv, const char *event, cJSON *data)
+{
+    gw_apiws *a = priv;
+    cJSON *ev = cJSON_CreateObject();
+    char *text = NULL;
+    if (ev && cJSON_AddStringToObject(ev, "event", event)) {
+        cJSON_AddItemToObject(ev, "data", data);
+        data = NULL;
+        text = cJSON_PrintUnformatted(ev);
+    }
+    cJSON_Delete(data);
+    cJSON_Delete(ev);
+    if (text)
+        queue_text(a, text);
+    free(text);
+}
+
+static size_t backlog(void *priv)
+{
+    const gw_apiws *a = priv;
+    return a->close_code ? OUT_QUEUE_MAX : a->out.bytes;
+}
+
 static void unsubscribe(gw *g, gw_apiws *a)
 {
     if (!a->subscribed)
@@ -331,6 +355,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         a->rx.limit = GW_API_MAX_BODY;
         a->owner.done = api_done;
         a->owner.priv = a;
+        a->owner.push = push_event;
+        a->owner.backlog = backlog;
         a->has_token = gw_http_token(wsi, a->token);
         gw_client_addr(wsi, a->addr, sizeof(a->addr));
         gw_keepalive_start(&a->ka);

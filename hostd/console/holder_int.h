@@ -1,5 +1,6 @@
 /* Internals shared by holder.c (the holder connection and the output stream) and
- * viewer.c (what each viewer is sent), and linemode.c (the API's reads and writes of the ring);
+ * viewer.c (what each viewer is sent), and linemode.c and ringread.c (the API's reads and writes
+ * of the ring);
  * nothing else includes this header. */
 #ifndef CONSOLE_INT_H
 #define CONSOLE_INT_H

@@ -1,6 +1,7 @@
 #include "console/linemode.h"
 
 #include "console/holder_int.h"
+#include "console/ringread.h"
 #include "libvirt/vms.h"
 #include "vg_bytes.h"
 #include "vg_clean.h"
@@ -14,8 +15,7 @@
 
 #define LM_HOLD_S 10.0      /* a session keeps the write lock this long after its last use */
 #define LM_SETTLE_S 0.05    /* the prompt must stay the last line this long */
-#define LM_READ_MAX 65536   /* bytes per console.read (base64) */
-#define LM_TEXT_MAX 32768   /* bytes per console.read as text, and of an exec's output */
+#define LM_TEXT_MAX 32768   /* bytes of an exec's output */
 #define LM_CLEAN_MAX 262144 /* cleaned text an exec keeps to find its prompt */
 #define LM_COMMAND_MAX 4096 /* one line typed by console.exec */
 #define LM_PROMPT_MAX 256
@@ -225,28 +225,17 @@ fail:
 
 /* ---- console.read and console.status ---- */
 
-/* Copies [off, off + n) out of the ring, which must hold it. */
-static unsigned char *ring_copy(const vg_ring *r, uint64_t off, size_t n)
-{
-    unsigned char *buf = malloc(n ? n : 1);
-    for (size_t got = 0; buf && got < n;) {
-        const unsigned char *p;
-        size_t k = vg_ring_peek(r, off + got, n - got, &p);
-        memcpy(buf + got, p, k);
-        got += k;
-    }
-    return buf;
-}
-
 void hd_linemode_read(rpc_call *call, const cJSON *params)
 {
     vg_err err;
     lm_target t;
-    long long off;
+    long long off, wait_ms;
     const char *enc;
     if (target(params, 0, &t, &err) != VG_OK ||
         hd_rpc_int(params, "offset", -1, 0, 9007199254740992LL, &off, &err) != VG_OK ||
-        hd_rpc_string(params, "encoding", 0, 8, &enc, &err) != VG_OK) {
+        hd_rpc_string(params, "encoding", 0, 8, &enc, &err) != VG_OK ||
+        hd_rpc_int(params, "wait_ms", 0, 0, RINGREAD_WAIT_MAX_MS, &wait_ms, &err) != VG_OK ||
+        (wait_ms && hd_rpc_name(params, "user", 1, &t.user, &err) != VG_OK)) {
         hd_rpc_fail(call, &err);
         return;
     }
@@ -256,39 +245,7 @@ void hd_linemode_read(rpc_call *call, const cJSON *params)
         hd_rpc_fail(call, &err);
         return;
     }
-    const vg_ring *r = &t.c->ring;
-    uint64_t at = off < 0 ? r->start : (uint64_t)off;
-    uint64_t asked = at;
-    uint64_t gap = vg_ring_clamp(r, &at);
-    uint64_t avail = r->end - at;
-    size_t n =
-        (size_t)(avail < (text ? LM_TEXT_MAX : LM_READ_MAX) ? avail
-                                                            : (text ? LM_TEXT_MAX : LM_READ_MAX));
-    unsigned char *bytes = ring_copy(r, at, n);
-    char *data = !bytes ? NULL : text ? vg_utf8_text(bytes, n) : vg_base64_encode(bytes, n);
-    free(bytes);
-    cJSON *res = data ? cJSON_CreateObject() : NULL;
-    if (!res) {
-        free(data);
-        vg_fail(&err, VG_E_INTERNAL, "out of memory");
-        hd_rpc_fail(call, &err);
-        return;
-    }
-    cJSON_AddNumberToObject(res, "offset", (double)at);
-    cJSON_AddNumberToObject(res, "next", (double)(at + n));
-    cJSON_AddNumberToObject(res, "start", (double)r->start);
-    cJSON_AddNumberToObject(res, "end", (double)r->end);
-    if (gap && asked < r->start) {
-        cJSON *g = cJSON_AddObjectToObject(res, "gap");
-        cJSON_AddNumberToObject(g, "from", (double)asked);
-        cJSON_AddNumberToObject(g, "to", (double)r->start);
-    } else {
-        cJSON_AddNullToObject(res, "gap");
-    }
-    cJSON_AddStringToObject(res, text ? "text" : "data_b64", data);
-    cJSON_AddBoolToObject(res, "connected", t.c->connected);
-    free(data);
-    hd_rpc_reply(call, res);
+    hd_ringread_wait(call, t.c, t.user, off, text, (long)wait_ms);
 }
 
 void hd_linemode_status(rpc_call *call, const cJSON *params)
@@ -414,7 +371,7 @@ static void exec_finish(lm_exec *x, int timed_out, int cancelled, const vg_err *
         if (!r || raw_b < raw_a)
             raw_b = raw_a;
         n = (size_t)(raw_b - raw_a);
-        out = r ? (char *)ring_copy(r, raw_a, n) : malloc(1);
+        out = r ? (char *)hd_ringread_copy(r, raw_a, n) : malloc(1);
     }
     int code = out && x->want_exit ? cut_exit(out, &n) : -1;
     if (n > LM_TEXT_MAX) {

@@ -16,7 +16,8 @@
 
 /* console.send {vm, dev?, user, data_b64, take?} → {sent, offset} */
 void hd_linemode_send(rpc_call *call, const cJSON *params);
-/* console.read {vm, dev?, offset?, encoding?} → {offset, next, start, end, gap, data_b64|text} */
+/* console.read {vm, dev?, offset?, encoding?, wait_ms?, user (with wait_ms)} → {offset, next,
+ * start, end, gap, data_b64|text, connected}: console/ringread.h */
 void hd_linemode_read(rpc_call *call, const cJSON *params);
 /* console.status {vm, dev?} → {connected, reason, writer, viewers, start, end} */
 void hd_linemode_status(rpc_call *call, const cJSON *params);

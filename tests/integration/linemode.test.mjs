@@ -1,13 +1,13 @@
 // Line mode (issue 12 C10, docs/api.md "Line mode"): console.exec on 20 VMs at once (two real
 // test guests, synthetic consoles for the rest, one VM of another project, one that does not
 // exist, one stopped), console.send / console.key / console.status and the write lock shared
-// with browser viewers, and console.read polling against a browser viewer, byte for byte,
-// across a GAP.
+// with browser viewers, and console.read polling and console.watch pushes against a browser
+// viewer, byte for byte, across a GAP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startStack } from './lib/stack.mjs';
-import { api, login, openConsole, openShell } from './lib/client.mjs';
+import { api, apiWs, login, openConsole, openShell, request } from './lib/client.mjs';
 import { makeMember, putVmInProject, createVm } from './lib/tenancy.mjs';
 import { refused, until, sleep } from './lib/wait.mjs';
 import { fakeShell as makeShell } from './lib/fakeshell.mjs';
@@ -190,4 +190,118 @@ test('console.read polling gets the same bytes as a browser viewer, across a GAP
   assert.equal(off, end);
   assert.ok(Buffer.concat(parts).equals(con.output), 'byte for byte the same');
   con.close();
+});
+
+// The bytes of a watch's console.output events, in order, and the gaps they reported.
+function watched(client, id) {
+  const evs = client.events.filter((e) => e.event === 'console.output' && e.data.watch === id).map((e) => e.data);
+  return {
+    evs,
+    bytes: Buffer.concat(evs.map((d) => Buffer.from(d.data_b64, 'base64'))),
+    gaps: evs.filter((d) => d.gap).map((d) => d.gap),
+    next: evs.length ? evs[evs.length - 1].next : null,
+  };
+}
+
+test('console.watch pushes the same bytes as a browser viewer and console.read, across a GAP, live', { timeout: 90000 }, async () => {
+  const vm = BULK;
+  await until(() => bulk.clients.size > 0, 10000, 'hostd holds the bulk console');
+  const start = (await api(stack, admin, 'console.status', { vm })).end;
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 13 + (i >> 9)) & 0xff;
+  for (const s of bulk.clients) s.write(chunk);
+  await until(async () => (await api(stack, admin, 'console.status', { vm })).end >= start + chunk.length, 20000, 'the output is in the ring');
+  const con = await openConsole(stack, admin, { vm, mode: 'ro', offset: start });
+  await con.waitControl('hello');
+  const ws = await apiWs(stack, admin);
+  const w = await ws.call('console.watch', { vm, offset: start });
+  assert.equal(w.vm, vm);
+  assert.equal(w.dev, 'serial0');
+  // the watcher shows among the console's viewers, read-only, in the caller's name
+  await until(async () => (await api(stack, admin, 'console.status', { vm })).viewers.filter((v) => v.user === stack.adminUser && v.mode === 'ro').length >= 2, 10000, 'the watcher is listed');
+  // then live output, pushed as it comes: three bursts while the watch waits
+  for (let k = 0; k < 3; k++) {
+    await sleep(300);
+    const live = Buffer.alloc(50000 + k, 0x41 + k);
+    for (const s of bulk.clients) s.write(live);
+  }
+  await until(async () => {
+    const end = (await api(stack, admin, 'console.status', { vm })).end;
+    return con.nextOffset === end && watched(ws, w.watch).next === end;
+  }, 30000, 'viewer and watch caught up');
+  const got = watched(ws, w.watch);
+  assert.equal(got.gaps.length, 1, 'the watch was told of one GAP');
+  assert.equal(got.gaps[0].from, start);
+  assert.deepEqual(con.gaps.map(({ from, to }) => ({ from, to })), got.gaps);
+  assert.ok(got.bytes.equals(con.output), 'byte for byte the same as the browser viewer');
+  for (let i = 1; i < got.evs.length; i++) assert.equal(got.evs[i].offset, got.evs[i - 1].next, 'contiguous');
+  // console.read polling from the same offset agrees too
+  let off = start;
+  const parts = [];
+  for (;;) {
+    const r = await api(stack, admin, 'console.read', { vm, offset: off });
+    const b = Buffer.from(r.data_b64, 'base64');
+    if (!b.length) break;
+    parts.push(b);
+    off = r.next;
+  }
+  assert.ok(Buffer.concat(parts).equals(got.bytes.subarray(got.bytes.length - Buffer.concat(parts).length)), 'console.read ends the same');
+  // unwatch: nothing more is pushed
+  const u = await ws.call('console.unwatch', { watch: w.watch });
+  assert.equal(u.next, got.next);
+  const n = ws.events.length;
+  for (const s of bulk.clients) s.write(Buffer.from('after unwatch\r\n'));
+  await until(() => con.output.includes('after unwatch'), 10000, 'the viewer has it');
+  await sleep(300);
+  assert.equal(ws.events.length, n, 'no event after console.unwatch');
+  await refused(ws.call('console.unwatch', { watch: w.watch }), 'not_found');
+  await ws.close();
+  con.close();
+});
+
+test('console.read with wait_ms answers when output arrives', { timeout: 30000 }, async () => {
+  const vm = BULK;
+  const end = (await api(stack, admin, 'console.status', { vm })).end;
+  const t0 = Date.now();
+  const held = api(stack, admin, 'console.read', { vm, offset: end, wait_ms: 20000, encoding: 'text' });
+  await sleep(500);
+  for (const s of bulk.clients) s.write(Buffer.from('woken\r\n'));
+  const r = await held;
+  assert.equal(r.offset, end);
+  assert.equal(r.text, 'woken\r\n');
+  assert.ok(Date.now() - t0 < 10000, 'answered on output, not at the deadline');
+  const empty = await api(stack, admin, 'console.read', { vm, offset: r.next, wait_ms: 300 });
+  assert.equal(empty.data_b64, '', 'an empty answer once the wait ends');
+  await refused(api(stack, admin, 'console.read', { vm, wait_ms: 30001 }), 'bad_request');
+});
+
+test('console.watch: bad input, over HTTP, a VM one may not see, access taken away', { timeout: 60000 }, async () => {
+  const ws = await apiWs(stack, alice);
+  await refused(ws.call('console.watch', { vm: FOREIGN }), 'forbidden');
+  await refused(ws.call('console.watch', { vm: 'vgt-lm-nosuch' }), 'not_found');
+  await refused(ws.call('console.watch', { vm: BULK, offset: -1 }), 'bad_request');
+  await refused(ws.call('console.watch', { vm: BULK, encoding: 'hex' }), 'bad_request');
+  await refused(ws.call('console.unwatch', { watch: 'w999999' }), 'not_found');
+  const http = await request(stack, '/api/v1/console.watch', { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: JSON.stringify({ vm: BULK }) });
+  assert.equal(http.status, 400);
+  // a member watching loses the watch when taken out of the project: the gateway closes every
+  // API WebSocket of a user whose access changed (4001); the watch re-authorizes each read too
+  await makeMember(stack, admin, 'lm', 'dave', 'viewer', 'dave password 1');
+  const dave = await login(stack, 'dave', 'dave password 1');
+  const cws = await apiWs(stack, dave);
+  const w = await cws.call('console.watch', { vm: BULK, encoding: 'text' });
+  await cws.waitEvent('console.output', 5000);
+  await api(stack, admin, 'project.member.remove', { project: 'lm', user: 'dave' });
+  for (const s of bulk.clients) s.write(Buffer.from('secret after removal\r\n'));
+  const closed = await Promise.race([cws.closed, cws.waitEvent('console.watch.ended', 30000)]);
+  if (closed.event) {
+    assert.equal(closed.data.watch, w.watch);
+    assert.equal(closed.data.code, 'not_found');
+  } else {
+    assert.equal(closed.code, 4001);
+  }
+  await sleep(300);
+  assert.ok(!cws.events.some((e) => e.event === 'console.output' && (e.data.text || '').includes('secret after removal')), 'nothing after the removal');
+  cws.ws.terminate();
+  await ws.close();
 });

@@ -214,38 +214,33 @@ static void rpc_cb(void *priv, const cJSON *result, const vg_err *err)
     item_done(it, res, NULL);
 }
 
-static void vm_cb(vg_redis *rd, redisReply *reply, void *priv)
+static void lookup_cb(void *priv, const gw_vmlookup_found *f, const vg_err *err)
 {
-    (void)rd;
     lx_item *it = priv;
     lx_run *r = it->run;
-    gw_vminfo vi;
-    vg_err err;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        item_done(it, "unavailable", "the registry did not answer");
+    it->visible = f->visible;
+    snprintf(it->project, sizeof(it->project), "%s", f->project);
+    if (err) {
+        item_done(it, vg_err_code_name(err->code), err->msg);
         return;
     }
-    if (gw_vminfo_parse(reply, &vi, &err) != VG_OK) {
-        item_done(it, "internal", err.msg);
-        return;
-    }
+    const gw_vminfo *vi = f->vi;
     char msg[200];
     const char *result = NULL;
     if (r->cancelled) {
         result = "cancelled";
         snprintf(msg, sizeof(msg), "cancelled before it started");
-    } else if (!vi.host[0]) {
+    } else if (!vi->host[0]) {
         result = "unavailable";
         snprintf(msg, sizeof(msg), "VM %s is defined on no host", it->vm);
-    } else if (!gw_line_state_ok(vi.state)) {
-        result = strcmp(vi.state, "paused") == 0 ? "unavailable" : "stopped";
-        snprintf(msg, sizeof(msg), "VM %s is %s", it->vm, vi.state[0] ? vi.state : "not running");
-    } else if (!vi.host_up) {
+    } else if (!gw_line_state_ok(vi->state)) {
+        result = strcmp(vi->state, "paused") == 0 ? "unavailable" : "stopped";
+        snprintf(msg, sizeof(msg), "VM %s is %s", it->vm, vi->state[0] ? vi->state : "not running");
+    } else if (!vi->host_up) {
         result = "unavailable";
-        snprintf(msg, sizeof(msg), "host %s of VM %s is down", vi.host, it->vm);
+        snprintf(msg, sizeof(msg), "host %s of VM %s is down", vi->host, it->vm);
     }
-    snprintf(it->host, sizeof(it->host), "%s", vi.host);
-    gw_vminfo_free(&vi);
+    snprintf(it->host, sizeof(it->host), "%s", vi->host);
     if (result) {
         item_done(it, result, msg);
         return;
@@ -268,46 +263,6 @@ static void vm_cb(vg_redis *rd, redisReply *reply, void *priv)
     cJSON_Delete(p);
 }
 
-/* The words every invisible VM gets, whether it exists or not. */
-static void not_found(lx_item *it)
-{
-    char msg[160];
-    snprintf(msg, sizeof(msg), "no VM named %s that you may use", it->vm);
-    it->project[0] = '\0';
-    item_done(it, "not_found", msg);
-}
-
-static void authz_cb(vg_redis *rd, redisReply *reply, void *priv)
-{
-    lx_item *it = priv;
-    gw_call *c = it->run->c;
-    gw_authz_subject s;
-    vg_err err;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        item_done(it, "unavailable", "the registry did not answer");
-        return;
-    }
-    if (gw_authz_facts(reply, it->vm, &s) != VG_OK) {
-        item_done(it, "unauthorized", "the session ended");
-        return;
-    }
-    int level = gw_level_of(gw_authz_effective(s.role, s.member));
-    it->visible = s.target_exists && level >= 0 &&
-                  (!s.project[0] || s.project_active || level == GW_LEVEL_ADMIN);
-    if (!it->visible) {
-        not_found(it);
-        return;
-    }
-    snprintf(it->project, sizeof(it->project), "%s", s.project);
-    if (gw_authz_check("console.exec", GW_SCOPE_VM, GW_LEVEL_OPERATOR, &s, &err) != VG_OK) {
-        item_done(it, vg_err_code_name(err.code), err.msg);
-        return;
-    }
-    const char *argv[] = {it->vm};
-    if (vg_redis_eval(rd, gw_lua(c->g, "vm_get"), vm_cb, it, 0, 1, argv, NULL) != VG_OK)
-        item_done(it, "unavailable", "the registry cannot be reached");
-}
-
 static void start_item(lx_item *it)
 {
     gw_call *c = it->run->c;
@@ -315,11 +270,7 @@ static void start_item(lx_item *it)
         item_done(it, "cancelled", "cancelled before it started");
         return;
     }
-    char ttl[24];
-    snprintf(ttl, sizeof(ttl), "%ld", c->g->cfg.session_ttl);
-    const char *argv[] = {c->token_hash, "vm", it->vm, ttl};
-    if (vg_redis_eval(c->g->redis, gw_lua(c->g, "authz"), authz_cb, it, 0, 4, argv, NULL) != VG_OK)
-        item_done(it, "unavailable", "the registry cannot be reached");
+    gw_vmlookup(c->g, c->token_hash, it->vm, "console.exec", GW_LEVEL_OPERATOR, lookup_cb, it);
 }
 
 /* Sets the run's VMs from names (an array of strings, or of env members {vm, role}). */

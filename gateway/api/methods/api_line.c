@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define LINE_RPC_MS 10000L
+#define READ_WAIT_MAX_MS 30000
 #define SEND_MAX 32768 /* bytes per console.send: what hostd queues for a guest at once, halved */
 
 static const gw_field send_params[] = {
@@ -39,6 +40,8 @@ static const gw_field read_params[] = {
      "first byte wanted (default: the oldest the ring holds)"},
     {"encoding", GW_F_ENUM, 0, 0, 0, "base64|text",
      "data_b64 (exact bytes, the default) or text (UTF-8, invalid bytes as U+FFFD)"},
+    {"wait_ms", GW_F_INT, 0, 0, READ_WAIT_MAX_MS, NULL,
+     "when nothing is new, answer as soon as something is, or after this long (default 0)"},
     {NULL},
 };
 
@@ -146,9 +149,13 @@ static void read_step(gw_vmcall *v)
     const cJSON *off = gw_param(c->req.params, "offset");
     if (p && off)
         cJSON_AddNumberToObject(p, "offset", off->valuedouble);
-    if (p)
+    long long wait_ms = gw_param_int(c, "wait_ms", 0);
+    if (p) {
         cJSON_AddStringToObject(p, "encoding", gw_param_str(c, "encoding", "base64"));
-    gw_vmcall_rpc(v, v->vi.host, "console.read", p, LINE_RPC_MS, relay_done);
+        cJSON_AddNumberToObject(p, "wait_ms", (double)wait_ms);
+        cJSON_AddStringToObject(p, "user", c->user);
+    }
+    gw_vmcall_rpc(v, v->vi.host, "console.read", p, LINE_RPC_MS + (long)wait_ms, relay_done);
 }
 
 static void run_read(gw_call *c)

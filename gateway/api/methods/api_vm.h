@@ -100,6 +100,20 @@ void gw_vmnet_define_filters(gw_call *c, const cJSON *plan,
  * known only from the console directory). */
 int gw_line_state_ok(const char *state);
 
+/* api_vmlookup.c: what gw_vmlookup found. vi is valid during the callback only, NULL when err
+ * is set; visible says whether the caller may know the VM exists (a refusal of an invisible VM
+ * is not_found, worded as for a missing one). */
+typedef struct gw_vmlookup_found {
+    const gw_vminfo *vi;
+    const char *project;
+    int visible;
+} gw_vmlookup_found;
+typedef void gw_vmlookup_done(void *priv, const gw_vmlookup_found *f, const vg_err *err);
+/* Authorizes method at level on vm for the session token_hash (gateway_authz.lua) and reads
+ * the VM (gateway_vm_get.lua); done runs exactly once. */
+void gw_vmlookup(gw *g, const char *token_hash, const char *vm, const char *method, gw_level level,
+                 gw_vmlookup_done *done, void *priv);
+
 /* {vm}: the parameters of vm.get, most lifecycle actions and snapshot.list. */
 extern const gw_field gw_vm_params[];
 
