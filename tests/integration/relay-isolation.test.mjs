@@ -1,0 +1,96 @@
+// One flooding console does not delay keystroke echo on another (issue 17, C7): two synthetic
+// consoles on one host, held by one hostd and relayed by one gateway — one printing as fast as
+// hostd reads it, to a viewer that reads as fast as it can, the other a shell that echoes each
+// key. The bound is an ordering, not a time: between a key going out and its echo coming back,
+// the flood's viewer may receive at most FLOOD_BOUND bytes. A relay that served the flood's
+// output before other consoles' (one busy link or loop starving the rest) would let the flood's
+// viewer get megabytes more per echo, and grow with the flood.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { startStack } from './lib/stack.mjs';
+import { api, login, openConsole } from './lib/client.mjs';
+import { until } from './lib/wait.mjs';
+import { fakeShell } from './lib/fakeshell.mjs';
+
+const FLOOD = 'vgt-iso-flood';
+const ECHO = 'vgt-iso-echo';
+const KEYS = 40;
+// A keystroke's round trip is milliseconds; at the flood's rate (tens of MB/s through the
+// gateway here) that is well under 1 MB. 8 MiB leaves room for a loaded machine's stalls.
+const FLOOD_BOUND = 8 * 1024 * 1024;
+
+let stack;
+let token;
+const servers = [];
+
+// A console that prints as fast as its reader takes it.
+function floodSource(file) {
+  fs.rmSync(file, { force: true });
+  const line = Buffer.from(`${'flood '.repeat(20)}\r\n`);
+  const chunk = Buffer.concat(Array.from({ length: 512 }, () => line));
+  const srv = net.createServer((s) => {
+    const pump = () => {
+      while (!s.destroyed && s.write(chunk));
+      if (!s.destroyed) s.once('drain', pump);
+    };
+    s.on('error', () => {});
+    pump();
+  });
+  srv.listen(file);
+  servers.push(srv);
+}
+
+before(async () => {
+  stack = await startStack({ vms: [], prefix: 'vgt-iso-' });
+  token = await login(stack);
+  floodSource(stack.socket(FLOOD));
+  servers.push(fakeShell(stack.socket(ECHO)));
+  await api(stack, token, 'project.create', { name: 'iso' });
+  for (const vm of [FLOOD, ECHO]) {
+    await until(() => stack.redis('exists', `vg:vm:${vm}`) === '1', 20000, `${vm} registered`);
+    stack.redis('hset', `vg:vmdef:${vm}`, 'name', vm, 'project', 'iso');
+    stack.redis('sadd', 'vg:project:iso:vms', vm);
+  }
+}, { timeout: 120000 });
+
+after(async () => {
+  for (const s of servers) s.close();
+  await stack?.stop();
+});
+
+test('a flooding console does not delay keystroke echo on another console', { timeout: 120000 }, async () => {
+  // The flood's viewer only counts what it receives (the flood is far too much to keep).
+  const flood = await openConsole(stack, token, { vm: FLOOD, mode: 'ro', offset: 'end' });
+  flood.ws.removeAllListeners('message');
+  let floodBytes = 0;
+  flood.ws.on('message', (data, isBinary) => {
+    if (isBinary && data[0] === 0x01) floodBytes += data.length - 9;
+  });
+  await until(() => floodBytes > 4 * 1024 * 1024, 30000, 'the flood flows through the gateway');
+
+  const shell = await openConsole(stack, token, { vm: ECHO, mode: 'rw' });
+  await shell.waitControl('hello');
+  await shell.waitFor('syn# ', 10000);
+  const during = [];
+  const t0 = Date.now();
+  const floodAtStart = floodBytes;
+  for (let i = 0; i < KEYS; i++) {
+    const key = String.fromCharCode(0x61 + (i % 26));
+    const mark = shell.output.length;
+    const before = floodBytes;
+    shell.send(key);
+    await shell.waitFor(key, 10000, { from: mark });
+    during.push(floodBytes - before);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const rate = (floodBytes - floodAtStart) / seconds / 1e6;
+  during.sort((a, b) => a - b);
+  const worst = during[during.length - 1];
+  console.log(`flood ${rate.toFixed(1)} MB/s to its viewer; flood bytes per keystroke echo: median ${during[during.length >> 1]}, max ${worst}`);
+  assert.ok(rate > 1, `the flood kept flowing while keys were typed (${rate.toFixed(2)} MB/s)`);
+  assert.ok(worst <= FLOOD_BOUND, `every echo came back before the flood's viewer got ${FLOOD_BOUND} more bytes (worst ${worst})`);
+  shell.close();
+  flood.ws.terminate();
+});
