@@ -6,9 +6,10 @@
  * or repeated. The socket is then held for input only and its output is read and dropped,
  * which QEMU needs to keep the guest running. Without a log the socket output is the stream.
  *
- * Viewers are transport-neutral: endpoint.c owns the connection and asks hd_console_viewer_next for
- * the next message whenever the connection is writable, so at most one frame per viewer is
- * ever built and a slow viewer costs nothing but its offset. */
+ * Viewers are transport-neutral: endpoint.c (a v1 link) or channel.c (a gateway's channel and
+ * its members, link v2) owns the connection and asks hd_console_viewer_next for the next message
+ * whenever the connection is writable, so at most one frame per reader is ever built and a slow
+ * one costs nothing but its offset. */
 #ifndef CONSOLE_H
 #define CONSOLE_H
 
