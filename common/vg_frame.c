@@ -20,6 +20,19 @@ uint64_t vg_frame_get_u64(const unsigned char *p)
     return v;
 }
 
+void vg_frame_put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+uint32_t vg_frame_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 void vg_frame_output_hdr(unsigned char *p, uint64_t offset)
 {
     p[0] = VG_OP_OUTPUT;

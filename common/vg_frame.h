@@ -11,6 +11,14 @@
 #define VG_OP_GAP 0x02    /* server->client: [op][u64 from][u64 to], bytes [from,to) are lost */
 #define VG_OP_INPUT 0x11  /* client->server: [op][bytes] */
 
+/* Link v2 only (gateway <-> hostd channel, docs/protocol.md §3): frames of one browser viewer,
+ * tagged with the gateway's u32 id of it (big-endian) right after the opcode. */
+#define VG_OP_FOR_VIEWER 0x20    /* hostd->gateway: [op][u32 tag][JSON text for that viewer] */
+#define VG_OP_VIEWER_CLOSED 0x21 /* hostd->gateway: [op][u32 tag][u16 close code] */
+#define VG_OP_TO_BINARY 0x22     /* gateway->hostd: [op][u32 tag][the viewer's binary frame] */
+#define VG_OP_TO_TEXT 0x23       /* gateway->hostd: [op][u32 tag][the viewer's text frame] */
+#define VG_LINK_TAG_LEN 5
+
 #define VG_FRAME_OUTPUT_HDR 9
 #define VG_FRAME_GAP_LEN 17
 /* Largest message a console endpoint accepts from a client; larger ones get too_big. */
@@ -37,6 +45,8 @@ typedef struct vg_msg {
 
 void vg_frame_put_u64(unsigned char *p, uint64_t v);
 uint64_t vg_frame_get_u64(const unsigned char *p);
+void vg_frame_put_u32(unsigned char *p, uint32_t v);
+uint32_t vg_frame_get_u32(const unsigned char *p);
 /* Writes the 9-byte OUTPUT header; the caller places the data right after it. */
 void vg_frame_output_hdr(unsigned char *p, uint64_t offset);
 void vg_frame_gap(unsigned char *p, uint64_t from, uint64_t to);

@@ -15,6 +15,7 @@ struct lws_context;
 struct lws_vhost;
 typedef struct vg_redis vg_redis;
 typedef struct gw_viewer gw_viewer;
+typedef struct gw_channel gw_channel;
 typedef struct gw_apiws gw_apiws;
 typedef struct vg_rscript vg_rscript;
 typedef struct gw_kdf gw_kdf;
@@ -65,6 +66,7 @@ typedef struct gw {
      * who exists and the timing does not tell user names. */
     char *pw_dummy;
     gw_viewer *viewers;    /* every console attachment, for shutdown */
+    gw_channel *channels;  /* a console's channel to its host, one per console viewed */
     gw_revoked revoked;    /* the last vg:sessions messages, for tickets being redeemed */
     gw_events events;      /* who hears of what (core/events.h) */
     gw_apiws *apiws;       /* every API WebSocket */

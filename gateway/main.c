@@ -71,8 +71,7 @@ static const vg_opt options[] = {
     {"idle_timeout", VG_OPT_INT, "60", "seconds without any answer before a WebSocket is closed",
      &G.cfg.idle_timeout},
     {"viewer_queue", VG_OPT_INT, "262144",
-     "bytes queued per console viewer before its link "
-     "stops being read",
+     "bytes of control messages queued per console viewer; twice that closes it as too slow",
      &G.cfg.viewer_queue},
     {"kdf_threads", VG_OPT_INT, "2",
      "threads that check login passwords (argon2id) beside the event loop", &G.cfg.kdf_threads},

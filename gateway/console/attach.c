@@ -1,5 +1,6 @@
 /* Attaching a browser: its query string, the ticket redeemed (gateway_authz.lua, scope
- * ticket), the console looked up in the registry, and the link to the VM's host started. */
+ * ticket), the console looked up in the registry, and the viewer added to the console's
+ * channel (its link to the VM's host started when it is the first). */
 #include "console/console_int.h"
 
 #include "core/auth.h"
@@ -84,10 +85,21 @@ static void lookup_cb(vg_redis *r, redisReply *reply, void *priv)
         gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, msg, 4503);
         return;
     }
-    snprintf(v->link_host, sizeof(v->link_host), "%s", host->str);
-    if (gw_follow_connect(v, link->str) != VG_OK && !v->close_code) {
+    /* The console's channel, if this gateway has one already: its link is shared. */
+    int fresh;
+    gw_channel *ch = gw_channel_get(v->g, v->t.vm, v->t.dev, &fresh);
+    if (!ch) {
+        gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "out of memory", 4503);
+        return;
+    }
+    gw_channel_add(ch, v);
+    if (!fresh)
+        return;
+    snprintf(ch->link_host, sizeof(ch->link_host), "%s", host->str);
+    if (gw_follow_connect(ch, link->str) != VG_OK) {
         vg_warn("console", "cannot connect to hostd at %s for %s/%s", link->str, v->t.vm, v->t.dev);
-        gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "the VM's host cannot be reached", 4503);
+        ch->link_host[0] = '\0';
+        gw_channel_fail(ch, 4503, "the VM's host cannot be reached");
     }
 }
 

@@ -8,16 +8,16 @@
 #include <libwebsockets.h>
 #include <string.h>
 
-/* On vm.migrated the VM's viewers follow it to its new host. */
+/* On vm.migrated the VM's channels follow it to its new host, with their viewers. */
 static void on_notice(const gw_event *e, void *priv)
 {
     gw *g = priv;
     if (strcmp(e->type, "vm.migrated") != 0)
         return;
     const char *vm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e->data, "vm"));
-    for (gw_viewer *v = g->viewers; vm && v; v = v->next)
-        if (v->browser && !v->close_code && !strcmp(v->t.vm, vm))
-            gw_follow_start(v, 4004);
+    for (gw_channel *ch = g->channels; vm && ch; ch = ch->next)
+        if (!strcmp(ch->vm, vm))
+            gw_follow_start(ch, 4004);
 }
 
 /* A session ended, or a user was frozen, deleted or lost access: their consoles close. */
@@ -49,15 +49,16 @@ void gw_console_shutdown(gw *g)
 
 void gw_console_keepalive(gw *g, int64_t now_ms)
 {
+    /* Dropping a connection frees nothing here: lws closes it later. */
+    for (gw_channel *ch = g->channels; ch; ch = ch->next)
+        if (ch->link && ch->link_up && gw_keepalive_check(&ch->lw.ka, ch->link, &g->cfg, now_ms)) {
+            vg_warn("console", "dropping the link for %s/%s: hostd silent for %ld s", ch->vm,
+                    ch->dev, g->cfg.idle_timeout);
+            gw_keepalive_drop(ch->link);
+        }
     gw_viewer *next;
     for (gw_viewer *v = g->viewers; v; v = next) {
         next = v->next; /* dropping a connection may free v, never another viewer */
-        if (v->link && v->link_up && gw_keepalive_check(&v->lw.ka, v->link, &g->cfg, now_ms)) {
-            vg_warn("console", "dropping the link for %s/%s: hostd silent for %ld s", v->t.vm,
-                    v->t.dev, g->cfg.idle_timeout);
-            gw_keepalive_drop(v->link);
-            continue;
-        }
         if (v->browser && gw_keepalive_check(&v->ka, v->browser, &g->cfg, now_ms)) {
             vg_info("console", "dropping the silent viewer %s of %s/%s after %ld s", v->addr,
                     v->t.vm, v->t.dev, g->cfg.idle_timeout);
@@ -73,11 +74,11 @@ static gw_viewer_state state_of(const gw_viewer *v)
 {
     if (!v->browser || v->close_code)
         return GW_VIEWER_CLOSING;
-    if (v->following)
+    if (v->chan && v->chan->following)
         return GW_VIEWER_FOLLOWING;
-    if (!v->attached)
+    if (!v->attached || !v->chan)
         return GW_VIEWER_ATTACHING;
-    return v->console_down ? GW_VIEWER_DOWN : GW_VIEWER_LIVE;
+    return v->chan->console_down ? GW_VIEWER_DOWN : GW_VIEWER_LIVE;
 }
 
 void gw_console_count(gw *g, gw_console_census *out)
@@ -86,17 +87,19 @@ void gw_console_count(gw *g, gw_console_census *out)
     for (const gw_viewer *v = g->viewers; v; v = v->next) {
         out->browsers += v->browser != NULL;
         out->by_state[state_of(v)]++;
-        if (!v->link || !v->link_up)
+    }
+    for (const gw_channel *ch = g->channels; ch; ch = ch->next) {
+        if (!ch->link || !ch->link_up)
             continue;
         size_t i = 0;
-        while (i < out->nhosts && strcmp(out->hosts[i].host, v->host))
+        while (i < out->nhosts && strcmp(out->hosts[i].host, ch->host))
             i++;
         if (i == out->nhosts && i == GW_CENSUS_HOSTS) {
             out->other_links++;
             continue;
         }
         if (i == out->nhosts)
-            out->hosts[out->nhosts++].host = v->host;
+            out->hosts[out->nhosts++].host = ch->host;
         out->hosts[i].links++;
     }
 }

@@ -1,7 +1,7 @@
-/* The console WebSocket (`/ws/console`, docs/protocol.md §2) and its link to the VM's hostd
- * (§3). Each browser attachment gets one link; frames are relayed unchanged both ways after
- * the gateway has checked the client's. The relay's files and how they share a viewer:
- * console_int.h. */
+/* The console WebSocket (`/ws/console`, docs/protocol.md §2) and the channel to the VM's hostd
+ * (§3, link v2): one per console viewed, whose output every browser viewer of that console reads
+ * from one shared ring; the clients' frames go up tagged after the gateway has checked them.
+ * The relay's files and how they share a viewer and a channel: console_int.h. */
 #ifndef GW_CONSOLE_H
 #define GW_CONSOLE_H
 
@@ -10,7 +10,7 @@
 #include <libwebsockets.h>
 
 #define GW_CONSOLE_PROTOCOL "vmgate.console.v1"
-#define GW_LINK_PROTOCOL "vg-link" /* local name of the client side of the link */
+#define GW_LINK_PROTOCOL "vg-link" /* local name of the client side of a channel's link */
 
 typedef struct gw_console_query {
     char ticket[65];
@@ -47,9 +47,9 @@ extern const char *const gw_viewer_state_names[GW_VIEWER_STATES];
 typedef struct gw_console_census {
     unsigned long browsers; /* open /ws/console connections */
     unsigned long by_state[GW_VIEWER_STATES];
-    size_t nhosts; /* console links up, per host; hosts past GW_CENSUS_HOSTS count in other */
+    size_t nhosts; /* console channels up, per host; hosts past GW_CENSUS_HOSTS count in other */
     struct {
-        const char *host; /* points into a viewer: valid until the loop runs again */
+        const char *host; /* points into a channel: valid until the loop runs again */
         unsigned long links;
     } hosts[GW_CENSUS_HOSTS];
     unsigned long other_links;

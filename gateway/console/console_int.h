@@ -1,14 +1,24 @@
-/* What the files of the console relay share: one viewer (a browser attachment and its link to
- * hostd) and the steps each file offers the others. The files call one another in one
- * direction only (tools/lint/call-cycles.mjs):
+/* What the files of the console relay share: a viewer (one browser attachment), a channel (the
+ * gateway's one link to hostd for a console, link v2, and the shared buffer its viewers read),
+ * and the steps each file offers the others. The files call one another in one direction only
+ * (tools/lint/call-cycles.mjs):
  *
- *   browser.c, uplink.c, console.c  ->  attach.c  ->  follow.c  ->  viewer.c
+ *   browser.c, uplink.c, console.c  ->  attach.c  ->  follow.c  ->  channel.c  ->  viewer.c
  *
- * browser.c is the /ws/console WebSocket, uplink.c the link to hostd's /link/console (a raw
- * TLS connection framed by backend/linkws.c), attach.c the ticket redemption and registry lookup,
- * follow.c the host the link goes to (the VM's host, then the new one after a migration), viewer.c
- * a viewer's lifetime and what any step may tell the browser; console.c the module's entry points
- * (console.h). */
+ * browser.c is the /ws/console WebSocket, uplink.c the channel's link to hostd's /link/channel
+ * (a raw TLS connection framed by backend/linkws.c), attach.c the ticket redemption and
+ * registry lookup, follow.c the host the channel goes to (the VM's host, then the new one after
+ * a migration), channel.c the shared buffer, its members and what hostd tells them, viewer.c a
+ * viewer's lifetime and what any step may tell the browser; console.c the module's entry points
+ * (console.h).
+ *
+ * The shared buffer (docs/architecture.md "Console fan-out"): each channel mirrors hostd's ring
+ * of the console in a byte ring of the same size, addressed by the browser's offsets; each
+ * viewer is a cursor into it and is written from it while its socket takes more, one frame at
+ * a time built in one process-wide buffer. A viewer the ring overtakes is skipped ahead with a
+ * GAP (or closed with 4408, as hostd's laggard_policy says); nobody waits for it. Control
+ * messages for a viewer wait in its own small queue, each marked with the ring offset it came
+ * at, so they reach the browser in the order hostd sent them relative to the output. */
 #ifndef GW_CONSOLE_INT_H
 #define GW_CONSOLE_INT_H
 
@@ -16,74 +26,101 @@
 #include "console/console.h"
 #include "net/keepalive.h"
 #include "net/wsq.h"
+#include "vg_ring.h"
 
 #include <ev.h>
 
 struct cJSON;
+typedef struct gw_channel gw_channel;
 
 /* Client input waiting for the link; past this the browser's socket is no longer read. */
 #define UP_QUEUE_MAX 65536
 /* hostd frames are small (one ring read each); anything bigger means a broken peer. */
 #define LINK_MSG_MAX (4 * 1024 * 1024)
+/* Console bytes per OUTPUT frame to a browser, as hostd sends them. */
+#define GW_FRAME_DATA 16384
 
-/* One browser attachment and its link. Both connections point here; it lives until both have
- * closed and no Redis reply is outstanding, so neither side ever touches a freed wsi. */
+/* One browser attachment. It lives until its browser has closed and no Redis reply is
+ * outstanding; its channel forgets it when it leaves. */
 struct gw_viewer {
     gw *g;
     gw_viewer *next, *prev;
     struct lws *browser; /* NULL once closed */
-    struct lws *link;    /* NULL before connecting and once closed */
-    int link_up;         /* link handshake done */
-    int link_closing;
     int redis_pending;
     gw_console_query q;
     gw_ticket t;           /* what the ticket opens; empty until it has been redeemed */
     uint64_t revoked_mark; /* g->revoked.count when the ticket was sent to be redeemed */
     char addr[64];
-    gw_wsq down; /* to the browser */
-    gw_wsq up;   /* to hostd */
+    gw_wsq down; /* control messages for the browser, each marked with its ring offset */
+    gw_wsq up;   /* to hostd, tagged */
     int browser_paused;
-    int link_paused;
-    /* Output dropped because the browser is not keeping up: [skip_from, skip_to) becomes one
-     * GAP frame once its queue has drained. */
-    int skipping;
-    uint64_t skip_from, skip_to;
     gw_wsbuf rx_browser;
-    gw_linkws lw;   /* the link's WebSocket framing (backend/linkws.h) */
     int close_code; /* close the browser with this once the queue to it is empty */
     char close_reason[64];
+    gw_keepalive ka; /* of the browser connection */
+    int audited;     /* the attach is on record, so the detach goes there too */
+    /* In a channel: */
+    gw_channel *chan;
+    gw_viewer *chan_next, *chan_prev;
+    gw_viewer *dirty_next; /* among the channel's viewers with input to send */
+    int dirty;
+    uint32_t tag;      /* the channel's id of this viewer, in its tagged frames */
+    int joined;        /* the join went to the current host */
+    int attached;      /* hostd said hello to this viewer */
+    int64_t viewer_id; /* hostd's id of this viewer (hello), -1 unknown */
+    int writer;        /* it holds the write lock */
+    uint64_t cursor;   /* next browser offset it is sent */
+    int sent_data;     /* a GAP before the first output is a resume, never a laggard */
+    int take_on_join;  /* after a move: take the lock on the new host */
+};
+
+/* The gateway's channel to one console: its link to the host that has it, the ring of output
+ * its viewers read, its viewers. */
+struct gw_channel {
+    gw *g;
+    gw_channel *next, *prev; /* g->channels, while viewers may still join it */
+    int listed;
+    char vm[65], dev[65];
+    struct lws *link; /* NULL before connecting and once closed */
+    int link_up;
+    int link_closing;
+    gw_linkws lw;
     int link_close_code; /* what hostd closed the link with */
-    gw_keepalive ka;     /* of the browser connection */
-    int audited;         /* the attach is on record, so the detach goes there too */
     char host[65];       /* the host the established link goes to */
     char link_host[65];  /* the host a link is being made to ("" when none) */
-    int attached;        /* hostd said hello on the link */
-    int console_down;    /* hostd does not hold the VM's socket: input waits in `up` */
-    int64_t viewer_id;   /* hostd's id of this viewer, and whether it holds the write lock */
-    int writer;
-    /* Following the VM to another host (migration): the browser stays connected while the
-     * link is rebuilt to the new host; the new host's offsets differ, so every offset the
-     * browser receives is shifted by delta to keep its stream contiguous. */
+    ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
+    int attached;        /* hostd said the channel's hello */
+    int console_down;    /* hostd does not hold the VM's socket: input waits */
+    int laggard_close;   /* hostd's laggard_policy is close */
+    char offset[24];     /* where the next link's stream starts: ring, end or a number */
+    vg_ring ring;        /* browser offsets */
+    uint64_t delta;      /* browser offset = host offset + delta (mod 2^64), after moves */
+    int moved;           /* the next hello comes from the host the VM moved to */
+    gw_wsq ctl;          /* joins and leaves for hostd, sent before any input */
+    gw_viewer *members;
+    unsigned nmembers;
+    gw_viewer *dirty_head, *dirty_tail;
+    /* Following the VM to another host (migration): the viewers stay connected while the link
+     * is rebuilt to the new host. */
     int following;
-    int follow_code; /* what the link closed with; the browser gets it if the VM never shows up */
+    int follow_code;    /* what the link closed with; viewers get it if the VM never shows up */
+    int follow_pending; /* a registry lookup is on its way */
     int64_t follow_deadline;
     int64_t gone_since; /* while following: since when no host reports the VM (0: one does) */
     ev_timer follow_timer;
-    ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
-    int moved;           /* the new host's hello becomes a `state` frame */
-    int rebase;          /* the next binary frame from the new host sets delta */
-    uint64_t delta;      /* browser offset = host offset + delta (mod 2^64) */
-    uint64_t next_out;   /* browser offset right after the last frame it was sent */
 };
 
 /* ---- viewer.c ---- */
 
 /* A viewer for the browser connection wsi, in g->viewers; NULL when out of memory. */
 gw_viewer *gw_viewer_new(gw *g, struct lws *wsi);
-/* Frees v once neither connection nor a Redis reply refers to it any more. */
+/* Frees v once neither its browser nor a Redis reply refers to it any more (it has left its
+ * channel by then). */
 void gw_viewer_maybe_free(gw_viewer *v);
-/* Queues a control message (owned, may be NULL) or an `error` message for the browser. */
-void gw_viewer_send_control(gw_viewer *v, struct cJSON *msg);
+/* Queues a control message (owned, may be NULL), a JSON text, or an `error` message for the
+ * browser, after the output up to `at` (a browser offset; 0: before any output still due). */
+void gw_viewer_send_control(gw_viewer *v, struct cJSON *msg, uint64_t at);
+void gw_viewer_send_text(gw_viewer *v, const unsigned char *text, size_t len, uint64_t at);
 void gw_viewer_send_error(gw_viewer *v, vg_err_code code, const char *message);
 /* Puts an attach, detach or take-over on the audit trail. */
 void gw_viewer_audit(gw_viewer *v, const char *method);
@@ -93,25 +130,47 @@ void gw_viewer_close_browser(gw_viewer *v, int code, const char *reason);
 void gw_viewer_fail_browser(gw_viewer *v, vg_err_code code, const char *message, int close_code);
 /* Closes the browser as the link was closed (code), or as unavailable. */
 void gw_viewer_close_like_link(gw_viewer *v, int code, const char *why);
-/* Closes the link to hostd, if any. */
-void gw_viewer_close_link(gw_viewer *v);
 /* The ticket's session ended or its user's access did: the browser is closed with 4001. */
 void gw_viewer_access_ended(gw_viewer *v, gw_revoked_kind kind);
 
+/* ---- channel.c ---- */
+
+/* The channel of vm/dev, or a new one (not connected: *fresh is set); NULL when out of memory. */
+gw_channel *gw_channel_get(gw *g, const char *vm, const char *dev, int *fresh);
+/* v joins ch: its join goes to hostd once the link is up. */
+void gw_channel_add(gw_channel *ch, gw_viewer *v);
+/* v leaves its channel (its browser closed); a channel without viewers closes its link. */
+void gw_channel_remove(gw_viewer *v);
+/* v has input queued in v->up: the link is to send it. */
+void gw_channel_input(gw_viewer *v);
+/* The link is up: every viewer's join is queued anew (also after a move). */
+void gw_channel_rejoin(gw_channel *ch);
+/* One whole message from hostd on the channel's link. */
+void gw_channel_message(gw_channel *ch, int binary, unsigned char *data, size_t len);
+/* Closes every viewer of ch as the link closed (code), or as unavailable; ch leaves the
+ * table, so new viewers get a new channel. */
+void gw_channel_fail(gw_channel *ch, int code, const char *why);
+/* Frees ch once it has no link and no viewers. */
+void gw_channel_maybe_free(gw_channel *ch);
+/* Asks the link for a writable callback when something waits to be sent. */
+void gw_channel_want_write(gw_channel *ch);
+/* Closes the link to hostd, if any. */
+void gw_channel_close_link(gw_channel *ch);
+
 /* ---- follow.c ---- */
 
-/* Connects v's link to the hostd at link_url (v->link_host names the host). */
-int gw_follow_connect(gw_viewer *v, const char *link_url);
+/* Connects ch's link to the hostd at link_url (ch->link_host names the host). */
+int gw_follow_connect(gw_channel *ch, const char *link_url);
 /* The link ended (closed, failed, or no answer): follows the VM if it left its host, else
- * closes the browser. */
-void gw_follow_link_gone(gw_viewer *v, const char *why);
-/* Looks for the VM on another host; code is what the browser gets if it never shows up. */
-void gw_follow_start(gw_viewer *v, int code);
-void gw_follow_stop(gw_viewer *v);
+ * closes the viewers. */
+void gw_follow_link_gone(gw_channel *ch, const char *why);
+/* Looks for the VM on another host; code is what the viewers get if it never shows up. */
+void gw_follow_start(gw_channel *ch, int code);
+void gw_follow_stop(gw_channel *ch);
 
 /* ---- attach.c ---- */
 
-/* Reads the query of the browser connection wsi and redeems its ticket; the link follows. */
+/* Reads the query of the browser connection wsi and redeems its ticket; the channel follows. */
 void gw_attach_start(gw_viewer *v, struct lws *wsi);
 
 #endif

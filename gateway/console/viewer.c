@@ -20,7 +20,10 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
     v->g = g;
     v->browser = wsi;
     v->rx_browser.limit = VG_FRAME_MAX_CLIENT;
-    gw_linkws_init(&v->lw, LINK_MSG_MAX);
+    v->viewer_id = -1;
+    /* Unique among this gateway's viewers of a console, whatever channel they end up in. */
+    static uint32_t tags;
+    v->tag = ++tags;
     gw_client_addr(wsi, v->addr, sizeof(v->addr));
     v->next = g->viewers;
     if (v->next)
@@ -32,10 +35,8 @@ gw_viewer *gw_viewer_new(gw *g, struct lws *wsi)
 
 void gw_viewer_maybe_free(gw_viewer *v)
 {
-    if (v->browser || v->link || v->redis_pending)
+    if (v->browser || v->redis_pending || v->chan)
         return;
-    ev_timer_stop(v->g->loop, &v->follow_timer);
-    ev_timer_stop(v->g->loop, &v->link_timer);
     if (v->prev)
         v->prev->next = v->next;
     else
@@ -45,18 +46,29 @@ void gw_viewer_maybe_free(gw_viewer *v)
     gw_wsq_clear(&v->down);
     gw_wsq_clear(&v->up);
     gw_wsbuf_free(&v->rx_browser);
-    gw_linkws_free(&v->lw);
     free(v);
 }
 
-void gw_viewer_send_control(gw_viewer *v, cJSON *msg)
+void gw_viewer_send_text(gw_viewer *v, const unsigned char *text, size_t len, uint64_t at)
+{
+    if (!v->browser || v->close_code)
+        return;
+    /* Control messages are small and rare; a viewer buried in them is closed. */
+    if (v->down.bytes > 2 * (size_t)v->g->cfg.viewer_queue) {
+        gw_wsq_clear(&v->down);
+        gw_viewer_fail_browser(v, VG_E_UNAVAILABLE, "viewer too slow", 4408);
+        return;
+    }
+    gw_wsq_push_at(&v->down, text, len, 0, at);
+    lws_callback_on_writable(v->browser);
+}
+
+void gw_viewer_send_control(gw_viewer *v, cJSON *msg, uint64_t at)
 {
     char *text = msg ? cJSON_PrintUnformatted(msg) : NULL;
     cJSON_Delete(msg);
-    if (text && v->browser) {
-        gw_wsq_push(&v->down, text, strlen(text), 0);
-        lws_callback_on_writable(v->browser);
-    }
+    if (text)
+        gw_viewer_send_text(v, (unsigned char *)text, strlen(text), at);
     free(text);
 }
 
@@ -68,7 +80,7 @@ void gw_viewer_send_error(gw_viewer *v, vg_err_code code, const char *message)
         cJSON_AddStringToObject(m, "code", vg_err_code_name(code));
         cJSON_AddStringToObject(m, "message", message);
     }
-    gw_viewer_send_control(v, m);
+    gw_viewer_send_control(v, m, 0);
 }
 
 /* Console attach, detach and take-over go to the audit trail (M13). */
@@ -104,17 +116,6 @@ void gw_viewer_fail_browser(gw_viewer *v, vg_err_code code, const char *message,
 {
     gw_viewer_send_error(v, code, message);
     gw_viewer_close_browser(v, close_code, vg_err_code_name(code));
-}
-
-void gw_viewer_close_link(gw_viewer *v)
-{
-    if (!v->link || v->link_closing)
-        return;
-    v->link_closing = 1;
-    if (v->link_up)
-        lws_callback_on_writable(v->link);
-    else
-        lws_set_timeout(v->link, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 /* The console's ticket is worth nothing any more: its session ended or its user lost access.

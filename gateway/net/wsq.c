@@ -8,15 +8,27 @@ struct gw_wsq_msg {
     gw_wsq_msg *next;
     size_t len;
     int binary;
+    uint64_t at;
     unsigned char buf[]; /* LWS_PRE headroom, then the payload */
 };
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary)
 {
+    return gw_wsq_push_at(q, data, len, binary, 0);
+}
+
+uint64_t gw_wsq_head_at(const gw_wsq *q)
+{
+    return q->head->at;
+}
+
+int gw_wsq_push_at(gw_wsq *q, const void *data, size_t len, int binary, uint64_t at)
+{
     gw_wsq_msg *m = malloc(sizeof(*m) + LWS_PRE + len);
     if (!m)
         return VG_ERR;
     m->next = NULL;
+    m->at = at;
     m->len = len;
     m->binary = binary;
     if (len)

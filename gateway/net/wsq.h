@@ -16,6 +16,10 @@ typedef struct gw_wsq {
 } gw_wsq;
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary);
+/* As gw_wsq_push, marking the message with a number of the caller's (a stream offset). */
+int gw_wsq_push_at(gw_wsq *q, const void *data, size_t len, int binary, uint64_t at);
+/* The mark of the first message (0 for one pushed without); q must not be empty. */
+uint64_t gw_wsq_head_at(const gw_wsq *q);
 /* The first message, or NULL when empty. A writer may frame it in place: its bytes and the
  * LWS_PRE bytes before them may be rewritten until it is popped. */
 unsigned char *gw_wsq_head(gw_wsq *q, size_t *len, int *binary);

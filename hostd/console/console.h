@@ -6,9 +6,10 @@
  * or repeated. The socket is then held for input only and its output is read and dropped,
  * which QEMU needs to keep the guest running. Without a log the socket output is the stream.
  *
- * Viewers are transport-neutral: endpoint.c owns the connection and asks hd_console_viewer_next for
- * the next message whenever the connection is writable, so at most one frame per viewer is
- * ever built and a slow viewer costs nothing but its offset. */
+ * Viewers are transport-neutral: endpoint.c (a v1 link) or channel.c (a gateway's channel and
+ * its members, link v2) owns the connection and asks hd_console_viewer_next for the next message
+ * whenever the connection is writable, so at most one frame per reader is ever built and a slow
+ * one costs nothing but its offset. */
 #ifndef CONSOLE_H
 #define CONSOLE_H
 
@@ -62,9 +63,21 @@ uint64_t hd_console_end(const console *c);
 
 #define CONSOLE_MAX_PONGS 8
 
+/* What a console_viewer stands for (docs/protocol.md §3, link v2):
+ * - CONSOLE_VIEWER: a whole viewer, as a v1 link or a line-mode session: it is one of the
+ *   viewers (listed, may write) and reads the output from its own offset;
+ * - CONSOLE_MEMBER: a browser viewer behind a gateway's channel: listed and may write, but its
+ *   output and the who-is-attached notices travel once per channel; it is told only its hello,
+ *   the list, its errors and pongs;
+ * - CONSOLE_CHANNEL: a gateway's channel: not a viewer (never listed, never writes), it reads
+ *   the output from its own offset and is told every state, writer and membership notice. */
+enum { CONSOLE_VIEWER, CONSOLE_MEMBER, CONSOLE_CHANNEL };
+
 struct console_viewer {
-    console *con; /* NULL once the console is gone */
-    console_viewer *next;
+    console *con;          /* NULL once the console is gone */
+    console_viewer *next;  /* among the console's viewers (CONSOLE_VIEWER, CONSOLE_MEMBER) */
+    console_viewer *rnext; /* among its readers of output (CONSOLE_VIEWER, CONSOLE_CHANNEL) */
+    int kind;              /* set before attaching */
     char id[16];
     char user[65];
     int rw;
@@ -85,7 +98,8 @@ struct console_viewer {
     void *ud;
 };
 
-/* offset: NULL or "ring" (all the ring holds), "end" (new output only) or a decimal offset. */
+/* offset: NULL or "ring" (all the ring holds), "end" (new output only) or a decimal offset.
+ * v->kind says what v is; a CONSOLE_CHANNEL ignores user, rw and take. */
 int hd_console_attach(console *c, console_viewer *v, const char *user, int rw, int take,
                       const char *offset, vg_err *err);
 void hd_console_detach(console_viewer *v);
@@ -112,5 +126,8 @@ typedef struct console_msg {
 /* Builds the next message due for the viewer into buf (cap >= 16 KiB + 9 is a full frame).
  * Returns 1 when it produced something, 0 when nothing is due. */
 int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out);
+/* As hd_console_viewer_next, but only what is due before any output (a channel's notices go
+ * out before its members' hellos and lists, so no member is told a change twice). */
+int hd_console_viewer_control(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out);
 
 #endif

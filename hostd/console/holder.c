@@ -42,7 +42,7 @@ void hd_console_wake(console_viewer *v)
 
 void hd_console_wake_all(console *c, unsigned pending)
 {
-    for (console_viewer *v = c->viewers; v; v = v->next) {
+    for (console_viewer *v = c->readers; v; v = v->rnext) {
         v->pending |= pending;
         hd_console_wake(v);
     }
@@ -123,7 +123,7 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         else
             vg_warn("console", "%s/%s: cannot save offsets: %s", c->vm, c->dev, err.msg);
     }
-    for (console_viewer *v = c->viewers; v; v = v->next)
+    for (console_viewer *v = c->readers; v; v = v->rnext)
         hd_console_wake(v);
 }
 
@@ -350,13 +350,23 @@ void hd_console_free(console *c)
 {
     if (!c)
         return;
+    /* A channel's members are told nothing: their channel closes with 4004 and the gateway
+     * decides (it may follow the VM to its new host). */
     while (c->viewers) {
         console_viewer *v = c->viewers;
         c->viewers = v->next;
         v->con = NULL;
         v->next = NULL;
-        vg_fail(&v->err, VG_E_NOT_FOUND, "console %s/%s is gone", c->vm, c->dev);
-        v->pending |= CONSOLE_P_ERROR;
+    }
+    while (c->readers) {
+        console_viewer *v = c->readers;
+        c->readers = v->rnext;
+        v->con = NULL;
+        v->rnext = NULL;
+        if (v->kind == CONSOLE_VIEWER) {
+            vg_fail(&v->err, VG_E_NOT_FOUND, "console %s/%s is gone", c->vm, c->dev);
+            v->pending |= CONSOLE_P_ERROR;
+        }
         v->close_code = 4004;
         hd_console_wake(v);
     }

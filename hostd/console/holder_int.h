@@ -52,7 +52,8 @@ struct console {
     ev_timer persist;
     unsigned char *inbuf; /* input the socket did not take yet, at most CONSOLE_INPUT_MAX */
     size_t inlen;
-    console_viewer *viewers;
+    console_viewer *viewers; /* listed and counted: CONSOLE_VIEWER and CONSOLE_MEMBER */
+    console_viewer *readers; /* sent output and notices: CONSOLE_VIEWER and CONSOLE_CHANNEL */
     console_viewer *writer;
     unsigned viewer_seq;
     unsigned nviewers;
@@ -64,7 +65,7 @@ struct console {
 const console_config *hd_console_cfg(void);
 /* Asks the viewer's transport for a writable callback. */
 void hd_console_wake(console_viewer *v);
-/* Marks `pending` for every viewer of c and wakes them. */
+/* Marks `pending` for every reader of c and wakes them. */
 void hd_console_wake_all(console *c, unsigned pending);
 
 #endif

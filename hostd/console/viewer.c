@@ -23,15 +23,16 @@ static void set_writer(console *c, console_viewer *w)
     c->writer = w;
     if (hd_console_cfg()->on_writer)
         hd_console_cfg()->on_writer(c, w);
-    for (console_viewer *v = c->viewers; v; v = v->next) {
+    for (console_viewer *v = c->readers; v; v = v->rnext) {
         snprintf(v->prev_writer, sizeof(v->prev_writer), "%s", prev ? prev->id : "");
         v->pending |= CONSOLE_P_WRITER;
         hd_console_wake(v);
     }
 }
 
-/* Notes that v joined or left and wakes the viewers still to be told; the viewer itself is
- * told nothing of its own coming (its hello and the list say it). */
+/* Notes that v joined or left and wakes the readers still to be told; the viewer itself is
+ * told nothing of its own coming (its hello and the list say it; a gateway does not pass its
+ * own member's coming on to that member). */
 static void membership_event(console *c, const console_viewer *v, int joined)
 {
     if (!c->events)
@@ -46,7 +47,7 @@ static void membership_event(console *c, const console_viewer *v, int joined)
     }
     /* Without room for events, every viewer behind is sent the list again (control()). */
     c->event_seq++;
-    for (console_viewer *o = c->viewers; o; o = o->next)
+    for (console_viewer *o = c->readers; o; o = o->rnext)
         if (o != v)
             hd_console_wake(o);
 }
@@ -74,22 +75,34 @@ static int parse_offset(const char *s, uint64_t *off, const vg_ring *r, vg_err *
 int hd_console_attach(console *c, console_viewer *v, const char *user, int rw, int take,
                       const char *offset, vg_err *err)
 {
-    if (!vg_valid_name(user))
+    if (v->kind != CONSOLE_CHANNEL && !vg_valid_name(user))
         return vg_fail(err, VG_E_BAD_REQUEST, "invalid user name");
     uint64_t off = 0; /* gcc -O2 cannot see that parse_offset sets it on VG_OK */
     if (parse_offset(offset, &off, &c->ring, err) != VG_OK)
         return VG_ERR;
     v->con = c;
+    v->offset = v->asked = off;
+    v->sent_data = 0;
+    v->npongs = 0;
+    v->close_code = 0;
+    if (v->kind != CONSOLE_MEMBER) {
+        v->rnext = c->readers;
+        c->readers = v;
+    }
+    if (v->kind == CONSOLE_CHANNEL) {
+        v->pending = CONSOLE_P_HELLO;
+        v->event_next = c->event_seq;
+        vg_info("console", "%s/%s channel attached at %llu", c->vm, c->dev,
+                (unsigned long long)off);
+        hd_console_wake(v);
+        return VG_OK;
+    }
     snprintf(v->id, sizeof(v->id), "v%u", ++c->viewer_seq);
     snprintf(v->user, sizeof(v->user), "%s", user);
     v->rw = rw;
     v->since_ms = vg_now_ms();
-    v->offset = v->asked = off;
-    v->sent_data = 0;
     v->pending = CONSOLE_P_HELLO | CONSOLE_P_VIEWERS;
     v->event_next = c->event_seq + 1; /* past its own joining */
-    v->npongs = 0;
-    v->close_code = 0;
     v->next = c->viewers;
     c->viewers = v;
     c->nviewers++;
@@ -107,12 +120,22 @@ void hd_console_detach(console_viewer *v)
     console *c = v->con;
     if (!c)
         return;
+    for (console_viewer **pp = &c->readers; *pp; pp = &(*pp)->rnext)
+        if (*pp == v) {
+            *pp = v->rnext;
+            break;
+        }
+    v->con = NULL;
+    v->rnext = NULL;
+    if (v->kind == CONSOLE_CHANNEL) {
+        vg_info("console", "%s/%s channel detached", c->vm, c->dev);
+        return;
+    }
     for (console_viewer **pp = &c->viewers; *pp; pp = &(*pp)->next)
         if (*pp == v) {
             *pp = v->next;
             break;
         }
-    v->con = NULL;
     v->next = NULL;
     c->nviewers--;
     vg_info("console", "%s/%s viewer %s (%s) detached", c->vm, c->dev, v->id, v->user);
@@ -262,9 +285,35 @@ static cJSON *event_json(const console *c, const console_event *e)
     return o;
 }
 
+/* A channel's hello (link v2): where its stream begins, and what the gateway needs to mirror
+ * the ring and treat its laggards as hostd would. */
+static cJSON *channel_hello(const console *c, const console_viewer *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "hello");
+    cJSON_AddNumberToObject(o, "version", 2);
+    cJSON_AddStringToObject(o, "vm", c->vm);
+    cJSON_AddStringToObject(o, "dev", c->dev);
+    cJSON_AddNumberToObject(o, "start", (double)c->ring.start);
+    cJSON_AddNumberToObject(o, "end", (double)c->ring.end);
+    cJSON_AddNumberToObject(o, "offset", (double)v->asked);
+    cJSON_AddBoolToObject(o, "connected", c->connected);
+    cJSON_AddNumberToObject(o, "ring_size", (double)c->ring.cap);
+    cJSON_AddStringToObject(o, "laggard_policy",
+                            hd_console_cfg()->laggard_close ? "close" : "skip");
+    return o;
+}
+
 static cJSON *control(console_viewer *v, unsigned *bit)
 {
     console *c = v->con;
+    if (v->kind == CONSOLE_CHANNEL && (v->pending & CONSOLE_P_HELLO)) {
+        *bit = CONSOLE_P_HELLO;
+        return channel_hello(c, v);
+    }
+    /* A member is told its hello and the list; the rest goes to its channel. */
+    if (v->kind == CONSOLE_MEMBER && !(v->pending & (CONSOLE_P_HELLO | CONSOLE_P_VIEWERS)))
+        return NULL;
     cJSON *o = cJSON_CreateObject();
     if (v->pending & CONSOLE_P_HELLO) {
         *bit = CONSOLE_P_HELLO;
@@ -305,7 +354,7 @@ static cJSON *control(console_viewer *v, unsigned *bit)
         *bit = CONSOLE_P_VIEWERS;
         v->event_next = c->event_seq;
         cJSON_Delete(o);
-        o = hd_console_viewers_json(c, v);
+        o = hd_console_viewers_json(c, v->kind == CONSOLE_CHANNEL ? NULL : v);
     } else if (v->event_next < c->event_seq) {
         cJSON_Delete(o);
         o = event_json(c, &c->events[v->event_next++ % CONSOLE_EVENTS]);
@@ -325,7 +374,7 @@ static size_t error_json(console_viewer *v, unsigned char *buf, size_t cap)
     return emit_json(o, buf, cap);
 }
 
-int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out)
+static int next_msg(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out, int data)
 {
     memset(out, 0, sizeof(*out));
     console *c = v->con;
@@ -353,8 +402,12 @@ int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, co
         out->len = emit_json(p, buf, cap);
         return 1;
     }
+    if (v->kind == CONSOLE_MEMBER || !data)
+        return 0;
     if (v->offset < c->ring.start) {
-        if (v->sent_data && hd_console_cfg()->laggard_close) {
+        /* A channel is skipped ahead, never closed: its gateway applies the policy to each of
+         * its browser viewers. */
+        if (v->sent_data && hd_console_cfg()->laggard_close && v->kind == CONSOLE_VIEWER) {
             vg_info("console", "%s/%s viewer %s fell %llu bytes behind; closing", c->vm, c->dev,
                     v->id, (unsigned long long)(c->ring.start - v->offset));
             out->close_code = 4408;
@@ -380,4 +433,14 @@ int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, co
     out->len = VG_FRAME_OUTPUT_HDR + n;
     out->binary = 1;
     return 1;
+}
+
+int hd_console_viewer_next(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out)
+{
+    return next_msg(v, buf, cap, out, 1);
+}
+
+int hd_console_viewer_control(console_viewer *v, unsigned char *buf, size_t cap, console_msg *out)
+{
+    return next_msg(v, buf, cap, out, 0);
 }

@@ -1,6 +1,7 @@
 #include "link/endpoint.h"
 
 #include "console/console.h"
+#include "link/channel.h"
 #include "link/rpc.h"
 #include "link/secret.h"
 #include "storage/stream.h"
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #define LINK_SUBPROTOCOL "vmgate.console.v1"
+#define CHANNEL_SUBPROTOCOL "vmgate.channel.v2"
 #define LINK_FRAME_CAP (VG_FRAME_OUTPUT_HDR + 16384)
 
 typedef struct link_conn {
@@ -34,7 +36,8 @@ typedef struct link_conn {
     unsigned char *rx; /* reassembly of a fragmented message, at most rx_max() */
     size_t rxlen;
     int rx_overflow;
-    rpc_conn *rpc; /* a /link/api connection: management calls instead of a console */
+    rpc_conn *rpc;    /* a /link/api connection: management calls instead of a console */
+    hd_channel *chan; /* a /link/channel connection: a gateway's channel to a console */
     struct link_conn *prev, *next;
 } link_conn;
 
@@ -145,9 +148,10 @@ static void attach(link_conn *lc)
     struct lws *wsi = lc->wsi;
     char uri[128] = "";
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-    int api = strcmp(uri, "/link/api") == 0;
-    if (!api && strcmp(uri, "/link/console") != 0) {
-        reject(lc, VG_E_NOT_FOUND, 4004, "unknown path; use /link/console or /link/api");
+    int api = strcmp(uri, "/link/api") == 0, channel = strcmp(uri, "/link/channel") == 0;
+    if (!api && !channel && strcmp(uri, "/link/console") != 0) {
+        reject(lc, VG_E_NOT_FOUND, 4004,
+               "unknown path; use /link/channel, /link/console or /link/api");
         return;
     }
     if (!hd_link_secret_ok(wsi, cfg->secret)) {
@@ -177,6 +181,11 @@ static void attach(link_conn *lc)
         char msg[160];
         snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", req.vm, req.dev);
         reject(lc, VG_E_NOT_FOUND, 4004, msg);
+        return;
+    }
+    if (channel) {
+        if (!(lc->chan = hd_channel_new(c, wsi, req.offset[0] ? req.offset : NULL, &err)))
+            reject(lc, err.code, 1008, err.msg);
         return;
     }
     lc->v.wake = wake;
@@ -235,6 +244,8 @@ static int writable(link_conn *lc)
         return write_reject(lc);
     if (lc->rpc)
         return write_answer(lc);
+    if (lc->chan)
+        return hd_channel_write(lc->chan, txbuf + LWS_PRE, LINK_FRAME_CAP);
     /* As many frames as the socket takes: one per callback left the link idle between loop
      * iterations (docs/performance.md). */
     do {
@@ -258,7 +269,18 @@ static int writable(link_conn *lc)
 
 static size_t rx_max(const link_conn *lc)
 {
+    if (lc->chan)
+        return VG_LINK_TAG_LEN + VG_FRAME_MAX_CLIENT;
     return lc->rpc ? RPC_MAX_MESSAGE : VG_FRAME_MAX_CLIENT;
+}
+
+/* A whole message of a console connection: a viewer's (v1) or a channel's (v2). */
+static void receive_console(link_conn *lc, int binary, const unsigned char *in, size_t len)
+{
+    if (lc->chan)
+        hd_channel_recv(lc->chan, binary, in, len);
+    else
+        hd_console_viewer_recv(&lc->v, binary, in, len);
 }
 
 /* A complete management request; too large ones close the connection with 1009. */
@@ -280,12 +302,12 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
     int first = lws_is_first_fragment(lc->wsi);
     int last = lws_is_final_fragment(lc->wsi) && !lws_remaining_packet_payload(lc->wsi);
     int binary = lws_frame_is_binary(lc->wsi);
-    if (lc->rejecting || (!lc->v.con && !lc->rpc))
+    if (lc->rejecting || (!lc->v.con && !lc->rpc && !lc->chan))
         return 0;
     if (first && last) { /* the common case: no copy */
         if (lc->rpc)
             return receive_rpc(lc, in, len);
-        hd_console_viewer_recv(&lc->v, binary, in, len);
+        receive_console(lc, binary, in, len);
         return 0;
     }
     if (first) {
@@ -313,12 +335,16 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
         lc->rxlen = 0;
         return rc;
     }
-    if (lc->rx_overflow) {
+    if (lc->rx_overflow && lc->chan) {
+        /* The gateway bounds what its viewers send: a longer message is a broken gateway. */
+        vg_warn("link", "closing a channel: message over %zu bytes", rx_max(lc));
+        hd_channel_close(lc->chan, 1009);
+    } else if (lc->rx_overflow) {
         vg_err err;
         vg_fail(&err, VG_E_TOO_BIG, "message larger than %d bytes", VG_FRAME_MAX_CLIENT);
         hd_console_viewer_refuse(&lc->v, &err);
     } else {
-        hd_console_viewer_recv(&lc->v, binary, lc->rx, lc->rxlen);
+        receive_console(lc, binary, lc->rx, lc->rxlen);
     }
     free(lc->rx);
     lc->rx = NULL;
@@ -407,6 +433,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!lc || !lc->is_ws)
             return 0;
         hd_console_detach(&lc->v);
+        hd_channel_free(lc->chan);
+        lc->chan = NULL;
         hd_rpc_conn_free(lc->rpc);
         lc->rpc = NULL;
         free(lc->rx);
@@ -430,6 +458,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 static struct lws_protocols protocols[] = {
     {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {CHANNEL_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     HD_STREAM_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -517,7 +546,9 @@ void hd_link_shutdown(void)
     for (link_conn *lc = conns; lc; lc = lc->next) {
         if (lc->rejecting)
             continue;
-        if (lc->v.con)
+        if (lc->chan)
+            hd_channel_close(lc->chan, 1001);
+        else if (lc->v.con)
             hd_console_viewer_close(&lc->v, 1001);
         else
             reject(lc, VG_E_UNAVAILABLE, 1001, "hostd is shutting down");
@@ -535,6 +566,8 @@ void hd_link_census(int *viewers, int *api)
     for (const link_conn *lc = conns; lc; lc = lc->next) {
         *api += lc->rpc != NULL;
         *viewers += lc->v.con != NULL;
+        if (lc->chan)
+            *viewers += (int)hd_channel_members(lc->chan);
     }
 }
 

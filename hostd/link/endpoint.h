@@ -1,8 +1,9 @@
 /* The link endpoint gateways connect to (docs/protocol.md §3): a libwebsockets server on the
  * process's libev loop, mutual TLS (tls_cert/tls_key; the client must present a certificate of
- * role gateway signed by tls_ca: docs/security.md "Transport"), serving `GET /link/console` (a
- * console viewer per connection, authenticated by the X-Vmgate-Link shared secret) and `GET
- * /healthz`. */
+ * role gateway signed by tls_ca: docs/security.md "Transport"), serving `GET /link/channel` (a
+ * gateway's channel to a console, link v2: channel.c), `GET /link/console` (a console viewer per
+ * connection, link v1), both authenticated by the X-Vmgate-Link shared secret, `GET /link/api`
+ * and `GET /healthz`. */
 #ifndef LINK_H
 #define LINK_H
 
@@ -23,7 +24,8 @@ typedef struct link_config {
 } link_config;
 
 /* The arguments of GET /link/console, checked: vm (required), dev (default serial0), user,
- * offset (as hd_console_attach takes it; empty = ring), mode rw/ro, take 0/1. */
+ * offset (as hd_console_attach takes it; empty = ring), mode rw/ro, take 0/1. /link/channel
+ * takes vm, dev and offset of them. */
 typedef struct link_console_req {
     char vm[65], dev[65], user[65], offset[24];
     int rw, take;
@@ -38,7 +40,8 @@ int hd_link_start(struct ev_loop *loop, const link_config *cfg, vg_err *err);
 void hd_link_shutdown(void);
 /* Number of connections still open. */
 int hd_link_count(void);
-/* Of them, console viewers and /link/api connections (for /metrics). */
+/* Of them, console viewers (v1 links and channels' members) and /link/api connections (for
+ * /metrics). */
 void hd_link_census(int *viewers, int *api);
 /* The link's lws context (NULL before hd_link_start), so the metrics listener (metrics/expo.c)
  * runs as another vhost of it on the same loop. */

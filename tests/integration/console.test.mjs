@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { login, openConsole, openShell, waitHealthy } from './lib/client.mjs';
+import { login, openConsole, openShell, request, waitHealthy } from './lib/client.mjs';
+import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-con';
 const PROMPT = 'testvm# ';
@@ -52,6 +53,48 @@ test('two viewers of one console receive byte-identical streams', async () => {
   assert.deepEqual(b.gaps, []);
   await a.close();
   await b.close();
+});
+
+// Link v2 (docs/protocol.md §3): the gateway keeps one channel to hostd per console, whatever
+// the number of its viewers; each viewer is a cursor into the channel's shared ring, and the
+// channel closes with its last viewer.
+test('viewers of one console share one channel to hostd; it closes with the last of them', async () => {
+  const mtoken = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
+  const links = async () => {
+    const text = (await request(stack, '/metrics', { headers: { authorization: `Bearer ${mtoken}` } })).body;
+    const m = text.match(new RegExp(`^vmgate_gateway_hostd_links\\{host="${stack.hosts[0].id}"\\} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : 0;
+  };
+  await until(async () => (await links()) === 0, 10000, 'no console link before');
+  const cons = [];
+  for (const [mode, offset] of [['rw', 'end'], ['ro', 'ring'], ['ro', 'end']]) {
+    const c = await openConsole(stack, token, { vm: VM, mode, offset });
+    await c.waitControl('hello');
+    cons.push(c);
+  }
+  assert.equal(await links(), 1, 'one channel for three viewers');
+  // Everyone is told of everyone, once: the first viewer saw the two others join.
+  const first = await cons[0].waitViewers((l) => l.length === 3);
+  assert.equal(new Set(first.map((v) => v.viewer)).size, 3);
+  assert.equal(cons[0].controls.filter((m) => m.type === 'joined').length, 2);
+  assert.equal(cons[2].controls.filter((m) => m.type === 'joined').length, 0);
+  await cons[0].run('echo fan-$((6*7))', 'fan-42');
+  for (const c of cons.slice(1)) await c.waitFor('fan-42', 10000);
+  // The second viewer began with the ring, the others at its end: where their streams overlap,
+  // they hold the same bytes at the same offsets.
+  const at = (c, from, to) => c.output.subarray(from - c.startOffset, to - c.startOffset);
+  for (const c of cons.slice(1)) {
+    const from = Math.max(c.startOffset, cons[0].startOffset), to = Math.min(c.nextOffset, cons[0].nextOffset);
+    assert.ok(to - from > 6, 'the streams overlap');
+    assert.ok(at(c, from, to).equals(at(cons[0], from, to)), 'streams differ');
+  }
+  for (const c of cons) assert.deepEqual(c.gaps, []);
+  await cons[1].close();
+  await cons[0].waitControl('left');
+  assert.equal(await links(), 1);
+  await cons[0].close();
+  await cons[2].close();
+  await until(async () => (await links()) === 0, 10000, 'the channel closed with its last viewer');
 });
 
 test('read-only input is refused with read_only, a spectator with not_writer; take-over notifies', async () => {

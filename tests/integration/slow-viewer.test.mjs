@@ -29,8 +29,9 @@ const MARKER = 'SV-42-END';
 
 // Design bounds with the defaults (ring_size 256 KiB, viewer_queue 256 KiB) for one console
 // with two viewers, over the RSS each daemon had once both viewers were attached:
-// - gateway, per viewer: 2 × viewer_queue of queued output, one hostd frame being reassembled
-//   (16 KiB + 9) and at most 64 KiB of client input: 592 KiB, so 1184 KiB for two viewers;
+// - gateway: the console's channel, with its copy of hostd's ring (256 KiB) and one hostd frame
+//   being reassembled (16 KiB + 9), and per viewer no output (an offset into that ring) but at
+//   most 64 KiB of client input: 400 KiB for two viewers;
 // - hostd: the console's ring (256 KiB, its pages touched only as output arrives) and one frame
 //   (16 KiB + 9) per viewer being written: 288 KiB;
 // plus 1 MiB of slack for TLS records, lws buffers and allocator rounding. A sanitizer build
@@ -38,7 +39,7 @@ const MARKER = 'SV-42-END';
 // memory and allocator regions around it, so the bound there is 12 MiB larger.
 const SLACK_KB = 1024;
 const ASAN_EXTRA_KB = 12 * 1024;
-const DESIGN_KB = { gateway: 2 * (2 * 256 + 16 + 64), hostd: 256 + 2 * 16 };
+const DESIGN_KB = { gateway: 256 + 16 + 2 * 64, hostd: 256 + 2 * 16 };
 
 // The gateway drops a browser connection that sends nothing for idle_timeout (60 s, C8), and a
 // viewer that does not read cannot answer its pings (an unsolicited WebSocket pong did not count

@@ -296,6 +296,68 @@ static void test_membership_deltas(void **state)
     hd_console_free(c);
 }
 
+/* Link v2: a channel reads the output and hears every notice once; its members are viewers
+ * (listed, counted, may write) told only their hello and list; the console going away closes
+ * the channel with 4004 and tells its members nothing (the gateway may follow the VM). */
+static void test_channel_and_members(void **state)
+{
+    (void)state;
+    write_log(20000, 0);
+    console *c = make();
+    console_viewer ch = {.wake = wake, .kind = CONSOLE_CHANNEL};
+    console_viewer m1 = {.wake = wake, .kind = CONSOLE_MEMBER};
+    console_viewer m2 = {.wake = wake, .kind = CONSOLE_MEMBER};
+    vg_err err;
+    assert_int_equal(hd_console_attach(c, &ch, NULL, 0, 0, "ring", &err), VG_OK);
+    expect_type(&ch, "hello");
+    assert_non_null(strstr((char *)buf, "\"version\":2"));
+    assert_non_null(strstr((char *)buf, "\"ring_size\":65536"));
+    assert_non_null(strstr((char *)buf, "\"laggard_policy\":\"skip\""));
+    assert_int_equal(hd_console_attach(c, &m1, "alice", 1, 0, "end", &err), VG_OK);
+    assert_int_equal(hd_console_attach(c, &m2, "bob", 0, 0, "end", &err), VG_OK);
+    /* the members: hello and list, then nothing (no output, no notices) */
+    expect_type(&m1, "hello");
+    assert_non_null(strstr((char *)buf, "\"writer\":true"));
+    expect_type(&m1, "viewers");
+    assert_non_null(strstr((char *)buf, "\"count\":2"));
+    console_msg m;
+    assert_int_equal(hd_console_viewer_next(&m1, buf, sizeof(buf), &m), 0);
+    expect_type(&m2, "hello");
+    expect_type(&m2, "viewers");
+    assert_int_equal(hd_console_viewer_next(&m2, buf, sizeof(buf), &m), 0);
+    /* the channel: the writer and both joins once, before any output; no list of its own */
+    assert_int_equal(hd_console_viewer_control(&ch, buf, sizeof(buf), &m), 1);
+    assert_non_null(strstr((char *)buf, "\"type\":\"writer\""));
+    expect_type(&ch, "joined");
+    assert_non_null(strstr((char *)buf, "\"user\":\"alice\""));
+    expect_type(&ch, "joined");
+    assert_non_null(strstr((char *)buf, "\"count\":2"));
+    assert_int_equal(hd_console_viewer_control(&ch, buf, sizeof(buf), &m), 0);
+    uint64_t off = 0;
+    while (off < 20000) {
+        m = next(&ch);
+        assert_true(m.binary);
+        assert_int_equal(vg_frame_get_u64(buf + 1), off);
+        off += m.len - VG_FRAME_OUTPUT_HDR;
+    }
+    /* a member's input is the writer's; a take by a member moves the lock */
+    m2.rw = 1;
+    hd_console_take(&m2);
+    expect_type(&ch, "writer");
+    assert_non_null(strstr((char *)buf, "\"user\":\"bob\""));
+    assert_int_equal(hd_console_viewer_next(&m1, buf, sizeof(buf), &m), 0);
+    hd_console_detach(&m2);
+    expect_type(&ch, "writer");
+    expect_type(&ch, "left");
+    assert_non_null(strstr((char *)buf, "\"count\":1"));
+    hd_console_free(c);
+    assert_null(m1.con);
+    assert_int_equal(hd_console_viewer_next(&m1, buf, sizeof(buf), &m), 1);
+    m = next(&ch);
+    assert_int_equal(m.close_code, 4004);
+    assert_int_equal(m.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_lock_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_laggards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_membership_deltas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_and_members, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
