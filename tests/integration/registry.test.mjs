@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -89,7 +90,9 @@ test('an unchanged hostd heartbeat sends no VM list, only the digest of the last
   }).stdout;
   // MONITOR prints the EVALSHA of hostd with its arguments: host id, host JSON, VM list, TTL,
   // now, digest.
-  const syncs = seen.split('\n').filter((l) => l.includes('"EVALSHA"') && l.includes(`"${stack.hostId}"`));
+  const sha = crypto.createHash('sha1').update(['lib/prelude.lua', 'hostd_sync.lua']
+    .map((f) => fs.readFileSync(path.join(REPO, 'redis-scripts', f), 'utf8')).join('')).digest('hex');
+  const syncs = seen.split('\n').filter((l) => l.includes(`"EVALSHA" "${sha}" "0" "${stack.hostId}"`));
   assert.ok(syncs.length >= 2, `${syncs.length} heartbeats seen in ${2.5 * interval} ms`);
   const digest = stack.redis('hget', hkey, 'vms_digest');
   assert.match(digest, /^[0-9a-f]{40}$/);

@@ -175,7 +175,7 @@ test('a page reads two hashes per VM and each host\'s alive key once: 500 VMs of
     const res = await api(stack, admin, 'vm.list', { host, limit: 1000 });
     const reads = stat() - before;
     assert.equal(res.vms.length, 500);
-    assert.deepEqual(res.vms[0].consoles, ['console1', 'serial0'], 'the devices, sorted');
+    assert.deepEqual(res.vms[0].consoles, ['serial0', 'console1'], 'serial0 first, then the others sorted');
     assert.equal(res.vms[0].host_up, true);
     // 2 x 500 + 1, and a heartbeat or host watch of the stack that may fall in between (a few
     // dozen); four reads a row would be 2,000.
