@@ -226,6 +226,7 @@ static void role_cb(vg_redis *r, redisReply *reply, void *priv)
                     reply->element[0]->type == REDIS_REPLY_STRING
                 ? reply->element[0]->str
                 : "unexpected answer");
+    vg_rsentinel_distrust(r->sentinel, c->host, c->port);
     redisAsyncDisconnect(c->ac);
 }
 

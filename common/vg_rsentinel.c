@@ -40,6 +40,7 @@ struct vg_rsentinel {
     addr sent[VG_RSENTINEL_MAX];
     size_t nsent;
     size_t preferred; /* answered last */
+    addr given;       /* what it answered; host "" once distrusted */
     ask *asks;
     vg_rsentinel_found_cb *on_switch;
     void *priv;
@@ -240,6 +241,8 @@ static void ask_reply(redisAsyncContext *ac, void *reply, void *privdata)
             s->preferred = a->idx;
             char host[HOST_MAX + 1];
             memcpy(host, rr->element[0]->str, rr->element[0]->len + 1);
+            memcpy(s->given.host, host, sizeof(host));
+            s->given.port = port;
             finish(a, host, port);
             return;
         }
@@ -248,6 +251,18 @@ static void ask_reply(redisAsyncContext *ac, void *reply, void *privdata)
             sa->port, s->master, rr->type == REDIS_REPLY_ERROR ? ": " : "",
             rr->type == REDIS_REPLY_ERROR ? rr->str : "");
     ask_next(a);
+}
+
+void vg_rsentinel_distrust(vg_rsentinel *s, const char *host, int port)
+{
+    if (!s->given.host[0] || s->given.port != port || strcmp(s->given.host, host))
+        return;
+    vg_warn("redis",
+            "%s: Sentinel %s:%d named a Redis that is not the master; asking the next "
+            "Sentinel first",
+            s->name, s->sent[s->preferred].host, s->sent[s->preferred].port);
+    s->given.host[0] = '\0';
+    s->preferred = (s->preferred + 1) % s->nsent;
 }
 
 int vg_rsentinel_locate(vg_rsentinel *s, vg_rsentinel_found_cb *cb, void *priv)

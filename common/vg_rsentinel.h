@@ -40,5 +40,9 @@ void vg_rsentinel_free(vg_rsentinel *s);
 /* Asks the Sentinels where the master is; cb runs once, later, never from within this call.
  * VG_ERR (out of memory): cb will not run. */
 int vg_rsentinel_locate(vg_rsentinel *s, vg_rsentinel_found_cb *cb, void *priv);
+/* host:port, the last lookup's answer, is not the master (it answered ROLE as a replica): the
+ * Sentinel that gave it is asked last from now on, so one stale Sentinel cannot send every
+ * lookup back to a replica while the others know the master. Any other address: no change. */
+void vg_rsentinel_distrust(vg_rsentinel *s, const char *host, int port);
 
 #endif

@@ -345,6 +345,13 @@ int main(int argc, char **argv)
     vi.ssl_cert_filepath = g->cfg.tls_cert;
     vi.ssl_private_key_filepath = g->cfg.tls_key;
     vi.alpn = "http/1.1";
+    /* The API and console WebSockets have their own keepalive (net/keepalive.h). lws' default
+     * idle policy would also arm a 300 s "validity" timer per WebSocket, re-armed at every pong:
+     * each re-arm is a sorted insertion that walks every other connection's timer (all of them
+     * lie ~300 s ahead), so with thousands of subscribers it took a fifth of the gateway. A
+     * policy with no hang-up time arms none. */
+    static const lws_retry_bo_t no_validity_timer = {0};
+    vi.retry_and_idle_policy = &no_validity_timer;
     /* Plain http:// on the HTTPS port gets a redirect to https:// and nothing else (no
      * WebSocket upgrade, no API call: gw_http_confirm_upgrade refuses non-TLS as well). */
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |

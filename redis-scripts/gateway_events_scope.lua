@@ -1,7 +1,7 @@
--- gateway_events_scope.lua: what a subscriber of vg:events may hear of (gateway/apiws.c, at
--- events.subscribe, every 5 s and after project.*, user.*, vm.created/adopted/deleted and
--- env.changed events): the user's role, the active projects they belong to, and those projects'
--- VMs and environments.
+-- gateway_events_scope.lua: what a subscriber of vg:events may hear of (gateway/net/evscope.c,
+-- once per user and gateway at the first events.subscribe, after a project.member or user.*
+-- event naming the user, and 60 s after the last read): the user's role, the active projects
+-- they belong to, and those projects' VMs and environments.
 --
 -- ARGV[1] user name
 -- Returns {'ok', JSON {role, projects:{p:true}, vms:{vm:true}, envs:{env:true}}};

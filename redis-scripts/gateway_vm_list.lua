@@ -102,21 +102,40 @@ local function fetch(after, n)
   return out
 end
 
+-- Each host's liveness is read once per page: its VMs share it.
+local alive = {}
+local function host_up(h)
+  if h == '' then return 0 end
+  if alive[h] == nil then alive[h] = redis.call('EXISTS', 'vg:host:' .. h .. ':alive') end
+  return alive[h]
+end
+
+local function split_devs(s)
+  local out = {}
+  for dev in string.gmatch(s, '[^,]+') do out[#out + 1] = dev end
+  return out
+end
+
+-- Two reads per row: the definition, and the VM with its sorted device names (devs, written by
+-- hostd_sync.lua; a record written before that field existed has its consoles hash read).
 local function row(name)
   local d = redis.call('HMGET', 'vg:vmdef:' .. name, 'project', 'env')
   local project = d[1] or ''
   if not (admin or member[project]) then return nil end
   if (fproject ~= '' and project ~= fproject) or (fenv ~= '' and d[2] ~= fenv) then return nil end
-  local f = redis.call('HMGET', 'vg:vm:' .. name, 'uuid', 'host', 'state')
+  local f = redis.call('HMGET', 'vg:vm:' .. name, 'uuid', 'host', 'state', 'devs')
   -- A definition no host has registered yet is not listed.
   if not f[2] then return nil end
   local state = f[3] or 'unknown'
   if (fhost ~= '' and f[2] ~= fhost) or (fstate ~= '' and state ~= fstate) then return nil end
-  local up = 0
-  if f[2] ~= '' then up = redis.call('EXISTS', 'vg:host:' .. f[2] .. ':alive') end
-  local cons = redis.call('HKEYS', 'vg:vm:' .. name .. ':consoles')
-  table.sort(cons)
-  return {name, f[1] or '', f[2], state, up, cons, project}
+  local cons
+  if f[4] then
+    cons = split_devs(f[4])
+  else
+    cons = redis.call('HKEYS', 'vg:vm:' .. name .. ':consoles')
+    table.sort(cons)
+  end
+  return {name, f[1] or '', f[2], state, host_up(f[2]), cons, project}
 end
 
 local rows, after, scanned, done = {}, cursor, 0, false

@@ -9,26 +9,30 @@
 -- VM, 2.4 ms of Redis for 100 VMs: at 1,000 such hosts every 2 s, more than one Redis can run
 -- (docs/performance.md "1,000 hosts"); the check is one HGET per VM.
 --
+-- A hostd whose VM list is the one it last sent sends no list at all (ARGV[3] ''), only the
+-- digest this script answered for it (ARGV[6]): the VM names come from vg:host:<id>:vms, and
+-- decoding and hashing 15 KB of JSON per heartbeat is saved. When the record no longer matches
+-- that digest, the answer is '' and hostd sends its list at once.
+--
 -- ARGV[1] host id
 -- ARGV[2] JSON object: the vg:host:<id> hash fields
 -- ARGV[3] JSON array of {name, uuid, state, vcpus, memory_mib, autostart (0/1),
---         consoles = {dev = socket path}}
+--         consoles = {dev = socket path}}, or '' (unchanged since the sync that answered ARGV[6])
 -- ARGV[4] alive TTL in milliseconds
 -- ARGV[5] now, milliseconds since the epoch
--- Returns the number of events published on vg:events.
+-- ARGV[6] with ARGV[3] '': the digest of the list, as a previous sync answered it
+-- Returns the digest of the VM list now on record, or '' when a list-less heartbeat found the
+-- record changed (hostd then sends its list).
 local id = ARGV[1]
 local host = cjson.decode(ARGV[2])
-local vms = cjson.decode(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
 local hkey = 'vg:host:' .. id
-local published = 0
 
 local function event(kind, fields)
   fields.type = kind
   fields.ts = now
   redis.call('PUBLISH', 'vg:events', cjson.encode(fields))
-  published = published + 1
 end
 
 redis.call('SADD', 'vg:hosts', id)
@@ -46,14 +50,30 @@ if not was_alive then
   event('host.up', {host = id})
 end
 
-local digest = redis.sha1hex(tostring(host.started_ms or '') .. '\n' .. ARGV[3])
-local same = redis.call('HGET', hkey, 'vms_digest') == digest
-for _, vm in ipairs(vms) do
-  if not same then break end
-  same = redis.call('HGET', 'vg:vm:' .. vm.name, 'host') == id
+-- Whether every VM of names still names this host.
+local function all_here(names)
+  for _, name in ipairs(names) do
+    if redis.call('HGET', 'vg:vm:' .. name, 'host') ~= id then return false end
+  end
+  return true
 end
-if same then
-  return published
+
+if ARGV[3] == '' then
+  local digest = ARGV[6] or ''
+  if digest ~= '' and redis.call('HGET', hkey, 'vms_digest') == digest and
+      all_here(redis.call('SMEMBERS', hkey .. ':vms')) then
+    return digest
+  end
+  return ''
+end
+
+local vms = cjson.decode(ARGV[3])
+-- 'v2': the layout of the VM hashes (with devs); a record of another layout is rewritten once.
+local digest = redis.sha1hex('v2\n' .. tostring(host.started_ms or '') .. '\n' .. ARGV[3])
+local names = {}
+for i, vm in ipairs(vms) do names[i] = vm.name end
+if redis.call('HGET', hkey, 'vms_digest') == digest and all_here(names) then
+  return digest
 end
 
 local previous = redis.call('SMEMBERS', hkey .. ':vms')
@@ -71,6 +91,8 @@ for _, vm in ipairs(vms) do
   end
   local cur = redis.call('HMGET', vkey, 'host', 'state', 'uuid')
   if cur[1] ~= id then
+    -- The host the VM leaves must not take its list for unchanged at its next heartbeat.
+    if cur[1] then redis.call('HDEL', 'vg:host:' .. cur[1], 'vms_digest') end
     event('vm.added', {vm = vm.name, host = id, state = vm.state})
   elseif cur[2] ~= vm.state then
     event('vm.state', {vm = vm.name, host = id, state = vm.state})
@@ -78,19 +100,22 @@ for _, vm in ipairs(vms) do
   if cur[1] ~= id or cur[2] ~= vm.state or cur[3] ~= vm.uuid then
     redis.call('HSET', vkey, 'updated_ms', tostring(now))
   end
-  redis.call('HSET', vkey, 'name', vm.name, 'uuid', vm.uuid, 'host', id, 'state', vm.state,
-             'vcpus', tostring(vm.vcpus or 0), 'memory_mib', tostring(vm.memory_mib or 0),
-             'autostart', tostring(vm.autostart or 0))
   local ckey = vkey .. ':consoles'
   redis.call('DEL', ckey)
-  local cargs = {}
+  local cargs, devs = {}, {}
   for dev, path in pairs(vm.consoles) do
     cargs[#cargs + 1] = dev
     cargs[#cargs + 1] = path
+    devs[#devs + 1] = dev
   end
   if #cargs > 0 then
     redis.call('HSET', ckey, unpack(cargs))
   end
+  -- The device names again, sorted, in the VM's own hash: a vm.list row is then two reads.
+  table.sort(devs)
+  redis.call('HSET', vkey, 'name', vm.name, 'uuid', vm.uuid, 'host', id, 'state', vm.state,
+             'vcpus', tostring(vm.vcpus or 0), 'memory_mib', tostring(vm.memory_mib or 0),
+             'autostart', tostring(vm.autostart or 0), 'devs', table.concat(devs, ','))
   redis.call('SADD', 'vg:vms', vm.name)
   redis.call('SADD', hkey .. ':vms', vm.name)
   redis.call('ZADD', 'vg:vms:byname', 0, vm.name)
@@ -112,4 +137,4 @@ for _, name in ipairs(previous) do
 end
 redis.call('HSET', hkey, 'vms_digest', digest, 'alloc_vcpus', tostring(alloc_vcpus),
            'alloc_memory_mib', tostring(alloc_mib))
-return published
+return digest

@@ -9,8 +9,9 @@
 
 typedef struct gw gw;
 
-/* Every 10 s, reads the latest values of every VM and host (gateway_metrics_latest.lua) and
- * keeps them rendered as gauges, so a scrape answers from memory at once. */
+/* While /metrics is scraped (until 5 min after the last scrape), reads the latest values of every
+ * VM and host every 10 s (gateway_metrics_latest.lua) and keeps them rendered as gauges, so a
+ * scrape answers from memory at once; the first scrape after a quiet spell starts the reads. */
 void gw_prom_start(gw *g);
 void gw_prom_stop(gw *g);
 /* The whole exposition (counters, the gateway's connections and the last gauges of VMs and

@@ -1,6 +1,7 @@
 #include "net/apiws.h"
 
 #include "net/clientaddr.h"
+#include "net/evscope.h"
 #include "api/api.h"
 #include "core/auth.h"
 #include "core/relaystats.h"
@@ -10,27 +11,12 @@
 #include "vg_log.h"
 #include "net/wsq.h"
 
-#include <ev.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A client that lets this much pile up unread is dropped rather than buffered without end. */
 #define OUT_QUEUE_MAX (4 * 1024 * 1024)
-/* How often a subscriber's view of its projects is read again even without an event that says
- * it changed (a membership written straight into Redis, a missed message). */
-#define SCOPE_REFRESH_S 5.0
-
-/* What one subscriber may hear of (gateway_events_scope.lua). It lives apart from the
- * connection because a Redis answer may arrive after the connection has gone: it is freed by
- * whichever of the two ends last. */
-typedef struct evscope {
-    gw_apiws *a; /* NULL once the connection closed */
-    int pending; /* a read is in flight */
-    int again;   /* something changed while it was: read once more */
-    int admin;
-    cJSON *sets;   /* {projects:{}, vms:{}, envs:{}} of the last read, NULL before */
-    cJSON *answer; /* the held events.subscribe answer: {"id":..} until the first read */
-} evscope;
 
 struct gw_apiws {
     struct lws *wsi;
@@ -45,7 +31,9 @@ struct gw_apiws {
     gw_apiws *next_all, *prev_all; /* in g->apiws, every API WebSocket */
     int close_code;
     gw_keepalive ka;
-    evscope *scope; /* once events.subscribe succeeded */
+    gw_evscope *scope;    /* what the user may hear of, once events.subscribe was called */
+    gw_evscope_wait wait; /* for the scope's first read, answer_id the subscribe's id */
+    cJSON *answer_id;
 };
 
 static void queue_text(gw_apiws *a, const char *text)
@@ -100,13 +88,6 @@ static void unsubscribe(gw *g, gw_apiws *a)
     a->subscribed = 0;
 }
 
-static void scope_free(evscope *s)
-{
-    cJSON_Delete(s->sets);
-    cJSON_Delete(s->answer);
-    free(s);
-}
-
 static void subscribed(gw *g, gw_apiws *a)
 {
     a->subscribed = 1;
@@ -117,172 +98,50 @@ static void subscribed(gw *g, gw_apiws *a)
 }
 
 /* Ends the wait of events.subscribe: its answer goes out, and on success the events follow. */
-static void scope_answer(gw *g, evscope *s, const vg_err *err)
+static void subscribe_answer(gw_apiws *a, const vg_err *err)
 {
-    gw_apiws *a = s->a;
     cJSON *empty = cJSON_CreateObject();
-    char *text = gw_api_response(cJSON_GetObjectItemCaseSensitive(s->answer, "id"), 1, empty, err);
+    char *text = gw_api_response(a->answer_id, 1, empty, err);
     cJSON_Delete(empty);
-    cJSON_Delete(s->answer);
-    s->answer = NULL;
+    cJSON_Delete(a->answer_id);
+    a->answer_id = NULL;
     if (text)
         queue_text(a, text);
     free(text);
     if (!err) {
-        subscribed(g, a);
+        subscribed(gw_from_wsi(a->wsi), a);
         return;
     }
+    if (a->scope)
+        gw_evscope_put(a->scope, &a->wait);
     a->scope = NULL; /* the client may try again */
-    scope_free(s);
 }
 
-static void scope_load(gw *g, evscope *s);
-
-static void scope_cb(vg_redis *r, redisReply *reply, void *priv)
+static void scope_ready(gw_evscope_wait *w, const vg_err *err)
 {
-    (void)r;
-    evscope *s = priv;
-    s->pending = 0;
-    if (!s->a) {
-        scope_free(s);
-        return;
-    }
-    gw *g = gw_from_wsi(s->a->wsi);
-    const redisReply *json = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-                                     reply->element[1]->type == REDIS_REPLY_STRING
-                                 ? reply->element[1]
-                                 : NULL;
-    cJSON *sets = json ? cJSON_ParseWithLength(json->str, json->len) : NULL;
-    const cJSON *role = cJSON_GetObjectItemCaseSensitive(sets, "role");
-    if (!cJSON_IsString(role)) {
-        cJSON_Delete(sets);
-        vg_warn("api", "cannot read what user %s may see of events%s", s->a->owner.user,
-                s->answer ? "" : "; keeping the last view");
-        if (s->answer) {
-            vg_err err;
-            vg_fail(&err, VG_E_UNAVAILABLE, "the registry is not reachable");
-            scope_answer(g, s, &err);
-        }
-        return;
-    }
-    s->admin = !strcmp(role->valuestring, "admin");
-    cJSON_Delete(s->sets);
-    s->sets = sets;
-    if (s->answer)
-        scope_answer(g, s, NULL);
-    if (s->again) {
-        s->again = 0;
-        scope_load(g, s);
-    }
+    gw_apiws *a = (gw_apiws *)((char *)w - offsetof(gw_apiws, wait));
+    subscribe_answer(a, err);
 }
 
-static void scope_load(gw *g, evscope *s)
-{
-    if (s->pending) {
-        s->again = 1;
-        return;
-    }
-    const char *argv[] = {s->a->owner.user};
-    if (vg_redis_eval(g->redis, gw_lua(g, "events_scope"), scope_cb, s, 0, 1, argv, NULL) ==
-        VG_OK) {
-        s->pending = 1;
-        return;
-    }
-    if (s->answer) {
-        vg_err err;
-        vg_fail(&err, VG_E_UNAVAILABLE, "Redis is not reachable");
-        scope_answer(g, s, &err);
-    }
-}
-
-static ev_timer scope_timer;
-
-static void scope_refresh_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    gw *g = w->data;
-    for (gw_apiws *a = g->subscribers; a; a = a->next)
-        scope_load(g, a->scope);
-}
-
-static int in_set(const evscope *s, const char *set, const char *name)
-{
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s->sets, set), name) !=
-           NULL;
-}
-
-static const char *field(const cJSON *data, const char *name)
-{
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(data, name);
-    return cJSON_IsString(f) ? f->valuestring : NULL;
-}
-
-/* Whether a subscriber may hear of an event (contract §6): administrators hear everything;
- * others what concerns the projects they belong to, their VMs and environments, their own user,
- * and the hosts. A VM event that names its project teaches the scope that VM at once, so the
- * vm.state right after a vm.created is not lost waiting for the next read. */
-static int visible(evscope *s, const char *type, const cJSON *data)
-{
-    if (s->admin)
-        return 1;
-    if (!strncmp(type, "user.", 5)) {
-        const char *u = field(data, "user");
-        return u && s->a && !strcmp(u, s->a->owner.user);
-    }
-    const char *project = field(data, "project"), *vm = field(data, "vm"),
-               *env = field(data, "env");
-    /* The user joining a project hears of it before the refreshed scope would let them. */
-    if (!strcmp(type, "project.member")) {
-        const char *u = field(data, "user");
-        if (u && s->a && !strcmp(u, s->a->owner.user))
-            return 1;
-    }
-    if (project) {
-        if (!project[0] || !in_set(s, "projects", project))
-            return 0;
-        cJSON *vms = cJSON_GetObjectItemCaseSensitive(s->sets, "vms");
-        if (vm && vms && !in_set(s, "vms", vm))
-            cJSON_AddTrueToObject(vms, vm);
-        return 1;
-    }
-    if (vm)
-        return in_set(s, "vms", vm);
-    if (env)
-        return in_set(s, "envs", env);
-    return strncmp(type, "project.", 8) != 0;
-}
-
-/* Events after which a subscriber's projects, VMs or environments may differ. */
-static int changes_scope(const char *type)
-{
-    return !strncmp(type, "project.", 8) || !strncmp(type, "user.", 5) ||
-           !strcmp(type, "vm.created") || !strcmp(type, "vm.adopted") ||
-           !strcmp(type, "vm.deleted") || !strcmp(type, "env.changed");
-}
-
+/* The answer waits for the user's scope, so every event after it is filtered by what the user
+ * may see. */
 static void subscribe(gw *g, gw_apiws *a, const cJSON *id)
 {
-    evscope *s = calloc(1, sizeof(*s));
-    cJSON *answer = cJSON_CreateObject();
-    if (!s || !answer) {
-        free(s);
-        cJSON_Delete(answer);
+    a->answer_id = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+    if (!a->answer_id) {
         vg_error("api", "out of memory subscribing %s to events", a->addr);
         a->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
         lws_callback_on_writable(a->wsi);
         return;
     }
-    cJSON_AddItemToObject(answer, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
-    s->a = a;
-    s->answer = answer;
-    a->scope = s;
-    if (!ev_is_active(&scope_timer)) {
-        ev_timer_init(&scope_timer, scope_refresh_cb, SCOPE_REFRESH_S, SCOPE_REFRESH_S);
-        scope_timer.data = g;
-        ev_timer_start(g->loop, &scope_timer);
-    }
-    scope_load(g, s);
+    a->wait.ready = scope_ready;
+    int waiting;
+    vg_err err;
+    a->scope = gw_evscope_get(g, a->owner.user, &a->wait, &waiting, &err);
+    if (!a->scope)
+        subscribe_answer(a, &err);
+    else if (!waiting)
+        subscribe_answer(a, NULL);
 }
 
 static void api_done(void *priv, const char *method, const cJSON *id, const cJSON *result,
@@ -300,8 +159,6 @@ static void api_done(void *priv, const char *method, const cJSON *id, const cJSO
     if (!err && !strcmp(method, "logout"))
         a->has_token = 0;
     if (!err && !strcmp(method, "events.subscribe") && !a->scope) {
-        /* The answer waits for the subscriber's scope, so every event after it is filtered
-         * by what the user may see. */
         subscribe(g, a, id);
         return;
     }
@@ -413,12 +270,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (a->next_all)
             a->next_all->prev_all = a->prev_all;
         unsubscribe(g, a);
-        if (a->scope) {
-            a->scope->a = NULL;
-            if (!a->scope->pending)
-                scope_free(a->scope);
-            a->scope = NULL;
-        }
+        if (a->scope)
+            gw_evscope_put(a->scope, &a->wait);
+        a->scope = NULL;
+        cJSON_Delete(a->answer_id);
+        a->answer_id = NULL;
         gw_call_owner_detach(&a->owner);
         gw_wsq_clear(&a->out);
         gw_wsbuf_free(&a->rx);
@@ -443,13 +299,13 @@ static void on_notice(const gw_event *e, void *priv)
     cJSON_Delete(ev);
     if (!text)
         return;
+    static unsigned long seq;
+    seq++;
     for (gw_apiws *a = g->subscribers; a; a = a->next)
-        if (visible(a->scope, e->type, e->data))
+        if (gw_evscope_visible(a->scope, seq, e->type, e->data))
             queue_text(a, text);
-    if (changes_scope(e->type))
-        for (gw_apiws *a = g->subscribers; a; a = a->next)
-            scope_load(g, a->scope);
     free(text);
+    gw_evscope_event(g, e->type, e->data);
 }
 
 void gw_apiws_keepalive(gw *g, int64_t now_ms)

@@ -26,6 +26,9 @@ static int64_t started_ms;
 /* The heartbeat period in force: vg:settings heartbeat_ms when set (settings.set, applied at
  * the settings.changed event), else the configuration's. */
 static long heartbeat_ms;
+/* The VM list of the last full sync the registry answered, and the digest it answered. */
+static char *sent_vms;
+static char sent_digest[41];
 
 static char *host_json(void)
 {
@@ -70,34 +73,72 @@ static char *vms_json(void)
     return s;
 }
 
+/* Forgets what the registry was last told, so the next sync sends the whole VM list. */
+static void forget_sent(void)
+{
+    free(sent_vms);
+    sent_vms = NULL;
+    sent_digest[0] = '\0';
+}
+
+/* priv: the VM list a full sync sent (taken over as sent_vms once answered), NULL for a
+ * heartbeat that sent only the digest. */
 static void on_sync(vg_redis *r, redisReply *reply, void *priv)
 {
     (void)r;
-    (void)priv;
-    if (!reply)
-        return;
-    if (reply->type == REDIS_REPLY_ERROR) {
-        vg_warn("registry", "sync failed: %s", reply->str);
+    char *vms = priv;
+    if (!reply || reply->type != REDIS_REPLY_STRING) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            vg_warn("registry", "sync failed: %s", reply->str);
+        forget_sent();
+        free(vms);
         return;
     }
+    if (!reply->len || reply->len >= sizeof(sent_digest)) {
+        /* The record no longer matches the list it has: send the list now. */
+        forget_sent();
+        free(vms);
+        hd_registry_changed();
+        return;
+    }
+    if (vms) {
+        free(sent_vms);
+        sent_vms = vms;
+    }
+    memcpy(sent_digest, reply->str, reply->len);
+    sent_digest[reply->len] = '\0';
     if (!ready)
         vg_info("registry", "registered as host %s", cfg->host_id);
     ready = 1;
 }
 
+/* A heartbeat whose VM list is the one the registry last answered for sends only that answer's
+ * digest (hostd_sync.lua): 15 KB of JSON per 100 VMs less to send, decode and hash. */
 static void sync_registry(void)
 {
     if (!vg_redis_up(redis))
         return;
     char *host = host_json(), *vms = vms_json();
+    if (!host || !vms) {
+        vg_warn("registry", "out of memory building the registry sync");
+        free(host);
+        free(vms);
+        return;
+    }
+    int light = sent_digest[0] && sent_vms && !strcmp(vms, sent_vms);
     char ttl[32], now[32];
     snprintf(ttl, sizeof(ttl), "%ld", heartbeat_ms * 3);
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    const char *argv[] = {cfg->host_id, host, vms, ttl, now};
-    if (host && vms && vg_redis_eval(redis, sync_script, on_sync, NULL, 0, 5, argv, NULL) != VG_OK)
+    const char *argv[] = {cfg->host_id, host, light ? "" : vms, ttl, now, sent_digest};
+    if (light) {
+        free(vms);
+        vms = NULL;
+    }
+    if (vg_redis_eval(redis, sync_script, on_sync, vms, 0, 6, argv, NULL) != VG_OK) {
         vg_warn("registry", "cannot queue the registry sync");
+        free(vms);
+    }
     free(host);
-    free(vms);
 }
 
 static void set_heartbeat(long ms)
@@ -143,7 +184,7 @@ static void event_cb(vg_redis *r, redisReply *reply, void *priv)
     (void)priv;
     const char *payload;
     size_t len;
-    if (!vg_redis_message(reply, "vg:events", &payload, &len))
+    if (!vg_redis_message(reply, "vg:hostd", &payload, &len))
         return;
     cJSON *ev = vg_json_parse(payload, len, NULL);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
@@ -159,6 +200,7 @@ static void on_connect(vg_redis *r, void *priv)
     (void)priv;
     redis = r; /* the first call comes from within vg_redis_new */
     ready = 0;
+    forget_sent();
     sync_registry();
     read_settings();
 }
@@ -236,8 +278,9 @@ int hd_registry_start(struct ev_loop *l, const registry_config *c, vg_err *err)
         loop = NULL;
         return VG_ERR;
     }
-    if (vg_redis_subscribe(redis, "vg:events", event_cb, NULL) != VG_OK)
-        vg_warn("registry", "cannot subscribe to vg:events: settings apply at the next start");
+    /* vg:hostd, not vg:events: Redis would copy every event of the fleet to every host. */
+    if (vg_redis_subscribe(redis, "vg:hostd", event_cb, NULL) != VG_OK)
+        vg_warn("registry", "cannot subscribe to vg:hostd: settings apply at the next start");
     return VG_OK;
 }
 
@@ -249,6 +292,7 @@ void hd_registry_stop(void)
     ev_timer_stop(loop, &soon);
     vg_redis_free(redis); /* before the script: pending calls still refer to it */
     redis = NULL;
+    forget_sent();
     vg_rscript_free(sync_script);
     sync_script = NULL;
 }

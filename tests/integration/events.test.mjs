@@ -3,10 +3,14 @@
 // environments of their projects, and the hosts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './lib/stack.mjs';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack, REPO } from './lib/stack.mjs';
 import { api, apiWs, login } from './lib/client.mjs';
 import { makeMember, waitVms } from './lib/tenancy.mjs';
-import { sleep } from './lib/wait.mjs';
+import { sleep, until } from './lib/wait.mjs';
 
 const VM = 'vgt-d-ev1';
 let stack;
@@ -106,4 +110,45 @@ test('events.subscribe: WebSocket only, no parameters, answered once per subscri
   assert.equal(ws.events.filter((e) => e.event === 'host.maintenance').length, 1, 'each event once');
   await api(stack, admin, 'host.set', { host: stack.hostId, maintenance: false });
   await ws.close();
+});
+
+// Each subscriber re-read its scope every 5 s (gateway_events_scope.lua, one script per
+// subscriber: 2,000 a second for 10,000 subscribers, docs/performance.md "1,000 hosts"). Now a
+// gateway reads a user's scope once for all that user's connections, and again only when an
+// event names a change of it (or after 60 s).
+test('the events scope is read once per user, not every 5 s per subscriber; a membership added applies to every connection of the user', { timeout: 120000 }, async () => {
+  const pw = 've3-password-1';
+  await makeMember(stack, admin, 'pe2', 've3', 'viewer', pw);
+  const sha = crypto.createHash('sha1').update(['lib/prelude.lua', 'gateway_events_scope.lua']
+    .map((f) => fs.readFileSync(path.join(REPO, 'redis-scripts', f), 'utf8')).join('')).digest('hex');
+  const monitor = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(stack.redisPort), 'monitor'], {
+    env: { ...process.env, REDISCLI_AUTH: stack.redisPassword },
+  });
+  let seen = '';
+  monitor.stdout.on('data', (d) => { seen += d; });
+  await sleep(300);
+  const reads = () => seen.split('\n').filter((l) => l.includes(`"EVALSHA" "${sha}"`) && l.includes('"ve3"')).length;
+  const conns = [];
+  try {
+    for (let i = 0; i < 3; i++) conns.push(await subscriber('ve3', pw));
+    await sleep(11000);
+    assert.equal(reads(), 1, 'scope reads for 3 connections of one user over 11 s');
+
+    // ve3 joins pe1: the project.member event re-reads the scope once, and all three
+    // connections hear of pe1's VM from then on.
+    await api(stack, admin, 'project.member.set', { project: 'pe1', user: 've3', role: 'viewer' });
+    await until(() => reads() === 2, 3000, 'the scope read again after project.member');
+    await sleep(300);
+    assert.equal(reads(), 2);
+    stack.virsh('suspend', VM);
+    const t0 = Date.now();
+    for (const ws of conns) {
+      const { e, took } = await stateEvent(ws, 'paused', t0);
+      assert.ok(e && took < 1000, `every connection of ve3 hears of pe1's VM (${took} ms)`);
+    }
+    stack.virsh('resume', VM);
+  } finally {
+    monitor.kill();
+    for (const ws of conns) await ws.close();
+  }
 });

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { api, login, openShell } from './lib/client.mjs';
@@ -37,6 +38,61 @@ const replicaOffset = (port) => {
   const info = stack.redisAt(port, 'info', 'replication');
   return Number((info.match(/^(?:master_repl_offset|slave_repl_offset):(\d+)/m) || [])[1]);
 };
+
+// A Sentinel that speaks just enough RESP to name host:port as master `name`, as a Sentinel cut
+// off from the others keeps naming a master that was demoted meanwhile.
+async function staleSentinel(port) {
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const m = /^\*(\d+)\r\n/.exec(buf);
+        if (!m) return;
+        let at = m[0].length;
+        const args = [];
+        for (let i = 0; i < Number(m[1]); i++) {
+          const b = /^\$(\d+)\r\n/.exec(buf.slice(at));
+          if (!b || buf.length < at + b[0].length + Number(b[1]) + 2) return;
+          args.push(buf.substr(at + b[0].length, Number(b[1])));
+          at += b[0].length + Number(b[1]) + 2;
+        }
+        buf = buf.slice(at);
+        const cmd = args.map((a) => a.toLowerCase());
+        if (cmd[0] === 'sentinel' && cmd[1] === 'get-master-addr-by-name') {
+          sock.write(`*2\r\n$9\r\n127.0.0.1\r\n$${String(port).length}\r\n${port}\r\n`);
+        } else if (cmd[0] === 'subscribe') {
+          sock.write(`*3\r\n$9\r\nsubscribe\r\n$${args[1].length}\r\n${args[1]}\r\n:1\r\n`);
+        } else {
+          sock.write('+OK\r\n');
+        }
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+// The lookup started with the Sentinel that answered last, so a stale one first in the list sent
+// every reconnection back to the replica it names: ROLE refused it, the same Sentinel was asked
+// again, and the gateway never reached the master the other Sentinels knew.
+test('a stale Sentinel first in the list names a replica: the gateway leaves it (ROLE), asks the next Sentinel and works', { timeout: 60000 }, async () => {
+  const stale = await staleSentinel(stack.replicaPort);
+  const list = [`127.0.0.1:${stale.address().port}`, ...stack.sentinelPorts.map((p) => `127.0.0.1:${p}`)].join(',');
+  let gw;
+  try {
+    gw = await startSecondGateway(stack, admin, { name: 'gateway-stale', args: [`--redis_sentinels=${list}`] });
+    const token = await login(gw.stack);
+    assert.equal((await api(gw.stack, token, 'whoami')).user, 'admin');
+    const log = stack.logs('gateway-stale');
+    assert.match(log, new RegExp(`127\\.0\\.0\\.1:${stack.replicaPort} is not the master \\(ROLE: slave\\)`), 'the replica was tried and refused');
+    assert.match(log, new RegExp(`connected to 127\\.0\\.0\\.1:${stack.redisPort}`), 'and the master reached');
+  } finally {
+    await gw?.stop();
+    stale.close();
+  }
+});
 
 test('kill -9 of the Redis master: gateways and hostd follow the Sentinels to the new one; consoles keep flowing; nothing written is lost or applied twice', { timeout: 300000 }, async () => {
   const gateways = [stack, gw2.stack];

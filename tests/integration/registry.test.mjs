@@ -3,7 +3,8 @@
 // example in docs/redis.md runs as written against a live stack.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -75,6 +76,31 @@ test('a heartbeat with nothing changed rewrites no VM; a VM hash deleted behind 
   const ms = Date.now() - t0;
   assert.ok(ms <= interval + 1000, `${VMS[0]} came back after ${ms} ms (heartbeat ${interval} ms)`);
   assert.ok(zadds() > before, 'the sync that restored it rewrote the VMs');
+});
+
+// Every heartbeat sent hostd's whole VM list (15 KB of JSON per 100 VMs), which hostd_sync.lua
+// decoded and hashed each time (docs/performance.md "1,000 hosts"). A heartbeat of a host whose
+// list did not change now carries no list, only the digest its last full sync was answered with.
+test('an unchanged hostd heartbeat sends no VM list, only the digest of the last one', async () => {
+  for (const vm of VMS) await until(() => registered(vm), 10000, `${vm} in the registry`);
+  const hkey = `vg:host:${stack.hostId}`;
+  const interval = Number(stack.redis('hget', hkey, 'heartbeat_interval_ms'));
+  const seen = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(stack.redisPort), 'monitor'], {
+    env: { ...process.env, REDISCLI_AUTH: stack.redisPassword }, encoding: 'utf8', timeout: 2.5 * interval + 500,
+  }).stdout;
+  // MONITOR prints the EVALSHA of hostd with its arguments: host id, host JSON, VM list, TTL,
+  // now, digest.
+  const sha = crypto.createHash('sha1').update(['lib/prelude.lua', 'hostd_sync.lua']
+    .map((f) => fs.readFileSync(path.join(REPO, 'redis-scripts', f), 'utf8')).join('')).digest('hex');
+  const syncs = seen.split('\n').filter((l) => l.includes(`"EVALSHA" "${sha}" "0" "${stack.hostId}"`));
+  assert.ok(syncs.length >= 2, `${syncs.length} heartbeats seen in ${2.5 * interval} ms`);
+  const digest = stack.redis('hget', hkey, 'vms_digest');
+  assert.match(digest, /^[0-9a-f]{40}$/);
+  for (const l of syncs) {
+    assert.ok(!VMS.some((vm) => l.includes(vm)), `a heartbeat sent the VM list: ${l.slice(0, 200)}`);
+    assert.ok(l.endsWith(`"" "${interval * 3}" "${/"(\d+)" "[0-9a-f]*"$/.exec(l)?.[1]}" "${digest}"`),
+      `not an empty list, the TTL, the time and the digest: ${l.slice(-200)}`);
+  }
 });
 
 // docs/redis.md's examples use port 6390, the password file under .stack/ and VMs demo1/demo2

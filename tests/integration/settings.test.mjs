@@ -60,6 +60,13 @@ test('heartbeat_ms set through the API changes a running hostd\'s heartbeat rate
   assert.ok(audit.entries.some((e) => e.method === 'settings.set' && e.detail.includes('name=heartbeat_ms')));
 });
 
+test('hostd listens to vg:hostd, not vg:events: Redis copies no fleet event to a host', async () => {
+  // PUBSUB NUMSUB answers channel, count, channel, count: the gateway alone on vg:events.
+  const [, events, , hostd] = stack.redis('pubsub', 'numsub', 'vg:events', 'vg:hostd').split('\n');
+  assert.equal(events, '1', 'subscribers of vg:events (the gateway)');
+  assert.equal(hostd, '1', 'subscribers of vg:hostd (the hostd)');
+});
+
 test('session_ttl set through the API applies to the next login on the running gateway', async () => {
   await api(stack, admin, 'settings.set', { name: 'session_ttl', value: 120 });
   await sleep(300); // the settings.changed message reaches the gateway's subscription

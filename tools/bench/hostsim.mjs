@@ -12,7 +12,7 @@
 //   cpu_pct, mem_pct, net_mbps, console_dir, libvirt_uri), its VMs (running, 1 vCPU, 512 MiB,
 //   one `serial0` console at <console_dir>/com-<vm>.sock, the name hostd's consdir.c gives a
 //   QEMU serial socket) and an alive TTL of three heartbeats;
-// - with --subscribe=1, a second connection subscribed to vg:events, which re-reads
+// - with --subscribe=1, a second connection subscribed to vg:hostd (as hostd), which re-reads
 //   vg:settings heartbeat_ms on settings.changed and moves its heartbeat as hostd does.
 // Host <prefix>-h0001 has VMs <prefix>-h0001-v001 …; no console socket exists and the link URL
 // leads nowhere (port 1): the simulated hosts serve no RPC and no console.
@@ -59,7 +59,8 @@ function makeHost(i) {
     id,
     consoleDir,
     vms,
-    vmsJson: JSON.stringify(vms), // hostd re-sends its whole VM list every heartbeat
+    vmsJson: JSON.stringify(vms),
+    digest: '', // what the last sync answered: with it, a heartbeat sends no VM list (as hostd)
     heartbeatMs: o['heartbeat-ms'],
     redis: redisClient(o['redis-port'], { password }),
     sub: null,
@@ -96,10 +97,17 @@ function hostJson(h, i) {
 function sync(h, i) {
   const now = Date.now();
   const t0 = nowMs();
-  h.inflight = h.redis.call('EVALSHA', h.sha, 0, h.id, hostJson(h, i), h.vmsJson, h.heartbeatMs * 3, now).then(() => {
+  const light = h.digest !== '';
+  h.inflight = h.redis.call('EVALSHA', h.sha, 0, h.id, hostJson(h, i), light ? '' : h.vmsJson, h.heartbeatMs * 3, now, h.digest).then((d) => {
     syncMs.push(nowMs() - t0);
+    h.digest = String(d ?? '');
     if (!h.stopped) h.lastMs = now;
-  }, (e) => console.error(`hostsim: sync of ${h.id} failed: ${e.message}`));
+    // The record changed behind the host: hostd sends its list at once.
+    if (light && !h.digest && !h.stopped) return sync(h, i);
+  }, (e) => {
+    h.digest = '';
+    console.error(`hostsim: sync of ${h.id} failed: ${e.message}`);
+  });
   return h.inflight;
 }
 
@@ -126,7 +134,7 @@ async function subscribe(h, i) {
     },
   });
   await h.sub.ready;
-  await h.sub.call('SUBSCRIBE', 'vg:events');
+  await h.sub.call('SUBSCRIBE', 'vg:hostd');
 }
 
 const hosts = Array.from({ length: o.hosts }, (_, i) => makeHost(i + 1));

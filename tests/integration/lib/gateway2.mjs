@@ -6,7 +6,8 @@
 //   await second.stop(); // throws if its log shows a sanitizer error
 //
 // second.port is its HTTPS port; second.kill() ends it with SIGKILL (a crash), after which
-// stop() only checks the log. opts.name names its log file (log/<name>.log, default gateway2).
+// stop() only checks the log. opts.name names its log file (log/<name>.log, default gateway2);
+// opts.args are options after the configuration's (`--name=value`).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,12 +26,12 @@ export function freePort() {
   });
 }
 
-export async function startSecondGateway(stack, session, { name = 'gateway2' } = {}) {
+export async function startSecondGateway(stack, session, { name = 'gateway2', args = [] } = {}) {
   const port = await freePort();
   const bin = fs.readFileSync(path.join(stack.dir, 'run/gateway.bin'), 'utf8').trim();
   const logFile = path.join(stack.dir, `log/${name}.log`);
   const log = fs.openSync(logFile, 'a');
-  const proc = spawn(bin, ['--config', path.join(stack.dir, 'gateway.conf'), `--http_port=${port}`], {
+  const proc = spawn(bin, ['--config', path.join(stack.dir, 'gateway.conf'), `--http_port=${port}`, ...args], {
     stdio: ['ignore', log, log],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0:halt_on_error=1:quarantine_size_mb=8' },
   });
