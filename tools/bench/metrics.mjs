@@ -7,15 +7,22 @@
 //     hostd sends them, along a timeline that ends now and fills every tier to its full
 //     retention: one round per hour over 400 days (1-hour rollups), one per minute over 7 days
 //     (1-minute rollups), one per interval over 2 h (raw). Then Redis memory per VM
-//     (MEMORY USAGE of every key of one VM, and INFO used_memory before and after / VMs).
+//     (MEMORY USAGE of every key of one VM, and the INFO used_memory that deleting every VM's
+//     keys gives back / VMs).
 //   node metrics.mjs --mode=scale [--vms=1000] [--rounds=30] [--port=23990]
 //     Rounds of --vms synthetic VMs at the default 10 s interval: each round's time in Redis,
 //     its payload size and the Redis commands it runs (INFO commandstats).
+//   node metrics.mjs --mode=round [--vms=1000] [--rounds=20] [--port=23990]
+//     hostd's own CPU per round with --vms domains: vg-bench-metrics-round (tools/bench/round,
+//     in $VG_BUILD_DIR, default build/) runs hostd's round code on synthetic libvirt stats
+//     records and writes through hostd_metrics_write.lua into a private redis-server.
 //   node metrics.mjs --mode=query --url=https://127.0.0.1:PORT --ca=CA --password-file=F --vm=NAME [--n=200]
 //     metrics.query over the HTTP API of a running stack: 7 days at 1-minute steps and the
 //     last hour of raw points, --n calls each, latency p50/p99.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { gatewayApi, luaScript, nowMs, options, startRedis, summary } from './lib.mjs';
+import path from 'node:path';
+import { REPO, gatewayApi, luaScript, nowMs, options, sleep, startRedis, summary } from './lib.mjs';
 
 const o = options({ mode: 'store', vms: 0, rounds: 30, port: 23990, url: '', ca: '', 'password-file': '', vm: '', n: 200 });
 
@@ -60,7 +67,6 @@ async function store() {
   const { r, stop } = await startRedis(o.port);
   try {
     const sha = await r.call('SCRIPT', 'LOAD', script());
-    const mem0 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
     const now = Math.floor(Date.now() / 1000);
     const times = new Set();
     for (let t = now - 400 * 86400; t <= now; t += 3600) times.add(Math.floor(t / 3600) * 3600);
@@ -79,19 +85,32 @@ async function store() {
       cur = next;
       for (const k of batch) if ((await r.call('TTL', k)) === -1) pruned += await r.call('DEL', k);
     } while (cur !== '0');
-    const mem1 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
-    const keys = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await r.call('SCAN', cursor, 'MATCH', 'vg:m:vm:vgt-syn-0000:*', 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    const vmKeys = async (pattern) => {
+      const keys = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await r.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      return keys;
+    };
+    const keys = await vmKeys('vg:m:vm:vgt-syn-0000:*');
     let usage = 0;
     for (const k of keys) usage += Number(await r.call('MEMORY', 'USAGE', k, 'SAMPLES', 0));
+    // used_memory also holds what no key owns (the Lua state, buffers, the pruned keys' traces)
+    // and the host's own history, so the VMs' share is what deleting their keys gives back,
+    // once Redis's cron (a few times a second) has shrunk its key and expiry tables.
+    const used = async () => {
+      await sleep(2000);
+      return Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
+    };
+    const mem1 = await used();
+    for (const k of await vmKeys('vg:m:vm:*')) await r.call('DEL', k);
+    const mem2 = await used();
     console.log(JSON.stringify({ bench: 'metrics-store', vms, rounds: timeline.length, pruned, seconds: Math.round((nowMs() - t0) / 10) / 100,
       keys_per_vm: keys.length, memory_usage_per_vm_kib: Math.round(usage / 102.4) / 10,
-      used_memory_per_vm_kib: Math.round((mem1 - mem0) / vms / 102.4) / 10 }));
+      used_memory_per_vm_kib: Math.round((mem1 - mem2) / vms / 102.4) / 10 }));
   } finally {
     stop();
   }
@@ -152,6 +171,18 @@ async function query() {
   api.close();
 }
 
-const run = { store, scale, query }[o.mode];
-if (!run) throw new Error(`--mode is store, scale or query, not ${o.mode}`);
+async function round() {
+  const { stop } = await startRedis(o.port);
+  try {
+    const bin = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/bench/round/vg-bench-metrics-round');
+    const out = execFileSync(bin, [String(o.port), path.join(REPO, 'redis-scripts'), String(o.vms || 1000), String(o.rounds)],
+      { encoding: 'utf8' });
+    process.stdout.write(out);
+  } finally {
+    stop();
+  }
+}
+
+const run = { store, scale, round, query }[o.mode];
+if (!run) throw new Error(`--mode is store, scale, round or query, not ${o.mode}`);
 await run();
