@@ -43,7 +43,7 @@ function vmTarget(i, t) {
 }
 
 // A round as hostd sends it: scripts of at most CHUNK VMs, the host in the first, `last` in the
-// last (hostd/metrics/collect.c WRITE_CHUNK).
+// last (HD_MROUND_CHUNK in hostd/metrics/round.h).
 const CHUNK = 100;
 function roundChunks(t, vms, name) {
   const out = [];
