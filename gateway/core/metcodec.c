@@ -1,7 +1,5 @@
 #include "core/metcodec.h"
 
-#include "vg_xbuf.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,32 +66,68 @@ static int any_code(const mc_head *h, const unsigned char *r)
     return 0;
 }
 
-/* A code's value as the answer prints it ("null" for 0); 1-byte codes are printed once. */
-static void put_code(vg_xbuf *b, int c, int series, int w)
+/* The answer is written into one buffer sized for its longest form up front: 121,000 values
+ * through a growing buffer with a length check and strlen each took most of the call. */
+#define MC_NUM 24 /* the longest printed value or time, with its comma */
+
+typedef struct mc_out {
+    char *p;
+    size_t len;
+} mc_out;
+
+static void put(mc_out *o, const char *s, size_t n)
 {
-    static char cache[2][256][24];
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void put_int(mc_out *o, long long v)
+{
+    char tmp[MC_NUM];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        tmp[n++] = '-';
+    while (n > 0)
+        o->p[o->len++] = tmp[--n];
+}
+
+/* Digits beyond the code's precision (1/6 or 1/1000 of an octave for bytes/s) only make the
+ * answer longer. */
+static int format(char *buf, size_t size, int c, int series, int w)
+{
+    double v = decode(c, series, w);
+    if (series <= MC_LINEAR)
+        return snprintf(buf, size, "%.14g", v);
+    if (v >= 100)
+        return snprintf(buf, size, "%.0f", v);
+    return snprintf(buf, size, w == 1 ? "%.3g" : "%.5g", v);
+}
+
+/* A code's value as the answer prints it ("null" for 0); 1-byte codes are formatted once. */
+static void put_code(mc_out *o, int c, int series, int w)
+{
+    static char text[2][256][MC_NUM];
+    static unsigned char len[2][256];
     if (c == 0) {
-        vg_xbuf_put(b, "null", 4);
+        put(o, "null", 4);
         return;
     }
     int kind = series <= MC_LINEAR ? 0 : 1;
-    if (w == 1 && cache[kind][c][0]) {
-        vg_xbuf_put(b, cache[kind][c], strlen(cache[kind][c]));
+    if (w != 1) {
+        char tmp[MC_NUM];
+        int n = format(tmp, sizeof(tmp), c, series, w);
+        put(o, tmp, (size_t)(n > 0 && n < MC_NUM ? n : 0));
         return;
     }
-    /* Digits beyond the code's precision (1/6 or 1/1000 of an octave for bytes/s) only make the
-     * answer longer: 7 days at 1-minute steps are 121,000 values. */
-    char tmp[24];
-    double v = decode(c, series, w);
-    if (kind == 0)
-        snprintf(tmp, sizeof(tmp), "%.14g", v);
-    else if (v >= 100)
-        snprintf(tmp, sizeof(tmp), "%.0f", v);
-    else
-        snprintf(tmp, sizeof(tmp), w == 1 ? "%.3g" : "%.5g", v);
-    if (w == 1)
-        memcpy(cache[kind][c], tmp, sizeof(tmp));
-    vg_xbuf_put(b, tmp, strlen(tmp));
+    if (!len[kind][c]) {
+        int n = format(text[kind][c], MC_NUM, c, series, w);
+        len[kind][c] = (unsigned char)(n > 0 && n < MC_NUM ? n : 0);
+    }
+    put(o, text[kind][c], len[kind][c]);
 }
 
 static long long num(const cJSON *o, const char *k)
@@ -186,27 +220,42 @@ char *gw_metcodec_answer(const cJSON *head, const unsigned char *recs, size_t le
     }
     for (long long k = 0; k < h.n; k++)
         point(&h, recs, k, codes[k]);
-    vg_xbuf b = {0};
-    vg_xbuf_putf(&b, "{\"tier\":\"%s\",\"step\":%lld,\"t\":[", h.tier, h.step);
-    for (long long k = 0; k < h.n; k++)
-        vg_xbuf_putf(&b, "%s%lld", k ? "," : "", h.t0 + k * h.step);
-    vg_xbuf_put(&b, "],\"series\":{", 12);
-    static const char *const stat[3] = {"min", "avg", "max"};
+    size_t names = 0;
+    for (int i = 0; i < h.nseries; i++)
+        names += strlen(h.names[i]) + 64;
+    mc_out o = {
+        malloc(strlen(h.tier) + names + 128 + (size_t)h.n * MC_NUM * (1 + 3 * (size_t)h.nseries)),
+        0};
+    if (!o.p) {
+        free(codes);
+        vg_fail(err, VG_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    o.len = (size_t)sprintf(o.p, "{\"tier\":\"%s\",\"step\":%lld,\"t\":[", h.tier, h.step);
+    for (long long k = 0; k < h.n; k++) {
+        if (k)
+            put(&o, ",", 1);
+        put_int(&o, h.t0 + k * h.step);
+    }
+    put(&o, "],\"series\":{", 12);
+    static const char *const stat[3] = {"\"min\":[", "\"avg\":[", "\"max\":["};
     for (int i = 0; i < h.nseries; i++) {
         int s = h.index[i] - 1;
-        vg_xbuf_putf(&b, "%s\"%s\":{", i ? "," : "", h.names[i]);
+        o.len += (size_t)sprintf(o.p + o.len, "%s\"%s\":{", i ? "," : "", h.names[i]);
         for (int st = 0; st < 3; st++) {
-            vg_xbuf_putf(&b, "%s\"%s\":[", st ? "," : "", stat[st]);
+            if (st)
+                put(&o, ",", 1);
+            put(&o, stat[st], 7);
             for (long long k = 0; k < h.n; k++) {
                 if (k)
-                    vg_xbuf_put(&b, ",", 1);
-                put_code(&b, codes[k][s][st], s + 1, h.w);
+                    put(&o, ",", 1);
+                put_code(&o, codes[k][s][st], s + 1, h.w);
             }
-            vg_xbuf_put(&b, "]", 1);
+            put(&o, "]", 1);
         }
-        vg_xbuf_put(&b, "}", 1);
+        put(&o, "}", 1);
     }
-    vg_xbuf_put(&b, "}}", 2);
+    put(&o, "}}", 3); /* with the terminating NUL */
     free(codes);
-    return vg_xbuf_finish(&b, err);
+    return o.p;
 }
