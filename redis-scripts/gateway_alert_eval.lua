@@ -8,7 +8,8 @@
 -- of a host, vg:m:host:<id>:pools, used to alert_pool_full_pct of its capacity, default 90;
 -- resolved below it, when its host reports no such pool or the host is removed; a host that
 -- stopped reporting, being down, keeps its alerts). Threshold rules: the
--- vg:alert:rules an administrator defines, on a field of the targets' latest metrics.
+-- vg:alert:rules an administrator defines, on a field of the targets' latest metrics; a rule
+-- takes effect at the targets' next metrics round.
 --
 -- ARGV[1] now, milliseconds since the epoch
 -- ARGV[2] '' for the periodic evaluation, or the JSON of a vm.crashed, console.disconnected or
@@ -40,53 +41,38 @@ if ARGV[2] ~= '' then
   return n
 end
 
--- host.down
-for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
-  local aid = 'host.down:host:' .. id
-  if redis.call('EXISTS', 'vg:host:' .. id .. ':downmark') == 1 then
-    n = n + alert_raise({id = aid, rule = 'host.down', kind = 'host', target = id}, now, 0)
-  elseif redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
-    n = n + alert_clear(aid, now)
-  end
+-- Every part reads only what changed or is active, never the whole fleet: the hosts marked
+-- down (vg:hosts:down, gateway_host_watch.lua), the hosts with a pool full and the targets over
+-- a threshold (vg:m:pools:full and vg:alert:over, each host's hostd_metrics_write.lua round),
+-- and the active alerts (vg:alerts).
+local rules = {}
+local defs = redis.call('HGETALL', 'vg:alert:rules')
+for i = 2, #defs, 2 do
+  local r = cjson.decode(defs[i])
+  rules[r.name] = r
 end
-
--- pool.full: used = capacity - available, so space taken outside libvirt's volumes counts.
-local pool_full = tonumber(redis.call('HGET', 'vg:settings', 'alert_pool_full_pct') or '') or 90
-local pools_seen, reporting, hosts = {}, {}, {}
-for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
-  local f = redis.call('HGETALL', 'vg:m:host:' .. id .. ':pools')
-  hosts[id] = true
-  reporting[id] = redis.call('EXISTS', 'vg:m:host:' .. id .. ':latest') == 1
-  for i = 1, #f, 2 do
-    local cap, _, avail = string.match(f[i + 1], '^(%d+) (%d+) (%d+)$')
-    cap, avail = tonumber(cap), tonumber(avail)
-    if cap and cap > 0 then
-      local target = id .. '/' .. f[i]
-      local aid = 'pool.full:pool:' .. target
-      local used = math.floor((cap - avail) * 1000 / cap + 0.5) / 10
-      pools_seen[aid] = true
-      if used >= pool_full then
-        n = n + alert_raise({id = aid, rule = 'pool.full', kind = 'pool', target = target,
-                             value = used,
-                             detail = string.format('%.1f %% of %.0f MiB used (threshold %s %%)',
-                                                    used, cap / 1048576, pool_full)}, now, 0)
-      elseif redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
-        n = n + alert_clear(aid, now)
-      end
-    end
-  end
-end
+local hosts_down = redis.call('SMEMBERS', 'vg:hosts:down')
+local pool_hosts, pool_alerts, over = {}, {}, {}
+for _, h in ipairs(redis.call('SMEMBERS', 'vg:m:pools:full')) do pool_hosts[h] = true end
+for _, aid in ipairs(redis.call('SMEMBERS', 'vg:alert:over')) do over[aid] = true end
 
 -- vm.crashed and console.gone go when the VM runs again (or is gone); a pending console.gone
--- fires when the VM still runs.
+-- fires when the VM still runs. host.down goes with its downmark. The other alerts' targets
+-- join the candidates below, which clear them when their condition is gone.
 for _, aid in ipairs(redis.call('SMEMBERS', 'vg:alerts')) do
   local a = redis.call('HMGET', 'vg:alert:' .. aid, 'rule', 'target', 'since_ms', 'state',
                        'project', 'detail')
-  if a[1] == 'pool.full' then
-    local h = string.match(a[2] or '', '^(.-)/')
-    if not hosts[h] or (reporting[h] and not pools_seen[aid]) then
+  if a[1] == 'host.down' then
+    if redis.call('EXISTS', 'vg:host:' .. (a[2] or '') .. ':downmark') == 0 then
       n = n + alert_clear(aid, now)
     end
+  elseif a[1] == 'pool.full' then
+    local h = string.match(a[2] or '', '^(.-)/') or ''
+    pool_hosts[h] = true
+    pool_alerts[h] = pool_alerts[h] or {}
+    table.insert(pool_alerts[h], aid)
+  elseif rules[a[1]] then
+    over[aid] = true
   elseif a[1] == 'vm.crashed' or a[1] == 'console.gone' then
     local vm = redis.call('HMGET', 'vg:vm:' .. a[2], 'state', 'updated_ms')
     local since = tonumber(a[3]) or 0
@@ -104,28 +90,64 @@ for _, aid in ipairs(redis.call('SMEMBERS', 'vg:alerts')) do
   end
 end
 
--- threshold rules
-local cmp = {
-  ['>'] = function(v, t) return v > t end,
-  ['>='] = function(v, t) return v >= t end,
-  ['<'] = function(v, t) return v < t end,
-  ['<='] = function(v, t) return v <= t end,
-}
-local rules = redis.call('HGETALL', 'vg:alert:rules')
-for i = 1, #rules, 2 do
-  local r = cjson.decode(rules[i + 1])
-  local names = #r.names > 0 and r.names or
-    redis.call('SMEMBERS', r.target == 'vm' and 'vg:vms' or 'vg:hosts')
-  for _, name in ipairs(names) do
-    local aid = r.name .. ':' .. r.target .. ':' .. name
-    local v = tonumber(redis.call('HGET', 'vg:m:' .. r.target .. ':' .. name .. ':latest',
-                                  r.metric) or '')
-    if v and cmp[r.op](v, r.threshold) then
-      n = n + alert_raise({id = aid, rule = r.name, kind = r.target, target = name,
-                           project = r.target == 'vm' and vm_project(name) or '', value = v,
-                           detail = r.metric .. ' ' .. r.op .. ' ' .. r.threshold},
-                          now, r.for_s * 1000)
-    elseif redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
+-- host.down: the set is the down hosts' downmarks, which gateway_host_watch.lua keeps.
+for _, id in ipairs(hosts_down) do
+  if redis.call('EXISTS', 'vg:host:' .. id .. ':downmark') == 1 then
+    n = n + alert_raise({id = 'host.down:host:' .. id, rule = 'host.down', kind = 'host',
+                         target = id}, now, 0)
+  else
+    redis.call('SREM', 'vg:hosts:down', id)
+  end
+end
+
+-- pool.full: a pool of the host used to alert_pool_full_pct fires; one below it, no longer
+-- reported by its (reporting) host, or of a removed host is resolved. A host that stopped
+-- reporting, being down, keeps its alerts.
+local pool_full = alert_pool_full_pct()
+for h in pairs(pool_hosts) do
+  local known = redis.call('SISMEMBER', 'vg:hosts', h) == 1
+  local reporting = redis.call('EXISTS', 'vg:m:host:' .. h .. ':latest') == 1
+  local f = known and redis.call('HGETALL', 'vg:m:host:' .. h .. ':pools') or {}
+  local seen = {}
+  for i = 1, #f, 2 do
+    local cap, used = alert_pool_used(f[i + 1])
+    if cap then
+      local target = h .. '/' .. f[i]
+      local aid = 'pool.full:pool:' .. target
+      seen[aid] = true
+      if used >= pool_full then
+        n = n + alert_raise({id = aid, rule = 'pool.full', kind = 'pool', target = target,
+                             value = used,
+                             detail = string.format('%.1f %% of %.0f MiB used (threshold %s %%)',
+                                                    used, cap / 1048576, pool_full)}, now, 0)
+      elseif redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
+        n = n + alert_clear(aid, now)
+      end
+    end
+  end
+  if not known or reporting then
+    for _, aid in ipairs(pool_alerts[h] or {}) do
+      if not seen[aid] then n = n + alert_clear(aid, now) end
+    end
+  end
+  if not known then redis.call('SREM', 'vg:m:pools:full', h) end
+end
+
+-- threshold rules: the targets over a threshold at their last round, and the rules' active
+-- alerts; a target without latest values (stopped, host down) is no longer over.
+for aid in pairs(over) do
+  local rname, kind, name = string.match(aid, '^([^:]+):([^:]+):(.+)$')
+  local r = rules[rname or '']
+  local v = r and r.target == kind and
+    tonumber(redis.call('HGET', 'vg:m:' .. kind .. ':' .. name .. ':latest', r.metric) or '')
+  if v and ALERT_CMP[r.op](v, r.threshold) then
+    n = n + alert_raise({id = aid, rule = r.name, kind = kind, target = name,
+                         project = kind == 'vm' and vm_project(name) or '', value = v,
+                         detail = r.metric .. ' ' .. r.op .. ' ' .. r.threshold},
+                        now, r.for_s * 1000)
+  else
+    redis.call('SREM', 'vg:alert:over', aid)
+    if redis.call('SISMEMBER', 'vg:alerts', aid) == 1 then
       n = n + alert_clear(aid, now)
     end
   end

@@ -3,7 +3,8 @@
 -- than its heartbeat interval (heartbeat_interval_ms) times vg:settings host_dead_after (default
 -- 3) is down; a host without those fields is down when its alive key has expired. The first gateway to notice sets vg:host:<id>:downmark
 -- (SET NX) and publishes host.down once; the mark goes when the host heartbeats again (hostd
--- itself publishes host.up).
+-- itself publishes host.up). vg:hosts:down names the marked hosts, so the alert evaluation
+-- (gateway_alert_eval.lua) reads only those.
 --
 -- ARGV[1] now, milliseconds since the epoch (the gateway's clock)
 -- Returns the ids of the hosts this call declared down.
@@ -26,8 +27,9 @@ for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts')) do
                                                       last_heartbeat_ms = last}))
       declared[#declared + 1] = id
     end
-  else
-    redis.call('DEL', key .. ':downmark')
+    redis.call('SADD', 'vg:hosts:down', id)
+  elseif redis.call('DEL', key .. ':downmark') == 1 then
+    redis.call('SREM', 'vg:hosts:down', id)
   end
 end
 return declared

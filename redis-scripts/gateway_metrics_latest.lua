@@ -8,14 +8,27 @@
 -- Returns {'ok', JSON {"targets": [{"name", "project"?, field = value...}, ...]}} sorted by name;
 -- a named VM the caller cannot see is left out as if it had no values.
 local user, admin, kind = ARGV[1], ARGV[2] == '1', ARGV[3]
+local member = (admin or kind ~= 'vm') and {} or user_active_projects(user)
+-- Only what was asked for or can be seen: the named targets, else a member's projects' VMs
+-- (vg:project:<p>:vms), never the whole fleet for a caller who sees a few projects.
 local names
 if ARGV[4] ~= '' then
   names = cjson.decode(ARGV[4])
-else
+elseif kind ~= 'vm' or admin then
   names = redis.call('SMEMBERS', kind == 'vm' and 'vg:vms' or 'vg:hosts')
+else
+  local seen = {}
+  names = {}
+  for p in pairs(member) do
+    for _, n in ipairs(redis.call('SMEMBERS', 'vg:project:' .. p .. ':vms')) do
+      if not seen[n] then
+        seen[n] = true
+        names[#names + 1] = n
+      end
+    end
+  end
 end
 table.sort(names)
-local member = (admin or kind ~= 'vm') and {} or user_active_projects(user)
 local out = {}
 for _, n in ipairs(names) do
   local project = kind == 'vm' and (redis.call('HGET', 'vg:vmdef:' .. n, 'project') or '') or nil

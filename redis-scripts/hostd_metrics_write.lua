@@ -3,7 +3,9 @@
 -- VM: the raw point, the 1-minute rollup of the current minute (recomputed from its raw points)
 -- and, on the first round of a minute, the 1-hour rollup of the previous minute's hour
 -- (recomputed from its 1-minute rollups); then the target's latest values. Layout and codec:
--- lib/prelude.lua (met_*), docs/redis.md "Metrics".
+-- lib/prelude.lua (met_*), docs/redis.md "Metrics". It also marks what the alert evaluation
+-- (gateway_alert_eval.lua) must look at, so that never reads the whole fleet: the targets whose
+-- values break a threshold rule (vg:alert:over) and the hosts with a pool full (vg:m:pools:full).
 --
 -- ARGV[1] host id
 -- ARGV[2] JSON {"t": seconds since the epoch, "host"?: target, "vms": [target, ...], "pools"?:
@@ -21,6 +23,34 @@ local t = math.floor(round.t / raw.step) * raw.step
 local minute = math.floor(t / 60) * 60
 local first_of_minute = t - minute < raw.step
 local prev_hour = math.floor((minute - 60) / 3600) * 3600
+
+-- The threshold rules, by target kind, with the names they are limited to as a set.
+local rules = {vm = {}, host = {}}
+local defs = redis.call('HGETALL', 'vg:alert:rules')
+for i = 2, #defs, 2 do
+  local r = cjson.decode(defs[i])
+  if rules[r.target] then
+    r.only = #r.names > 0 and {} or nil
+    for _, n in ipairs(r.names) do r.only[n] = true end
+    table.insert(rules[r.target], r)
+  end
+end
+
+-- Adds the target's alert ids whose rule its latest values break to vg:alert:over, drops the
+-- others: the evaluation raises and clears from there.
+local function mark_over(kind, name, latest)
+  for _, r in ipairs(rules[kind]) do
+    if not r.only or r.only[name] then
+      local v = tonumber((latest or {})[r.metric])
+      local aid = r.name .. ':' .. kind .. ':' .. name
+      if v and ALERT_CMP[r.op](v, r.threshold) then
+        redis.call('SADD', 'vg:alert:over', aid)
+      else
+        redis.call('SREM', 'vg:alert:over', aid)
+      end
+    end
+  end
+end
 
 local function store(kind, name, target)
   local prefix = 'vg:m:' .. kind .. ':' .. name .. ':'
@@ -44,6 +74,7 @@ local function store(kind, name, target)
   redis.call('DEL', latest)
   redis.call('HSET', latest, unpack(args))
   redis.call('EXPIRE', latest, raw.step * 3)
+  mark_over(kind, name, target.l)
 end
 
 if round.host then
@@ -51,16 +82,23 @@ if round.host then
   -- The host's active storage pools, for the pool.full alert (gateway_alert_eval.lua): one field
   -- per pool, "capacity allocation available" in bytes; gone with the host's latest values.
   local pools_key = 'vg:m:host:' .. host .. ':pools'
+  local full = false
   redis.call('DEL', pools_key)
   if type(round.pools) == 'table' and #round.pools > 0 then
     local args = {}
+    local full_pct = alert_pool_full_pct()
     for _, p in ipairs(round.pools) do
+      local text = string.format('%.0f %.0f %.0f', p.capacity, p.allocation, p.available)
+      local cap, used = alert_pool_used(text)
+      full = full or (cap and used >= full_pct)
       args[#args + 1] = p.name
-      args[#args + 1] = string.format('%.0f %.0f %.0f', p.capacity, p.allocation, p.available)
+      args[#args + 1] = text
     end
     redis.call('HSET', pools_key, unpack(args))
     redis.call('EXPIRE', pools_key, raw.step * 3)
   end
+  -- The evaluation also looks at the hosts of pool.full alerts, which it resolves.
+  redis.call(full and 'SADD' or 'SREM', 'vg:m:pools:full', host)
 end
 for _, vm in ipairs(round.vms) do
   store('vm', vm.name, vm)

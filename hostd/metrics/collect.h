@@ -1,8 +1,9 @@
 /* Metrics collection (issue 13, docs/monitoring.md): every metrics_interval (vg:settings,
  * default 10 s) one virConnectGetAllDomainStats call in a forked worker (worker.h, so a slow
  * libvirt never stalls the consoles on hostd's loop), the host's counters from /proc, rates
- * against the previous round (mstats.h), and one call of redis-scripts/hostd_metrics_write.lua
- * with the whole round. The script answers the interval in force, which the timer follows. */
+ * against the previous round (round.h, mstats.h), and calls of
+ * redis-scripts/hostd_metrics_write.lua of at most HD_MROUND_CHUNK VMs each. The script answers
+ * the interval in force, which the timer follows. */
 #ifndef COLLECT_H
 #define COLLECT_H
 

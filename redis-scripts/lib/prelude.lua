@@ -35,7 +35,10 @@ local function met_setting(name)
 end
 
 -- The tiers, finest first. raw: one full-precision value (2 bytes) per series; the rollups:
--- min, avg, max (1 byte each) per series.
+-- min, avg, max (1 byte each) per series. h1, which keeps 400 days and so most of a target's
+-- memory, is `packed`: per series the avg code and one byte holding how far min and max lie
+-- from it (MET_SPREAD), 8 bytes a record instead of 12. Bucket sizes fill jemalloc's 4 KiB
+-- (rollups) and 2 KiB (raw) classes with the string's 6-byte header: 4080 and 4088 bytes.
 local function met_tiers()
   local i = met_setting('metrics_interval')
   return {
@@ -43,9 +46,21 @@ local function met_tiers()
      retention = met_setting('metrics_raw_retention')},
     {name = 'm1', step = 60, slots = 340, w = 1, stats = 3,
      retention = met_setting('metrics_m1_retention')},
-    {name = 'h1', step = 3600, slots = 340, w = 1, stats = 3,
+    {name = 'h1', step = 3600, slots = 511, w = 1, stats = 3, packed = true,
      retention = met_setting('metrics_h1_retention')},
   }
+end
+
+-- The distances (in codes) a packed record's min and max can lie from its avg: 4 bits each, so
+-- exact up to 4 codes (2 % of cpu or mem, 2/3 of an octave of disk or net), then rounded
+-- outwards (min down, max up) so the band always holds the true values.
+local MET_SPREAD = {0, 1, 2, 3, 4, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128, 255}
+
+local function met_spread_encode(d)
+  for k, v in ipairs(MET_SPREAD) do
+    if v >= d then return k - 1 end
+  end
+  return #MET_SPREAD - 1
 end
 
 local function met_encode(v, series, w)
@@ -65,7 +80,50 @@ local function met_decode(c, series, w)
 end
 
 local function met_recsize(tier)
-  return #MET_SERIES * tier.stats * tier.w
+  return #MET_SERIES * (tier.packed and 2 or tier.stats) * tier.w
+end
+
+-- One record's bytes at position p of data as codes {min, avg, max, ...} (rollups) or {v, ...}
+-- (raw).
+local function met_unpack(data, p, tier)
+  local codes = {}
+  if tier.packed then
+    for s = 0, #MET_SERIES - 1 do
+      local av, sp = data:byte(p + s * 2, p + s * 2 + 1)
+      if av == 0 then
+        codes[s * 3 + 1], codes[s * 3 + 2], codes[s * 3 + 3] = 0, 0, 0
+      else
+        codes[s * 3 + 1] = math.max(1, av - MET_SPREAD[math.floor(sp / 16) + 1])
+        codes[s * 3 + 2] = av
+        codes[s * 3 + 3] = math.min(255, av + MET_SPREAD[sp % 16 + 1])
+      end
+    end
+  elseif tier.w == 1 then
+    codes = {data:byte(p, p + met_recsize(tier) - 1)}
+  else
+    for j = 1, #MET_SERIES * tier.stats do
+      local hi, lo = data:byte(p + (j - 1) * 2, p + (j - 1) * 2 + 1)
+      codes[j] = hi * 256 + lo
+    end
+  end
+  return codes
+end
+
+local function met_pack(codes, tier)
+  local bytes = {}
+  if tier.packed then
+    for s = 0, #MET_SERIES - 1 do
+      local mn, av, mx = codes[s * 3 + 1], codes[s * 3 + 2], codes[s * 3 + 3]
+      bytes[s + 1] = av == 0 and '\0\0' or
+        string.char(av, met_spread_encode(av - mn) * 16 + met_spread_encode(mx - av))
+    end
+  else
+    for j, c in ipairs(codes) do
+      if tier.w == 1 then bytes[j] = string.char(c)
+      else bytes[j] = string.char(math.floor(c / 256), c % 256) end
+    end
+  end
+  return table.concat(bytes)
 end
 
 -- Records of slots t0 .. t1 (aligned to tier.step, inclusive) as {[i] = {code, ...}} with i
@@ -82,14 +140,13 @@ local function met_read(prefix, tier, t0, t1)
                             off + (last - first) / tier.step * rec + rec - 1)
     local n = #data / rec
     for k = 0, n - 1 do
-      local codes, any = {}, false
-      for j = 1, rec / tier.w do
-        local p = k * rec + (j - 1) * tier.w + 1
-        local c = tier.w == 1 and data:byte(p) or data:byte(p) * 256 + data:byte(p + 1)
-        codes[j] = c
-        any = any or c ~= 0
+      local codes = met_unpack(data, k * rec + 1, tier)
+      for _, c in ipairs(codes) do
+        if c ~= 0 then
+          out[(first - t0) / tier.step + k] = codes
+          break
+        end
       end
-      if any then out[(first - t0) / tier.step + k] = codes end
     end
     b = b + 1
   end
@@ -107,12 +164,7 @@ local function met_write(prefix, tier, t, codes)
     redis.call('SETRANGE', key, rec * tier.slots - 1, '\0')
     redis.call('EXPIREAT', key, (b + 1) * span + tier.retention)
   end
-  local bytes = {}
-  for j, c in ipairs(codes) do
-    if tier.w == 1 then bytes[j] = string.char(c)
-    else bytes[j] = string.char(math.floor(c / 256), c % 256) end
-  end
-  redis.call('SETRANGE', key, (t - b * span) / tier.step * rec, table.concat(bytes))
+  redis.call('SETRANGE', key, (t - b * span) / tier.step * rec, met_pack(codes, tier))
 end
 
 -- min, avg and max codes of a rollup tier, per series, over records of a finer tier (a list of
@@ -227,6 +279,29 @@ local function alert_clear(id, now)
     return 1
   end
   return 0
+end
+
+-- Whether value v breaks threshold t under op (a threshold rule's `op`).
+local ALERT_CMP = {
+  ['>'] = function(v, t) return v > t end,
+  ['>='] = function(v, t) return v >= t end,
+  ['<'] = function(v, t) return v < t end,
+  ['<='] = function(v, t) return v <= t end,
+}
+
+-- A pool's field of vg:m:host:<id>:pools ("capacity allocation available" in bytes) as its
+-- capacity and the percent used, one decimal; nil for a malformed or empty pool. Used is
+-- capacity - available, so space taken outside libvirt's volumes counts.
+local function alert_pool_used(text)
+  local cap, _, avail = string.match(text, '^(%d+) (%d+) (%d+)$')
+  cap, avail = tonumber(cap), tonumber(avail)
+  if not cap or cap <= 0 then return nil end
+  return cap, math.floor((cap - avail) * 1000 / cap + 0.5) / 10
+end
+
+-- The setting alert_pool_full_pct: the percent used at which a pool is full (default 90).
+local function alert_pool_full_pct()
+  return tonumber(redis.call('HGET', 'vg:settings', 'alert_pool_full_pct') or '') or 90
 end
 
 -- Gives back the fixed addresses (vg:network:<n>:ips) that spec_json's NICs hold for vm.

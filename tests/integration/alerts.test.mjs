@@ -11,7 +11,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { startStack } from './lib/stack.mjs';
+import path from 'node:path';
+import { REPO, startStack } from './lib/stack.mjs';
 import { api, apiWs, login, openShell } from './lib/client.mjs';
 import { until, refused, sleep } from './lib/wait.mjs';
 import { freePort, startSecondGateway } from './lib/gateway2.mjs';
@@ -243,5 +244,44 @@ test('a storage pool nearly full fires pool.full and a webhook; freeing it resol
     r.server.close();
     try { inNs('umount', target); } catch {}
     await api(stack, admin, 'pool.delete', { pool: 'vgt-full' }).catch(() => {});
+  }
+});
+
+// The evaluation read every host twice (host.down, pool.full) and every VM of the fleet for a
+// rule on all VMs, every 2 s on every gateway (issue 18: no script walks the fleet). Down hosts
+// now come from vg:hosts:down, which gateway_host_watch.lua keeps.
+test('a host that stops heartbeating fires host.down; it resolves when it heartbeats again', async () => {
+  const id = 'vgt-ghost-host';
+  const alert = async () => (await api(stack, admin, 'alert.list', {})).alerts.find((a) => a.id === `host.down:host:${id}`);
+  stack.redis('hset', `vg:host:${id}`, 'last_heartbeat_ms', '1', 'heartbeat_interval_ms', '1000');
+  stack.redis('sadd', 'vg:hosts', id);
+  try {
+    await until(async () => (await alert())?.state === 'firing', 10000, 'host.down firing');
+    stack.redis('hset', `vg:host:${id}`, 'last_heartbeat_ms', String(Date.now() + 3600000));
+    await until(async () => !(await alert()), 10000, 'host.down resolved');
+    assert.equal(stack.redis('sismember', 'vg:hosts:down', id), '0');
+  } finally {
+    stack.redis('srem', 'vg:hosts', id);
+    stack.redis('del', `vg:host:${id}`, `vg:host:${id}:downmark`);
+  }
+});
+
+test('alert evaluation reads the targets over a threshold, not every VM of the fleet', async () => {
+  const script = ['lib/prelude.lua', 'gateway_alert_eval.lua']
+    .map((f) => fs.readFileSync(path.join(REPO, 'redis-scripts', f), 'utf8')).join('');
+  const ghosts = Array.from({ length: 1000 }, (_, i) => `vgt-a-ghost${i}`);
+  stack.redis('sadd', 'vg:vms', ...ghosts);
+  await api(stack, admin, 'alert.rule.create', { name: 'vmcpu', target: 'vm', metric: 'cpu_pct', op: '>', threshold: 1000 });
+  const reads = () => ['hget', 'hmget', 'hgetall', 'exists'].reduce((n, c) =>
+    n + Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(stack.redis('info', 'commandstats'))?.[1] ?? 0), 0);
+  try {
+    const before = reads();
+    assert.equal(stack.redis('eval', script, '0', String(Date.now()), ''), '0');
+    const n = reads() - before;
+    // The active alerts, and what hostd and both gateways read meanwhile.
+    assert.ok(n < 100, `one evaluation read ${n} keys`);
+  } finally {
+    await api(stack, admin, 'alert.rule.delete', { name: 'vmcpu' });
+    stack.redis('srem', 'vg:vms', ...ghosts);
   }
 });

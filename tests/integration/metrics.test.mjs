@@ -4,7 +4,7 @@
 // a VM's metrics are visible only to who may see the VM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './lib/stack.mjs';
+import { REPO, startStack } from './lib/stack.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -123,6 +123,35 @@ test('a gateway nobody scrapes reads no VM gauges from Redis; the first scrape s
   const token = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
   assert.equal((await request(stack, '/metrics', { headers: { authorization: `Bearer ${token}` } })).status, 200);
   assert.ok(gaugeReads(11000) >= 1, 'no VM gauge read in the 11 s after a scrape');
+});
+
+// gateway_metrics_latest.lua read every VM of the fleet (a hash each) to answer a member of a
+// few projects (issue 18: no script walks the fleet); it reads that member's projects' VMs now.
+test('metrics.latest of a project member reads its projects\' VMs, not every VM of the fleet', async () => {
+  const script = ['lib/prelude.lua', 'gateway_metrics_latest.lua']
+    .map((f) => fs.readFileSync(path.join(REPO, 'redis-scripts', f), 'utf8')).join('');
+  const ghosts = Array.from({ length: 1000 }, (_, i) => `vgt-m-ghost${i}`);
+  stack.redis('sadd', 'vg:vms', ...ghosts, 'vgt-m-mine');
+  stack.redis('hset', 'vg:vmdef:vgt-m-mine', 'project', 'vgt-mp');
+  stack.redis('sadd', 'vg:project:vgt-mp:vms', 'vgt-m-mine');
+  stack.redis('sadd', 'vg:user:vgt-mu:projects', 'vgt-mp');
+  stack.redis('hset', 'vg:project:vgt-mp:members', 'vgt-mu', 'operator');
+  stack.redis('hset', 'vg:m:vm:vgt-m-mine:latest', 'ts', '1', 'cpu_pct', '5');
+  const reads = () => ['hget', 'hgetall'].reduce((n, c) =>
+    n + Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(stack.redis('info', 'commandstats'))?.[1] ?? 0), 0);
+  try {
+    const before = reads();
+    const [status, json] = stack.redis('eval', script, '0', 'vgt-mu', '0', 'vm', '').split('\n');
+    const n = reads() - before;
+    assert.equal(status, 'ok');
+    assert.deepEqual(JSON.parse(json).targets, [{ name: 'vgt-m-mine', project: 'vgt-mp', ts: 1, cpu_pct: 5 }]);
+    // Its projects' VMs (1) and memberships, and what hostd and the gateway read meanwhile.
+    assert.ok(n < 100, `metrics.latest of one VM read ${n} hashes`);
+  } finally {
+    stack.redis('srem', 'vg:vms', ...ghosts, 'vgt-m-mine');
+    stack.redis('del', 'vg:vmdef:vgt-m-mine', 'vg:project:vgt-mp:vms', 'vg:user:vgt-mu:projects',
+      'vg:project:vgt-mp:members', 'vg:m:vm:vgt-m-mine:latest');
+  }
 });
 
 test('/metrics refuses a scrape without the token and exposes API counters and VM gauges with it', async () => {

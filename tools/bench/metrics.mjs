@@ -7,17 +7,27 @@
 //     hostd sends them, along a timeline that ends now and fills every tier to its full
 //     retention: one round per hour over 400 days (1-hour rollups), one per minute over 7 days
 //     (1-minute rollups), one per interval over 2 h (raw). Then Redis memory per VM
-//     (MEMORY USAGE of every key of one VM, and INFO used_memory before and after / VMs).
+//     (MEMORY USAGE of every key of one VM, and the INFO used_memory that deleting every VM's
+//     keys gives back / VMs).
 //   node metrics.mjs --mode=scale [--vms=1000] [--rounds=30] [--port=23990]
 //     Rounds of --vms synthetic VMs at the default 10 s interval: each round's time in Redis,
 //     its payload size and the Redis commands it runs (INFO commandstats).
+//   node metrics.mjs --mode=round [--vms=1000] [--rounds=20] [--port=23990]
+//     hostd's own CPU per round with --vms domains: vg-bench-metrics-round (tools/bench/round,
+//     in $VG_BUILD_DIR, default build/) runs hostd's round code on synthetic libvirt stats
+//     records and writes through hostd_metrics_write.lua into a private redis-server.
+//   node metrics.mjs --mode=fill --port=REDIS_PORT --password-file=F --vm=NAME [--host=ID]
+//     Gives VM NAME of a running stack 7 days of history (one round a minute, then one per
+//     interval over the last 2 h) through the same write script, for --mode=query.
 //   node metrics.mjs --mode=query --url=https://127.0.0.1:PORT --ca=CA --password-file=F --vm=NAME [--n=200]
 //     metrics.query over the HTTP API of a running stack: 7 days at 1-minute steps and the
 //     last hour of raw points, --n calls each, latency p50/p99.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { gatewayApi, luaScript, nowMs, options, startRedis, summary } from './lib.mjs';
+import path from 'node:path';
+import { REPO, gatewayApi, luaScript, nowMs, options, redisClient, sleep, startRedis, summary } from './lib.mjs';
 
-const o = options({ mode: 'store', vms: 0, rounds: 30, port: 23990, url: '', ca: '', 'password-file': '', vm: '', n: 200 });
+const o = options({ mode: 'store', vms: 0, rounds: 30, port: 23990, url: '', ca: '', 'password-file': '', vm: '', host: 'bench-host', n: 200 });
 
 const script = () => luaScript('hostd_metrics_write.lua');
 
@@ -33,13 +43,13 @@ function vmTarget(i, t) {
 }
 
 // A round as hostd sends it: scripts of at most CHUNK VMs, the host in the first, `last` in the
-// last (hostd/metrics/collect.c WRITE_CHUNK).
+// last (HD_MROUND_CHUNK in hostd/metrics/round.h).
 const CHUNK = 100;
-function roundChunks(t, vms) {
+function roundChunks(t, vms, name) {
   const out = [];
   for (let from = 0; from === 0 || from < vms; from += CHUNK) {
     const to = Math.min(from + CHUNK, vms);
-    const chunk = { t, vms: Array.from({ length: to - from }, (_, i) => vmTarget(from + i, t)) };
+    const chunk = { t, vms: Array.from({ length: to - from }, (_, i) => ({ ...vmTarget(from + i, t), ...(name ? { name } : {}) })) };
     if (from === 0) chunk.host = { s: [30, 40, 1e6, 2e5], l: { load1: 0.5, vms_running: vms } };
     if (to === vms) chunk.last = true;
     out.push(JSON.stringify(chunk));
@@ -55,43 +65,85 @@ async function commandCalls(r) {
   return n;
 }
 
+// Round times that fill every tier to its default retention, ending now: one an hour over
+// `days` days, one a minute over 7 days, one per 10 s over 2 h.
+function history(days) {
+  const now = Math.floor(Date.now() / 1000);
+  const times = new Set();
+  for (let t = now - days * 86400; t <= now; t += 3600) times.add(Math.floor(t / 3600) * 3600);
+  for (let t = now - 7 * 86400; t <= now; t += 60) times.add(Math.floor(t / 60) * 60);
+  for (let t = now - 7200; t <= now; t += 10) times.add(Math.floor(t / 10) * 10);
+  return [...times].sort((a, b) => a - b);
+}
+
+// A bucket written for a time past its retention expires at once and is made again, without a
+// TTL, by the same round's next write: what hostd, writing the present, never does. These are
+// dropped, as Redis would have dropped them had the timeline really passed.
+async function prune(r, pattern) {
+  let pruned = 0;
+  let cur = '0';
+  do {
+    const [next, batch] = await r.call('SCAN', cur, 'MATCH', pattern, 'COUNT', 1000);
+    cur = next;
+    for (const k of batch) if ((await r.call('TTL', k)) === -1) pruned += await r.call('DEL', k);
+  } while (cur !== '0');
+  return pruned;
+}
+
+async function fill() {
+  const r = redisClient(o.port, { password: fs.readFileSync(o['password-file'], 'utf8').trim() });
+  await r.ready;
+  try {
+    const sha = await r.call('SCRIPT', 'LOAD', script());
+    const timeline = history(7);
+    for (const t of timeline) {
+      const [c] = roundChunks(t, 1, o.vm);
+      const chunk = JSON.parse(c);
+      delete chunk.host; // the stack's own host is written by its hostd
+      delete chunk.last;
+      await r.call('EVALSHA', sha, 0, o.host, JSON.stringify(chunk));
+    }
+    console.log(JSON.stringify({ bench: 'metrics-fill', vm: o.vm, rounds: timeline.length, pruned: await prune(r, `vg:m:vm:${o.vm}:*`) }));
+  } finally {
+    r.close();
+  }
+}
+
 async function store() {
   const vms = o.vms || 20;
   const { r, stop } = await startRedis(o.port);
   try {
     const sha = await r.call('SCRIPT', 'LOAD', script());
-    const mem0 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
-    const now = Math.floor(Date.now() / 1000);
-    const times = new Set();
-    for (let t = now - 400 * 86400; t <= now; t += 3600) times.add(Math.floor(t / 3600) * 3600);
-    for (let t = now - 7 * 86400; t <= now; t += 60) times.add(Math.floor(t / 60) * 60);
-    for (let t = now - 7200; t <= now; t += 10) times.add(Math.floor(t / 10) * 10);
-    const timeline = [...times].sort((a, b) => a - b);
+    const timeline = history(400);
     const t0 = nowMs();
     for (const t of timeline) for (const c of roundChunks(t, vms)) await r.call('EVALSHA', sha, 0, 'bench-host', c);
-    // A bucket written for a time past its retention expires at once and is made again, without
-    // a TTL, by the same round's next write: what hostd, writing the present, never does. These
-    // are dropped, as Redis would have dropped them had the timeline really passed.
-    let pruned = 0;
-    let cur = '0';
-    do {
-      const [next, batch] = await r.call('SCAN', cur, 'MATCH', 'vg:m:*', 'COUNT', 1000);
-      cur = next;
-      for (const k of batch) if ((await r.call('TTL', k)) === -1) pruned += await r.call('DEL', k);
-    } while (cur !== '0');
-    const mem1 = Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
-    const keys = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await r.call('SCAN', cursor, 'MATCH', 'vg:m:vm:vgt-syn-0000:*', 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    const pruned = await prune(r, 'vg:m:*');
+    const vmKeys = async (pattern) => {
+      const keys = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await r.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      return keys;
+    };
+    const keys = await vmKeys('vg:m:vm:vgt-syn-0000:*');
     let usage = 0;
     for (const k of keys) usage += Number(await r.call('MEMORY', 'USAGE', k, 'SAMPLES', 0));
+    // used_memory also holds what no key owns (the Lua state, buffers, the pruned keys' traces)
+    // and the host's own history, so the VMs' share is what deleting their keys gives back,
+    // once Redis's cron (a few times a second) has shrunk its key and expiry tables.
+    const used = async () => {
+      await sleep(2000);
+      return Number(/used_memory:(\d+)/.exec(await r.call('INFO', 'memory'))[1]);
+    };
+    const mem1 = await used();
+    for (const k of await vmKeys('vg:m:vm:*')) await r.call('DEL', k);
+    const mem2 = await used();
     console.log(JSON.stringify({ bench: 'metrics-store', vms, rounds: timeline.length, pruned, seconds: Math.round((nowMs() - t0) / 10) / 100,
       keys_per_vm: keys.length, memory_usage_per_vm_kib: Math.round(usage / 102.4) / 10,
-      used_memory_per_vm_kib: Math.round((mem1 - mem0) / vms / 102.4) / 10 }));
+      used_memory_per_vm_kib: Math.round((mem1 - mem2) / vms / 102.4) / 10 }));
   } finally {
     stop();
   }
@@ -152,6 +204,18 @@ async function query() {
   api.close();
 }
 
-const run = { store, scale, query }[o.mode];
-if (!run) throw new Error(`--mode is store, scale or query, not ${o.mode}`);
+async function round() {
+  const { stop } = await startRedis(o.port);
+  try {
+    const bin = path.join(process.env.VG_BUILD_DIR || path.join(REPO, 'build'), 'tools/bench/round/vg-bench-metrics-round');
+    const out = execFileSync(bin, [String(o.port), path.join(REPO, 'redis-scripts'), String(o.vms || 1000), String(o.rounds)],
+      { encoding: 'utf8' });
+    process.stdout.write(out);
+  } finally {
+    stop();
+  }
+}
+
+const run = { store, scale, round, fill, query }[o.mode];
+if (!run) throw new Error(`--mode is store, scale, round, fill or query, not ${o.mode}`);
 await run();

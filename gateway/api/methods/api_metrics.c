@@ -3,7 +3,9 @@
  * script each. Hosts are visible to every session, as host.list shows them; a VM's metrics only
  * to those who may see the VM (the script answers not_found otherwise, as vm.get would). */
 #include "api/api_json.h"
+#include "core/metcodec.h"
 
+#include "vg_log.h"
 #include "vg_util.h"
 
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #define STEP_MAX 31536000        /* a year, in seconds */
 #define LATEST_NAMES_MAX 1000
 
-static const char *const no_arrays[] = {"targets", "t", "min", "avg", "max", NULL};
+static const char *const no_arrays[] = {"targets", NULL};
 
 static void json_cb(vg_redis *r, redisReply *reply, void *priv)
 {
@@ -28,6 +30,35 @@ static const char *admin_flag(const gw_call *c)
 }
 
 /* ---- metrics.query ---- */
+
+/* The script answers the records as stored; the codec makes the series (metcodec.h). The
+ * answer goes out as the codec printed it, never parsed again. */
+static void query_cb(vg_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    gw_call *c = priv;
+    if (!gw_call_lua_ok(c, reply))
+        return;
+    if (reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_STRING ||
+        reply->element[2]->type != REDIS_REPLY_STRING) {
+        gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
+        return;
+    }
+    vg_err err;
+    cJSON *head = cJSON_ParseWithLength(reply->element[1]->str, reply->element[1]->len);
+    char *text = head ? gw_metcodec_answer(head, (const unsigned char *)reply->element[2]->str,
+                                           reply->element[2]->len, &err)
+                      : NULL;
+    cJSON_Delete(head);
+    if (!text) {
+        vg_error("api", "metrics.query: %s", head ? err.msg : "a script answered without JSON");
+        gw_call_fail(c, VG_E_INTERNAL, "unexpected answer from Redis");
+        return;
+    }
+    cJSON *res = cJSON_CreateRaw(text);
+    free(text);
+    gw_call_succeed(c, res);
+}
 
 static const gw_field query_params[] = {
     {"target", GW_F_ENUM, GW_F_REQUIRED, 0, 0, "vm|host", "a VM or a host"},
@@ -67,7 +98,7 @@ static void run_query(gw_call *c)
                           to,
                           step,
                           now};
-    gw_call_eval(c, "metrics_query", json_cb, 9, argv);
+    gw_call_eval(c, "metrics_query", query_cb, 9, argv);
 }
 
 /* ---- metrics.latest ---- */
