@@ -41,14 +41,30 @@ const char *vg_err_code_name(vg_err_code code)
     return "internal";
 }
 
+/* A message cut to its buffer ends on a whole UTF-8 character: it goes into strict JSON. */
+static void cut_whole(char *s, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0 || !((unsigned char)s[i - 1] & 0x80))
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (len - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
 int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         err->code = code;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
         va_end(ap);
+        if (n >= (int)sizeof(err->msg))
+            cut_whole(err->msg, sizeof(err->msg) - 1);
     }
     return VG_ERR;
 }

@@ -69,6 +69,11 @@ int vg_valid_name(const char *s)
     return 1;
 }
 
+const char *vg_name_shown(const char *s)
+{
+    return vg_valid_name(s) ? s : "(not a name)";
+}
+
 int vg_uuid_ok(const char *u)
 {
     if (strlen(u) != 36)

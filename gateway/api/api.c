@@ -148,7 +148,7 @@ int gw_api_check(const gw_api_req *req, int websocket, vg_err *err)
 {
     const gw_method *m = gw_api_find(req->method);
     if (!m)
-        return vg_fail(err, VG_E_UNKNOWN, "unknown method \"%.64s\"", req->method);
+        return vg_fail(err, VG_E_UNKNOWN, "unknown method \"%s\"", vg_name_shown(req->method));
     if ((m->flags & GW_M_WS_ONLY) && !websocket)
         return vg_fail(err, VG_E_BAD_REQUEST, "%s is only available on the WebSocket API", m->name);
     if (gw_schema_check(m->params, req->params, err) != VG_OK)
@@ -552,7 +552,7 @@ static void authz_cb(vg_redis *r, redisReply *reply, void *priv)
     snprintf(c->role, sizeof(c->role), "%s", s.role);
     snprintf(c->project, sizeof(c->project), "%s", s.project);
     if (!c->m) {
-        gw_call_fail(c, VG_E_UNKNOWN, "unknown method \"%.64s\"", c->req.method);
+        gw_call_fail(c, VG_E_UNKNOWN, "unknown method \"%s\"", vg_name_shown(c->req.method));
         return;
     }
     snprintf(c->prole, sizeof(c->prole), "%s", gw_authz_effective(s.role, s.member));

@@ -197,7 +197,7 @@ void hd_rpc_conn_recv(rpc_conn *rc, const char *buf, size_t len)
         if (strcmp(m->name, req.method) == 0)
             fn = m->fn;
     if (!fn) {
-        vg_fail(&err, VG_E_UNKNOWN, "unknown method %.40s", req.method);
+        vg_fail(&err, VG_E_UNKNOWN, "unknown method %s", vg_name_shown(req.method));
         queue(rc, 1, req.id, NULL, &err);
         hd_rpc_request_free(&req);
         return;

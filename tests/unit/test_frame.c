@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vg_frame.h"
+#include "vg_util.h"
 
 #define U(s) ((const unsigned char *)(s))
 
@@ -248,6 +249,31 @@ static void test_err_code_names(void **state)
     assert_int_equal(vg_fail(NULL, VG_E_INTERNAL, "no context"), VG_ERR);
 }
 
+/* A message cut to its buffer never ends in half a UTF-8 character: answers are strict JSON. */
+static void test_err_cut_whole_characters(void **state)
+{
+    (void)state;
+    vg_err err;
+    char text[600];
+    for (size_t pad = 0; pad < 4; pad++) {
+        memset(text, 'x', pad);
+        size_t n = pad;
+        while (n + 4 < sizeof(text) - 1) {
+            memcpy(text + n, "\xc3\xbb\xe1\x96\xbb\xf0\x9f\x98\x80", 9);
+            n += 9;
+        }
+        text[n] = '\0';
+        vg_fail(&err, VG_E_BAD_REQUEST, "%s", text);
+        size_t len = strlen(err.msg);
+        assert_true(len > sizeof(err.msg) - 5);
+        assert_memory_equal(err.msg, text, len);
+        /* The next byte of the text starts a character: nothing was cut inside one. */
+        assert_int_not_equal((unsigned char)text[len] & 0xC0, 0x80);
+    }
+    assert_string_equal(vg_name_shown("vm.start"), "vm.start");
+    assert_string_equal(vg_name_shown("vm\xc3\xbb"), "(not a name)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_client_malformed),
         cmocka_unit_test(test_client_size_limit),
         cmocka_unit_test(test_err_code_names),
+        cmocka_unit_test(test_err_cut_whole_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
