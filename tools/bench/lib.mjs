@@ -278,7 +278,13 @@ export function gatewayApi(url, caFile) {
 export async function waitRegistered(api, names, ms) {
   const t0 = nowMs();
   for (;;) {
-    const { vms } = await api.call('vm.list');
+    const vms = [];
+    let cursor;
+    do {
+      const page = await api.call('vm.list', cursor ? { cursor } : {});
+      vms.push(...page.vms);
+      cursor = page.next;
+    } while (cursor);
     const ready = new Set(vms.filter((v) => v.consoles.includes('serial0') && v.host_up).map((v) => v.name));
     const missing = names.filter((n) => !ready.has(n));
     if (!missing.length) return;
