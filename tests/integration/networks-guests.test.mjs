@@ -64,11 +64,13 @@ async function shell(vm) {
   return shells.get(vm);
 }
 
-// Runs cmd in the guest and returns what it printed before the marker line.
+// Runs cmd in the guest and returns what it printed before the marker line. Ctrl-U clears the
+// line first, as the browser tests do (tests/e2e/lib/browser.mjs typeCommand): busybox's line
+// editing (an ESC[6n after each prompt) now and then keeps stray input on a loaded guest's line.
 async function sh(vm, cmd, ms = 30000) {
   const con = await shell(vm);
   const mark = `M${Math.random().toString(36).slice(2, 8)}`;
-  const out = await con.run(`${cmd}; echo ${mark}-$?`, new RegExp(`${mark}-(\\d+)`), ms);
+  const out = await con.run(`\x15${cmd}; echo ${mark}-$?`, new RegExp(`${mark}-(\\d+)`), ms);
   const m = out.match(new RegExp(`${mark}-(\\d+)`));
   return { out, rc: Number(m[1]) };
 }

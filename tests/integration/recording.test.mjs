@@ -98,7 +98,9 @@ test('a writer session is recorded: recording.list/get describe it, the .cast do
   assert.ok(!res.body.split('\n').slice(1).some((l) => l.includes('"i"')), 'no input events without record_input');
   const played = asciinemaCat(file);
   assert.match(played, /rec-42-done/);
-  assert.match(played, /echo rec-\$\(\(6\*7\)\)-done/, 'the echo of the typed command is in the output');
+  // busybox redraws its line now and then (its ESC[6n after the prompt goes unanswered here), so
+  // the echo of the command may not be in one piece from its first letter.
+  assert.match(played, /rec-\$\(\(6\*7\)\)-done/, 'the echo of the typed command is in the output');
 
   // The reads are audited, with the recording's id (a download once its last byte went out,
   // which may be just after the client has it).

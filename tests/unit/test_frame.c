@@ -258,7 +258,7 @@ static void test_err_cut_whole_characters(void **state)
     for (size_t pad = 0; pad < 4; pad++) {
         memset(text, 'x', pad);
         size_t n = pad;
-        while (n + 4 < sizeof(text) - 1) {
+        while (n + 9 < sizeof(text)) {
             memcpy(text + n, "\xc3\xbb\xe1\x96\xbb\xf0\x9f\x98\x80", 9);
             n += 9;
         }
