@@ -1,4 +1,5 @@
 #include "vg_bytes.h"
+#include "vg_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,35 +67,6 @@ int vg_base64_decode(const char *s, const char *what, unsigned char **out, size_
     return VG_OK;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 when there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned min;
-    if (c >= 0x01 && c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    unsigned cp = c & (0x3fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 char *vg_utf8_text(const unsigned char *p, size_t n)
 {
     char *out = malloc(n * 3 + 1); /* each bad byte grows to the 3 bytes of U+FFFD */
@@ -102,7 +74,7 @@ char *vg_utf8_text(const unsigned char *p, size_t n)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq(p + i, n - i);
+        size_t len = vg_utf8_seq(p + i, n - i);
         if (len) {
             memcpy(out + o, p + i, len);
             o += len;

@@ -1,4 +1,5 @@
 #include "vg.h"
+#include "vg_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,8 @@ int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
         va_end(ap);
         if (n >= (int)sizeof(err->msg))
             cut_whole(err->msg, sizeof(err->msg) - 1);
+        /* a %.40s of a client's text can cut inside a character too */
+        vg_utf8_scrub(err->msg);
     }
     return VG_ERR;
 }

@@ -1,6 +1,7 @@
 /* Checked fields of JSON objects (VM, network and filter specs), named by their path in errors
  * (`spec.nics[1].mac must be ...`), and the address formats those specs use. Pure. */
 #include "vg_jfield.h"
+#include "vg_utf8.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -37,26 +38,11 @@ int vg_jf_text_ok(const char *s, int multiline)
             p++;
             continue;
         }
-        size_t n;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
+        /* a NUL is no continuation byte: the check never reads past the string's end */
+        size_t n = vg_utf8_seq(p, 4);
+        if (!n || (n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) /* U+FFFE, U+FFFF */
             return 0;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-            cp == 0xffff)
-            return 0;
-        p += n + 1;
+        p += n;
     }
     return 1;
 }

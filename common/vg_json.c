@@ -1,4 +1,5 @@
 #include "vg_json.h"
+#include "vg_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +18,6 @@ static int is_hex4(const char *p)
     return 1;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-    if (!n || n > left || p[0] > 0xf4)
-        return 0;
-    for (size_t k = 1; k < n; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
 /* Text cJSON accepted, whose escapes it checked only in part: it reads a \u escape with a
  * non-hex digit ("\u12zz") as code point 0, which cuts the C string just as \u0000 does. One
  * pass over the strings, stepping over each escape as cJSON does, finds those, \u0000 itself and
@@ -48,7 +33,7 @@ static int check_bytes(const char *text, size_t len, vg_err *err)
             return vg_fail(err, VG_E_BAD_REQUEST, "invalid JSON: a control character at byte %zu",
                            i);
         if (c >= 0x80) {
-            size_t n = utf8_seq((const unsigned char *)text + i, len - i);
+            size_t n = vg_utf8_seq((const unsigned char *)text + i, len - i);
             if (!n)
                 return vg_fail(err, VG_E_BAD_REQUEST, "invalid JSON: not UTF-8 at byte %zu", i);
             i += n - 1;

@@ -6,6 +6,7 @@
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
+#include "vg_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,6 +275,7 @@ static void audit_call(gw_call *c, const vg_err *err)
     /* 5 targets of at most 70 characters each always fit. */
     if (err)
         snprintf(detail + n, sizeof(detail) - n, "%s%s", n ? ": " : "", err->msg);
+    vg_utf8_scrub(detail); /* a %.64s can cut inside a character; audit.list prints JSON */
     gw_audit_entry e = {
         .kind = "api",
         .user = c->user,

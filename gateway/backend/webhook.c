@@ -3,6 +3,7 @@
 #include "vg_log.h"
 #include "vg_redis.h"
 #include "vg_util.h"
+#include "vg_utf8.h"
 
 #include <ev.h>
 #include <openssl/evp.h>
@@ -152,6 +153,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (d) {
             char what[128];
             snprintf(what, sizeof(what), "%.100s", in ? (const char *)in : "connection failed");
+            vg_utf8_scrub(what);
             report(d, 0, what);
             lws_set_opaque_user_data(wsi, NULL);
             delivery_free(d);

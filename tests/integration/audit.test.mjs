@@ -44,6 +44,18 @@ test('logins, failed logins and state-changing calls are recorded with user, add
   assert.equal(Number(stack.redis('xlen', 'vg:audit')), entries.length);
 });
 
+test('a target cut to its 64 bytes inside a character is recorded as valid UTF-8', async () => {
+  const name = `x${'é'.repeat(40)}`;
+  await rejects(api(stack, admin, 'project.create', { name }), 'bad_request');
+  const { entries } = await api(stack, admin, 'audit.query', { result: 'bad_request' });
+  const e = entries.find((x) => x.detail.startsWith('name=x'));
+  assert.ok(e, 'the refused call is recorded');
+  // Byte 64 falls inside the 32nd é: the half character becomes '?', never U+FFFD in JSON.
+  assert.ok(e.detail.startsWith(`name=x${'é'.repeat(31)}?`), e.detail);
+  assert.ok(!e.detail.includes('\ufffd'));
+  assert.ok(!stack.redis('xrevrange', 'vg:audit', '+', '-', 'count', '1').includes('\ufffd'));
+});
+
 test('audit.query filters by kind, user, address, result and time, and pages with a cursor', async () => {
   for (let i = 0; i < 5; i++) await rejects(login(stack, 'ghost', `x${i}`), 'unauthorized');
   const q = (p) => api(stack, admin, 'audit.query', p);

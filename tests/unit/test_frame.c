@@ -270,6 +270,9 @@ static void test_err_cut_whole_characters(void **state)
         /* The next byte of the text starts a character: nothing was cut inside one. */
         assert_int_not_equal((unsigned char)text[len] & 0xC0, 0x80);
     }
+    /* a precision cut inside the message (a client's field name as %.4s) is no valid UTF-8 */
+    vg_fail(&err, VG_E_BAD_REQUEST, "%.4s is not a known field", "ab\xe1\x96\xbb");
+    assert_string_equal(err.msg, "ab?? is not a known field");
     assert_string_equal(vg_name_shown("vm.start"), "vm.start");
     assert_string_equal(vg_name_shown("vm\xc3\xbb"), "(not a name)");
 }

@@ -11,6 +11,7 @@
 
 #include "core/audit.h"
 #include "vg_util.h"
+#include "vg_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,7 @@ static void item_done(lx_item *it, const char *result, const char *message)
     char detail[400];
     snprintf(detail, sizeof(detail), "exec=%s dev=%s%s%.300s", r->id,
              gw_param_str(c, "dev", "serial0"), message ? ": " : "", message ? message : "");
+    vg_utf8_scrub(detail);
     gw_audit_entry e = {.kind = "api",
                         .user = c->user,
                         .addr = c->addr,
