@@ -2,6 +2,7 @@
 #ifndef VG_H
 #define VG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,9 @@ vg_err_code vg_err_code_from_name(const char *name);
 /* Fills err (when not NULL) and returns VG_ERR, so callers can write `return vg_fail(...)`. */
 int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* vg_fail for functions of their own with a format: the message is cut on a whole character
+ * and what a %.Ns cut inside one becomes '?', so it always goes into strict JSON. */
+int vg_failv(vg_err *err, vg_err_code code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -56,19 +56,25 @@ static void cut_whole(char *s, size_t len)
         s[i - 1] = '\0';
 }
 
-int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
+int vg_failv(vg_err *err, vg_err_code code, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
         err->code = code;
-        va_start(ap, fmt);
         int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
         if (n >= (int)sizeof(err->msg))
             cut_whole(err->msg, sizeof(err->msg) - 1);
         /* a %.40s of a client's text can cut inside a character too */
         vg_utf8_scrub(err->msg);
     }
+    return VG_ERR;
+}
+
+int vg_fail(vg_err *err, vg_err_code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vg_failv(err, code, fmt, ap);
+    va_end(ap);
     return VG_ERR;
 }
 

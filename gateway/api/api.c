@@ -315,10 +315,10 @@ void gw_call_fail_err(gw_call *c, const vg_err *err)
 
 void gw_call_fail(gw_call *c, vg_err_code code, const char *fmt, ...)
 {
-    vg_err err = {.code = code};
+    vg_err err;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    vg_failv(&err, code, fmt, ap);
     va_end(ap);
     finish(c, NULL, &err);
 }

@@ -104,10 +104,10 @@ static void fail(gw_hostrpc *h, vg_err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail(gw_hostrpc *h, vg_err_code code, const char *fmt, ...)
 {
-    vg_err err = {.code = code};
+    vg_err err;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    vg_failv(&err, code, fmt, ap);
     va_end(ap);
     if (h->done)
         vg_warn("hostrpc", "%s on host %s: %s", h->method, h->host, err.msg);

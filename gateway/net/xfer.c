@@ -125,10 +125,10 @@ static void fail_transfer(gw_xfer *x, vg_err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail_transfer(gw_xfer *x, vg_err_code code, const char *fmt, ...)
 {
-    vg_err err = {.code = code};
+    vg_err err;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    vg_failv(&err, code, fmt, ap);
     va_end(ap);
     if (!x->ended)
         vg_warn("xfer", "%s on host %s: %s", x->upload ? "upload" : "download", x->host, err.msg);

@@ -4,13 +4,12 @@
  * hundred bytes), told only its hello, the list, its errors and pongs, tagged with the id the
  * gateway gave it. */
 #include "link/channel.h"
+#include "link/chanmsg.h"
 
 #include "vg_frame.h"
-#include "vg_json.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
-#include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,16 +144,12 @@ static int broken(hd_channel *ch, const char *why)
     return VG_ERR;
 }
 
-static int join(hd_channel *ch, uint32_t tag, const cJSON *msg)
+static int join(hd_channel *ch, const hd_chanmsg *msg)
 {
-    const char *user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "user"));
-    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "mode"));
     int found;
-    size_t i = find(ch, tag, &found);
+    size_t i = find(ch, msg->tag, &found);
     if (found)
         return broken(ch, "a join for a tag already in use");
-    if (!mode || (strcmp(mode, "rw") && strcmp(mode, "ro")))
-        return broken(ch, "a join without mode rw or ro");
     if (ch->n == ch->cap) {
         size_t cap = ch->cap ? 2 * ch->cap : 16;
         chan_member **p = realloc(ch->members, cap * sizeof(*p));
@@ -167,10 +162,10 @@ static int join(hd_channel *ch, uint32_t tag, const cJSON *msg)
     if (!m)
         return broken(ch, "more members than memory");
     m->ch = ch;
-    m->tag = tag;
+    m->tag = msg->tag;
     m->v.kind = CONSOLE_MEMBER;
     m->v.wake = member_wake;
-    m->v.rec_input = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "rec_input"));
+    m->v.rec_input = msg->rec_input;
     memmove(ch->members + i + 1, ch->members + i, (ch->n - i) * sizeof(*ch->members));
     ch->members[i] = m;
     ch->n++;
@@ -179,9 +174,8 @@ static int join(hd_channel *ch, uint32_t tag, const cJSON *msg)
         vg_fail(&err, VG_E_NOT_FOUND, "the console is gone");
         hd_console_viewer_refuse(&m->v, &err);
         hd_console_viewer_close(&m->v, 4004);
-    } else if (hd_console_attach(ch->v.con, &m->v, user ? user : "", !strcmp(mode, "rw"),
-                                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "take")), "end",
-                                 &err) != VG_OK) {
+    } else if (hd_console_attach(ch->v.con, &m->v, msg->user, msg->rw, msg->take, "end", &err) !=
+               VG_OK) {
         hd_console_viewer_refuse(&m->v, &err);
         hd_console_viewer_close(&m->v, 1008);
     }
@@ -190,30 +184,18 @@ static int join(hd_channel *ch, uint32_t tag, const cJSON *msg)
 
 static int control(hd_channel *ch, const unsigned char *in, size_t len)
 {
+    hd_chanmsg msg;
     vg_err err;
-    cJSON *msg = vg_json_parse((const char *)in, len, &err);
-    if (!msg)
-        return broken(ch, "invalid JSON");
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "type"));
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "tag");
-    int rc;
-    if (!type || !cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > UINT32_MAX ||
-        t->valuedouble != (double)(uint32_t)t->valuedouble) {
-        rc = broken(ch, "a message without type or tag");
-    } else if (!strcmp(type, "join")) {
-        rc = join(ch, (uint32_t)t->valuedouble, msg);
-    } else if (!strcmp(type, "leave")) {
-        int found;
-        size_t i = find(ch, (uint32_t)t->valuedouble, &found);
-        /* A member hostd closed itself is gone already. */
-        if (found)
-            member_free(ch, ch->members[i]);
-        rc = VG_OK;
-    } else {
-        rc = broken(ch, "an unknown message type");
-    }
-    cJSON_Delete(msg);
-    return rc;
+    if (hd_chanmsg_parse(in, len, &msg, &err) != VG_OK)
+        return broken(ch, err.msg);
+    if (msg.type == HD_CHANMSG_JOIN)
+        return join(ch, &msg);
+    int found;
+    size_t i = find(ch, msg.tag, &found);
+    /* A member hostd closed itself is gone already. */
+    if (found)
+        member_free(ch, ch->members[i]);
+    return VG_OK;
 }
 
 void hd_channel_recv(hd_channel *ch, int binary, const unsigned char *in, size_t len)

@@ -35,8 +35,7 @@ static void fail(ctl_http *h, vg_err_code code, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    h->err.code = code;
-    vsnprintf(h->err.msg, sizeof(h->err.msg), fmt, ap);
+    vg_failv(&h->err, code, fmt, ap);
     va_end(ap);
 }
 
