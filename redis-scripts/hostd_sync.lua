@@ -45,6 +45,13 @@ if #hargs > 0 then
   redis.call('HSET', hkey, unpack(hargs))
 end
 redis.call('HSET', hkey, 'last_heartbeat_ms', tostring(now))
+-- When this host is declared down unless it heartbeats again: the host watch reads only the
+-- hosts past theirs (gateway_host_watch.lua), not every host twice a second.
+local interval = tonumber(host.heartbeat_interval_ms or '')
+if interval and interval > 0 then
+  local dead_after = tonumber(redis.call('HGET', 'vg:settings', 'host_dead_after') or '') or 3
+  redis.call('ZADD', 'vg:hosts:deadline', now + interval * dead_after, id)
+end
 local was_alive = redis.call('SET', hkey .. ':alive', '1', 'PX', ttl, 'GET')
 if not was_alive then
   event('host.up', {host = id})

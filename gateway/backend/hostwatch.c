@@ -8,10 +8,13 @@
 #include <stdio.h>
 
 #define WATCH_PERIOD_S 0.5
+/* Every this many checks one reads every host (gateway_host_watch.lua's full pass). */
+#define WATCH_FULL_EVERY 20
 
 /* One watch per gateway process, like its one loop. */
 static ev_timer watch;
 static int pending; /* a check is in flight: a slow Redis gets no pile of them */
+static unsigned checks;
 
 static void watched_cb(vg_redis *r, redisReply *reply, void *priv)
 {
@@ -39,10 +42,12 @@ static void tick(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)vg_now_ms());
-    const char *argv[] = {now};
-    if (vg_redis_eval(g->redis, gw_lua(g, "host_watch"), watched_cb, NULL, 0, 1, argv, NULL) ==
-        VG_OK)
+    const char *argv[] = {now, checks % WATCH_FULL_EVERY == 0 ? "all" : ""};
+    if (vg_redis_eval(g->redis, gw_lua(g, "host_watch"), watched_cb, NULL, 0, 2, argv, NULL) ==
+        VG_OK) {
         pending = 1;
+        checks++;
+    }
 }
 
 void gw_hostwatch_start(gw *g)

@@ -136,6 +136,10 @@ test('host.down reaches a subscriber within a second of the missed heartbeats; h
   // hostd's alive key lives 3 heartbeats; a hostd that reports its interval is judged by
   // heartbeat_interval_ms × host_dead_after (3).
   const interval = h.heartbeat_interval_ms || h.heartbeat_ms;
+  // The watch reads only the hosts past their deadline, which each heartbeat moves on.
+  const last = Number(stack.redis('hget', `vg:host:${stack.hostId}`, 'last_heartbeat_ms'));
+  const deadline = Number(stack.redis('zscore', 'vg:hosts:deadline', stack.hostId));
+  assert.ok(deadline >= last + interval * 3 && deadline <= last + interval * 4, `deadline ${deadline - last} ms after the last heartbeat`);
   const pid = Number(fs.readFileSync(path.join(stack.dir, 'run/hostd.pid'), 'utf8'));
   const killed = Date.now();
   process.kill(pid, 'SIGKILL');
