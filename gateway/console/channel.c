@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,24 @@
 /* The ring mirrors hostd's ring_size (its channel hello), within these bounds. */
 #define RING_MIN (64u << 10)
 #define RING_MAX (64u << 20)
+
+static void broadcast(gw_channel *ch, const unsigned char *text, size_t len, int64_t skip);
+
+/* While summarising, every second: the count to every viewer if it changed, else the summary
+ * rests until the next delta. */
+static void count_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    gw_channel *ch = w->data;
+    if (!ch->count_due) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    ch->count_due = 0;
+    char text[48];
+    int n = snprintf(text, sizeof(text), "{\"type\":\"count\",\"count\":%u}", ch->viewers);
+    broadcast(ch, (const unsigned char *)text, (size_t)n, -1);
+}
 
 gw_channel *gw_channel_get(gw *g, const char *vm, const char *dev, int *fresh)
 {
@@ -32,6 +51,8 @@ gw_channel *gw_channel_get(gw *g, const char *vm, const char *dev, int *fresh)
     snprintf(ch->dev, sizeof(ch->dev), "%s", dev);
     strcpy(ch->offset, "ring");
     gw_linkws_init(&ch->lw, LINK_MSG_MAX);
+    ev_init(&ch->count_timer, count_tick);
+    ch->count_timer.data = ch;
     ch->listed = 1;
     ch->next = g->channels;
     if (ch->next)
@@ -62,6 +83,7 @@ void gw_channel_maybe_free(gw_channel *ch)
     unlist(ch);
     ev_timer_stop(ch->g->loop, &ch->follow_timer);
     ev_timer_stop(ch->g->loop, &ch->link_timer);
+    ev_timer_stop(ch->g->loop, &ch->count_timer);
     gw_wsq_clear(&ch->ctl);
     gw_linkws_free(&ch->lw);
     vg_ring_free(&ch->ring);
@@ -269,6 +291,29 @@ static void channel_hello(gw_channel *ch, const cJSON *m)
     free(text);
 }
 
+/* A joined or left of a console with more than GW_DELTA_VIEWERS viewers goes to no viewer: the
+ * count timer sums them up (each attach would otherwise be a message to every viewer, n² for
+ * n attaches, and as much memory queued). Back at the limit the deltas, which carry the count,
+ * go out again. */
+static int summarised(gw_channel *ch, const cJSON *m)
+{
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(m, "count");
+    if (!cJSON_IsNumber(count) || count->valuedouble < 0)
+        return 0;
+    ch->viewers = count->valuedouble >= UINT_MAX ? UINT_MAX : (unsigned)count->valuedouble;
+    if (ch->viewers <= GW_DELTA_VIEWERS) {
+        ch->count_due = 0;
+        ev_timer_stop(ch->g->loop, &ch->count_timer);
+        return 0;
+    }
+    ch->count_due = 1;
+    if (!ev_is_active(&ch->count_timer)) {
+        ev_timer_set(&ch->count_timer, 1., 1.);
+        ev_timer_start(ch->g->loop, &ch->count_timer);
+    }
+    return 1;
+}
+
 static void channel_text(gw_channel *ch, const unsigned char *data, size_t len)
 {
     cJSON *m = vg_json_parse((const char *)data, len, NULL);
@@ -290,8 +335,13 @@ static void channel_text(gw_channel *ch, const unsigned char *data, size_t len)
             int64_t w = viewer_num(cJSON_GetObjectItemCaseSensitive(m, "viewer"));
             for (gw_viewer *v = ch->members; v; v = v->chan_next)
                 v->writer = v->attached && w >= 0 && v->viewer_id == w;
-        } else if (!strcmp(type, "joined")) {
-            skip = viewer_num(cJSON_GetObjectItemCaseSensitive(m, "viewer"));
+        } else if (!strcmp(type, "joined") || !strcmp(type, "left")) {
+            if (summarised(ch, m)) {
+                cJSON_Delete(m);
+                return;
+            }
+            if (!strcmp(type, "joined"))
+                skip = viewer_num(cJSON_GetObjectItemCaseSensitive(m, "viewer"));
         }
         broadcast(ch, data, len, skip);
     }

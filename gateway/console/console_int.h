@@ -37,6 +37,8 @@ typedef struct gw_channel gw_channel;
 #define UP_QUEUE_MAX 65536
 /* hostd frames are small (one ring read each); anything bigger means a broken peer. */
 #define LINK_MSG_MAX (4 * 1024 * 1024)
+/* The most viewers of a console whose joined and left go to every viewer one by one. */
+#define GW_DELTA_VIEWERS 100
 /* Console bytes per OUTPUT frame to a browser, as hostd sends them. */
 #define GW_FRAME_DATA 16384
 
@@ -108,6 +110,11 @@ struct gw_channel {
     int64_t follow_deadline;
     int64_t gone_since; /* while following: since when no host reports the VM (0: one does) */
     ev_timer follow_timer;
+    /* Past GW_DELTA_VIEWERS viewers of the console, joined and left are summed up in a `count`
+     * notice at most every second instead of going to every viewer (docs/protocol.md §1). */
+    unsigned viewers;     /* the console's count of viewers, as hostd's last delta said */
+    int count_due;        /* the count changed since the last `count` notice */
+    ev_timer count_timer; /* active while summarising */
 };
 
 /* ---- viewer.c ---- */

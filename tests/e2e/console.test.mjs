@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../integration/lib/stack.mjs';
+import { login as apiLogin, openConsole } from '../integration/lib/client.mjs';
 import { openBrowser, login, terminalLines, typeCommand, waitForLine, waitForPrompt, screenshot } from './lib/browser.mjs';
 
 const VM = 'vgt-ui1';
@@ -115,6 +116,24 @@ test('a second viewer takes the write lock over; the first is told', async () =>
     } finally {
         await other.close();
     }
+});
+
+test('past 100 viewers the status line still shows the count and the writer, summed up by the server', { timeout: 180000 }, async () => {
+    const { page } = browser;
+    const token = await apiLogin(stack);
+    const writer = await page.textContent('#st-writer');
+    const crowd = [];
+    try {
+        for (let i = 0; i < 101; i++) crowd.push(await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' }));
+        await Promise.all(crowd.map((c) => c.waitControl('hello', 15000)));
+        await page.waitForFunction(() => /^102 viewers/.test(document.querySelector('#st-viewers').textContent), null, { timeout: 10000 });
+        assert.equal(await page.evaluate(() => window.vmgate.session.status.viewerCount), 102);
+        assert.equal(await page.textContent('#st-writer'), writer);
+        await screenshot(page, 'console-102-viewers.png');
+    } finally {
+        await Promise.all(crowd.map((c) => c.close()));
+    }
+    await page.waitForFunction(() => /^1 viewer\b/.test(document.querySelector('#st-viewers').textContent), null, { timeout: 10000 });
 });
 
 test('a VM stopped and started shows in the console and, live, in the VM list', async () => {

@@ -97,6 +97,35 @@ test('viewers of one console share one channel to hostd; it closes with the last
   await until(async () => (await links()) === 0, 10000, 'the channel closed with its last viewer');
 });
 
+test('past 100 viewers of a console, joins and leaves are summed up in a count at most every second; the writer is still told', { timeout: 180000 }, async () => {
+  const first = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  await first.waitControl('hello');
+  const more = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 104; i++) more.push(await openConsole(stack, token, { vm: VM, mode: i === 103 ? 'rw' : 'ro', offset: 'end' }));
+  const hellos = await Promise.all(more.map((c) => c.waitControl('hello', 15000)));
+  // 105 viewers: the first heard the joins one by one up to 100 viewers, then a count.
+  await first.waitControl('count', 5000, (m) => m.count === 105);
+  const attaching = (Date.now() - t0) / 1000;
+  const joined = first.controls.filter((m) => m.type === 'joined');
+  assert.equal(joined.length, 99, 'a joined for each viewer up to the 100th');
+  assert.equal(Math.max(...joined.map((m) => m.count)), 100);
+  const counts = first.controls.filter((m) => m.type === 'count');
+  assert.ok(counts.length <= Math.ceil(attaching) + 1, `${counts.length} counts in ${attaching} s`);
+  assert.ok(counts.every((m, i) => i === 0 || m.count !== counts[i - 1].count), 'a count only when it changed');
+  // A change of writer is always told.
+  more[103].take();
+  const w = await first.waitControl('writer', 5000);
+  assert.equal(w.viewer, hellos[103].viewer);
+  // Back at 100 the deltas, with their count, go out again: 105 to 101 summed, then the lefts
+  // down to 95 (a delta carries the count when hostd sent it, so two may say the same).
+  await Promise.all(more.slice(0, 10).map((c) => c.close()));
+  await first.waitControl('left', 10000, (m) => m.count === 95);
+  const lefts = first.controls.filter((m) => m.type === 'left').map((m) => m.count);
+  assert.ok(lefts.length >= 5 && lefts.every((n, i) => n <= 100 && (i === 0 || n <= lefts[i - 1])), `lefts ${lefts}`);
+  await Promise.all([first, ...more.slice(10)].map((c) => c.close()));
+});
+
 test('read-only input is refused with read_only, a spectator with not_writer; take-over notifies', async () => {
   const w = await openConsole(stack, token, { vm: VM, offset: 'end', take: true });
   const hw = await w.waitControl('hello');

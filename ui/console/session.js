@@ -317,6 +317,16 @@ export class ConsoleSession {
                 });
                 break;
             }
+            // Past 100 viewers of the console the server sums joins and leaves up in a count
+            // (at most one a second); the names of others it no longer tracks are dropped.
+            case 'count':
+                this.update({
+                    viewers: this.status.viewers.filter(
+                        (v) => v.viewer === this.status.viewer || v.viewer === this.status.writerViewer,
+                    ),
+                    viewerCount: Number.isInteger(msg.count) ? msg.count : this.status.viewerCount,
+                });
+                break;
             case 'writer': {
                 const mine = this.status.viewer;
                 if (msg.previous === mine && msg.viewer !== mine && msg.viewer !== null) {
