@@ -16,6 +16,9 @@
 # libuv1-dev libjson-c-dev zlib1g-dev (tools/setup.sh installs them). It serves on +503 (the raw
 # guest) and +504 (the fast source), on 127.0.0.1 only.
 #
+# VG_BENCH_IDLE_TARGETS narrows scale-idle to some of "vmgate websockify ttyd" (all by default:
+# the proxies' steps take most of its time).
+#
 # It starts a private stack (tools/up.sh with its own libvirtd, Redis, hostd and gateway) in
 # VG_BENCH_DIR (default /tmp/vgt-bench-stack) on ports VG_BENCH_PORT+390/443/701 and websockify
 # on +501/+502 (default base 23000), boots two TCG guests — vgt-bench-gw (hostd manages it) and
@@ -236,7 +239,7 @@ run_bench() {
         ;;
     scale-idle)
         say "scale: idle viewers of one console, vmgate $s_idle, websockify and ttyd $s_proxy_idle"
-        "${scale[@]}" --what=idle --targets="vmgate websockify ttyd" --counts="$s_idle" \
+        "${scale[@]}" --what=idle --targets="${VG_BENCH_IDLE_TARGETS:-vmgate websockify ttyd}" --counts="$s_idle" \
             --proxy-counts="$s_proxy_idle" --probes=$s_probes --workers=8 >>"$out"
         ;;
     scale-consoles)
