@@ -21,9 +21,17 @@ local ids
 if ARGV[2] == 'all' then
   ids = redis.call('SMEMBERS', 'vg:hosts')
 else
-  ids = redis.call('ZRANGEBYSCORE', 'vg:hosts:deadline', '-inf', '(' .. now)
+  ids = {}
   local seen = {}
-  for _, id in ipairs(ids) do seen[id] = true end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'vg:hosts:deadline', '-inf', '(' .. now)) do
+    -- a host no longer registered is no longer watched
+    if redis.call('SISMEMBER', 'vg:hosts', id) == 1 then
+      ids[#ids + 1] = id
+      seen[id] = true
+    else
+      redis.call('ZREM', 'vg:hosts:deadline', id)
+    end
+  end
   for _, id in ipairs(redis.call('SMEMBERS', 'vg:hosts:down')) do
     if not seen[id] then ids[#ids + 1] = id end
   end
