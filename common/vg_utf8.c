@@ -1,5 +1,7 @@
 #include "vg_utf8.h"
 
+#include <string.h>
+
 size_t vg_utf8_seq(const unsigned char *p, size_t n)
 {
     if (n == 0 || p[0] == 0)
@@ -21,9 +23,7 @@ size_t vg_utf8_seq(const unsigned char *p, size_t n)
 void vg_utf8_scrub(char *s)
 {
     unsigned char *p = (unsigned char *)s;
-    size_t left = 0;
-    while (p[left])
-        left++;
+    size_t left = strlen(s);
     while (left) {
         size_t len = vg_utf8_seq(p, left);
         if (!len) {

@@ -16,7 +16,7 @@
 -- ARGV[2] 'all' for a full pass, else ''
 -- Returns the ids of the hosts this call declared down.
 local now = tonumber(ARGV[1])
-local dead_after = tonumber(redis.call('HGET', 'vg:settings', 'host_dead_after') or '') or 3
+local dead_after = host_dead_after()
 local ids
 if ARGV[2] == 'all' then
   ids = redis.call('SMEMBERS', 'vg:hosts')

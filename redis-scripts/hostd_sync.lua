@@ -49,8 +49,7 @@ redis.call('HSET', hkey, 'last_heartbeat_ms', tostring(now))
 -- hosts past theirs (gateway_host_watch.lua), not every host twice a second.
 local interval = tonumber(host.heartbeat_interval_ms or '')
 if interval and interval > 0 then
-  local dead_after = tonumber(redis.call('HGET', 'vg:settings', 'host_dead_after') or '') or 3
-  redis.call('ZADD', 'vg:hosts:deadline', now + interval * dead_after, id)
+  redis.call('ZADD', 'vg:hosts:deadline', now + interval * host_dead_after(), id)
 end
 local was_alive = redis.call('SET', hkey .. ':alive', '1', 'PX', ttl, 'GET')
 if not was_alive then

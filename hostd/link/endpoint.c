@@ -10,7 +10,6 @@
 #include "vg_log.h"
 #include "vg_query.h"
 #include "vg_util.h"
-#include "vg_utf8.h"
 #include "libvirt/vms.h"
 
 #include <cjson/cJSON.h>
@@ -181,7 +180,6 @@ static void attach(link_conn *lc)
     if (!c) {
         char msg[160];
         snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", req.vm, req.dev);
-        vg_utf8_scrub(msg);
         reject(lc, VG_E_NOT_FOUND, 4004, msg);
         return;
     }

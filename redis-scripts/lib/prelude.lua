@@ -18,6 +18,11 @@ local function user_active_projects(user)
   return set
 end
 
+-- Missed heartbeats before a host is down: vg:settings host_dead_after, else 3.
+local function host_dead_after()
+  return tonumber(redis.call('HGET', 'vg:settings', 'host_dead_after') or '') or 3
+end
+
 -- The metrics store (docs/monitoring.md, docs/redis.md "Metrics"). A target (a VM or a host) has
 -- four history series; each tier keeps fixed-size records in fixed-size strings ("buckets") of
 -- `slots` records, one string per bucket, named vg:m:<kind>:<name>:<tier>:<bucket number>, each
