@@ -28,6 +28,12 @@ void gw_wsq_clear(gw_wsq *q);
 /* Writes the first message to wsi and drops it; returns the lws_write result. */
 int gw_wsq_write(gw_wsq *q, struct lws *wsi);
 
+/* The receive buffer of a browser WebSocket (a protocol's rx_buffer_size): lws allocates it for
+ * each connection's whole life, and a message larger than it arrives in pieces of this size that
+ * gw_wsbuf puts back together up to the message limit. Small, so an idle connection does not hold
+ * a mostly unused 64 KiB (docs/performance.md "Memory per idle viewer"). */
+#define GW_WS_RX_PIECE 1024
+
 /* Reassembles a WebSocket message from the fragments lws delivers, up to a limit. */
 typedef struct gw_wsbuf {
     unsigned char *data;

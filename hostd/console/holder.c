@@ -19,8 +19,12 @@
 #define CONSOLE_PERSIST_S 5.0
 /* Socket-fed consoles persist an end this far ahead of what they have handed out, so that after
  * a crash offsets restart beyond every offset a viewer may hold: a gap, never a byte that
- * reuses an offset. */
-#define CONSOLE_RESERVE (1u << 20)
+ * reuses an offset. Each save is an fsync: while saves come less than CONSOLE_RESERVE_S apart
+ * the reserve doubles (up to CONSOLE_RESERVE_MAX), so a console printing hundreds of MB/s saves
+ * a few times a second, not hundreds; a quieter one falls back to CONSOLE_RESERVE. */
+#define CONSOLE_RESERVE (1ull << 20)
+#define CONSOLE_RESERVE_MAX (1ull << 32)
+#define CONSOLE_RESERVE_S 1.0
 
 static const console_config *cfg;
 
@@ -117,7 +121,13 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         cfg->on_output(c, p, n);
     if (!c->lt && c->ring.end > c->saved.end) {
         vg_err err;
-        c->st.end = c->ring.end + CONSOLE_RESERVE;
+        ev_tstamp now = ev_now(cfg->loop);
+        if (c->reserve && now - c->reserved_at < CONSOLE_RESERVE_S)
+            c->reserve = c->reserve < CONSOLE_RESERVE_MAX ? c->reserve * 2 : CONSOLE_RESERVE_MAX;
+        else
+            c->reserve = CONSOLE_RESERVE;
+        c->reserved_at = now;
+        c->st.end = c->ring.end + c->reserve;
         if (hd_state_save(c->state_path, &c->st, &err) == VG_OK)
             c->saved = c->st;
         else

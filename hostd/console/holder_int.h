@@ -42,6 +42,8 @@ struct console {
     char state_path[1200];
     console_state st;
     console_state saved;
+    uint64_t reserve;      /* how far ahead of the ring the last save put the end */
+    ev_tstamp reserved_at; /* when it did */
     vg_ring ring;
     logtail *lt;
     int fd;

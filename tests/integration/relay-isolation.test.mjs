@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { startStack } from './lib/stack.mjs';
-import { api, login, openConsole } from './lib/client.mjs';
+import { api, apiWs, login, openConsole } from './lib/client.mjs';
 import { until } from './lib/wait.mjs';
 import { fakeShell } from './lib/fakeshell.mjs';
 
 const FLOOD = 'vgt-iso-flood';
 const ECHO = 'vgt-iso-echo';
+const SINK = 'vgt-iso-sink';
 const KEYS = 40;
 // A keystroke's round trip is milliseconds; at the flood's rate (tens of MB/s through the
 // gateway here) that is well under 1 MB. 8 MiB leaves room for a loaded machine's stalls.
@@ -24,6 +25,7 @@ const FLOOD_BOUND = 8 * 1024 * 1024;
 let stack;
 let token;
 const servers = [];
+const sunk = []; // what SINK's console received, chunk by chunk
 
 // A console that prints as fast as its reader takes it.
 function floodSource(file) {
@@ -47,8 +49,16 @@ before(async () => {
   token = await login(stack);
   floodSource(stack.socket(FLOOD));
   servers.push(fakeShell(stack.socket(ECHO)));
+  // A console that keeps what is typed into it and prints nothing.
+  fs.rmSync(stack.socket(SINK), { force: true });
+  const sink = net.createServer((s) => {
+    s.on('data', (b) => sunk.push(b));
+    s.on('error', () => {});
+  });
+  sink.listen(stack.socket(SINK));
+  servers.push(sink);
   await api(stack, token, 'project.create', { name: 'iso' });
-  for (const vm of [FLOOD, ECHO]) {
+  for (const vm of [FLOOD, ECHO, SINK]) {
     await until(() => stack.redis('exists', `vg:vm:${vm}`) === '1', 20000, `${vm} registered`);
     stack.redis('hset', `vg:vmdef:${vm}`, 'name', vm, 'project', 'iso');
     stack.redis('sadd', 'vg:project:iso:vms', vm);
@@ -93,4 +103,29 @@ test('a flooding console does not delay keystroke echo on another console', { ti
   assert.ok(worst <= FLOOD_BOUND, `every echo came back before the flood's viewer got ${FLOOD_BOUND} more bytes (worst ${worst})`);
   shell.close();
   flood.ws.terminate();
+});
+
+// The gateway reads browser and API WebSockets in pieces of 1 KiB (a buffer of that size per
+// connection, docs/performance.md "Memory per idle viewer") and puts each message back together:
+// a message of nearly the 64 KiB limit must reach the console whole, once, and in order.
+test('a message of nearly 64 KiB, read in pieces, reaches the console whole', { timeout: 60000 }, async () => {
+  const pattern = (n, salt) => Buffer.from(Array.from({ length: n }, (_, i) => 0x21 + ((i * 7 + salt) % 90)));
+  const received = () => Buffer.concat(sunk);
+
+  const viewer = await openConsole(stack, token, { vm: SINK, mode: 'rw' });
+  await viewer.waitControl('hello');
+  const typed = pattern(65000, 1);
+  viewer.send(typed);
+  await until(() => received().length >= typed.length, 20000, 'the 65,000 bytes reach the console');
+  assert.ok(received().equals(typed), 'the console got the browser message byte for byte');
+  viewer.close();
+
+  sunk.length = 0;
+  const ws = await apiWs(stack, token);
+  const data = pattern(32768, 3).toString();
+  const answer = await ws.call('console.send', { vm: SINK, data, take: true });
+  assert.equal(answer.sent, 32768);
+  await until(() => received().length >= 32768, 20000, 'the console.send bytes reach the console');
+  assert.equal(received().toString(), data, 'the console got the API request byte for byte');
+  await ws.close();
 });

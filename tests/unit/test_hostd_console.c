@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "console/console.h"
+#include "console/state.h"
 #include "vg_frame.h"
 
 static char dir[] = "/tmp/vg-test-console-XXXXXX";
@@ -358,6 +361,45 @@ static void test_channel_and_members(void **state)
     assert_int_equal(m.len, 0);
 }
 
+/* A console fed by its socket alone (no log) saves its end a reserve ahead of what it has read,
+ * and the reserve doubles while saves come fast: 5 MiB read at once cost three saves (reserves
+ * of 1, 2 and 4 MiB), not five, and the saved end stays past every byte read. */
+static void test_socket_console_reserve(void **state)
+{
+    (void)state;
+    char sock[100], state_path[200];
+    snprintf(sock, sizeof(sock), "%s/com-vm.sock", dir);
+    snprintf(state_path, sizeof(state_path), "%s/vm-serial0.state", dir);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(srv >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    assert_int_equal(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(srv, 1), 0);
+    vg_err err;
+    console *c = hd_console_new("vm", "serial0", "serial", sock, "", &err);
+    assert_non_null(c);
+    int guest = accept(srv, NULL, NULL);
+    assert_true(guest >= 0);
+    static unsigned char chunk[65536];
+    memset(chunk, 'x', sizeof(chunk));
+    const uint64_t total = 5u << 20;
+    for (uint64_t sent = 0; sent < total; sent += sizeof(chunk)) {
+        assert_int_equal(write(guest, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+        while (hd_console_end(c) < sent + sizeof(chunk))
+            ev_run(cfg.loop, EVRUN_NOWAIT);
+    }
+    console_state st;
+    assert_int_equal(hd_state_load(state_path, &st, &err), VG_OK);
+    assert_int_equal(hd_console_end(c), total);
+    /* A fixed 1 MiB reserve would have saved five times and end at most 1 MiB past the bytes. */
+    assert_true(st.end >= total + (2u << 20));
+    assert_true(st.end <= total + (4u << 20));
+    hd_console_free(c);
+    close(guest);
+    close(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_laggards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_membership_deltas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channel_and_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_socket_console_reserve, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

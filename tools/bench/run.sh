@@ -17,7 +17,8 @@
 # guest) and +504 (the fast source), on 127.0.0.1 only.
 #
 # VG_BENCH_IDLE_TARGETS narrows scale-idle to some of "vmgate websockify ttyd" (all by default:
-# the proxies' steps take most of its time).
+# the proxies' steps take most of its time); VG_BENCH_IDLE_COUNTS replaces its vmgate steps
+# (default "1000 2500 5000 10000").
 #
 # It starts a private stack (tools/up.sh with its own libvirtd, Redis, hostd and gateway) in
 # VG_BENCH_DIR (default /tmp/vgt-bench-stack) on ports VG_BENCH_PORT+390/443/701 and websockify
@@ -180,7 +181,7 @@ if [ $quick = 1 ]; then
     s_idle="20 50" s_proxy_idle="5 10" s_consoles=20 s_fanout=5 s_elsewhere=20 s_probes=5
 else
     n_echo=200 secs=10 viewers="1 10 50" idle="0 100 500" wsk_idle="0 10 50" rates="2 5 10 20" rate_viewers="1 10" n_attach=100 n_api=500 vol_mb=512
-    s_idle="1000 2500 5000 10000" s_proxy_idle="100 1000" s_consoles=1000 s_fanout=100 s_elsewhere=1000 s_probes=50
+    s_idle=${VG_BENCH_IDLE_COUNTS:-1000 2500 5000 10000} s_proxy_idle="100 1000" s_consoles=1000 s_fanout=100 s_elsewhere=1000 s_probes=50
 fi
 
 # One benchmark; a failing one is reported and the others still run.

@@ -149,6 +149,16 @@ export async function startStack({ vms = ['vgt-a'], prefix = 'vgt-stack-', hosts
       return stack.redisAt(redisPort, ...args);
     },
 
+    // Every key but the metric series (vg:m:*, written by hostd's rounds on their own clock, a new
+    // bucket key each minute), sorted: what a request that must change nothing leaves as it was.
+    stateKeys() {
+      return stack
+        .redis('--scan')
+        .split('\n')
+        .filter((k) => k && !k.startsWith('vg:m:'))
+        .sort();
+    },
+
     // redis-cli against the Redis or Sentinel on port (they share the password).
     redisAt(port, ...args) {
       return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args.map(String)], {
