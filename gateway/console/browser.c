@@ -133,6 +133,7 @@ static int browser_writeable(gw_viewer *v, struct lws *wsi)
         gw_relay.browser_bytes += (unsigned)n;
         gw_relay.browser_msgs++;
         wrote = 1;
+        gw_channel_viewer_sent(v);
     }
     /* A close goes in a callback of its own, after what was written has left. */
     if (v->down.head || (output && output_due(v)) || (wrote && v->close_code)) {

@@ -4,6 +4,8 @@
  * here. */
 #include "console/console_int.h"
 
+#include "core/relaystats.h"
+
 #include "vg_frame.h"
 #include "vg_json.h"
 #include "vg_log.h"
@@ -133,6 +135,43 @@ static void join(gw_channel *ch, gw_viewer *v)
     v->joined = 1;
 }
 
+/* Reading the link while every viewer of the channel is far behind it only decrypts output that
+ * the ring overwrites before anyone is sent it (one viewer of a console printing faster than its
+ * browser takes). Past half a ring ahead of its leading viewer the channel stops reading its
+ * link; hostd, not read, skips the channel ahead, and a GAP costs it nothing to send. hostd's
+ * notices wait too, which nobody sees: each viewer gets them in their place after the output it
+ * has not been sent yet. A viewer still waiting for its hello keeps the link read. */
+static void link_pause(gw_channel *ch, uint64_t lead, int waiting)
+{
+    if (ch->link_paused || !ch->link || !ch->link_up || waiting)
+        return;
+    if (lead < ch->ring.start) /* overtaken: it goes on from the ring's start */
+        lead = ch->ring.start;
+    /* A viewer may wait for output past the ring's end (its stream starts at hostd's end). */
+    if (lead >= ch->ring.end || ch->ring.end - lead < ch->ring.cap / 2)
+        return;
+    lws_rx_flow_control(ch->link, 0);
+    ch->link_paused = 1;
+}
+
+static void link_resume(gw_channel *ch)
+{
+    if (!ch->link_paused)
+        return;
+    ch->link_paused = 0;
+    if (ch->link) {
+        lws_rx_flow_control(ch->link, 1);
+        gw_keepalive_seen(&ch->lw.ka); /* its silence was ours */
+    }
+}
+
+void gw_channel_viewer_sent(gw_viewer *v)
+{
+    gw_channel *ch = v->chan;
+    if (ch && ch->link_paused && ch->ring.end - v->cursor <= ch->ring.cap / 4)
+        link_resume(ch);
+}
+
 void gw_channel_add(gw_channel *ch, gw_viewer *v)
 {
     v->chan = ch;
@@ -142,6 +181,7 @@ void gw_channel_add(gw_channel *ch, gw_viewer *v)
         ch->members->chan_prev = v;
     ch->members = v;
     ch->nmembers++;
+    link_resume(ch); /* for its hello */
     if (ch->link_up)
         join(ch, v);
     if (v->up.head) /* typed while the ticket was being redeemed */
@@ -230,9 +270,18 @@ void gw_channel_fail(gw_channel *ch, int code, const char *why)
 
 static void wake_viewers(gw_channel *ch)
 {
-    for (gw_viewer *v = ch->members; v; v = v->chan_next)
-        if (v->attached && v->browser)
-            lws_callback_on_writable(v->browser);
+    uint64_t lead = 0;
+    int waiting = 0;
+    for (gw_viewer *v = ch->members; v; v = v->chan_next) {
+        if (!v->attached || !v->browser) {
+            waiting |= !v->attached;
+            continue;
+        }
+        lws_callback_on_writable(v->browser);
+        if (v->cursor > lead)
+            lead = v->cursor;
+    }
+    link_pause(ch, lead, waiting);
 }
 
 /* Passes a notice of hostd's on to every viewer that has had its hello, in its place among the
@@ -426,6 +475,7 @@ static void channel_output(gw_channel *ch, const unsigned char *data, size_t len
                 ch->ring.buf ? ": " : " before its hello", ch->ring.buf ? err.msg : "");
         return;
     }
+    gw_relay.link_output_bytes += len;
     if (m.kind == VG_MSG_GAP) {
         uint64_t to = m.to + ch->delta;
         if (to > ch->ring.end)

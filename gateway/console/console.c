@@ -51,7 +51,8 @@ void gw_console_keepalive(gw *g, int64_t now_ms)
 {
     /* Dropping a connection frees nothing here: lws closes it later. */
     for (gw_channel *ch = g->channels; ch; ch = ch->next)
-        if (ch->link && ch->link_up && gw_keepalive_check(&ch->lw.ka, ch->link, &g->cfg, now_ms)) {
+        if (ch->link && ch->link_up && !ch->link_paused &&
+            gw_keepalive_check(&ch->lw.ka, ch->link, &g->cfg, now_ms)) {
             vg_warn("console", "dropping the link for %s/%s: hostd silent for %ld s", ch->vm,
                     ch->dev, g->cfg.idle_timeout);
             gw_keepalive_drop(ch->link);
@@ -91,6 +92,7 @@ void gw_console_count(gw *g, gw_console_census *out)
     for (const gw_channel *ch = g->channels; ch; ch = ch->next) {
         if (!ch->link || !ch->link_up)
             continue;
+        out->paused_links += ch->link_paused != 0;
         size_t i = 0;
         while (i < out->nhosts && strcmp(out->hosts[i].host, ch->host))
             i++;

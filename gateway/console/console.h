@@ -53,6 +53,7 @@ typedef struct gw_console_census {
         unsigned long links;
     } hosts[GW_CENSUS_HOSTS];
     unsigned long other_links;
+    unsigned long paused_links; /* not read while every viewer is far behind */
 } gw_console_census;
 void gw_console_count(gw *g, gw_console_census *out);
 

@@ -88,6 +88,7 @@ struct gw_channel {
     int link_closing;
     gw_linkws lw;
     int link_close_code; /* what hostd closed the link with */
+    int link_paused;     /* not read while every viewer is far behind (channel.c, pace) */
     char host[65];       /* the host the established link goes to */
     char link_host[65];  /* the host a link is being made to ("" when none) */
     ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
@@ -159,6 +160,9 @@ void gw_channel_message(gw_channel *ch, int binary, unsigned char *data, size_t 
 void gw_channel_fail(gw_channel *ch, int code, const char *why);
 /* Frees ch once it has no link and no viewers. */
 void gw_channel_maybe_free(gw_channel *ch);
+/* v was sent output up to its cursor: the link is read again once a viewer is close enough to
+ * the ring's end. */
+void gw_channel_viewer_sent(gw_viewer *v);
 /* Asks the link for a writable callback when something waits to be sent. */
 void gw_channel_want_write(gw_channel *ch);
 /* Closes the link to hostd, if any. */

@@ -14,6 +14,7 @@ static void link_opened(void *user)
 {
     gw_channel *ch = user;
     ch->link_up = 1;
+    ch->link_paused = 0; /* a new connection, read from the start */
     ev_timer_stop(ch->g->loop, &ch->link_timer);
     snprintf(ch->host, sizeof(ch->host), "%s", ch->link_host);
     ch->link_host[0] = '\0';

@@ -237,6 +237,18 @@ static int render_gateway(gw *g, char **out, size_t *len)
     if (rc == VG_OK)
         rc = gw_prom_printf(
             out, len,
+            "# HELP vmgate_gateway_hostd_links_paused Console links not read while every viewer "
+            "of the console is more than half a ring behind.\n"
+            "# TYPE vmgate_gateway_hostd_links_paused gauge\n"
+            "vmgate_gateway_hostd_links_paused %lu\n"
+            "# HELP vmgate_gateway_link_output_bytes_total Console output read from hostd "
+            "(OUTPUT and GAP frames).\n"
+            "# TYPE vmgate_gateway_link_output_bytes_total counter\n"
+            "vmgate_gateway_link_output_bytes_total %llu\n",
+            cs.paused_links, gw_relay.link_output_bytes);
+    if (rc == VG_OK)
+        rc = gw_prom_printf(
+            out, len,
             "# HELP vmgate_gateway_relayed_bytes_total Console bytes relayed, by direction.\n"
             "# TYPE vmgate_gateway_relayed_bytes_total counter\n"
             "vmgate_gateway_relayed_bytes_total{to=\"browser\"} %llu\n"

@@ -7,6 +7,7 @@
 typedef struct gw_relaystats {
     unsigned long long browser_bytes, browser_msgs; /* written to browsers (/ws/console) */
     unsigned long long hostd_bytes, hostd_msgs;     /* sent to hostd on console links */
+    unsigned long long link_output_bytes;           /* OUTPUT and GAP frames read from them */
     unsigned long api_websockets;                   /* open /ws/api connections */
 } gw_relaystats;
 
