@@ -482,7 +482,7 @@ int main(int argc, char **argv)
     gw_livesettings_stop(g);
     gw_webhook_stop(g);
     lws_context_destroy(g->ctx);
-    SSL_CTX_free(g->link_tls);
+    gw_linktls_context_free(g->link_tls);
     /* Checks in flight end while Redis is still there for their calls; the calls still
      * waiting for Redis give their reserved jobs back when it goes. */
     gw_kdf_stop(g->kdf);

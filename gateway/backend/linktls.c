@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Plaintext is read and ciphertext written in pieces of this size; one buffer of each serves
@@ -16,6 +17,55 @@
 
 static unsigned char plain[PIECE];
 static unsigned char cipher[LWS_PRE + PIECE];
+
+gw_linktls_stats gw_linktls_handshakes;
+
+/* The last TLS session with each hostd (host:port), to resume: a link to a hostd this gateway
+ * has talked to skips the certificates, their signatures and the chain check, most of a
+ * handshake, which every console's first viewer on a gateway waited for. A session is only
+ * offered to the address that issued it; hostd refuses one it cannot decrypt (after a restart)
+ * and the handshake is a full one. Past SESSIONS hostds, the oldest entry makes room. */
+#define SESSIONS 256
+static struct {
+    char peer[300];
+    SSL_SESSION *session;
+} sessions[SESSIONS];
+static size_t sessions_next; /* the entry replaced when every one is taken */
+
+static size_t session_slot(const char *peer, int make)
+{
+    for (size_t i = 0; i < SESSIONS; i++)
+        if (sessions[i].session && !strcmp(sessions[i].peer, peer))
+            return i;
+    if (!make)
+        return SESSIONS;
+    for (size_t i = 0; i < SESSIONS; i++)
+        if (!sessions[i].session)
+            return i;
+    size_t i = sessions_next;
+    sessions_next = (sessions_next + 1) % SESSIONS;
+    return i;
+}
+
+/* OpenSSL's new-session callback (TLS 1.3: each ticket hostd sends after the handshake). A copy
+ * is kept: the session itself is the connection's, and OpenSSL marks it not resumable when the
+ * connection is freed without a TLS close_notify, which a link never sends (it ends with the
+ * WebSocket close handshake). The ticket came after the handshake, from the authenticated
+ * hostd, so its end does not make the session doubtful. */
+static int keep_session(SSL *ssl, SSL_SESSION *session)
+{
+    const gw_linktls *t = SSL_get_app_data(ssl);
+    if (!t || !t->peer[0] || !SSL_SESSION_is_resumable(session))
+        return 0;
+    SSL_SESSION *copy = SSL_SESSION_dup(session);
+    if (!copy)
+        return 0;
+    size_t i = session_slot(t->peer, 1);
+    SSL_SESSION_free(sessions[i].session);
+    snprintf(sessions[i].peer, sizeof(sessions[i].peer), "%s", t->peer);
+    sessions[i].session = copy;
+    return 0; /* the connection keeps its own reference */
+}
 
 static int verify_cb(int preverify_ok, X509_STORE_CTX *x)
 {
@@ -58,12 +108,24 @@ SSL_CTX *gw_linktls_context(const char *ca, const char *cert, const char *key, v
         return NULL;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, keep_session);
     return ctx;
 }
 
-int gw_linktls_start(gw_linktls *t, SSL_CTX *ctx, const char *host, vg_err *err)
+void gw_linktls_context_free(SSL_CTX *ctx)
+{
+    for (size_t i = 0; i < SESSIONS; i++) {
+        SSL_SESSION_free(sessions[i].session);
+        sessions[i].session = NULL;
+    }
+    SSL_CTX_free(ctx);
+}
+
+int gw_linktls_start(gw_linktls *t, SSL_CTX *ctx, const char *host, const char *peer, vg_err *err)
 {
     memset(t, 0, sizeof(*t));
+    snprintf(t->peer, sizeof(t->peer), "%s", peer);
     if (!ctx) {
         t->established = 1;
         return VG_OK;
@@ -78,6 +140,10 @@ int gw_linktls_start(gw_linktls *t, SSL_CTX *ctx, const char *host, vg_err *err)
     }
     SSL_set_bio(t->ssl, rbio, wbio);
     SSL_set_connect_state(t->ssl);
+    SSL_set_app_data(t->ssl, t);
+    size_t slot = session_slot(t->peer, 0);
+    if (slot < SESSIONS && SSL_set_session(t->ssl, sessions[slot].session) != 1)
+        ERR_clear_error(); /* not resumable after all: a full handshake */
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
@@ -122,6 +188,10 @@ int gw_linktls_feed(gw_linktls *t, unsigned char *in, size_t len, int *establish
         }
         t->established = 1;
         *established = 1;
+        if (SSL_session_reused(t->ssl))
+            gw_linktls_handshakes.resumed++;
+        else
+            gw_linktls_handshakes.full++;
     }
     for (;;) {
         int n = SSL_read(t->ssl, plain, PIECE);

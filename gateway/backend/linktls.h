@@ -20,17 +20,27 @@ typedef struct ssl_st SSL;
 
 /* The client context of every TLS link (ca, cert and key files); NULL with err on failure. */
 SSL_CTX *gw_linktls_context(const char *ca, const char *cert, const char *key, vg_err *err);
+/* Frees ctx and the sessions kept to resume. */
+void gw_linktls_context_free(SSL_CTX *ctx);
 
 typedef struct gw_linktls {
     SSL *ssl; /* NULL for a plain (ws://) link */
     int established;
+    char peer[300]; /* host:port, whose TLS session a later link to it resumes */
 } gw_linktls;
+
+/* Handshakes of the links since the start, full and resumed (a session of the same hostd). */
+typedef struct gw_linktls_stats {
+    unsigned long long full, resumed;
+} gw_linktls_stats;
+extern gw_linktls_stats gw_linktls_handshakes;
 
 /* Where the plaintext read goes; VG_ERR stops the reading. */
 typedef int (*gw_linktls_sink)(void *user, unsigned char *data, size_t len, vg_err *err);
 
-/* A session with host (a name or an address) to be verified; ctx NULL makes a plain link. */
-int gw_linktls_start(gw_linktls *t, SSL_CTX *ctx, const char *host, vg_err *err);
+/* A session with host (a name or an address) to be verified, at peer (host:port): it resumes
+ * the last session with that peer when there is one; ctx NULL makes a plain link. */
+int gw_linktls_start(gw_linktls *t, SSL_CTX *ctx, const char *host, const char *peer, vg_err *err);
 void gw_linktls_free(gw_linktls *t);
 /* What lws read: handshake records, then plaintext handed to sink. Sets *established when
  * the handshake completed in this call. A plain link hands in on as it is. */

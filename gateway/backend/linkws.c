@@ -85,7 +85,7 @@ int gw_linkws_connect(gw_linkws *l, gw *g, SSL_CTX *tls_ctx, const char *link_ur
     if (tls && !tls_ctx)
         return vg_fail(err, VG_E_UNAVAILABLE, "no TLS context for %s (tls_ca unset)", link_url);
     if (gw_linkws_prepare(l, hostport, path, subprotocol, secret, err) != VG_OK ||
-        gw_linktls_start(&l->tls, tls ? tls_ctx : NULL, host, err) != VG_OK)
+        gw_linktls_start(&l->tls, tls ? tls_ctx : NULL, host, hostport, err) != VG_OK)
         return VG_ERR;
     /* The idle policy of the links vhost would hang up a raw connection, which lws has no ping
      * for: this link pings and times out on its own (l->ka, gw_linkws_write_pending). */

@@ -1,6 +1,7 @@
 #include "core/prom.h"
 
 #include "api/api_int.h"
+#include "backend/linktls.h"
 #include "console/console.h"
 #include "core/apistats.h"
 #include "core/relaystats.h"
@@ -244,8 +245,15 @@ static int render_gateway(gw *g, char **out, size_t *len)
             "# HELP vmgate_gateway_link_output_bytes_total Console output read from hostd "
             "(OUTPUT and GAP frames).\n"
             "# TYPE vmgate_gateway_link_output_bytes_total counter\n"
-            "vmgate_gateway_link_output_bytes_total %llu\n",
-            cs.paused_links, gw_relay.link_output_bytes);
+            "vmgate_gateway_link_output_bytes_total %llu\n"
+            "# HELP vmgate_gateway_link_handshakes_total TLS handshakes of the links to hostd, "
+            "full "
+            "or resumed (a session of the same hostd).\n"
+            "# TYPE vmgate_gateway_link_handshakes_total counter\n"
+            "vmgate_gateway_link_handshakes_total{kind=\"full\"} %llu\n"
+            "vmgate_gateway_link_handshakes_total{kind=\"resumed\"} %llu\n",
+            cs.paused_links, gw_relay.link_output_bytes, gw_linktls_handshakes.full,
+            gw_linktls_handshakes.resumed);
     if (rc == VG_OK)
         rc = gw_prom_printf(
             out, len,

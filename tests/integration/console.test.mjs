@@ -97,6 +97,31 @@ test('viewers of one console share one channel to hostd; it closes with the last
   await until(async () => (await links()) === 0, 10000, 'the channel closed with its last viewer');
 });
 
+// A console's first viewer on a gateway opens the channel's link to hostd; its TLS handshake
+// resumes the gateway's last session with that hostd (no certificates, no signatures), which
+// was most of a cold attach's wait.
+test('a new console link resumes the TLS session of the last link to the same hostd', async () => {
+  const mtoken = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
+  const handshakes = async (kind) => {
+    const text = (await request(stack, '/metrics', { headers: { authorization: `Bearer ${mtoken}` } })).body;
+    const m = text.match(new RegExp(`^vmgate_gateway_link_handshakes_total\\{kind="${kind}"\\} (\\d+)$`, 'm'));
+    assert.ok(m, `handshakes of kind ${kind} in /metrics`);
+    return Number(m[1]);
+  };
+  for (let i = 0; i < 2; i++) {
+    const c = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+    await c.waitControl('hello');
+    await c.close();
+  }
+  const full = await handshakes('full');
+  const resumed = await handshakes('resumed');
+  const c = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  await c.waitControl('hello');
+  assert.equal(await handshakes('resumed'), resumed + 1, 'the new channel link resumed a session');
+  assert.equal(await handshakes('full'), full, 'no full handshake for it');
+  await c.close();
+});
+
 test('past 100 viewers of a console, joins and leaves are summed up in a count at most every second; the writer is still told', { timeout: 180000 }, async () => {
   const first = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
   await first.waitControl('hello');
