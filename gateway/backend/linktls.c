@@ -24,7 +24,7 @@ gw_linktls_stats gw_linktls_handshakes;
  * has talked to skips the certificates, their signatures and the chain check, most of a
  * handshake, which every console's first viewer on a gateway waited for. A session is only
  * offered to the address that issued it; hostd refuses one it cannot decrypt (after a restart)
- * and the handshake is a full one. Past SESSIONS hostds, the oldest entry makes room. */
+ * and the handshake is a full one. Past SESSIONS hostds, the entries are taken over in turn. */
 #define SESSIONS 256
 static struct {
     char peer[300];

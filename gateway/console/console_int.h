@@ -88,7 +88,7 @@ struct gw_channel {
     int link_closing;
     gw_linkws lw;
     int link_close_code; /* what hostd closed the link with */
-    int link_paused;     /* not read while every viewer is far behind (channel.c, pace) */
+    int link_paused;     /* not read while every viewer is far behind (channel.c, link_pause) */
     char host[65];       /* the host the established link goes to */
     char link_host[65];  /* the host a link is being made to ("" when none) */
     ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */

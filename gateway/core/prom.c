@@ -247,8 +247,7 @@ static int render_gateway(gw *g, char **out, size_t *len)
             "# TYPE vmgate_gateway_link_output_bytes_total counter\n"
             "vmgate_gateway_link_output_bytes_total %llu\n"
             "# HELP vmgate_gateway_link_handshakes_total TLS handshakes of the links to hostd, "
-            "full "
-            "or resumed (a session of the same hostd).\n"
+            "full or resumed (a session of the same hostd).\n"
             "# TYPE vmgate_gateway_link_handshakes_total counter\n"
             "vmgate_gateway_link_handshakes_total{kind=\"full\"} %llu\n"
             "vmgate_gateway_link_handshakes_total{kind=\"resumed\"} %llu\n",

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { login, openConsole, openShell, request, waitHealthy } from './lib/client.mjs';
+import { login, openConsole, openShell, scrapeMetrics, waitHealthy } from './lib/client.mjs';
 import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-con';
@@ -59,9 +59,8 @@ test('two viewers of one console receive byte-identical streams', async () => {
 // the number of its viewers; each viewer is a cursor into the channel's shared ring, and the
 // channel closes with its last viewer.
 test('viewers of one console share one channel to hostd; it closes with the last of them', async () => {
-  const mtoken = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
   const links = async () => {
-    const text = (await request(stack, '/metrics', { headers: { authorization: `Bearer ${mtoken}` } })).body;
+    const text = await scrapeMetrics(stack);
     const m = text.match(new RegExp(`^vmgate_gateway_hostd_links\\{host="${stack.hosts[0].id}"\\} (\\d+)$`, 'm'));
     return m ? Number(m[1]) : 0;
   };
@@ -101,9 +100,8 @@ test('viewers of one console share one channel to hostd; it closes with the last
 // resumes the gateway's last session with that hostd (no certificates, no signatures), which
 // was most of a cold attach's wait.
 test('a new console link resumes the TLS session of the last link to the same hostd', async () => {
-  const mtoken = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
   const handshakes = async (kind) => {
-    const text = (await request(stack, '/metrics', { headers: { authorization: `Bearer ${mtoken}` } })).body;
+    const text = await scrapeMetrics(stack);
     const m = text.match(new RegExp(`^vmgate_gateway_link_handshakes_total\\{kind="${kind}"\\} (\\d+)$`, 'm'));
     assert.ok(m, `handshakes of kind ${kind} in /metrics`);
     return Number(m[1]);

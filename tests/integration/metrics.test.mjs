@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { api, login, openConsole, request } from './lib/client.mjs';
+import { api, login, openConsole, request, scrapeMetrics } from './lib/client.mjs';
 import { makeUser } from './lib/tenancy.mjs';
 import { until, refused } from './lib/wait.mjs';
 import { freePort } from './lib/gateway2.mjs';
@@ -215,9 +215,7 @@ test('hostd /metrics refuses a scrape without the token and passes promtool with
 });
 
 test('the gateway counts console connections, viewers by state, links and relayed bytes', async () => {
-  const token = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
-  const scrape = async () =>
-    (await request(stack, '/metrics', { headers: { authorization: `Bearer ${token}` } })).body;
+  const scrape = () => scrapeMetrics(stack);
   const value = (text, re) => Number((text.match(re) || [])[1] ?? NaN);
   const before = await scrape();
   const c = await openConsole(stack, admin, { vm: VM, offset: 'end' });

@@ -9,9 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { api, apiWs, login, openConsole, request } from './lib/client.mjs';
+import { api, apiWs, login, openConsole, scrapeMetrics } from './lib/client.mjs';
 import { until } from './lib/wait.mjs';
 import { fakeShell } from './lib/fakeshell.mjs';
 
@@ -137,9 +136,8 @@ test('a message of nearly 64 KiB, read in pieces, reaches the console whole', { 
 // the channel ahead. The viewer reads again: the link is read again, and the viewer gets what
 // the ring kept, then a GAP, then the flood.
 test('a console\'s only viewer stops reading: the gateway stops reading its link until it reads again', { timeout: 120000 }, async () => {
-  const mtoken = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
   const metric = async (name) => {
-    const text = (await request(stack, '/metrics', { headers: { authorization: `Bearer ${mtoken}` } })).body;
+    const text = await scrapeMetrics(stack);
     const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
     assert.ok(m, `${name} in /metrics`);
     return Number(m[1]);

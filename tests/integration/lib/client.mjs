@@ -5,6 +5,7 @@
 // set, is the address requests and consoles connect from (e.g. 127.0.0.2).
 import https from 'node:https';
 import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
 
 const cache = new Map();
@@ -63,6 +64,12 @@ export async function api(stack, token, method, params = {}) {
 }
 
 // Resolves once GET /healthz answers ok (e.g. after stack.restart('gateway')).
+// The gateway's /metrics text, scraped with the stack's metrics token.
+export async function scrapeMetrics(stack) {
+  const token = fs.readFileSync(path.join(stack.dir, 'metrics-token'), 'utf8').trim();
+  return (await request(stack, '/metrics', { headers: { authorization: `Bearer ${token}` } })).body;
+}
+
 export async function waitHealthy(stack, ms = 15000) {
   const t0 = Date.now();
   for (;;) {
