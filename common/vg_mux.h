@@ -24,12 +24,12 @@
 #define VG_MUX_CREDIT_MAX (1u << 30)
 
 typedef struct vg_mux_msg {
-    int op;                     /* one of VG_MUX_* */
-    uint32_t chan;              /* never 0: id 0 names no channel */
-    const unsigned char *data;  /* OPEN, TEXT, BINARY: the payload, inside the parsed buffer */
+    int op;                    /* one of VG_MUX_* */
+    uint32_t chan;             /* never 0: id 0 names no channel */
+    const unsigned char *data; /* OPEN, TEXT, BINARY: the payload, inside the parsed buffer */
     size_t len;
-    int code;                   /* CLOSE: 1000..4999 */
-    uint32_t credit;            /* CREDIT: 1..VG_MUX_CREDIT_MAX */
+    int code;        /* CLOSE: 1000..4999 */
+    uint32_t credit; /* CREDIT: 1..VG_MUX_CREDIT_MAX */
 } vg_mux_msg;
 
 /* Parses one binary message of the link. from_gateway says which end sent it (OPEN and CREDIT

@@ -9,6 +9,7 @@
 #include "backend/bus.h"
 #include "backend/hostlink.h"
 #include "backend/linktls.h"
+#include "backend/hostmux.h"
 #include "backend/hostrpc.h"
 #include "backend/hostwatch.h"
 #include "backend/webhook.h"
@@ -207,7 +208,7 @@ static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int64_t now = vg_mono_ms();
     gw_console_keepalive(g, now);
     gw_apiws_keepalive(g, now);
-    gw_hostrpc_keepalive(g, now);
+    gw_hostmux_keepalive(g, now);
     gw_xfer_keepalive(g, now);
 }
 
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
     struct lws_protocols https_protocols[] = {
         gw_http_protocol, gw_apiws_protocol, gw_console_protocol, {0}};
     struct lws_protocols link_protocols[] = {
-        gw_links_protocol, gw_link_protocol, gw_hostrpc_protocol, gw_xfer_protocol, {0}};
+        gw_links_protocol, gw_hostmux_protocol, gw_xfer_protocol, {0}};
 
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof(vi));

@@ -1,71 +1,52 @@
 #include "backend/hostrpc.h"
 
-#include "backend/linkws.h"
+#include "backend/hostmux.h"
 #include "vg_json.h"
 #include "vg_log.h"
 #include "vg_redis.h"
 #include "vg_util.h"
 
 #include <ev.h>
-#include <libwebsockets.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HOSTRPC_PROTOCOL "vmgate.link.api.v1"
-#define HOSTRPC_LOCAL "vg-hostrpc"
 #define HOSTRPC_MAX_MESSAGE (256 * 1024)
-/* A link whose upgrade is not answered within this is dropped (its calls are unavailable). */
-#define LINK_ANSWER_S 10.
-/* A link that dropped is made again after this, doubling up to RETRY_MAX_S while it fails ... */
-#define RETRY_MIN_S 0.25
-#define RETRY_MAX_S 30.
-/* ... as long as a call used it within this; an unused host's link is let go. */
-#define LINK_KEEP_MS (10 * 60 * 1000)
 
-typedef struct rpc_link rpc_link;
+typedef struct rpc_host rpc_host;
 
 typedef struct gw_hostrpc {
     gw *g;
-    rpc_link *link;                 /* the link it waits on (NULL before the lookup answered) */
-    struct gw_hostrpc *prev, *next; /* in link->calls, in the order of the calls */
+    rpc_host *rh;                   /* the host it waits on (NULL before the lookup answered) */
+    struct gw_hostrpc *prev, *next; /* in rh->calls, in the order of the calls */
     ev_timer deadline;
     gw_hostrpc_done *done; /* NULL once answered */
     void *priv;
     int redis_pending; /* the link URL lookup is in flight */
     int sent;
     double id;
-    unsigned char *req; /* LWS_PRE headroom, then the request text */
+    unsigned char *req; /* GW_MUX_PRE headroom, then the request text */
     size_t req_len;
     char host[65];
     char method[48];
 } gw_hostrpc;
 
-/* The one management link of a host: every call to it goes over it, told apart by id
- * (docs/protocol.md §4), so a call costs no connection and no TLS handshake. */
-struct rpc_link {
-    gw *g;
-    rpc_link *next;
+/* The calls to one host: they go over the host's link (hostmux.c) as its RPC end, told apart by
+ * id (docs/protocol.md §4), so a call costs no connection and no TLS handshake. */
+struct rpc_host {
+    rpc_host *next;
     char host[65];
-    char url[256];
-    struct lws *wsi; /* NULL while down */
-    int up;          /* hostd accepted the upgrade */
-    int connecting;  /* inside gw_linkws_connect: lws may report its failure before it returns */
-    int retired;     /* the host moved its link URL: this one goes once it has closed */
-    gw_linkws lw;
+    gw_muxend end;            /* attached while calls use the link */
     gw_hostrpc *calls, *last; /* waiting to be sent or answered */
-    ev_timer retry;
-    double backoff;
-    int64_t last_used;
 };
 
-static rpc_link *links;
+static rpc_host *hosts;
 
 static void maybe_free(gw_hostrpc *h)
 {
-    if (h->done || h->link || h->redis_pending)
+    if (h->done || h->rh || h->redis_pending)
         return;
     free(h->req);
     free(h);
@@ -73,19 +54,19 @@ static void maybe_free(gw_hostrpc *h)
 
 static void unlink_call(gw_hostrpc *h)
 {
-    rpc_link *l = h->link;
-    if (!l)
+    rpc_host *rh = h->rh;
+    if (!rh)
         return;
     if (h->prev)
         h->prev->next = h->next;
     else
-        l->calls = h->next;
+        rh->calls = h->next;
     if (h->next)
         h->next->prev = h->prev;
     else
-        l->last = h->prev;
+        rh->last = h->prev;
     h->prev = h->next = NULL;
-    h->link = NULL;
+    h->rh = NULL;
 }
 
 /* Hands the outcome to the caller once and lets the call go. */
@@ -123,103 +104,34 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
     fail(h, VG_E_UNAVAILABLE, "host %s did not answer %s in time", h->host, h->method);
 }
 
-/* ---- the link ---- */
-
-static void link_connect(rpc_link *l);
-
-static void retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)loop;
-    (void)revents;
-    rpc_link *l = t->data;
-    if (!l->wsi)
-        link_connect(l);
-}
-
-/* Takes l out of the hosts' links (before it has closed, for a retired one). */
-static void link_unlist(rpc_link *l)
-{
-    for (rpc_link **p = &links; *p; p = &(*p)->next)
-        if (*p == l) {
-            *p = l->next;
-            break;
-        }
-}
-
-static void link_free(rpc_link *l)
-{
-    link_unlist(l);
-    ev_timer_stop(l->g->loop, &l->retry);
-    gw_linkws_free(&l->lw);
-    free(l);
-}
-
-/* The link went down: its calls are unavailable; it is made again later while it is in use. */
-static void link_down(rpc_link *l, const vg_err *why)
-{
-    int was_up = l->up;
-    l->wsi = NULL;
-    l->up = 0;
-    while (l->calls) {
-        gw_hostrpc *h = l->calls;
-        if (was_up)
-            fail(h, VG_E_UNAVAILABLE, "host %s closed the link during %s%s%s", l->host, h->method,
-                 why ? ": " : "", why ? why->msg : "");
-        else
-            fail(h, VG_E_UNAVAILABLE, "host %s cannot be reached for %s%s%s", l->host, h->method,
-                 why ? ": " : "", why ? why->msg : "");
-    }
-    if (l->connecting)
-        return; /* link_connect goes on when gw_linkws_connect has returned */
-    if (l->retired || vg_mono_ms() - l->last_used > LINK_KEEP_MS) {
-        link_free(l);
-        return;
-    }
-    /* Reset by an answer only: a host that accepts the link and then refuses or drops it is
-     * not asked again at once, over and over. */
-    l->backoff = l->backoff < RETRY_MIN_S       ? RETRY_MIN_S
-                 : 2 * l->backoff > RETRY_MAX_S ? RETRY_MAX_S
-                                                : 2 * l->backoff;
-    ev_timer_stop(l->g->loop, &l->retry);
-    ev_timer_set(&l->retry, l->backoff, 0.);
-    ev_timer_start(l->g->loop, &l->retry);
-}
-
-static void link_opened(void *user)
-{
-    rpc_link *l = user;
-    l->up = 1;
-    if (l->calls)
-        lws_callback_on_writable(l->wsi);
-}
+/* ---- the host's RPC end ---- */
 
 /* One answer: {"id":n,"result":{...}} or {"id":n,"error":{"code":..,"message":..}}. */
-static void link_message(void *user, int binary, unsigned char *data, size_t len)
+static void end_message(void *user, int binary, unsigned char *data, size_t len)
 {
-    rpc_link *l = user;
+    rpc_host *rh = user;
     cJSON *root = binary ? NULL : vg_json_parse((const char *)data, len, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     gw_hostrpc *h = NULL;
-    for (gw_hostrpc *c = l->calls; c && cJSON_IsNumber(id) && !h; c = c->next)
+    for (gw_hostrpc *c = rh->calls; c && cJSON_IsNumber(id) && !h; c = c->next)
         if (c->sent && c->id == id->valuedouble)
             h = c;
     if (cJSON_IsString(type) && !strcmp(type->valuestring, "error")) {
         /* hostd refused the link itself (wrong link secret, docs/protocol.md §3); its close
          * follows. */
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
-        vg_warn("hostrpc", "rpc link to hostd %s failed: refused: %.80s", l->host,
+        vg_warn("hostrpc", "link to hostd %s refused: %.80s", rh->host,
                 cJSON_IsString(msg) ? msg->valuestring : "no reason given");
-        while (l->calls)
-            fail(l->calls, VG_E_UNAVAILABLE, "host %s refused the link for %s: %.80s", l->host,
-                 l->calls->method, cJSON_IsString(msg) ? msg->valuestring : "no reason given");
+        while (rh->calls)
+            fail(rh->calls, VG_E_UNAVAILABLE, "host %s refused the link for %s: %.80s", rh->host,
+                 rh->calls->method, cJSON_IsString(msg) ? msg->valuestring : "no reason given");
     } else if (!h) {
         /* The answer to a call that ran out of time, or none at all. */
-        vg_debug("hostrpc", "host %s sent an answer to no waiting call", l->host);
+        vg_debug("hostrpc", "host %s sent an answer to no waiting call", rh->host);
     } else if (cJSON_IsObject(result)) {
-        l->backoff = 0;
         finish(h, result, NULL);
     } else if (cJSON_IsObject(error)) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
@@ -227,125 +139,63 @@ static void link_message(void *user, int binary, unsigned char *data, size_t len
         vg_err err = {.code = vg_err_code_from_name(cJSON_IsString(code) ? code->valuestring : "")};
         snprintf(err.msg, sizeof(err.msg), "%s",
                  cJSON_IsString(msg) ? msg->valuestring : "the host refused without a reason");
-        l->backoff = 0;
         finish(h, NULL, &err);
     } else {
-        fail(h, VG_E_INTERNAL, "host %s answered %s with something that is no answer", l->host,
+        fail(h, VG_E_INTERNAL, "host %s answered %s with something that is no answer", rh->host,
              h->method);
     }
     cJSON_Delete(root);
 }
 
-/* The calls not sent yet, in order, while the socket takes them. */
-static int link_writeable(void *user, struct lws *wsi)
+/* The calls not sent yet, in order, while the link takes them. */
+static int end_writeable(void *user)
 {
-    rpc_link *l = user;
-    for (gw_hostrpc *h = l->calls; h; h = h->next) {
+    rpc_host *rh = user;
+    for (gw_hostrpc *h = rh->calls; h; h = h->next) {
         if (h->sent)
             continue;
-        if (lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
         h->sent = 1;
-        int rc = gw_linkws_send(&l->lw, wsi, h->req + LWS_PRE, h->req_len, 0);
+        int rc = gw_muxend_send(&rh->end, h->req + GW_MUX_PRE, h->req_len, 0);
         if (rc < 0)
             return -1;
-        if (rc > 0)
-            return 0; /* linkws asked for the next callback */
+        if (rc > 0) {
+            gw_muxend_want_write(&rh->end);
+            return 0;
+        }
     }
     return 0;
 }
 
-static void link_gone(void *user, const vg_err *err)
+/* The link went: the calls on it are unavailable (one that was sent may have run on hostd). */
+static void end_gone(void *user, int code, int link_code, const char *why)
 {
-    rpc_link *l = user;
-    if (err)
-        vg_warn("hostrpc", "rpc link to hostd %s failed: %s", l->host, err->msg);
-    link_down(l, err);
+    (void)code;
+    (void)link_code;
+    rpc_host *rh = user;
+    while (rh->calls)
+        fail(rh->calls, VG_E_UNAVAILABLE, "%s (host %s, %s)", why, rh->host, rh->calls->method);
 }
 
-static const gw_linkws_ops link_ops = {
-    .open = link_opened,
-    .message = link_message,
-    .writeable = link_writeable,
-    .gone = link_gone,
+static const gw_muxend_ops end_ops = {
+    .message = end_message,
+    .writeable = end_writeable,
+    .gone = end_gone,
 };
 
-static void link_connect(rpc_link *l)
+static rpc_host *host_of(const char *host)
 {
-    vg_err err;
-    ev_timer_stop(l->g->loop, &l->retry);
-    gw_linkws_free(&l->lw);
-    gw_linkws_init(&l->lw, HOSTRPC_MAX_MESSAGE);
-    l->up = 0;
-    l->connecting = 1;
-    int rc = gw_linkws_connect(&l->lw, l->g, l->g->link_tls, l->url, "/link/api", HOSTRPC_PROTOCOL,
-                               HOSTRPC_LOCAL, l, &l->wsi, &err);
-    l->connecting = 0;
-    if (rc != VG_OK) {
-        vg_warn("hostrpc", "rpc link to hostd %s failed: %s", l->host, err.msg);
-        l->wsi = NULL;
-        link_down(l, &err);
-    } else if (!l->wsi) {
-        link_down(l, NULL); /* it failed inside; its calls have been told */
-    }
-}
-
-/* The link to host at url, made when there is none. */
-static rpc_link *link_of(gw *g, const char *host, const char *url)
-{
-    rpc_link *l = links;
-    while (l && strcmp(l->host, host))
-        l = l->next;
-    if (l && strcmp(l->url, url) && l->wsi) {
-        /* The host registered another link URL (restarted elsewhere): the old link goes, with
-         * the calls on it; later ones take a new link. */
-        vg_info("hostrpc", "host %s moved its link to %s", host, url);
-        link_unlist(l);
-        l->retired = 1;
-        lws_set_timeout(l->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        l = NULL;
-    }
-    if (l) {
-        snprintf(l->url, sizeof(l->url), "%s", url);
-        return l;
-    }
-    l = calloc(1, sizeof(*l));
-    if (!l)
+    rpc_host *rh = hosts;
+    while (rh && strcmp(rh->host, host))
+        rh = rh->next;
+    if (rh)
+        return rh;
+    rh = calloc(1, sizeof(*rh));
+    if (!rh)
         return NULL;
-    l->g = g;
-    snprintf(l->host, sizeof(l->host), "%s", host);
-    snprintf(l->url, sizeof(l->url), "%s", url);
-    gw_linkws_init(&l->lw, HOSTRPC_MAX_MESSAGE);
-    ev_timer_init(&l->retry, retry_cb, 0., 0.);
-    l->retry.data = l;
-    l->next = links;
-    links = l;
-    return l;
-}
-
-static int rpc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len)
-{
-    (void)user;
-    rpc_link *l = lws_get_opaque_user_data(wsi);
-    return gw_linkws_callback(l ? &l->lw : NULL, wsi, (int)reason, in, len, &link_ops, l);
-}
-
-const struct lws_protocols gw_hostrpc_protocol = {
-    HOSTRPC_LOCAL, rpc_callback, 0, 65536, 0, NULL, 0,
-};
-
-void gw_hostrpc_keepalive(gw *g, int64_t now_ms)
-{
-    for (rpc_link *l = links; l; l = l->next)
-        if (l->wsi && gw_linkws_keepalive(&l->lw, l->wsi, &g->cfg, now_ms, LINK_ANSWER_S)) {
-            vg_warn("hostrpc", "dropping the rpc link to hostd %s: %s", l->host,
-                    l->up ? "hostd went silent" : "no answer to the upgrade");
-            /* Not at once: its end frees links while this walks them. */
-            lws_set_timeout(l->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        }
+    snprintf(rh->host, sizeof(rh->host), "%s", host);
+    rh->next = hosts;
+    hosts = rh;
+    return rh;
 }
 
 /* ---- the calls ---- */
@@ -367,27 +217,33 @@ static void link_cb(vg_redis *r, redisReply *reply, void *priv)
                  h->host);
         return;
     }
-    if (reply->len >= sizeof(((rpc_link *)0)->url)) {
+    if (reply->len > 255) {
         fail(h, VG_E_UNAVAILABLE, "host %s has an unusable link URL for %s", h->host, h->method);
         return;
     }
-    rpc_link *l = link_of(h->g, h->host, reply->str);
-    if (!l) {
+    vg_err err;
+    rpc_host *rh = host_of(h->host);
+    gw_hostmux *m = rh ? gw_hostmux_get(h->g, h->host, reply->str) : NULL;
+    if (!m) {
         fail(h, VG_E_INTERNAL, "out of memory for %s", h->method);
         return;
     }
-    l->last_used = vg_mono_ms();
-    h->link = l;
-    h->prev = l->last;
-    if (l->last)
-        l->last->next = h;
+    if (rh->end.mux && rh->end.mux != m) {
+        /* The host registered another link URL: the calls on the old link end with it. */
+        gw_muxend_detach(&rh->end);
+        end_gone(rh, 0, 0, "the host moved its link");
+    }
+    h->rh = rh;
+    h->prev = rh->last;
+    if (rh->last)
+        rh->last->next = h;
     else
-        l->calls = h;
-    l->last = h;
-    if (!l->wsi)
-        link_connect(l); /* a waiting call does not wait for the backoff */
-    else if (l->up)
-        lws_callback_on_writable(l->wsi);
+        rh->calls = h;
+    rh->last = h;
+    if (!rh->end.mux && gw_muxend_attach(&rh->end, m, NULL, &end_ops, rh, &err) != VG_OK)
+        fail(h, err.code, "%s for %s on host %s", err.msg, h->method, h->host);
+    else
+        gw_muxend_want_write(&rh->end);
 }
 
 void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *params,
@@ -422,9 +278,9 @@ void gw_hostrpc_call(gw *g, const char *host, const char *method, const cJSON *p
     cJSON_Delete(o);
     if (text) {
         h->req_len = strlen(text);
-        h->req = malloc(LWS_PRE + h->req_len);
+        h->req = malloc(GW_MUX_PRE + h->req_len);
         if (h->req)
-            memcpy(h->req + LWS_PRE, text, h->req_len);
+            memcpy(h->req + GW_MUX_PRE, text, h->req_len);
         free(text);
     }
     if (!h->req) {

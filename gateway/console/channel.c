@@ -1,5 +1,5 @@
-/* A console's channel (console_int.h): the shared ring its viewers read, its members, and what
- * hostd tells them over the channel's link (docs/protocol.md §3, link v2). hostd sends the
+/* A console's channel (console_int.h): the shared ring its viewers read, its members, its credit,
+ * and what hostd tells them over the channel (docs/protocol.md §3, link v3). hostd sends the
  * output and the who-is-attached notices once; they are kept or passed on to every viewer
  * here. */
 #include "console/console_int.h"
@@ -20,6 +20,8 @@
 /* The ring mirrors hostd's ring_size (its channel hello), within these bounds. */
 #define RING_MIN (64u << 10)
 #define RING_MAX (64u << 20)
+/* hostd's credit before the channel's hello named the ring's size (docs/protocol.md §3). */
+#define FIRST_CREDIT (64u << 10)
 
 static void broadcast(gw_channel *ch, const unsigned char *text, size_t len, int64_t skip);
 
@@ -52,7 +54,6 @@ gw_channel *gw_channel_get(gw *g, const char *vm, const char *dev, int *fresh)
     snprintf(ch->vm, sizeof(ch->vm), "%s", vm);
     snprintf(ch->dev, sizeof(ch->dev), "%s", dev);
     strcpy(ch->offset, "ring");
-    gw_linkws_init(&ch->lw, LINK_MSG_MAX);
     ev_init(&ch->count_timer, count_tick);
     ch->count_timer.data = ch;
     ch->listed = 1;
@@ -80,33 +81,30 @@ static void unlist(gw_channel *ch)
 
 void gw_channel_maybe_free(gw_channel *ch)
 {
-    if (ch->link || ch->members || ch->follow_pending)
+    if (ch->end.mux || ch->members || ch->follow_pending)
         return;
     unlist(ch);
     ev_timer_stop(ch->g->loop, &ch->follow_timer);
-    ev_timer_stop(ch->g->loop, &ch->link_timer);
     ev_timer_stop(ch->g->loop, &ch->count_timer);
     gw_wsq_clear(&ch->ctl);
-    gw_linkws_free(&ch->lw);
     vg_ring_free(&ch->ring);
     free(ch);
 }
 
 void gw_channel_want_write(gw_channel *ch)
 {
-    if (ch->link && ch->link_up)
-        lws_callback_on_writable(ch->link);
+    if (ch->link_up)
+        gw_muxend_want_write(&ch->end);
 }
 
 void gw_channel_close_link(gw_channel *ch)
 {
-    if (!ch->link || ch->link_closing)
-        return;
-    ch->link_closing = 1;
-    if (ch->link_up)
-        lws_callback_on_writable(ch->link);
-    else
-        lws_set_timeout(ch->link, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    gw_muxend_detach(&ch->end);
+    ch->link_up = 0;
+    ch->link_host[0] = '\0';
+    gw_wsq_clear(&ch->ctl);
+    for (gw_viewer *v = ch->members; v; v = v->chan_next)
+        v->joined = 0;
 }
 
 static void queue_ctl(gw_channel *ch, cJSON *msg)
@@ -135,22 +133,44 @@ static void join(gw_channel *ch, gw_viewer *v)
     v->joined = 1;
 }
 
-/* Reading the link while every viewer of the channel is far behind it only decrypts output that
- * the ring overwrites before anyone is sent it (one viewer of a console printing faster than its
- * browser takes). Past half a ring ahead of its leading viewer the channel stops reading its
- * link; hostd, not read, skips the channel ahead, and a GAP costs it nothing to send. hostd's
- * notices wait too, which nobody sees: each viewer gets them in their place after the output it
- * has not been sent yet. A viewer still waiting for its hello keeps the link read. */
+/* hostd may send half a ring of output ahead of what the gateway has granted back. */
+static uint32_t window(const gw_channel *ch)
+{
+    return ch->ring.buf ? (uint32_t)(ch->ring.cap / 2) : FIRST_CREDIT;
+}
+
+/* Gives hostd back the credit of the output received, an eighth of a window at a time. */
+static void grant(gw_channel *ch, int all)
+{
+    if (ch->link_paused || !ch->link_up || !ch->owed || (!all && ch->owed < window(ch) / 8))
+        return;
+    gw_muxend_credit(&ch->end, ch->owed);
+    ch->owed = 0;
+}
+
+void gw_channel_link_up(gw_channel *ch)
+{
+    ch->link_paused = 0;
+    ch->owed = 0;
+    gw_muxend_credit(&ch->end, window(ch));
+}
+
+/* Taking output while every viewer of the channel is far behind only decrypts output that the
+ * ring overwrites before anyone is sent it (one viewer of a console printing faster than its
+ * browser takes). Past half a ring ahead of its leading viewer the channel grants hostd no more
+ * credit; hostd, out of credit, skips the channel ahead, and a GAP costs it nothing to send.
+ * hostd's notices wait too, which nobody sees: each viewer gets them in their place after the
+ * output it has not been sent yet. A viewer still waiting for its hello keeps the credit
+ * flowing. */
 static void link_pause(gw_channel *ch, uint64_t lead, int waiting)
 {
-    if (ch->link_paused || !ch->link || !ch->link_up || waiting)
+    if (ch->link_paused || !ch->link_up || waiting)
         return;
     if (lead < ch->ring.start) /* overtaken: it goes on from the ring's start */
         lead = ch->ring.start;
     /* A viewer may wait for output past the ring's end (its stream starts at hostd's end). */
     if (lead >= ch->ring.end || ch->ring.end - lead < ch->ring.cap / 2)
         return;
-    lws_rx_flow_control(ch->link, 0);
     ch->link_paused = 1;
 }
 
@@ -159,10 +179,7 @@ static void link_resume(gw_channel *ch)
     if (!ch->link_paused)
         return;
     ch->link_paused = 0;
-    if (ch->link) {
-        lws_rx_flow_control(ch->link, 1);
-        gw_keepalive_seen(&ch->lw.ka); /* its silence was ours */
-    }
+    grant(ch, 1);
 }
 
 void gw_channel_viewer_sent(gw_viewer *v)
@@ -319,6 +336,8 @@ static void channel_hello(gw_channel *ch, const cJSON *m)
             return;
         }
         ch->delta = 0;
+        if (window(ch) > FIRST_CREDIT) /* the rest of the first window */
+            gw_muxend_credit(&ch->end, window(ch) - FIRST_CREDIT);
         return;
     }
     ch->delta = ch->ring.end - host_off;
@@ -484,18 +503,22 @@ static void channel_output(gw_channel *ch, const unsigned char *data, size_t len
         uint64_t from = m.offset + ch->delta;
         const unsigned char *p = m.data;
         size_t n = m.len;
+        ch->owed += (uint32_t)n; /* hostd's credit was used for it, also for what is dropped */
         if (from > ch->ring.end)
             vg_ring_reset(&ch->ring, from);
         else if (from < ch->ring.end) {
             uint64_t dup = ch->ring.end - from;
-            if (dup >= n)
+            if (dup >= n) {
+                grant(ch, 0);
                 return;
+            }
             p += dup;
             n -= (size_t)dup;
         }
         vg_ring_append(&ch->ring, p, n);
     }
     wake_viewers(ch);
+    grant(ch, 0);
 }
 
 void gw_channel_message(gw_channel *ch, int binary, unsigned char *data, size_t len)

@@ -49,14 +49,7 @@ void gw_console_shutdown(gw *g)
 
 void gw_console_keepalive(gw *g, int64_t now_ms)
 {
-    /* Dropping a connection frees nothing here: lws closes it later. */
-    for (gw_channel *ch = g->channels; ch; ch = ch->next)
-        if (ch->link && ch->link_up && !ch->link_paused &&
-            gw_keepalive_check(&ch->lw.ka, ch->link, &g->cfg, now_ms)) {
-            vg_warn("console", "dropping the link for %s/%s: hostd silent for %ld s", ch->vm,
-                    ch->dev, g->cfg.idle_timeout);
-            gw_keepalive_drop(ch->link);
-        }
+    /* The links to hostd have their own keepalive (backend/hostmux.c). */
     gw_viewer *next;
     for (gw_viewer *v = g->viewers; v; v = next) {
         next = v->next; /* dropping a connection may free v, never another viewer */
@@ -90,7 +83,7 @@ void gw_console_count(gw *g, gw_console_census *out)
         out->by_state[state_of(v)]++;
     }
     for (const gw_channel *ch = g->channels; ch; ch = ch->next) {
-        if (!ch->link || !ch->link_up)
+        if (!ch->link_up)
             continue;
         out->paused_links += ch->link_paused != 0;
         size_t i = 0;

@@ -1,5 +1,5 @@
 /* The console WebSocket (`/ws/console`, docs/protocol.md §2) and the channel to the VM's hostd
- * (§3, link v2): one per console viewed, whose output every browser viewer of that console reads
+ * (§3, link v3): one per console viewed, whose output every browser viewer of that console reads
  * from one shared ring; the clients' frames go up tagged after the gateway has checked them.
  * The relay's files and how they share a viewer and a channel: console_int.h. */
 #ifndef GW_CONSOLE_H
@@ -10,7 +10,6 @@
 #include <libwebsockets.h>
 
 #define GW_CONSOLE_PROTOCOL "vmgate.console.v1"
-#define GW_LINK_PROTOCOL "vg-link" /* local name of the client side of a channel's link */
 
 typedef struct gw_console_query {
     char ticket[65];
@@ -22,7 +21,6 @@ typedef struct gw_console_query {
 int gw_console_parse_query(const char *query, size_t len, gw_console_query *out, vg_err *err);
 
 extern const struct lws_protocols gw_console_protocol;
-extern const struct lws_protocols gw_link_protocol;
 /* Subscribes to the gateway's events (core/events.h): consoles close when their session or
  * their user's access ends, and follow their VM to its new host on vm.migrated. */
 int gw_console_init(gw *g);

@@ -1,16 +1,16 @@
 /* What the files of the console relay share: a viewer (one browser attachment), a channel (the
- * gateway's one link to hostd for a console, link v2, and the shared buffer its viewers read),
- * and the steps each file offers the others. The files call one another in one direction only
- * (tools/lint/call-cycles.mjs):
+ * gateway's channel to a console on its link to the console's host, link v3, and the shared
+ * buffer its viewers read), and the steps each file offers the others. The files call one
+ * another in one direction only (tools/lint/call-cycles.mjs):
  *
  *   browser.c, uplink.c, console.c  ->  attach.c  ->  follow.c  ->  channel.c  ->  viewer.c
  *
- * browser.c is the /ws/console WebSocket, uplink.c the channel's link to hostd's /link/channel
- * (a raw TLS connection framed by backend/linkws.c), attach.c the ticket redemption and
- * registry lookup, follow.c the host the channel goes to (the VM's host, then the new one after
- * a migration), channel.c the shared buffer, its members and what hostd tells them, viewer.c a
- * viewer's lifetime and what any step may tell the browser; console.c the module's entry points
- * (console.h).
+ * browser.c is the /ws/console WebSocket, uplink.c the channel's end on the host's link
+ * (backend/hostmux.c), attach.c the ticket redemption and registry lookup, follow.c the host
+ * the channel goes to (the VM's host, again after the link dropped, the new one after a
+ * migration), channel.c the shared buffer, its members, its credit and what hostd tells them,
+ * viewer.c a viewer's lifetime and what any step may tell the browser; console.c the module's
+ * entry points (console.h).
  *
  * The shared buffer (docs/architecture.md "Console fan-out"): each channel mirrors hostd's ring
  * of the console in a byte ring of the same size, addressed by the browser's offsets; each
@@ -22,7 +22,7 @@
 #ifndef GW_CONSOLE_INT_H
 #define GW_CONSOLE_INT_H
 
-#include "backend/linkws.h"
+#include "backend/hostmux.h"
 #include "console/console.h"
 #include "net/keepalive.h"
 #include "net/wsq.h"
@@ -35,8 +35,6 @@ typedef struct gw_channel gw_channel;
 
 /* Client input waiting for the link; past this the browser's socket is no longer read. */
 #define UP_QUEUE_MAX 65536
-/* hostd frames are small (one ring read each); anything bigger means a broken peer. */
-#define LINK_MSG_MAX (4 * 1024 * 1024)
 /* The most viewers of a console whose joined and left go to every viewer one by one. */
 #define GW_DELTA_VIEWERS 100
 /* Console bytes per OUTPUT frame to a browser, as hostd sends them. */
@@ -83,15 +81,13 @@ struct gw_channel {
     gw_channel *next, *prev; /* g->channels, while viewers may still join it */
     int listed;
     char vm[65], dev[65];
-    struct lws *link; /* NULL before connecting and once closed */
-    int link_up;
-    int link_closing;
-    gw_linkws lw;
-    int link_close_code; /* what hostd closed the link with */
-    int link_paused;     /* not read while every viewer is far behind (channel.c, link_pause) */
+    gw_muxend end;       /* on the host's link while attached (end.mux set) */
+    int link_up;         /* its OPEN went: joins and input may go */
+    int link_close_code; /* what hostd closed the channel with */
+    int link_paused;     /* credit withheld while every viewer is far behind (channel.c) */
+    uint32_t owed;       /* output received and not yet granted back to hostd */
     char host[65];       /* the host the established link goes to */
-    char link_host[65];  /* the host a link is being made to ("" when none) */
-    ev_timer link_timer; /* a link not up by LINK_ANSWER_S means the host is unavailable */
+    char link_host[65];  /* the host the channel is being opened on ("" when none) */
     int attached;        /* hostd said the channel's hello */
     int console_down;    /* hostd does not hold the VM's socket: input waits */
     int laggard_close;   /* hostd's laggard_policy is close */
@@ -141,6 +137,11 @@ void gw_viewer_close_like_link(gw_viewer *v, int code, const char *why);
 /* The ticket's session ended or its user's access did: the browser is closed with 4001. */
 void gw_viewer_access_ended(gw_viewer *v, gw_revoked_kind kind);
 
+/* ---- uplink.c ---- */
+
+/* A channel's end on the link: the callbacks hostmux.c calls. */
+extern const gw_muxend_ops gw_uplink_ops;
+
 /* ---- channel.c ---- */
 
 /* The channel of vm/dev, or a new one (not connected: *fresh is set); NULL when out of memory. */
@@ -163,18 +164,21 @@ void gw_channel_maybe_free(gw_channel *ch);
 /* v was sent output up to its cursor: the link is read again once a viewer is close enough to
  * the ring's end. */
 void gw_channel_viewer_sent(gw_viewer *v);
-/* Asks the link for a writable callback when something waits to be sent. */
+/* Asks the link for a turn when something waits to be sent. */
 void gw_channel_want_write(gw_channel *ch);
-/* Closes the link to hostd, if any. */
+/* Closes the channel on the host's link, if open; its viewers stay (they join the next). */
 void gw_channel_close_link(gw_channel *ch);
+/* The channel is open on the host: hostd is granted its first credit. */
+void gw_channel_link_up(gw_channel *ch);
 
 /* ---- follow.c ---- */
 
-/* Connects ch's link to the hostd at link_url (ch->link_host names the host). */
+/* Opens ch on the link to the hostd at link_url (ch->link_host names the host). */
 int gw_follow_connect(gw_channel *ch, const char *link_url);
-/* The link ended (closed, failed, or no answer): follows the VM if it left its host, else
- * closes the viewers. */
-void gw_follow_link_gone(gw_channel *ch, const char *why);
+/* The channel ended: hostd closed it (code), or the link went (code 0; link_code is how the
+ * link closed). Resumes on the host if the link dropped or hostd restarts, follows the VM if it
+ * left its host, else closes the viewers. */
+void gw_follow_link_gone(gw_channel *ch, int code, int link_code, const char *why);
 /* Looks for the VM on another host; code is what the viewers get if it never shows up. */
 void gw_follow_start(gw_channel *ch, int code);
 void gw_follow_stop(gw_channel *ch);

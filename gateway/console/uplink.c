@@ -1,5 +1,6 @@
-/* A channel's link to hostd's /link/channel once it is up (docs/protocol.md §3, link v2):
- * hostd's messages go to channel.c; joins and leaves, then the viewers' queued input, go up. */
+/* A channel's end on the gateway's link to the console's host (docs/protocol.md §3, link v3;
+ * backend/hostmux.c carries it): hostd's messages go to channel.c; joins and leaves, then the
+ * viewers' queued input, go up. */
 #include "console/console_int.h"
 
 #include "core/relaystats.h"
@@ -10,18 +11,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/* hostd's OPEN went: the channel's credit, then every viewer's join. */
 static void link_opened(void *user)
 {
     gw_channel *ch = user;
     ch->link_up = 1;
-    ch->link_paused = 0; /* a new connection, read from the start */
-    ev_timer_stop(ch->g->loop, &ch->link_timer);
     snprintf(ch->host, sizeof(ch->host), "%s", ch->link_host);
     ch->link_host[0] = '\0';
     if (ch->following)
         gw_follow_stop(ch);
+    gw_channel_link_up(ch);
     gw_channel_rejoin(ch);
-    lws_callback_on_writable(ch->link);
 }
 
 static void link_message(void *user, int binary, unsigned char *data, size_t len)
@@ -29,12 +29,12 @@ static void link_message(void *user, int binary, unsigned char *data, size_t len
     gw_channel_message(user, binary, data, len);
 }
 
-static int send_one(gw_channel *ch, struct lws *wsi, gw_wsq *q)
+static int send_one(gw_channel *ch, gw_wsq *q)
 {
     size_t len;
     int binary;
     unsigned char *p = gw_wsq_head(q, &len, &binary);
-    int rc = gw_linkws_send(&ch->lw, wsi, p, len, binary);
+    int rc = gw_muxend_send(&ch->end, p, len, binary);
     gw_wsq_pop(q);
     if (rc >= 0) {
         gw_relay.hostd_bytes += len;
@@ -74,27 +74,22 @@ static gw_viewer *next_sender(gw_channel *ch)
 }
 
 /* Joins and leaves first (a viewer's join before its input), then input viewer by viewer, as
- * much as the socket takes. */
-static int link_writeable(void *user, struct lws *wsi)
+ * much as the link takes. */
+static int link_writeable(void *user)
 {
     gw_channel *ch = user;
-    if (ch->link_closing) {
-        gw_linkws_close(&ch->lw, 1000);
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
     while (ch->ctl.head) {
-        int rc = send_one(ch, wsi, &ch->ctl);
+        int rc = send_one(ch, &ch->ctl);
         if (rc < 0)
             return -1;
-        if (rc || lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
+        if (rc) {
+            gw_channel_want_write(ch);
             return 0;
         }
     }
     gw_viewer *v;
     while ((v = next_sender(ch))) {
-        int rc = send_one(ch, wsi, &v->up);
+        int rc = send_one(ch, &v->up);
         if (rc < 0)
             return -1;
         if (v->browser_paused && v->up.bytes < UP_QUEUE_MAX / 2 && v->browser) {
@@ -103,41 +98,26 @@ static int link_writeable(void *user, struct lws *wsi)
         }
         if (v->up.head)
             gw_channel_input(v);
-        if (rc || lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
+        if (rc) {
+            if (ch->dirty_head)
+                gw_channel_want_write(ch);
             return 0;
         }
     }
     return 0;
 }
 
-static void link_gone(void *user, const vg_err *err)
+static void link_gone(void *user, int code, int link_code, const char *why)
 {
     gw_channel *ch = user;
-    if (ch->lw.peer_close_code && ch->lw.peer_close_code != 1005)
-        ch->link_close_code = ch->lw.peer_close_code;
-    /* After hostd's close frame the end of its TLS session follows, as it should. */
-    if (err)
-        vg_warn("console", "link to hostd for %s/%s failed: %s", ch->vm, ch->dev, err->msg);
-    gw_follow_link_gone(ch, ch->link_up || !err ? "the link to the VM's host was lost"
-                                                : "the VM's host cannot be reached");
+    if (why)
+        vg_warn("console", "channel of %s/%s: %s", ch->vm, ch->dev, why);
+    gw_follow_link_gone(ch, code, link_code, why ? why : "the VM's host closed the console");
 }
 
-static const gw_linkws_ops link_ops = {
-    .open = link_opened,
+const gw_muxend_ops gw_uplink_ops = {
+    .up = link_opened,
     .message = link_message,
     .writeable = link_writeable,
     .gone = link_gone,
-};
-
-static int link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
-{
-    (void)user;
-    gw_channel *ch = lws_get_opaque_user_data(wsi);
-    return gw_linkws_callback(ch ? &ch->lw : NULL, wsi, (int)reason, in, len, &link_ops, ch);
-}
-
-const struct lws_protocols gw_link_protocol = {
-    GW_LINK_PROTOCOL, link_callback, 0, 65536, 0, NULL, 0,
 };

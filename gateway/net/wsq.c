@@ -9,7 +9,7 @@ struct gw_wsq_msg {
     size_t len;
     int binary;
     uint64_t at;
-    unsigned char buf[]; /* LWS_PRE headroom, then the payload */
+    unsigned char buf[]; /* GW_WSQ_PRE headroom, then the payload */
 };
 
 int gw_wsq_push(gw_wsq *q, const void *data, size_t len, int binary)
@@ -24,7 +24,7 @@ uint64_t gw_wsq_head_at(const gw_wsq *q)
 
 int gw_wsq_push_at(gw_wsq *q, const void *data, size_t len, int binary, uint64_t at)
 {
-    gw_wsq_msg *m = malloc(sizeof(*m) + LWS_PRE + len);
+    gw_wsq_msg *m = malloc(sizeof(*m) + GW_WSQ_PRE + len);
     if (!m)
         return VG_ERR;
     m->next = NULL;
@@ -32,7 +32,7 @@ int gw_wsq_push_at(gw_wsq *q, const void *data, size_t len, int binary, uint64_t
     m->len = len;
     m->binary = binary;
     if (len)
-        memcpy(m->buf + LWS_PRE, data, len);
+        memcpy(m->buf + GW_WSQ_PRE, data, len);
     if (q->tail)
         q->tail->next = m;
     else
@@ -49,7 +49,7 @@ unsigned char *gw_wsq_head(gw_wsq *q, size_t *len, int *binary)
         return NULL;
     *len = q->head->len;
     *binary = q->head->binary;
-    return q->head->buf + LWS_PRE;
+    return q->head->buf + GW_WSQ_PRE;
 }
 
 void gw_wsq_pop(gw_wsq *q)
@@ -76,7 +76,8 @@ int gw_wsq_write(gw_wsq *q, struct lws *wsi)
     gw_wsq_msg *m = q->head;
     if (!m)
         return 0;
-    int n = lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    int n =
+        lws_write(wsi, m->buf + GW_WSQ_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     gw_wsq_pop(q);
     return n;
 }

@@ -1,4 +1,5 @@
-/* A FIFO of outgoing WebSocket messages, each stored with the LWS_PRE headroom lws_write needs,
+/* A FIFO of outgoing WebSocket messages, each stored with headroom for what goes in front of it
+ * (lws_write's LWS_PRE; on a hostd link the frame header and the channel's header, hostmux.h),
  * and a byte count so callers can bound it. */
 #ifndef GW_WSQ_H
 #define GW_WSQ_H
@@ -6,6 +7,10 @@
 #include "vg.h"
 
 struct lws;
+
+/* The bytes before each message a writer may use: at least LWS_PRE (16) and a link's frame
+ * header and channel header (14 + 5). */
+#define GW_WSQ_PRE 32
 
 typedef struct gw_wsq_msg gw_wsq_msg;
 
@@ -21,7 +26,7 @@ int gw_wsq_push_at(gw_wsq *q, const void *data, size_t len, int binary, uint64_t
 /* The mark of the first message (0 for one pushed without); q must not be empty. */
 uint64_t gw_wsq_head_at(const gw_wsq *q);
 /* The first message, or NULL when empty. A writer may frame it in place: its bytes and the
- * LWS_PRE bytes before them may be rewritten until it is popped. */
+ * GW_WSQ_PRE bytes before them may be rewritten until it is popped. */
 unsigned char *gw_wsq_head(gw_wsq *q, size_t *len, int *binary);
 void gw_wsq_pop(gw_wsq *q);
 void gw_wsq_clear(gw_wsq *q);
