@@ -477,6 +477,14 @@ const struct lws_protocols gw_hostmux_protocol = {
     MUX_LOCAL, mux_callback, 0, 65536, 0, NULL, 0,
 };
 
+unsigned gw_hostmux_up_count(void)
+{
+    unsigned n = 0;
+    for (const gw_hostmux *m = links; m; m = m->next)
+        n += m->up != 0;
+    return n;
+}
+
 void gw_hostmux_keepalive(gw *g, int64_t now_ms)
 {
     for (gw_hostmux *m = links; m; m = m->next)

@@ -80,6 +80,8 @@ int gw_muxend_send(gw_muxend *e, unsigned char *data, size_t len, int binary);
 /* Grants hostd bytes more of a channel's output. */
 void gw_muxend_credit(gw_muxend *e, uint32_t bytes);
 
+/* How many links are up. */
+unsigned gw_hostmux_up_count(void);
 /* From the process' keepalive timer: pings the links, drops silent ones. */
 void gw_hostmux_keepalive(gw *g, int64_t now_ms);
 

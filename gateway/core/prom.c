@@ -1,6 +1,7 @@
 #include "core/prom.h"
 
 #include "api/api_int.h"
+#include "backend/hostmux.h"
 #include "backend/linktls.h"
 #include "console/console.h"
 #include "core/apistats.h"
@@ -225,8 +226,8 @@ static int render_gateway(gw *g, char **out, size_t *len)
                             gw_viewer_state_names[i], cs.by_state[i]);
     if (rc == VG_OK)
         rc = gw_prom_printf(out, len,
-                            "# HELP vmgate_gateway_hostd_links Console links to hostd that are up, "
-                            "by host.\n"
+                            "# HELP vmgate_gateway_hostd_links Console channels open to hostd, by "
+                            "host (one per console viewed; they share the host's link).\n"
                             "# TYPE vmgate_gateway_hostd_links gauge\n");
     for (size_t i = 0; rc == VG_OK && i < cs.nhosts; i++)
         if (vg_valid_name(cs.hosts[i].host))
@@ -238,10 +239,14 @@ static int render_gateway(gw *g, char **out, size_t *len)
     if (rc == VG_OK)
         rc = gw_prom_printf(
             out, len,
-            "# HELP vmgate_gateway_hostd_links_paused Console links not read while every viewer "
-            "of the console is more than half a ring behind.\n"
+            "# HELP vmgate_gateway_hostd_links_paused Console channels granted no credit while "
+            "every viewer of the console is more than half a ring behind.\n"
             "# TYPE vmgate_gateway_hostd_links_paused gauge\n"
             "vmgate_gateway_hostd_links_paused %lu\n"
+            "# HELP vmgate_gateway_hostd_connections Links to hostd that are up (one per host "
+            "the gateway talks to, carrying its channels and calls).\n"
+            "# TYPE vmgate_gateway_hostd_connections gauge\n"
+            "vmgate_gateway_hostd_connections %u\n"
             "# HELP vmgate_gateway_link_output_bytes_total Console output read from hostd "
             "(OUTPUT and GAP frames).\n"
             "# TYPE vmgate_gateway_link_output_bytes_total counter\n"
@@ -251,8 +256,8 @@ static int render_gateway(gw *g, char **out, size_t *len)
             "# TYPE vmgate_gateway_link_handshakes_total counter\n"
             "vmgate_gateway_link_handshakes_total{kind=\"full\"} %llu\n"
             "vmgate_gateway_link_handshakes_total{kind=\"resumed\"} %llu\n",
-            cs.paused_links, gw_relay.link_output_bytes, gw_linktls_handshakes.full,
-            gw_linktls_handshakes.resumed);
+            cs.paused_links, gw_hostmux_up_count(), gw_relay.link_output_bytes,
+            gw_linktls_handshakes.full, gw_linktls_handshakes.resumed);
     if (rc == VG_OK)
         rc = gw_prom_printf(
             out, len,

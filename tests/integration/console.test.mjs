@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { login, openConsole, openShell, scrapeMetrics, waitHealthy } from './lib/client.mjs';
+import { api, login, openConsole, openShell, scrapeMetrics, waitHealthy } from './lib/client.mjs';
 import { until } from './lib/wait.mjs';
 
 const VM = 'vgt-con';
@@ -55,7 +55,7 @@ test('two viewers of one console receive byte-identical streams', async () => {
   await b.close();
 });
 
-// Link v2 (docs/protocol.md §3): the gateway keeps one channel to hostd per console, whatever
+// Link v3 (docs/protocol.md §3): the gateway keeps one channel to hostd per console, whatever
 // the number of its viewers; each viewer is a cursor into the channel's shared ring, and the
 // channel closes with its last viewer.
 test('viewers of one console share one channel to hostd; it closes with the last of them', async () => {
@@ -96,28 +96,41 @@ test('viewers of one console share one channel to hostd; it closes with the last
   await until(async () => (await links()) === 0, 10000, 'the channel closed with its last viewer');
 });
 
-// A console's first viewer on a gateway opens the channel's link to hostd; its TLS handshake
-// resumes the gateway's last session with that hostd (no certificates, no signatures), which
-// was most of a cold attach's wait.
-test('a new console link resumes the TLS session of the last link to the same hostd', async () => {
-  const handshakes = async (kind) => {
+// Link v3 (docs/protocol.md §3): the gateway has one link to each hostd, which carries every
+// console channel and every management call to that host; neither costs a connection or a TLS
+// handshake once the link is up.
+test('consoles and management calls share the host\'s one link: no new connection, no handshake', async () => {
+  const metric = async (name) => {
     const text = await scrapeMetrics(stack);
-    const m = text.match(new RegExp(`^vmgate_gateway_link_handshakes_total\\{kind="${kind}"\\} (\\d+)$`, 'm'));
-    assert.ok(m, `handshakes of kind ${kind} in /metrics`);
+    const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+    assert.ok(m, `${name} in /metrics`);
     return Number(m[1]);
   };
-  for (let i = 0; i < 2; i++) {
+  const handshakes = () => Promise.all([metric('vmgate_gateway_link_handshakes_total\\{kind="full"\\}'),
+    metric('vmgate_gateway_link_handshakes_total\\{kind="resumed"\\}')]).then(([f, r]) => f + r);
+  const warm = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  await warm.waitControl('hello');
+  await api(stack, token, 'vm.get', { vm: VM });
+  assert.equal(await metric('vmgate_gateway_hostd_connections'), 1, 'one link to the one host');
+  const before = await handshakes();
+  const cons = [];
+  for (let i = 0; i < 3; i++) {
+    await api(stack, token, 'vm.get', { vm: VM });
     const c = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
     await c.waitControl('hello');
-    await c.close();
+    cons.push(c);
   }
-  const full = await handshakes('full');
-  const resumed = await handshakes('resumed');
-  const c = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
-  await c.waitControl('hello');
-  assert.equal(await handshakes('resumed'), resumed + 1, 'the new channel link resumed a session');
-  assert.equal(await handshakes('full'), full, 'no full handshake for it');
-  await c.close();
+  await warm.close();
+  for (const c of cons) await c.close();
+  await until(async () => (await metric(`vmgate_gateway_hostd_links\\{host="${stack.hosts[0].id}"\\}`).catch(() => 0)) === 0,
+    10000, 'the channel closed');
+  // A channel opened anew after the last one closed, and calls in between: the same link.
+  const again = await openConsole(stack, token, { vm: VM, mode: 'ro', offset: 'end' });
+  await again.waitControl('hello');
+  await api(stack, token, 'vm.get', { vm: VM });
+  assert.equal(await handshakes(), before, 'no TLS handshake for channels or calls');
+  assert.equal(await metric('vmgate_gateway_hostd_connections'), 1);
+  await again.close();
 });
 
 test('past 100 viewers of a console, joins and leaves are summed up in a count at most every second; the writer is still told', { timeout: 180000 }, async () => {
