@@ -1,16 +1,16 @@
-/* A gateway's channel to one console (link v2, docs/protocol.md §3): the console's output and
- * its who-is-attached notices go to the gateway once, whatever the number of its browser
- * viewers; each of those is a member here (a console_viewer of kind CONSOLE_MEMBER: a few
- * hundred bytes), told only its hello, the list, its errors and pongs, tagged with the id the
- * gateway gave it. */
+/* A gateway's channel to one console (links v2 and v3, docs/protocol.md §3): the console's
+ * output and its who-is-attached notices go to the gateway once, whatever the number of its
+ * browser viewers; each of those is a member here (a console_viewer of kind CONSOLE_MEMBER: a
+ * few hundred bytes), told only its hello, the list, its errors and pongs, tagged with the id
+ * the gateway gave it. */
 #include "link/channel.h"
 #include "link/chanmsg.h"
+#include "link/idtab.h"
 
 #include "vg_frame.h"
 #include "vg_log.h"
-#include "vg_util.h"
+#include "vg_mux.h"
 
-#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +24,20 @@ typedef struct chan_member {
 
 struct hd_channel {
     console_viewer v; /* first: kind CONSOLE_CHANNEL */
-    struct lws *wsi;
-    chan_member **members; /* sorted by tag */
-    size_t n, cap;
+    const hd_channel_out *out;
+    void *ud;
+    hd_idtab members; /* chan_member by tag */
     chan_member *dirty_head, *dirty_tail;
     int close_code; /* the gateway broke the protocol: close with this */
+    int metered;
+    int64_t credit; /* metered: bytes of output the gateway takes; one frame may overdraw it */
+    size_t sent;    /* bytes written in this writable callback */
 };
 
 static void channel_wake(console_viewer *v)
 {
     hd_channel *ch = (hd_channel *)v;
-    lws_callback_on_writable(ch->wsi);
+    ch->out->wake(ch->ud);
 }
 
 static void member_wake(console_viewer *v)
@@ -50,17 +53,20 @@ static void member_wake(console_viewer *v)
             ch->dirty_head = m;
         ch->dirty_tail = m;
     }
-    lws_callback_on_writable(ch->wsi);
+    ch->out->wake(ch->ud);
 }
 
-hd_channel *hd_channel_new(console *c, struct lws *wsi, const char *offset, vg_err *err)
+hd_channel *hd_channel_new(console *c, const char *offset, const hd_channel_out *out, void *ud,
+                           int metered, vg_err *err)
 {
     hd_channel *ch = calloc(1, sizeof(*ch));
     if (!ch) {
         vg_fail(err, VG_E_INTERNAL, "out of memory");
         return NULL;
     }
-    ch->wsi = wsi;
+    ch->out = out;
+    ch->ud = ud;
+    ch->metered = metered;
     ch->v.kind = CONSOLE_CHANNEL;
     ch->v.wake = channel_wake;
     ch->v.ud = ch;
@@ -69,21 +75,6 @@ hd_channel *hd_channel_new(console *c, struct lws *wsi, const char *offset, vg_e
         return NULL;
     }
     return ch;
-}
-
-/* Index of tag in the sorted members, or where it would go (*found 0). */
-static size_t find(const hd_channel *ch, uint32_t tag, int *found)
-{
-    size_t lo = 0, hi = ch->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ch->members[mid]->tag < tag)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < ch->n && ch->members[lo]->tag == tag;
-    return lo;
 }
 
 static void unlist_dirty(hd_channel *ch, chan_member *m)
@@ -104,12 +95,7 @@ static void unlist_dirty(hd_channel *ch, chan_member *m)
 
 static void member_free(hd_channel *ch, chan_member *m)
 {
-    int found;
-    size_t i = find(ch, m->tag, &found);
-    if (found) {
-        memmove(ch->members + i, ch->members + i + 1, (ch->n - i - 1) * sizeof(*ch->members));
-        ch->n--;
-    }
+    hd_idtab_del(&ch->members, m->tag);
     unlist_dirty(ch, m);
     hd_console_detach(&m->v);
     free(m);
@@ -119,10 +105,10 @@ void hd_channel_free(hd_channel *ch)
 {
     if (!ch)
         return;
-    while (ch->n)
-        member_free(ch, ch->members[ch->n - 1]);
+    while (ch->members.n)
+        member_free(ch, ch->members.e[ch->members.n - 1].p);
     hd_console_detach(&ch->v);
-    free(ch->members);
+    hd_idtab_clear(&ch->members);
     free(ch);
 }
 
@@ -133,43 +119,43 @@ void hd_channel_close(hd_channel *ch, int code)
 
 unsigned hd_channel_members(const hd_channel *ch)
 {
-    return (unsigned)ch->n;
+    return (unsigned)ch->members.n;
+}
+
+int hd_channel_credit(hd_channel *ch, uint32_t bytes, vg_err *err)
+{
+    if (ch->credit + bytes > VG_MUX_CREDIT_MAX)
+        return vg_fail(err, VG_E_BAD_REQUEST, "a credit beyond %u bytes", VG_MUX_CREDIT_MAX);
+    int had = ch->credit > 0;
+    ch->credit += bytes;
+    if (!had && ch->credit > 0)
+        ch->out->wake(ch->ud);
+    return VG_OK;
 }
 
 static int broken(hd_channel *ch, const char *why)
 {
     vg_warn("link", "closing a channel: the gateway sent %s", why);
     ch->close_code = 1008;
-    lws_callback_on_writable(ch->wsi);
+    ch->out->wake(ch->ud);
     return VG_ERR;
 }
 
 static int join(hd_channel *ch, const hd_chanmsg *msg)
 {
-    int found;
-    size_t i = find(ch, msg->tag, &found);
-    if (found)
+    vg_err err;
+    if (hd_idtab_get(&ch->members, msg->tag))
         return broken(ch, "a join for a tag already in use");
-    if (ch->n == ch->cap) {
-        size_t cap = ch->cap ? 2 * ch->cap : 16;
-        chan_member **p = realloc(ch->members, cap * sizeof(*p));
-        if (!p)
-            return broken(ch, "more members than memory");
-        ch->members = p;
-        ch->cap = cap;
-    }
     chan_member *m = calloc(1, sizeof(*m));
-    if (!m)
+    if (!m || hd_idtab_add(&ch->members, msg->tag, m, &err) != VG_OK) {
+        free(m);
         return broken(ch, "more members than memory");
+    }
     m->ch = ch;
     m->tag = msg->tag;
     m->v.kind = CONSOLE_MEMBER;
     m->v.wake = member_wake;
     m->v.rec_input = msg->rec_input;
-    memmove(ch->members + i + 1, ch->members + i, (ch->n - i) * sizeof(*ch->members));
-    ch->members[i] = m;
-    ch->n++;
-    vg_err err;
     if (!ch->v.con) {
         vg_fail(&err, VG_E_NOT_FOUND, "the console is gone");
         hd_console_viewer_refuse(&m->v, &err);
@@ -190,11 +176,10 @@ static int control(hd_channel *ch, const unsigned char *in, size_t len)
         return broken(ch, err.msg);
     if (msg.type == HD_CHANMSG_JOIN)
         return join(ch, &msg);
-    int found;
-    size_t i = find(ch, msg.tag, &found);
+    chan_member *m = hd_idtab_get(&ch->members, msg.tag);
     /* A member hostd closed itself is gone already. */
-    if (found)
-        member_free(ch, ch->members[i]);
+    if (m)
+        member_free(ch, m);
     return VG_OK;
 }
 
@@ -210,12 +195,17 @@ void hd_channel_recv(hd_channel *ch, int binary, const unsigned char *in, size_t
         broken(ch, "a binary frame that is no tagged viewer frame");
         return;
     }
-    int found;
-    size_t i = find(ch, vg_frame_get_u32(in + 1), &found);
-    if (!found)
+    chan_member *m = hd_idtab_get(&ch->members, vg_frame_get_u32(in + 1));
+    if (!m)
         return; /* closed by hostd while the frame was on its way */
-    hd_console_viewer_recv(&ch->members[i]->v, in[0] == VG_OP_TO_BINARY, in + VG_LINK_TAG_LEN,
+    hd_console_viewer_recv(&m->v, in[0] == VG_OP_TO_BINARY, in + VG_LINK_TAG_LEN,
                            len - VG_LINK_TAG_LEN);
+}
+
+static int emit(hd_channel *ch, unsigned char *buf, size_t len, int binary)
+{
+    ch->sent += len;
+    return ch->out->send(ch->ud, buf, len, binary);
 }
 
 /* Writes everything member m has to be told, tagged; a member closed here is freed. */
@@ -226,8 +216,7 @@ static int write_member(hd_channel *ch, chan_member *m, unsigned char *buf, size
         if (msg.len) {
             buf[0] = VG_OP_FOR_VIEWER;
             vg_frame_put_u32(buf + 1, m->tag);
-            size_t n = VG_LINK_TAG_LEN + msg.len;
-            if (lws_write(ch->wsi, buf, n, LWS_WRITE_BINARY) < (int)n)
+            if (emit(ch, buf, VG_LINK_TAG_LEN + msg.len, 1) < 0)
                 return -1;
         }
         if (msg.close_code) {
@@ -236,54 +225,59 @@ static int write_member(hd_channel *ch, chan_member *m, unsigned char *buf, size
             buf[5] = (unsigned char)(msg.close_code >> 8);
             buf[6] = (unsigned char)msg.close_code;
             member_free(ch, m);
-            return lws_write(ch->wsi, buf, 7, LWS_WRITE_BINARY) < 7 ? -1 : 0;
+            return emit(ch, buf, 7, 1) < 0 ? -1 : 0;
         }
     }
     return 0;
 }
 
+/* 0, the close code m ends the channel with, or -1 (the connection broke). */
 static int write_msg(hd_channel *ch, unsigned char *buf, const console_msg *m)
 {
-    if (m->len && lws_write(ch->wsi, buf, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
-                      (int)m->len)
+    if (m->len && emit(ch, buf, m->len, m->binary) < 0)
         return -1;
-    if (m->close_code) {
-        lws_close_reason(ch->wsi, (enum lws_close_status)m->close_code, NULL, 0);
-        return -1;
-    }
-    return 0;
+    return m->close_code;
 }
 
-int hd_channel_write(hd_channel *ch, unsigned char *buf, size_t cap)
+/* The next message of the channel itself; 0 when none is due. Output waits for credit. */
+static int next(hd_channel *ch, unsigned char *buf, size_t cap, console_msg *m)
 {
-    if (ch->close_code) {
-        lws_close_reason(ch->wsi, (enum lws_close_status)ch->close_code, NULL, 0);
-        return -1;
-    }
+    if (ch->metered && ch->credit <= 0)
+        return 0;
+    if (!hd_console_viewer_next(&ch->v, buf, cap, m))
+        return 0;
+    if (ch->metered && m->binary && buf[0] == VG_OP_OUTPUT)
+        ch->credit -= (int64_t)(m->len - VG_FRAME_OUTPUT_HDR);
+    return 1;
+}
+
+int hd_channel_write(hd_channel *ch, unsigned char *buf, size_t cap, size_t budget)
+{
+    if (ch->close_code)
+        return ch->close_code;
+    ch->sent = 0;
     /* The channel's own notices first, then what its members are told, then output: a member's
      * list is built after every notice before it has gone out, so none is counted twice. */
     do {
         console_msg m;
+        int rc;
         if (hd_console_viewer_control(&ch->v, buf, cap, &m)) {
-            if (write_msg(ch, buf, &m) < 0)
-                return -1;
-            continue;
-        }
-        if (ch->dirty_head) {
+            rc = write_msg(ch, buf, &m);
+        } else if (ch->dirty_head) {
             chan_member *mb = ch->dirty_head;
             ch->dirty_head = mb->dirty_next;
             if (!ch->dirty_head)
                 ch->dirty_tail = NULL;
             mb->dirty = 0;
-            if (write_member(ch, mb, buf, cap) < 0)
-                return -1;
-            continue;
-        }
-        if (!hd_console_viewer_next(&ch->v, buf, cap, &m))
+            rc = write_member(ch, mb, buf, cap);
+        } else if (next(ch, buf, cap, &m)) {
+            rc = write_msg(ch, buf, &m);
+        } else {
             return 0;
-        if (write_msg(ch, buf, &m) < 0)
-            return -1;
-    } while (!lws_send_pipe_choked(ch->wsi));
-    lws_callback_on_writable(ch->wsi);
+        }
+        if (rc)
+            return rc;
+    } while (ch->sent < budget && !ch->out->choked(ch->ud));
+    ch->out->wake(ch->ud);
     return 0;
 }

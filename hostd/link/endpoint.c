@@ -2,21 +2,17 @@
 
 #include "console/console.h"
 #include "link/channel.h"
-#include "link/rpc.h"
+#include "link/mux.h"
 #include "link/secret.h"
 #include "storage/stream.h"
 #include "vg_bindaddr.h"
 #include "vg_frame.h"
 #include "vg_log.h"
-#include "vg_query.h"
-#include "vg_util.h"
-#include "libvirt/vms.h"
+#include "vg_mux.h"
 
-#include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <openssl/x509.h>
-#include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +32,7 @@ typedef struct link_conn {
     unsigned char *rx; /* reassembly of a fragmented message, at most rx_max() */
     size_t rxlen;
     int rx_overflow;
-    rpc_conn *rpc;    /* a /link/api connection: management calls instead of a console */
+    hd_mux *mux;      /* a /link/mux or /link/api connection: calls (and channels) */
     hd_channel *chan; /* a /link/channel connection: a gateway's channel to a console */
     struct link_conn *prev, *next;
 } link_conn;
@@ -46,8 +42,10 @@ static const link_config *cfg;
 static link_conn *conns;
 static int nconns;
 static int stopping;
-/* One frame is built at a time, so one buffer serves every viewer (C7: nothing per viewer). */
-static unsigned char txbuf[LWS_PRE + LINK_FRAME_CAP];
+/* One frame is built at a time, so one buffer serves every viewer (C7: nothing per viewer); a
+ * channel's frames start VG_MUX_HDR further in, so the mux puts its header in front. */
+static unsigned char txbuf[LWS_PRE + VG_MUX_HDR + LINK_FRAME_CAP];
+#define CHAN_TXBUF (txbuf + LWS_PRE + VG_MUX_HDR)
 
 static void wake(console_viewer *v)
 {
@@ -55,66 +53,30 @@ static void wake(console_viewer *v)
     lws_callback_on_writable(lc->wsi);
 }
 
+/* A channel's or a mux's output: the connection itself. */
+static int ws_send(void *wsi, unsigned char *buf, size_t len, int binary)
+{
+    return lws_write(wsi, buf, len, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)len ? -1 : 0;
+}
+
+static int ws_choked(void *wsi)
+{
+    return lws_send_pipe_choked(wsi);
+}
+
+static void ws_wake(void *wsi)
+{
+    lws_callback_on_writable(wsi);
+}
+
+static const hd_channel_out ws_out = {ws_send, ws_choked, ws_wake};
+
 static void reject(link_conn *lc, vg_err_code code, int close_code, const char *msg)
 {
     vg_fail(&lc->reject, code, "%s", msg);
     lc->rejecting = 1;
     lc->reject_close = close_code;
     lws_callback_on_writable(lc->wsi);
-}
-
-int hd_link_console_req_parse(const char *query, size_t len, link_console_req *out, vg_err *err)
-{
-    static const struct {
-        const char *key;
-        size_t off, size;
-    } fields[] = {
-        {"vm", offsetof(link_console_req, vm), sizeof(out->vm)},
-        {"dev", offsetof(link_console_req, dev), sizeof(out->dev)},
-        {"user", offsetof(link_console_req, user), sizeof(out->user)},
-        {"offset", offsetof(link_console_req, offset), sizeof(out->offset)},
-    };
-    char mode[4] = "rw", take[2] = "0", rec_input[2] = "0";
-    memset(out, 0, sizeof(*out));
-    const char *p = query, *end = query + len;
-    vg_query_arg a;
-    while (vg_query_next(&p, end, &a)) {
-        char *dst = NULL;
-        size_t size = 0;
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-            if (vg_query_is(&a, fields[i].key)) {
-                dst = (char *)out + fields[i].off;
-                size = fields[i].size;
-            }
-        if (vg_query_is(&a, "mode")) {
-            dst = mode;
-            size = sizeof(mode);
-        } else if (vg_query_is(&a, "take")) {
-            dst = take;
-            size = sizeof(take);
-        } else if (vg_query_is(&a, "rec_input")) {
-            dst = rec_input;
-            size = sizeof(rec_input);
-        }
-        if (dst && vg_query_copy(&a, dst, size) != VG_OK)
-            return vg_fail(err, VG_E_BAD_REQUEST, "%.*s is too long", (int)a.klen, a.key);
-    }
-    if (!vg_valid_name(out->vm))
-        return vg_fail(err, VG_E_BAD_REQUEST, "vm is missing or not a valid name");
-    if (!out->dev[0])
-        snprintf(out->dev, sizeof(out->dev), "serial0");
-    else if (!vg_valid_name(out->dev))
-        return vg_fail(err, VG_E_BAD_REQUEST, "dev is not a valid console name");
-    if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0 && mode[0])
-        return vg_fail(err, VG_E_BAD_REQUEST, "mode must be rw or ro");
-    if (strcmp(take, "0") != 0 && strcmp(take, "1") != 0)
-        return vg_fail(err, VG_E_BAD_REQUEST, "take must be 0 or 1");
-    if (strcmp(rec_input, "0") != 0 && strcmp(rec_input, "1") != 0)
-        return vg_fail(err, VG_E_BAD_REQUEST, "rec_input must be 0 or 1");
-    out->rec_input = rec_input[0] == '1';
-    out->rw = strcmp(mode, "ro") != 0;
-    out->take = take[0] == '1';
-    return VG_OK;
 }
 
 /* lws hands the URL arguments over decoded, one fragment each. -1: they do not fit. */
@@ -137,21 +99,16 @@ static int query_of(struct lws *wsi, char *query, size_t size)
     return (int)qlen;
 }
 
-static void rpc_wake(void *ud)
-{
-    link_conn *lc = ud;
-    lws_callback_on_writable(lc->wsi);
-}
-
 static void attach(link_conn *lc)
 {
     struct lws *wsi = lc->wsi;
     char uri[128] = "";
     lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     int api = strcmp(uri, "/link/api") == 0, channel = strcmp(uri, "/link/channel") == 0;
-    if (!api && !channel && strcmp(uri, "/link/console") != 0) {
+    int mux = strcmp(uri, "/link/mux") == 0;
+    if (!api && !channel && !mux && strcmp(uri, "/link/console") != 0) {
         reject(lc, VG_E_NOT_FOUND, 4004,
-               "unknown path; use /link/channel, /link/console or /link/api");
+               "unknown path; use /link/mux, /link/channel, /link/console or /link/api");
         return;
     }
     if (!hd_link_secret_ok(wsi, cfg->secret)) {
@@ -159,32 +116,28 @@ static void attach(link_conn *lc)
         reject(lc, VG_E_UNAUTHORIZED, 4001, "link credential wrong");
         return;
     }
-    if (api) {
-        if (!(lc->rpc = hd_rpc_conn_new(cfg->rpc_methods, rpc_wake, lc)))
-            reject(lc, VG_E_INTERNAL, 1011, "out of memory");
+    vg_err err;
+    if (api || mux) {
+        if (!(lc->mux = hd_mux_new(cfg->rpc_methods, mux, &ws_out, wsi, &err)))
+            reject(lc, err.code, 1011, err.msg);
         return;
     }
     char query[512];
     int qlen = query_of(wsi, query, sizeof(query));
     link_console_req req;
-    vg_err err;
+    int close_code;
     if (qlen < 0) {
         reject(lc, VG_E_TOO_BIG, 1008, "the request arguments are longer than 511 bytes");
         return;
     }
-    if (hd_link_console_req_parse(query, (size_t)qlen, &req, &err) != VG_OK) {
-        reject(lc, err.code, 1008, err.msg);
-        return;
-    }
-    console *c = hd_vms_console(req.vm, req.dev);
+    console *c = hd_link_console_find(query, (size_t)qlen, &req, &close_code, &err);
     if (!c) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no console %.64s/%.40s on this host", req.vm, req.dev);
-        reject(lc, VG_E_NOT_FOUND, 4004, msg);
+        reject(lc, err.code, close_code, err.msg);
         return;
     }
     if (channel) {
-        if (!(lc->chan = hd_channel_new(c, wsi, req.offset[0] ? req.offset : NULL, &err)))
+        if (!(lc->chan =
+                  hd_channel_new(c, req.offset[0] ? req.offset : NULL, &ws_out, wsi, 0, &err)))
             reject(lc, err.code, 1008, err.msg);
         return;
     }
@@ -199,16 +152,9 @@ static void attach(link_conn *lc)
 static int write_reject(link_conn *lc)
 {
     if (!lc->reject_sent) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", "error");
-        cJSON_AddStringToObject(o, "code", vg_err_code_name(lc->reject.code));
-        cJSON_AddStringToObject(o, "message", lc->reject.msg);
-        char *p = (char *)txbuf + LWS_PRE;
-        int ok = o && cJSON_PrintPreallocated(o, p, LINK_FRAME_CAP, 0);
-        cJSON_Delete(o);
+        size_t len = hd_link_error_json(&lc->reject, txbuf + LWS_PRE, LINK_FRAME_CAP);
         lc->reject_sent = 1;
-        if (ok &&
-            lws_write(lc->wsi, (unsigned char *)p, strlen(p), LWS_WRITE_TEXT) < (int)strlen(p))
+        if (len && ws_send(lc->wsi, txbuf + LWS_PRE, len, 0) < 0)
             return -1;
         lws_callback_on_writable(lc->wsi);
         return 0;
@@ -217,35 +163,22 @@ static int write_reject(link_conn *lc)
     return -1;
 }
 
-/* One queued answer per writable callback; answers can be far larger than a console frame. */
-static int write_answer(link_conn *lc)
+/* 0, or the connection closes: with code when it is one, else at once (it broke). */
+static int closing(link_conn *lc, int code)
 {
-    size_t len;
-    char *text = hd_rpc_conn_next(lc->rpc, &len);
-    if (!text)
-        return 0;
-    unsigned char *buf = malloc(LWS_PRE + len);
-    int n = -1;
-    if (buf) {
-        memcpy(buf + LWS_PRE, text, len);
-        n = lws_write(lc->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
-    }
-    free(buf);
-    free(text);
-    if (n < (int)len)
-        return -1;
-    lws_callback_on_writable(lc->wsi);
-    return 0;
+    if (code > 0)
+        lws_close_reason(lc->wsi, (enum lws_close_status)code, NULL, 0);
+    return code ? -1 : 0;
 }
 
 static int writable(link_conn *lc)
 {
     if (lc->rejecting)
         return write_reject(lc);
-    if (lc->rpc)
-        return write_answer(lc);
+    if (lc->mux)
+        return closing(lc, hd_mux_write(lc->mux, CHAN_TXBUF, LINK_FRAME_CAP));
     if (lc->chan)
-        return hd_channel_write(lc->chan, txbuf + LWS_PRE, LINK_FRAME_CAP);
+        return closing(lc, hd_channel_write(lc->chan, CHAN_TXBUF, LINK_FRAME_CAP, SIZE_MAX));
     /* As many frames as the socket takes: one per callback left the link idle between loop
      * iterations (docs/performance.md). */
     do {
@@ -267,33 +200,44 @@ static int writable(link_conn *lc)
     return 0;
 }
 
-static size_t rx_max(const link_conn *lc)
+static size_t rx_max(const link_conn *lc, int binary)
 {
-    if (lc->chan)
-        return VG_LINK_TAG_LEN + VG_FRAME_MAX_CLIENT;
-    return lc->rpc ? RPC_MAX_MESSAGE : VG_FRAME_MAX_CLIENT;
+    if (lc->mux)
+        return hd_mux_rx_max(lc->mux, binary);
+    return lc->chan ? VG_LINK_TAG_LEN + VG_FRAME_MAX_CLIENT : VG_FRAME_MAX_CLIENT;
 }
 
-/* A whole message of a console connection: a viewer's (v1) or a channel's (v2). */
-static void receive_console(link_conn *lc, int binary, const unsigned char *in, size_t len)
+/* A whole message: a link's (v3, management), a channel's (v2) or a viewer's (v1). */
+static int deliver(link_conn *lc, int binary, const unsigned char *in, size_t len)
 {
+    if (lc->mux)
+        return closing(lc, hd_mux_recv(lc->mux, binary, in, len));
     if (lc->chan)
         hd_channel_recv(lc->chan, binary, in, len);
     else
         hd_console_viewer_recv(&lc->v, binary, in, len);
+    return 0;
 }
 
-/* A complete management request; too large ones close the connection with 1009. */
-static int receive_rpc(link_conn *lc, const unsigned char *in, size_t len)
+/* A message over rx_max: a link closes with 1009, as do a channel (the gateway bounds what its
+ * viewers send: a longer message is a broken gateway) and a v1 viewer after a too_big. */
+static int overflow(link_conn *lc, int binary)
 {
-    if (lc->rx_overflow) {
+    if (lc->mux) {
         static const char why[] = "message too big";
-        vg_warn("link", "closing a management connection: message over %d bytes", RPC_MAX_MESSAGE);
+        vg_warn("link", "closing a link: message over %zu bytes", rx_max(lc, binary));
         lws_close_reason(lc->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
                          sizeof(why) - 1);
         return -1;
     }
-    hd_rpc_conn_recv(lc->rpc, (const char *)in, len);
+    if (lc->chan) {
+        vg_warn("link", "closing a channel: message over %zu bytes", rx_max(lc, binary));
+        hd_channel_close(lc->chan, 1009);
+    } else {
+        vg_err err;
+        vg_fail(&err, VG_E_TOO_BIG, "message larger than %d bytes", VG_FRAME_MAX_CLIENT);
+        hd_console_viewer_refuse(&lc->v, &err);
+    }
     return 0;
 }
 
@@ -302,23 +246,19 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
     int first = lws_is_first_fragment(lc->wsi);
     int last = lws_is_final_fragment(lc->wsi) && !lws_remaining_packet_payload(lc->wsi);
     int binary = lws_frame_is_binary(lc->wsi);
-    if (lc->rejecting || (!lc->v.con && !lc->rpc && !lc->chan))
+    if (lc->rejecting || (!lc->v.con && !lc->mux && !lc->chan))
         return 0;
-    if (first && last) { /* the common case: no copy */
-        if (lc->rpc)
-            return receive_rpc(lc, in, len);
-        receive_console(lc, binary, in, len);
-        return 0;
-    }
+    if (first && last) /* the common case: no copy */
+        return deliver(lc, binary, in, len);
     if (first) {
         lc->rxlen = 0;
         lc->rx_overflow = 0;
     }
     if (!lc->rx_overflow) {
-        if (lc->rxlen + len > rx_max(lc)) {
+        if (lc->rxlen + len > rx_max(lc, binary)) {
             lc->rx_overflow = 1;
         } else {
-            if (!lc->rx && !(lc->rx = malloc(rx_max(lc)))) {
+            if (!lc->rx && !(lc->rx = malloc(rx_max(lc, binary)))) {
                 lc->rx_overflow = 1;
             } else {
                 memcpy(lc->rx + lc->rxlen, in, len);
@@ -328,28 +268,11 @@ static int receive(link_conn *lc, const unsigned char *in, size_t len)
     }
     if (!last)
         return 0;
-    if (lc->rpc) {
-        int rc = receive_rpc(lc, lc->rx, lc->rxlen);
-        free(lc->rx);
-        lc->rx = NULL;
-        lc->rxlen = 0;
-        return rc;
-    }
-    if (lc->rx_overflow && lc->chan) {
-        /* The gateway bounds what its viewers send: a longer message is a broken gateway. */
-        vg_warn("link", "closing a channel: message over %zu bytes", rx_max(lc));
-        hd_channel_close(lc->chan, 1009);
-    } else if (lc->rx_overflow) {
-        vg_err err;
-        vg_fail(&err, VG_E_TOO_BIG, "message larger than %d bytes", VG_FRAME_MAX_CLIENT);
-        hd_console_viewer_refuse(&lc->v, &err);
-    } else {
-        receive_console(lc, binary, lc->rx, lc->rxlen);
-    }
+    int rc = lc->rx_overflow ? overflow(lc, binary) : deliver(lc, binary, lc->rx, lc->rxlen);
     free(lc->rx);
     lc->rx = NULL;
     lc->rxlen = 0;
-    return 0;
+    return rc;
 }
 
 static int http(struct lws *wsi)
@@ -435,8 +358,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         hd_console_detach(&lc->v);
         hd_channel_free(lc->chan);
         lc->chan = NULL;
-        hd_rpc_conn_free(lc->rpc);
-        lc->rpc = NULL;
+        hd_mux_free(lc->mux);
+        lc->mux = NULL;
         free(lc->rx);
         lc->rx = NULL;
         if (lc->prev)
@@ -460,6 +383,7 @@ static struct lws_protocols protocols[] = {
     {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {CHANNEL_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {HD_MUX_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
     HD_STREAM_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -550,7 +474,7 @@ void hd_link_shutdown(void)
             hd_channel_close(lc->chan, 1001);
         else if (lc->v.con)
             hd_console_viewer_close(&lc->v, 1001);
-        else
+        else if (!lc->mux || hd_mux_shutdown(lc->mux) != VG_OK)
             reject(lc, VG_E_UNAVAILABLE, 1001, "hostd is shutting down");
     }
 }
@@ -564,10 +488,13 @@ void hd_link_census(int *viewers, int *api)
 {
     *viewers = *api = 0;
     for (const link_conn *lc = conns; lc; lc = lc->next) {
-        *api += lc->rpc != NULL;
         *viewers += lc->v.con != NULL;
         if (lc->chan)
             *viewers += (int)hd_channel_members(lc->chan);
+        if (lc->mux) {
+            *api += 1;
+            *viewers += (int)hd_mux_members(lc->mux);
+        }
     }
 }
 

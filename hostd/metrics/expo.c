@@ -72,7 +72,10 @@ char *hd_expo_text(void)
     gauge(&b, "vmgate_hostd_link_connections", "Open connections of the link endpoint.",
           hd_link_count());
     gauge(&b, "vmgate_hostd_viewers", "Console viewers attached over the link.", viewers);
-    gauge(&b, "vmgate_hostd_api_links", "Management (/link/api) connections.", api);
+    gauge(&b, "vmgate_hostd_api_links",
+          "Management connections: /link/api, and /link/mux (a gateway's one link, calls and "
+          "channels).",
+          api);
     gauge(&b, "vmgate_hostd_workers", "libvirt worker processes running.", hd_worker_count());
     counter(&b, "vmgate_hostd_libvirt_errors_total", "Errors libvirt reported to hostd.",
             hd_stat.libvirt_errors);
