@@ -85,6 +85,7 @@ void gw_channel_maybe_free(gw_channel *ch)
         return;
     unlist(ch);
     ev_timer_stop(ch->g->loop, &ch->follow_timer);
+    ev_timer_stop(ch->g->loop, &ch->link_timer);
     ev_timer_stop(ch->g->loop, &ch->count_timer);
     gw_wsq_clear(&ch->ctl);
     vg_ring_free(&ch->ring);
@@ -324,6 +325,7 @@ static void channel_hello(gw_channel *ch, const cJSON *m)
                 *size = cJSON_GetObjectItemCaseSensitive(m, "ring_size");
     const char *lag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "laggard_policy"));
     uint64_t host_off = cJSON_IsNumber(off) ? (uint64_t)off->valuedouble : 0;
+    ev_timer_stop(ch->g->loop, &ch->link_timer);
     ch->attached = 1;
     ch->console_down = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "connected"));
     ch->laggard_close = lag && !strcmp(lag, "close");

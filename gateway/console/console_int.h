@@ -88,6 +88,7 @@ struct gw_channel {
     uint32_t owed;       /* output received and not yet granted back to hostd */
     char host[65];       /* the host the established link goes to */
     char link_host[65];  /* the host the channel is being opened on ("" when none) */
+    ev_timer link_timer; /* hostd's hello not there by LINK_ANSWER_S: the host is unavailable */
     int attached;        /* hostd said the channel's hello */
     int console_down;    /* hostd does not hold the VM's socket: input waits */
     int laggard_close;   /* hostd's laggard_policy is close */

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A host that has not said the channel's hello within this is unavailable: a hostd that hangs
+ * (or a link that does) would otherwise keep the browser waiting until the link's silence check
+ * (idle_timeout). */
+#define LINK_ANSWER_S 10.
 /* A channel looks for its VM's host this long, this often (M7) ... */
 #define FOLLOW_MS 30000
 #define FOLLOW_POLL_S 0.25
@@ -22,6 +26,17 @@
 /* What follow_code is while the channel resumes on its host (the link dropped): the viewers get
  * unavailable if it never comes back. */
 #define FOLLOW_RESUME 4503
+
+static void link_answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    gw_channel *ch = w->data;
+    vg_warn("console", "link to hostd for %s/%s failed: no answer in %.0f s", ch->vm, ch->dev,
+            LINK_ANSWER_S);
+    gw_channel_close_link(ch);
+    gw_follow_link_gone(ch, 0, 0, "the VM's host does not answer");
+}
 
 int gw_follow_connect(gw_channel *ch, const char *link_url)
 {
@@ -38,6 +53,10 @@ int gw_follow_connect(gw_channel *ch, const char *link_url)
         vg_warn("console", "channel of %s/%s: %s", ch->vm, ch->dev, err.msg);
         return VG_ERR;
     }
+    ev_timer_stop(ch->g->loop, &ch->link_timer);
+    ev_timer_init(&ch->link_timer, link_answer_timeout, LINK_ANSWER_S, 0.);
+    ch->link_timer.data = ch;
+    ev_timer_start(ch->g->loop, &ch->link_timer);
     return VG_OK;
 }
 
@@ -137,6 +156,7 @@ void gw_follow_start(gw_channel *ch, int code)
 
 void gw_follow_link_gone(gw_channel *ch, int code, int link_code, const char *why)
 {
+    ev_timer_stop(ch->g->loop, &ch->link_timer);
     ch->link_up = 0;
     ch->link_host[0] = '\0';
     ch->link_close_code = code ? code : link_code;
