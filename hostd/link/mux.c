@@ -184,7 +184,8 @@ static int recv_chan(hd_mux *m, const unsigned char *in, size_t len)
     }
     if (msg.op == VG_MUX_OPEN)
         return open_chan(m, &msg);
-    /* A channel closed while the message was on its way is forgotten, and so is it. */
+    /* A message for a channel that is not open (it closed while the message was on its way) is
+     * dropped. */
     mux_chan *e = hd_idtab_get(&m->chans, msg.chan);
     if (!e)
         return 0;
