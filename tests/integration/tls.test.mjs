@@ -76,6 +76,7 @@ function linkOpen(linkPath, subprotocol, client = {}) {
 const LINKS = [
   [`/link/console?vm=${VM}&mode=ro&user=tlstest`, 'vmgate.console.v1'],
   ['/link/api', 'vmgate.link.api.v1'],
+  ['/link/mux', 'vmgate.link.v3'],
 ];
 
 async function assertHandshakeRefused(client, what) {
