@@ -160,9 +160,8 @@ void gw_channel_link_up(gw_channel *ch)
  * ring overwrites before anyone is sent it (one viewer of a console printing faster than its
  * browser takes). Past half a ring ahead of its leading viewer the channel grants hostd no more
  * credit; hostd, out of credit, skips the channel ahead, and a GAP costs it nothing to send.
- * hostd's notices wait too, which nobody sees: each viewer gets them in their place after the
- * output it has not been sent yet. A viewer still waiting for its hello keeps the credit
- * flowing. */
+ * hostd's notices still come (they need no credit) and take their place at the ring's end. A
+ * viewer still waiting for its hello keeps the credit flowing. */
 static void link_pause(gw_channel *ch, uint64_t lead, int waiting)
 {
     if (ch->link_paused || !ch->link_up || waiting)
