@@ -1,5 +1,6 @@
 #include "backend/hostmux.h"
 
+#include "vg_idtab.h"
 #include "vg_log.h"
 #include "vg_util.h"
 
@@ -33,9 +34,8 @@ struct gw_hostmux {
     int connecting;  /* inside gw_linkws_connect: lws may report its failure before it returns */
     int retired;     /* the host moved its link URL: this one goes once it has closed */
     gw_linkws lw;
-    gw_muxend *rpc;    /* the RPC end, if attached */
-    gw_muxend **chans; /* the channel ends, by id (ids only grow, so appending keeps the order) */
-    size_t nchans, capchans;
+    gw_muxend *rpc; /* the RPC end, if attached */
+    vg_idtab chans; /* the channel ends, by id */
     uint32_t next_id;
     gw_muxend *ready_head, *ready_tail;
     unsigned char *closes; /* CLOSE messages of channels detached, to be written */
@@ -65,33 +65,19 @@ static void want_write(gw_hostmux *m)
 
 /* ---- the ends ---- */
 
-static size_t find_chan(const gw_hostmux *m, uint32_t id, int *found)
-{
-    size_t lo = 0, hi = m->nchans;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->chans[mid]->id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < m->nchans && m->chans[lo]->id == id;
-    return lo;
-}
-
 static void unready(gw_hostmux *m, gw_muxend *e)
 {
     if (!e->ready)
         return;
-    gw_muxend **pp = &m->ready_head, *prev = NULL;
-    while (*pp && *pp != e) {
-        prev = *pp;
-        pp = &(*pp)->ready_next;
-    }
-    if (*pp)
-        *pp = e->ready_next;
-    if (m->ready_tail == e)
-        m->ready_tail = prev;
+    if (e->ready_prev)
+        e->ready_prev->ready_next = e->ready_next;
+    else
+        m->ready_head = e->ready_next;
+    if (e->ready_next)
+        e->ready_next->ready_prev = e->ready_prev;
+    else
+        m->ready_tail = e->ready_prev;
+    e->ready_prev = e->ready_next = NULL;
     e->ready = 0;
 }
 
@@ -100,16 +86,10 @@ static void unlink_end(gw_muxend *e)
 {
     gw_hostmux *m = e->mux;
     unready(m, e);
-    if (e->id == 0) {
+    if (e->id == 0)
         m->rpc = NULL;
-    } else {
-        int found;
-        size_t i = find_chan(m, e->id, &found);
-        if (found) {
-            memmove(m->chans + i, m->chans + i + 1, (m->nchans - i - 1) * sizeof(*m->chans));
-            m->nchans--;
-        }
-    }
+    else
+        vg_idtab_del(&m->chans, e->id);
     e->mux = NULL;
 }
 
@@ -121,6 +101,7 @@ void gw_muxend_want_write(gw_muxend *e)
     if (!e->ready) {
         e->ready = 1;
         e->ready_next = NULL;
+        e->ready_prev = m->ready_tail;
         if (m->ready_tail)
             m->ready_tail->ready_next = e;
         else
@@ -146,23 +127,18 @@ int gw_muxend_attach(gw_muxend *e, gw_hostmux *m, const char *query, const gw_mu
 {
     if (query && strlen(query) > VG_MUX_QUERY_MAX)
         return vg_fail(err, VG_E_TOO_BIG, "a channel's arguments over %d bytes", VG_MUX_QUERY_MAX);
-    if (query && m->nchans == m->capchans) {
-        size_t cap = m->capchans ? 2 * m->capchans : 16;
-        gw_muxend **p = realloc(m->chans, cap * sizeof(*p));
-        if (!p)
-            return vg_fail(err, VG_E_INTERNAL, "out of memory");
-        m->chans = p;
-        m->capchans = cap;
-    }
     memset(e, 0, sizeof(*e));
     e->mux = m;
     e->ops = ops;
     e->user = user;
     if (query) {
         e->id = ++m->next_id ? m->next_id : ++m->next_id;
+        if (vg_idtab_add(&m->chans, e->id, e, err) != VG_OK) {
+            e->mux = NULL;
+            return VG_ERR;
+        }
         snprintf(e->query, sizeof(e->query), "%s", query);
         e->open_due = 1;
-        m->chans[m->nchans++] = e;
     } else {
         m->rpc = e;
     }
@@ -220,8 +196,8 @@ static void end_all(gw_hostmux *m, const char *why)
     int code = m->lw.peer_close_code;
     m->ready_head = m->ready_tail = NULL;
     m->closes_len = 0;
-    while (m->nchans || m->rpc) {
-        gw_muxend *e = m->rpc ? m->rpc : m->chans[m->nchans - 1];
+    while (m->chans.n || m->rpc) {
+        gw_muxend *e = m->rpc ? m->rpc : m->chans.e[m->chans.n - 1].p;
         e->ready = 0;
         unlink_end(e);
         e->ops->gone(e->user, 0, code, why);
@@ -253,7 +229,7 @@ static void link_free(gw_hostmux *m)
     link_unlist(m);
     ev_timer_stop(m->g->loop, &m->retry);
     gw_linkws_free(&m->lw);
-    free(m->chans);
+    vg_idtab_clear(&m->chans);
     free(m->closes);
     free(m);
 }
@@ -266,7 +242,7 @@ static void link_down(gw_hostmux *m, const char *why)
     end_all(m, why);
     if (m->connecting)
         return; /* link_connect goes on when gw_linkws_connect has returned */
-    if (m->nchans || m->rpc)
+    if (m->chans.n || m->rpc)
         return; /* an end attached again from its gone: it made the link anew */
     if (m->retired || vg_mono_ms() - m->last_used > LINK_KEEP_MS) {
         link_free(m);
@@ -289,8 +265,8 @@ static void link_opened(void *user)
     /* Every end attached meanwhile is written: a channel's OPEN first, then its up. */
     if (m->rpc)
         gw_muxend_want_write(m->rpc);
-    for (size_t i = 0; i < m->nchans; i++)
-        gw_muxend_want_write(m->chans[i]);
+    for (size_t i = 0; i < m->chans.n; i++)
+        gw_muxend_want_write(m->chans.e[i].p);
 }
 
 static void broken(gw_hostmux *m, const char *why)
@@ -316,11 +292,9 @@ static void link_message(void *user, int binary, unsigned char *data, size_t len
         broken(m, err.msg);
         return;
     }
-    int found;
-    size_t i = find_chan(m, msg.chan, &found);
-    if (!found)
+    gw_muxend *e = vg_idtab_get(&m->chans, msg.chan);
+    if (!e)
         return; /* detached while the message was on its way */
-    gw_muxend *e = m->chans[i];
     m->backoff = 0;
     if (msg.op == VG_MUX_CLOSE) {
         unlink_end(e);

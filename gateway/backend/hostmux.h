@@ -54,7 +54,7 @@ struct gw_muxend {
     int open_due;                     /* its OPEN is to be written before anything of it */
     uint32_t credit_due;              /* a CREDIT of this much is to be written */
     int ready;                        /* in the link's queue of ends with something to write */
-    gw_muxend *ready_next;
+    gw_muxend *ready_prev, *ready_next;
 };
 
 /* The link to host at url, made (not yet connected) when there is none; NULL: out of memory. */

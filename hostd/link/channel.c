@@ -5,7 +5,7 @@
  * the gateway gave it. */
 #include "link/channel.h"
 #include "link/chanmsg.h"
-#include "link/idtab.h"
+#include "vg_idtab.h"
 
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -26,7 +26,7 @@ struct hd_channel {
     console_viewer v; /* first: kind CONSOLE_CHANNEL */
     const hd_channel_out *out;
     void *ud;
-    hd_idtab members; /* chan_member by tag */
+    vg_idtab members; /* chan_member by tag */
     chan_member *dirty_head, *dirty_tail;
     int close_code; /* the gateway broke the protocol: close with this */
     int metered;
@@ -95,7 +95,7 @@ static void unlist_dirty(hd_channel *ch, chan_member *m)
 
 static void member_free(hd_channel *ch, chan_member *m)
 {
-    hd_idtab_del(&ch->members, m->tag);
+    vg_idtab_del(&ch->members, m->tag);
     unlist_dirty(ch, m);
     hd_console_detach(&m->v);
     free(m);
@@ -108,7 +108,7 @@ void hd_channel_free(hd_channel *ch)
     while (ch->members.n)
         member_free(ch, ch->members.e[ch->members.n - 1].p);
     hd_console_detach(&ch->v);
-    hd_idtab_clear(&ch->members);
+    vg_idtab_clear(&ch->members);
     free(ch);
 }
 
@@ -144,10 +144,10 @@ static int broken(hd_channel *ch, const char *why)
 static int join(hd_channel *ch, const hd_chanmsg *msg)
 {
     vg_err err;
-    if (hd_idtab_get(&ch->members, msg->tag))
+    if (vg_idtab_get(&ch->members, msg->tag))
         return broken(ch, "a join for a tag already in use");
     chan_member *m = calloc(1, sizeof(*m));
-    if (!m || hd_idtab_add(&ch->members, msg->tag, m, &err) != VG_OK) {
+    if (!m || vg_idtab_add(&ch->members, msg->tag, m, &err) != VG_OK) {
         free(m);
         return broken(ch, "more members than memory");
     }
@@ -176,7 +176,7 @@ static int control(hd_channel *ch, const unsigned char *in, size_t len)
         return broken(ch, err.msg);
     if (msg.type == HD_CHANMSG_JOIN)
         return join(ch, &msg);
-    chan_member *m = hd_idtab_get(&ch->members, msg.tag);
+    chan_member *m = vg_idtab_get(&ch->members, msg.tag);
     /* A member hostd closed itself is gone already. */
     if (m)
         member_free(ch, m);
@@ -195,7 +195,7 @@ void hd_channel_recv(hd_channel *ch, int binary, const unsigned char *in, size_t
         broken(ch, "a binary frame that is no tagged viewer frame");
         return;
     }
-    chan_member *m = hd_idtab_get(&ch->members, vg_frame_get_u32(in + 1));
+    chan_member *m = vg_idtab_get(&ch->members, vg_frame_get_u32(in + 1));
     if (!m)
         return; /* closed by hostd while the frame was on its way */
     hd_console_viewer_recv(&m->v, in[0] == VG_OP_TO_BINARY, in + VG_LINK_TAG_LEN,

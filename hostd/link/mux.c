@@ -1,6 +1,6 @@
 #include "link/mux.h"
 
-#include "link/idtab.h"
+#include "vg_idtab.h"
 #include "link/request.h"
 #include "vg_frame.h"
 #include "vg_log.h"
@@ -28,7 +28,7 @@ struct hd_mux {
     int channels;
     int stopping;
     rpc_conn *rpc;
-    hd_idtab chans;                    /* mux_chan by id */
+    vg_idtab chans;                    /* mux_chan by id */
     mux_chan *ready_head, *ready_tail; /* channels with something due, in turn */
 };
 
@@ -110,7 +110,7 @@ hd_mux *hd_mux_new(const rpc_method *methods, int channels, const hd_channel_out
 /* The channel's console viewer goes first: detaching its members wakes it, which queues it. */
 static void chan_free(hd_mux *m, mux_chan *e)
 {
-    hd_idtab_del(&m->chans, e->id);
+    vg_idtab_del(&m->chans, e->id);
     hd_channel_free(e->ch);
     dequeue(e);
     free(e->refusal);
@@ -123,7 +123,7 @@ void hd_mux_free(hd_mux *m)
         return;
     while (m->chans.n)
         chan_free(m, m->chans.e[m->chans.n - 1].p);
-    hd_idtab_clear(&m->chans);
+    vg_idtab_clear(&m->chans);
     hd_rpc_conn_free(m->rpc);
     free(m);
 }
@@ -149,7 +149,7 @@ static int open_chan(hd_mux *m, const vg_mux_msg *msg)
     mux_chan *e = calloc(1, sizeof(*e));
     if (!e)
         vg_fail(&err, VG_E_INTERNAL, "out of memory");
-    if (!e || hd_idtab_add(&m->chans, msg->chan, e, &err) != VG_OK) {
+    if (!e || vg_idtab_add(&m->chans, msg->chan, e, &err) != VG_OK) {
         free(e);
         vg_warn("link", "closing a link: an open of channel %u: %s", msg->chan, err.msg);
         return 1008;
@@ -186,7 +186,7 @@ static int recv_chan(hd_mux *m, const unsigned char *in, size_t len)
         return open_chan(m, &msg);
     /* A message for a channel that is not open (it closed while the message was on its way) is
      * dropped. */
-    mux_chan *e = hd_idtab_get(&m->chans, msg.chan);
+    mux_chan *e = vg_idtab_get(&m->chans, msg.chan);
     if (!e)
         return 0;
     switch (msg.op) {

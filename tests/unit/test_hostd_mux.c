@@ -1,6 +1,6 @@
 /* hostd link v3 (link/mux.c) without a socket: what a gateway's OPEN, TEXT, CREDIT and CLOSE
  * get back on a fake connection, the credit that meters a channel's output, the channels'
- * turns, the RPC answers before them, and the id table (link/idtab.c) they are kept in. */
+ * turns, the RPC answers before them, and the id table (common/vg_idtab.c) they are kept in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "libvirt/vms.h"
-#include "link/idtab.h"
+#include "vg_idtab.h"
 #include "link/mux.h"
 #include "vg_frame.h"
 #include "vg_mux.h"
@@ -189,30 +189,30 @@ static size_t output_of(size_t i, uint32_t chan)
 static void test_idtab(void **state)
 {
     (void)state;
-    hd_idtab t = {0};
+    vg_idtab t = {0};
     vg_err err;
     int v[5];
     static const uint32_t ids[] = {7, 3, 4000000000u, 5, 1};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(hd_idtab_add(&t, ids[i], &v[i], &err), VG_OK);
-    assert_int_equal(hd_idtab_add(&t, 5, &v[0], &err), VG_ERR);
+        assert_int_equal(vg_idtab_add(&t, ids[i], &v[i], &err), VG_OK);
+    assert_int_equal(vg_idtab_add(&t, 5, &v[0], &err), VG_ERR);
     assert_int_equal(err.code, VG_E_CONFLICT);
     for (size_t i = 1; i < t.n; i++)
         assert_true(t.e[i - 1].id < t.e[i].id);
     for (int i = 0; i < 5; i++)
-        assert_ptr_equal(hd_idtab_get(&t, ids[i]), &v[i]);
-    assert_null(hd_idtab_get(&t, 2));
-    assert_ptr_equal(hd_idtab_del(&t, 3), &v[1]);
-    assert_null(hd_idtab_del(&t, 3));
-    assert_null(hd_idtab_get(&t, 3));
+        assert_ptr_equal(vg_idtab_get(&t, ids[i]), &v[i]);
+    assert_null(vg_idtab_get(&t, 2));
+    assert_ptr_equal(vg_idtab_del(&t, 3), &v[1]);
+    assert_null(vg_idtab_del(&t, 3));
+    assert_null(vg_idtab_get(&t, 3));
     assert_int_equal(t.n, 4);
     for (uint32_t id = 100; id < 3000; id++)
-        assert_int_equal(hd_idtab_add(&t, id, &v[0], &err), VG_OK);
-    assert_ptr_equal(hd_idtab_get(&t, 2999), &v[0]);
-    assert_ptr_equal(hd_idtab_get(&t, 4000000000u), &v[2]);
-    hd_idtab_clear(&t);
+        assert_int_equal(vg_idtab_add(&t, id, &v[0], &err), VG_OK);
+    assert_ptr_equal(vg_idtab_get(&t, 2999), &v[0]);
+    assert_ptr_equal(vg_idtab_get(&t, 4000000000u), &v[2]);
+    vg_idtab_clear(&t);
     assert_int_equal(t.n, 0);
-    assert_null(hd_idtab_get(&t, 7));
+    assert_null(vg_idtab_get(&t, 7));
 }
 
 /* The hello goes without credit; output only while the credit is above zero. */

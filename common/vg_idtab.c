@@ -1,10 +1,10 @@
-#include "link/idtab.h"
+#include "vg_idtab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* Index of id, or where it would go (*found 0). */
-static size_t find(const hd_idtab *t, uint32_t id, int *found)
+static size_t find(const vg_idtab *t, uint32_t id, int *found)
 {
     size_t lo = 0, hi = t->n;
     /* Gateways count ids up: the newest goes last without a search. */
@@ -21,14 +21,14 @@ static size_t find(const hd_idtab *t, uint32_t id, int *found)
     return lo;
 }
 
-void *hd_idtab_get(const hd_idtab *t, uint32_t id)
+void *vg_idtab_get(const vg_idtab *t, uint32_t id)
 {
     int found;
     size_t i = find(t, id, &found);
     return found ? t->e[i].p : NULL;
 }
 
-int hd_idtab_add(hd_idtab *t, uint32_t id, void *p, vg_err *err)
+int vg_idtab_add(vg_idtab *t, uint32_t id, void *p, vg_err *err)
 {
     int found;
     size_t i = find(t, id, &found);
@@ -36,7 +36,7 @@ int hd_idtab_add(hd_idtab *t, uint32_t id, void *p, vg_err *err)
         return vg_fail(err, VG_E_CONFLICT, "id %u is in use", id);
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
-        hd_idtab_entry *e = realloc(t->e, cap * sizeof(*e));
+        vg_idtab_entry *e = realloc(t->e, cap * sizeof(*e));
         if (!e)
             return vg_fail(err, VG_E_INTERNAL, "out of memory");
         t->e = e;
@@ -49,7 +49,7 @@ int hd_idtab_add(hd_idtab *t, uint32_t id, void *p, vg_err *err)
     return VG_OK;
 }
 
-void *hd_idtab_del(hd_idtab *t, uint32_t id)
+void *vg_idtab_del(vg_idtab *t, uint32_t id)
 {
     int found;
     size_t i = find(t, id, &found);
@@ -61,7 +61,7 @@ void *hd_idtab_del(hd_idtab *t, uint32_t id)
     return p;
 }
 
-void hd_idtab_clear(hd_idtab *t)
+void vg_idtab_clear(vg_idtab *t)
 {
     free(t->e);
     memset(t, 0, sizeof(*t));
