@@ -5,9 +5,9 @@
  * the gateway gave it. */
 #include "link/channel.h"
 #include "link/chanmsg.h"
-#include "vg_idtab.h"
 
 #include "vg_frame.h"
+#include "vg_idtab.h"
 #include "vg_log.h"
 #include "vg_mux.h"
 

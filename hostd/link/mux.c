@@ -1,8 +1,8 @@
 #include "link/mux.h"
 
-#include "vg_idtab.h"
 #include "link/request.h"
 #include "vg_frame.h"
+#include "vg_idtab.h"
 #include "vg_log.h"
 #include "vg_mux.h"
 
