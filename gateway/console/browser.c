@@ -206,5 +206,6 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
 }
 
 const struct lws_protocols gw_console_protocol = {
-    GW_CONSOLE_PROTOCOL, browser_callback, sizeof(browser_pss), GW_WS_RX_PIECE, 0, NULL, 0,
+    GW_CONSOLE_PROTOCOL, browser_callback, sizeof(browser_pss), GW_WS_RX_PIECE, 0, NULL,
+    GW_WS_TX_CHUNK,
 };

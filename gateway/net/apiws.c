@@ -340,7 +340,7 @@ static void on_revoked(const gw_event *e, void *priv)
 }
 
 const struct lws_protocols gw_apiws_protocol = {
-    GW_API_PROTOCOL, callback, sizeof(gw_apiws), GW_WS_RX_PIECE, 0, NULL, 0,
+    GW_API_PROTOCOL, callback, sizeof(gw_apiws), GW_WS_RX_PIECE, 0, NULL, GW_WS_TX_CHUNK,
 };
 
 int gw_apiws_init(gw *g)

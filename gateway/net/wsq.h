@@ -38,6 +38,10 @@ int gw_wsq_write(gw_wsq *q, struct lws *wsi);
  * gw_wsbuf puts back together up to the message limit. Small, so an idle connection does not hold
  * a mostly unused 64 KiB (docs/performance.md "Memory per idle viewer"). */
 #define GW_WS_RX_PIECE 1024
+/* What lws hands the socket of a browser WebSocket in one send (tx_packet_size): left 0 it
+ * would be GW_WS_RX_PIECE, and a 16 KiB console frame would leave in 1 KiB pieces, one more at
+ * each turn of the loop. */
+#define GW_WS_TX_CHUNK (256 * 1024)
 
 /* Reassembles a WebSocket message from the fragments lws delivers, up to a limit. */
 typedef struct gw_wsbuf {

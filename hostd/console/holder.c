@@ -19,12 +19,16 @@
 #define CONSOLE_PERSIST_S 5.0
 /* Socket-fed consoles persist an end this far ahead of what they have handed out, so that after
  * a crash offsets restart beyond every offset a viewer may hold: a gap, never a byte that
- * reuses an offset. Each save is an fsync: while saves come less than CONSOLE_RESERVE_S apart
- * the reserve doubles (up to CONSOLE_RESERVE_MAX), so a console printing hundreds of MB/s saves
- * a few times a second, not hundreds; a quieter one falls back to CONSOLE_RESERVE. */
-#define CONSOLE_RESERVE (1ull << 20)
+ * reuses an offset. Each save is an fsync on the one loop of hostd (~1 ms): while saves come
+ * less than CONSOLE_RESERVE_S apart the reserve doubles (up to CONSOLE_RESERVE_MAX), and it
+ * halves (down to CONSOLE_RESERVE) when they come further apart, so each console that prints
+ * steadily saves about once or twice a minute whatever its rate, and one that starts printing
+ * saves a few times, not dozens: hundreds of busy consoles would otherwise spend the loop in
+ * fsyncs. The price is a larger jump of the offsets after a crash (16 MiB, or a minute or two of
+ * the console's output), which a viewer sees as a GAP. */
+#define CONSOLE_RESERVE (16ull << 20)
 #define CONSOLE_RESERVE_MAX (1ull << 32)
-#define CONSOLE_RESERVE_S 1.0
+#define CONSOLE_RESERVE_S 60.0
 
 static const console_config *cfg;
 
@@ -122,10 +126,12 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
     if (!c->lt && c->ring.end > c->saved.end) {
         vg_err err;
         ev_tstamp now = ev_now(cfg->loop);
-        if (c->reserve && now - c->reserved_at < CONSOLE_RESERVE_S)
-            c->reserve = c->reserve < CONSOLE_RESERVE_MAX ? c->reserve * 2 : CONSOLE_RESERVE_MAX;
-        else
+        if (!c->reserve)
             c->reserve = CONSOLE_RESERVE;
+        else if (now - c->reserved_at < CONSOLE_RESERVE_S)
+            c->reserve = c->reserve < CONSOLE_RESERVE_MAX ? c->reserve * 2 : CONSOLE_RESERVE_MAX;
+        else if (c->reserve > CONSOLE_RESERVE)
+            c->reserve /= 2;
         c->reserved_at = now;
         c->st.end = c->ring.end + c->reserve;
         if (hd_state_save(c->state_path, &c->st, &err) == VG_OK)
@@ -137,25 +143,25 @@ static void feed(console *c, uint64_t offset, const unsigned char *p, size_t n)
         hd_console_wake(v);
 }
 
+/* One read a turn of the loop: with hundreds of busy consoles, reading each dry before the next
+ * kept the links' writes waiting for one long turn (what more is waiting is read at the next
+ * turn: epoll is level-triggered; docs/performance.md "Link v3"). */
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
     console *c = w->data;
     static unsigned char buf[65536];
-    for (int i = 0; i < 16; i++) {
-        ssize_t n = read(c->fd, buf, sizeof(buf));
-        if (n > 0) {
-            /* With a log, the log is the stream; the socket copy is drained and dropped. */
-            if (!c->lt)
-                feed(c, c->ring.end, buf, (size_t)n);
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        hangup(c, n == 0 ? "socket closed" : strerror(errno));
+    ssize_t n = read(c->fd, buf, sizeof(buf));
+    if (n > 0) {
+        /* With a log, the log is the stream; the socket copy is drained and dropped. */
+        if (!c->lt)
+            feed(c, c->ring.end, buf, (size_t)n);
         return;
     }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    hangup(c, n == 0 ? "socket closed" : strerror(errno));
 }
 
 static void flush_input(console *c)

@@ -376,14 +376,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* What lws hands the socket in one send (tx_packet_size). Left 0 it would be the receive buffer's
+ * 4 KiB: every frame past that waits, piece by piece, for further turns of the loop, and a
+ * link carrying hundreds of busy consoles got 4 KiB a turn (docs/performance.md, "Link v3"). */
+#define LINK_TX_CHUNK (256 * 1024)
+
 /* Both entries share one callback: a client that names no subprotocol lands on the first. */
 /* Not const: the volume stream protocol gets the link secret as its user pointer at start. */
 static struct lws_protocols protocols[] = {
-    {"http", callback, sizeof(link_conn), 4096, 0, NULL, 0},
-    {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
-    {CHANNEL_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
-    {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
-    {HD_MUX_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, 0},
+    {"http", callback, sizeof(link_conn), 4096, 0, NULL, LINK_TX_CHUNK},
+    {LINK_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, LINK_TX_CHUNK},
+    {CHANNEL_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, LINK_TX_CHUNK},
+    {RPC_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, LINK_TX_CHUNK},
+    {HD_MUX_SUBPROTOCOL, callback, sizeof(link_conn), 4096, 0, NULL, LINK_TX_CHUNK},
     HD_STREAM_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
