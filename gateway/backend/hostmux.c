@@ -1,5 +1,7 @@
 #include "backend/hostmux.h"
 
+#include "net/wsq.h"
+
 #include "vg_idtab.h"
 #include "vg_log.h"
 #include "vg_util.h"
@@ -38,24 +40,13 @@ struct gw_hostmux {
     vg_idtab chans; /* the channel ends, by id */
     uint32_t next_id;
     gw_muxend *ready_head, *ready_tail;
-    unsigned char *closes; /* CLOSE messages of channels detached, to be written */
-    size_t closes_len, closes_cap;
+    gw_wsq closes; /* CLOSE messages of channels detached, to be written */
     ev_timer retry;
     double backoff;
     int64_t last_used;
 };
 
 static gw_hostmux *links;
-
-const char *gw_hostmux_host(const gw_hostmux *m)
-{
-    return m->host;
-}
-
-int gw_hostmux_is_up(const gw_hostmux *m)
-{
-    return m->up;
-}
 
 static void want_write(gw_hostmux *m)
 {
@@ -165,16 +156,10 @@ void gw_muxend_detach(gw_muxend *e)
     unlink_end(e);
     if (!opened)
         return;
-    if (m->closes_len + 7 > m->closes_cap) {
-        size_t cap = m->closes_cap ? 2 * m->closes_cap : 7 * 16;
-        unsigned char *p = realloc(m->closes, cap);
-        if (!p)
-            return; /* hostd keeps the channel until the link goes: nothing is lost */
-        m->closes = p;
-        m->closes_cap = cap;
-    }
-    m->closes_len += vg_mux_put_close(m->closes + m->closes_len, id, 1000);
-    want_write(m);
+    unsigned char close[7];
+    /* Out of memory, hostd keeps the channel until the link goes: nothing is lost. */
+    if (gw_wsq_push(&m->closes, close, vg_mux_put_close(close, id, 1000), 1) == VG_OK)
+        want_write(m);
 }
 
 int gw_muxend_send(gw_muxend *e, unsigned char *data, size_t len, int binary)
@@ -194,11 +179,9 @@ int gw_muxend_send(gw_muxend *e, unsigned char *data, size_t len, int binary)
 static void end_all(gw_hostmux *m, const char *why)
 {
     int code = m->lw.peer_close_code;
-    m->ready_head = m->ready_tail = NULL;
-    m->closes_len = 0;
+    gw_wsq_clear(&m->closes);
     while (m->chans.n || m->rpc) {
         gw_muxend *e = m->rpc ? m->rpc : m->chans.e[m->chans.n - 1].p;
-        e->ready = 0;
         unlink_end(e);
         e->ops->gone(e->user, 0, code, why);
     }
@@ -230,7 +213,7 @@ static void link_free(gw_hostmux *m)
     ev_timer_stop(m->g->loop, &m->retry);
     gw_linkws_free(&m->lw);
     vg_idtab_clear(&m->chans);
-    free(m->closes);
+    gw_wsq_clear(&m->closes);
     free(m);
 }
 
@@ -335,14 +318,14 @@ static int link_writeable(void *user, struct lws *wsi)
 {
     gw_hostmux *m = user;
     (void)wsi;
-    if (m->closes_len) {
-        unsigned char buf[GW_MUX_PRE + 7];
-        for (size_t off = 0; off < m->closes_len; off += 7) {
-            memcpy(buf + GW_LINKWS_HDR_MAX, m->closes + off, 7);
-            if (gw_linkws_send(&m->lw, m->wsi, buf + GW_LINKWS_HDR_MAX, 7, 1) < 0)
-                return -1;
-        }
-        m->closes_len = 0;
+    while (m->closes.head) {
+        size_t len;
+        int binary;
+        unsigned char *p = gw_wsq_head(&m->closes, &len, &binary);
+        int rc = gw_linkws_send(&m->lw, m->wsi, p, len, binary);
+        gw_wsq_pop(&m->closes);
+        if (rc < 0)
+            return -1;
     }
     /* The RPC end first: a call is not kept waiting behind console input. */
     gw_muxend *e;

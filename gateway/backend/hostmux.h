@@ -59,16 +59,17 @@ struct gw_muxend {
 
 /* The link to host at url, made (not yet connected) when there is none; NULL: out of memory. */
 gw_hostmux *gw_hostmux_get(gw *g, const char *host, const char *url);
-/* The host the link goes to. */
-const char *gw_hostmux_host(const gw_hostmux *m);
-/* 1 while the link is up. */
-int gw_hostmux_is_up(const gw_hostmux *m);
 
 /* Attaches e to m: a channel with its OPEN's query, or the RPC end (query NULL; at most one).
  * A link that is down is made from the loop (never a callback from in here); a channel's
  * ops->up follows once its OPEN went. */
 int gw_muxend_attach(gw_muxend *e, gw_hostmux *m, const char *query, const gw_muxend_ops *ops,
                      void *user, vg_err *err);
+/* 1 once e is attached and its OPEN went (the RPC end: once attached): it may send. */
+static inline int gw_muxend_open(const gw_muxend *e)
+{
+    return e->mux && !e->open_due;
+}
 /* Detaches e without a callback; a channel is closed on the link (CLOSE 1000). */
 void gw_muxend_detach(gw_muxend *e);
 /* e has something to send: its writeable follows once the link takes it. */

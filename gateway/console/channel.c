@@ -94,14 +94,13 @@ void gw_channel_maybe_free(gw_channel *ch)
 
 void gw_channel_want_write(gw_channel *ch)
 {
-    if (ch->link_up)
+    if (gw_muxend_open(&ch->end))
         gw_muxend_want_write(&ch->end);
 }
 
 void gw_channel_close_link(gw_channel *ch)
 {
     gw_muxend_detach(&ch->end);
-    ch->link_up = 0;
     ch->link_host[0] = '\0';
     gw_wsq_clear(&ch->ctl);
     for (gw_viewer *v = ch->members; v; v = v->chan_next)
@@ -143,7 +142,8 @@ static uint32_t window(const gw_channel *ch)
 /* Gives hostd back the credit of the output received, an eighth of a window at a time. */
 static void grant(gw_channel *ch, int all)
 {
-    if (ch->link_paused || !ch->link_up || !ch->owed || (!all && ch->owed < window(ch) / 8))
+    if (ch->link_paused || !gw_muxend_open(&ch->end) || !ch->owed ||
+        (!all && ch->owed < window(ch) / 8))
         return;
     gw_muxend_credit(&ch->end, ch->owed);
     ch->owed = 0;
@@ -164,7 +164,7 @@ void gw_channel_link_up(gw_channel *ch)
  * viewer still waiting for its hello keeps the credit flowing. */
 static void link_pause(gw_channel *ch, uint64_t lead, int waiting)
 {
-    if (ch->link_paused || !ch->link_up || waiting)
+    if (ch->link_paused || !gw_muxend_open(&ch->end) || waiting)
         return;
     if (lead < ch->ring.start) /* overtaken: it goes on from the ring's start */
         lead = ch->ring.start;
@@ -199,7 +199,7 @@ void gw_channel_add(gw_channel *ch, gw_viewer *v)
     ch->members = v;
     ch->nmembers++;
     link_resume(ch); /* for its hello */
-    if (ch->link_up)
+    if (gw_muxend_open(&ch->end))
         join(ch, v);
     if (v->up.head) /* typed while the ticket was being redeemed */
         gw_channel_input(v);
@@ -241,7 +241,7 @@ void gw_channel_remove(gw_viewer *v)
     ch->nmembers--;
     undirty(ch, v);
     gw_wsq_clear(&v->up);
-    if (v->joined && ch->link_up) {
+    if (v->joined && gw_muxend_open(&ch->end)) {
         cJSON *m = cJSON_CreateObject();
         if (m) {
             cJSON_AddStringToObject(m, "type", "leave");
@@ -502,21 +502,12 @@ static void channel_output(gw_channel *ch, const unsigned char *data, size_t len
             vg_ring_reset(&ch->ring, to);
     } else {
         uint64_t from = m.offset + ch->delta;
-        const unsigned char *p = m.data;
-        size_t n = m.len;
-        ch->owed += (uint32_t)n; /* hostd's credit was used for it, also for what is dropped */
+        ch->owed += (uint32_t)m.len; /* hostd's credit was used for it, also for what is dropped */
         if (from > ch->ring.end)
             vg_ring_reset(&ch->ring, from);
-        else if (from < ch->ring.end) {
-            uint64_t dup = ch->ring.end - from;
-            if (dup >= n) {
-                grant(ch, 0);
-                return;
-            }
-            p += dup;
-            n -= (size_t)dup;
-        }
-        vg_ring_append(&ch->ring, p, n);
+        uint64_t dup = ch->ring.end - from; /* bytes the ring has already (after a resume) */
+        if (dup < m.len)
+            vg_ring_append(&ch->ring, m.data + dup, m.len - (size_t)dup);
     }
     wake_viewers(ch);
     grant(ch, 0);

@@ -83,7 +83,7 @@ void gw_console_count(gw *g, gw_console_census *out)
         out->by_state[state_of(v)]++;
     }
     for (const gw_channel *ch = g->channels; ch; ch = ch->next) {
-        if (!ch->link_up)
+        if (!gw_muxend_open(&ch->end))
             continue;
         out->paused_links += ch->link_paused != 0;
         size_t i = 0;

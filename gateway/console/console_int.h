@@ -82,7 +82,6 @@ struct gw_channel {
     int listed;
     char vm[65], dev[65];
     gw_muxend end;       /* on the host's link while attached (end.mux set) */
-    int link_up;         /* its OPEN went: joins and input may go */
     int link_close_code; /* what hostd closed the channel with */
     int link_paused;     /* credit withheld while every viewer is far behind (channel.c) */
     uint32_t owed;       /* output received and not yet granted back to hostd */

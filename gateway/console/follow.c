@@ -125,7 +125,7 @@ static void follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
     gw_channel *ch = w->data;
     if (vg_mono_ms() > ch->follow_deadline) {
         gw_follow_stop(ch);
-        if (!ch->link_up) {
+        if (!gw_muxend_open(&ch->end)) {
             vg_info("console", "%s/%s did not reappear on another host", ch->vm, ch->dev);
             gw_channel_fail(ch, ch->follow_code, "the VM's console is gone from its host");
         }
@@ -157,7 +157,6 @@ void gw_follow_start(gw_channel *ch, int code)
 void gw_follow_link_gone(gw_channel *ch, int code, int link_code, const char *why)
 {
     ev_timer_stop(ch->g->loop, &ch->link_timer);
-    ch->link_up = 0;
     ch->link_host[0] = '\0';
     ch->link_close_code = code ? code : link_code;
     /* The host forgot the channel's viewers with it; they join the next one anew. */

@@ -15,7 +15,6 @@
 static void link_opened(void *user)
 {
     gw_channel *ch = user;
-    ch->link_up = 1;
     snprintf(ch->host, sizeof(ch->host), "%s", ch->link_host);
     ch->link_host[0] = '\0';
     if (ch->following)
